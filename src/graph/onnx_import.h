@@ -1,0 +1,36 @@
+// ONNX file -> qdq IR.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "graph/graph.h"
+#include "support/status.h"
+
+namespace qdq {
+
+// The default-domain opsets whose operator semantics we implement (kernels
+// handle the attribute-vs-input changes between versions).
+inline constexpr int64_t kMinOpset = 1;
+inline constexpr int64_t kMaxOpset = 21;
+
+struct ImportOptions {
+  // ONNX's shape inference fills in intermediate value shapes; it does not know
+  // opsets newer than the installed libonnx, where we fall back to our own.
+  bool run_shape_inference = true;
+};
+
+struct ImportedModel {
+  Graph graph;
+  std::vector<std::string> warnings;
+};
+
+Result<ImportedModel> import_onnx_file(const std::filesystem::path& path,
+                                       const ImportOptions& options = {});
+// model_dir resolves external data.
+Result<ImportedModel> import_onnx_bytes(std::string_view bytes, const std::filesystem::path& model_dir,
+                                        const ImportOptions& options = {});
+
+}  // namespace qdq

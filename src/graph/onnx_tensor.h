@@ -1,0 +1,26 @@
+// Conversions between ONNX TensorProto and qdq::Tensor.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "graph/tensor.h"
+
+namespace onnx {
+class TensorProto;
+}
+
+namespace qdq {
+
+DType dtype_from_onnx(int32_t onnx_type);  // kUndefined if we do not support it
+int32_t dtype_to_onnx(DType t);
+
+// Reads a TensorProto, including external data. External paths are resolved
+// against model_dir and must stay inside it (no absolute paths, no '..' escape).
+Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::filesystem::path& model_dir);
+void tensor_to_onnx(const Tensor& t, onnx::TensorProto* proto);
+
+// A serialized TensorProto file, as the ONNX test data stores inputs and outputs.
+Tensor read_tensor_proto_file(const std::filesystem::path& path, std::string* name = nullptr);
+
+}  // namespace qdq

@@ -1,0 +1,123 @@
+#include "graph/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+namespace qdq {
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::kFloat32: return 4;
+    case DType::kFloat64: return 8;
+    case DType::kUInt8: return 1;
+    case DType::kInt8: return 1;
+    case DType::kInt32: return 4;
+    case DType::kInt64: return 8;
+    case DType::kBool: return 1;
+    case DType::kUndefined: return 0;
+  }
+  return 0;
+}
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::kFloat32: return "float32";
+    case DType::kFloat64: return "float64";
+    case DType::kUInt8: return "uint8";
+    case DType::kInt8: return "int8";
+    case DType::kInt32: return "int32";
+    case DType::kInt64: return "int64";
+    case DType::kBool: return "bool";
+    case DType::kUndefined: return "undefined";
+  }
+  return "undefined";
+}
+
+int64_t element_count(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    check(d >= 0, "shape " + shape_to_string(shape) + " has a negative dimension");
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
+      fail("shape " + shape_to_string(shape) + ": element count overflows int64");
+    n *= d;
+  }
+  return n;
+}
+
+std::string shape_to_string(const Shape& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(shape[i]);
+  }
+  return s + "]";
+}
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  numel_ = element_count(shape_);
+  size_t bytes = nbytes();
+  // Guard against absurd sizes before asking the allocator (claimed shapes come
+  // from files); 64 GiB is far above any CNN tensor.
+  check(bytes <= (size_t{64} << 30), "tensor of shape " + shape_to_string(shape_) + " is too large");
+  size_t alloc = (bytes + 63) / 64 * 64;
+  if (alloc == 0) alloc = 64;
+  void* p = std::aligned_alloc(64, alloc);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, alloc);
+  storage_ = std::shared_ptr<void>(p, std::free);
+}
+
+Tensor Tensor::reshaped(Shape shape) const {
+  check(element_count(shape) == numel_, "reshape " + shape_to_string(shape_) + " to " +
+                                            shape_to_string(shape) + ": element counts differ");
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(dtype_, shape_);
+  if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
+  return t;
+}
+
+void Tensor::check_type(DType requested) const {
+  check(requested == dtype_, std::string("tensor is ") + dtype_name(dtype_) + ", accessed as " +
+                                 dtype_name(requested),
+        ErrorKind::kInternal);
+}
+
+template <typename T>
+static std::vector<int64_t> widen(const Tensor& t) {
+  auto v = t.values<T>();
+  return std::vector<int64_t>(v.begin(), v.end());
+}
+
+std::vector<int64_t> Tensor::to_int64_vector() const {
+  switch (dtype_) {
+    case DType::kInt64: return widen<int64_t>(*this);
+    case DType::kInt32: return widen<int32_t>(*this);
+    case DType::kInt8: return widen<int8_t>(*this);
+    case DType::kUInt8: return widen<uint8_t>(*this);
+    case DType::kBool: return widen<bool>(*this);
+    default: fail(std::string("expected an integer tensor, got ") + dtype_name(dtype_));
+  }
+}
+
+double Tensor::scalar_as_double() const {
+  check(numel_ == 1, "expected a single value, got shape " + shape_to_string(shape_));
+  switch (dtype_) {
+    case DType::kFloat32: return data<float>()[0];
+    case DType::kFloat64: return data<double>()[0];
+    case DType::kUInt8: return data<uint8_t>()[0];
+    case DType::kInt8: return data<int8_t>()[0];
+    case DType::kInt32: return data<int32_t>()[0];
+    case DType::kInt64: return static_cast<double>(data<int64_t>()[0]);
+    case DType::kBool: return data<bool>()[0];
+    case DType::kUndefined: break;
+  }
+  fail("scalar of undefined type");
+}
+
+}  // namespace qdq

@@ -1,0 +1,109 @@
+#include "runtime/reference/executor.h"
+
+#include <unordered_map>
+
+#include "runtime/reference/registry.h"
+
+namespace qdq {
+
+void check_input_matches(const Value& input, const Tensor& t) {
+  check(t.dtype() == input.dtype, "input '" + input.name + "': expected " + dtype_name(input.dtype) + ", got " +
+                                      dtype_name(t.dtype()));
+  if (!input.shape) return;
+  const SymbolicShape& s = *input.shape;
+  bool ok = s.size() == t.rank();
+  for (size_t i = 0; ok && i < s.size(); ++i) ok = !s[i].is_known() || s[i].size == t.dim(i);
+  check(ok, "input '" + input.name + "': expected shape " + symbolic_shape_to_string(s) + ", got " +
+                shape_to_string(t.shape()));
+}
+
+Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph) {
+  return catch_errors([&]() -> ReferenceExecutor {
+    ReferenceExecutor ex(graph);
+    std::unordered_map<const Value*, int> slot_of;
+    auto slot = [&](const Value* v) {
+      auto [it, inserted] = slot_of.emplace(v, static_cast<int>(slot_of.size()));
+      if (inserted) {
+        ex.constants_.emplace_back();
+        if (v->is_constant()) {
+          ex.constants_.back() = *v->constant;
+          ex.weight_bytes_ += v->constant->nbytes();
+        }
+      }
+      return it->second;
+    };
+    for (Value* v : graph.inputs()) ex.input_slots_.push_back(slot(v));
+    std::unordered_map<int, size_t> last_reader;
+    for (Node* n : graph.topological_order()) {
+      ReferenceKernel kernel = n->domain.empty() ? find_reference_kernel(n->op_type) : nullptr;
+      if (!kernel) {
+        const std::string where = n->domain.empty() ? "" : " in domain '" + n->domain + "'";
+        fail(n->describe() + ": operator" + where + " is not supported", ErrorKind::kUnsupported);
+      }
+      Step step{n, kernel, {}, {}, {}};
+      for (Value* in : n->inputs()) {
+        step.inputs.push_back(in ? slot(in) : -1);
+        if (in && !in->is_constant()) last_reader[step.inputs.back()] = ex.steps_.size();
+      }
+      for (Value* out : n->outputs()) {
+        step.outputs.push_back(slot(out));
+        last_reader[step.outputs.back()] = ex.steps_.size();  // unread outputs die at once
+      }
+      ex.steps_.push_back(std::move(step));
+    }
+    for (Value* v : graph.outputs()) {
+      ex.output_slots_.push_back(slot(v));
+      last_reader.erase(ex.output_slots_.back());  // outputs live to the end
+    }
+    for (int s : ex.input_slots_) last_reader.erase(s);  // caller-owned anyway
+    for (auto [s, step] : last_reader) ex.steps_[step].release.push_back(s);
+    return ex;
+  });
+}
+
+Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, Tensor>& inputs) {
+  return catch_errors([&]() -> std::vector<Tensor> {
+    std::vector<Tensor> slots = constants_;
+    for (size_t i = 0; i < graph_->inputs().size(); ++i) {
+      const Value& v = *graph_->inputs()[i];
+      auto it = inputs.find(v.name);
+      check(it != inputs.end(), "input '" + v.name + "' was not given");
+      check_input_matches(v, it->second);
+      slots[input_slots_[i]] = it->second;
+    }
+    for (const auto& [name, t] : inputs) {
+      const Value* v = graph_->find_value(name);
+      check(v && v->is_graph_input, "'" + name + "' is not an input of the model");
+    }
+    size_t live = 0;
+    peak_activation_bytes_ = 0;
+    for (const Step& step : steps_) {
+      std::vector<const Tensor*> args;
+      for (int s : step.inputs) args.push_back(s < 0 ? nullptr : &slots[s]);
+      OpContext ctx(*step.node, graph_->opset, std::move(args));
+      step.kernel(ctx);
+      for (size_t k = 0; k < step.outputs.size(); ++k) {
+        Tensor& out = ctx.output(k);
+        check(!out.empty(), step.node->describe() + ": output " + std::to_string(k) + " was not produced",
+              ErrorKind::kInternal);
+        live += out.nbytes();
+        slots[step.outputs[k]] = std::move(out);
+      }
+      peak_activation_bytes_ = std::max(peak_activation_bytes_, live);
+      if (observer_) {
+        std::vector<Tensor> outs;
+        for (int s : step.outputs) outs.push_back(slots[s]);
+        observer_(*step.node, outs);
+      }
+      for (int s : step.release) {
+        live -= std::min(live, slots[s].nbytes());
+        slots[s] = Tensor();
+      }
+    }
+    std::vector<Tensor> outputs;
+    for (int s : output_slots_) outputs.push_back(slots[s]);
+    return outputs;
+  });
+}
+
+}  // namespace qdq

@@ -1,0 +1,57 @@
+// The reference executor: runs a Graph node by node with the reference kernels.
+// It is the oracle the optimized engine is tested against, and the FP32 path of
+// qexec (Q/DQ nodes simulated exactly as ONNX defines them).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "runtime/reference/op_context.h"
+#include "support/status.h"
+
+namespace qdq {
+
+class ReferenceExecutor {
+ public:
+  // Fails (unsupported op or domain) before anything runs. `graph` must outlive
+  // the executor.
+  static Result<ReferenceExecutor> create(const Graph& graph);
+
+  // Inputs by graph-input name; outputs in graph-output order.
+  Result<std::vector<Tensor>> run(const std::map<std::string, Tensor>& inputs);
+
+  // Called after each node with its outputs (layer-by-layer comparisons).
+  using NodeObserver = std::function<void(const Node&, const std::vector<Tensor>&)>;
+  void set_observer(NodeObserver observer) { observer_ = std::move(observer); }
+
+  size_t weight_bytes() const { return weight_bytes_; }
+  // Largest sum of live intermediate tensors seen in the last run.
+  size_t peak_activation_bytes() const { return peak_activation_bytes_; }
+  size_t layer_count() const { return steps_.size(); }
+
+ private:
+  struct Step {
+    const Node* node;
+    ReferenceKernel kernel;
+    std::vector<int> inputs;   // slot per input, -1 for an absent optional one
+    std::vector<int> outputs;
+    std::vector<int> release;  // slots whose last reader is this step
+  };
+  explicit ReferenceExecutor(const Graph& graph) : graph_(&graph) {}
+
+  const Graph* graph_;
+  std::vector<Step> steps_;
+  std::vector<Tensor> constants_;  // slot-indexed, empty where not constant
+  std::vector<int> input_slots_, output_slots_;
+  size_t weight_bytes_ = 0;
+  size_t peak_activation_bytes_ = 0;
+  NodeObserver observer_;
+};
+
+// Checks a runtime tensor against a graph input's declared type and shape.
+void check_input_matches(const Value& input, const Tensor& t);
+
+}  // namespace qdq

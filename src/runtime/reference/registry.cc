@@ -1,0 +1,34 @@
+#include "runtime/reference/registry.h"
+
+namespace qdq {
+
+static const ReferenceOpTable& table() {
+  static const ReferenceOpTable t = [] {
+    ReferenceOpTable ops;
+    add_activation_ops(ops);
+    add_elementwise_ops(ops);
+    add_conv_ops(ops);
+    add_matmul_ops(ops);
+    add_pool_ops(ops);
+    add_normalization_ops(ops);
+    add_shape_ops(ops);
+    add_reduce_ops(ops);
+    add_resize_ops(ops);
+    add_quantize_ops(ops);
+    return ops;
+  }();
+  return t;
+}
+
+ReferenceKernel find_reference_kernel(const std::string& op_type) {
+  auto it = table().find(op_type);
+  return it == table().end() ? nullptr : it->second;
+}
+
+std::vector<std::string> reference_op_types() {
+  std::vector<std::string> names;
+  for (const auto& [name, kernel] : table()) names.push_back(name);
+  return names;
+}
+
+}  // namespace qdq

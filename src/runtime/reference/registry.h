@@ -1,0 +1,30 @@
+// The reference kernels by op type. Each op family's file lists its ops in an
+// add_*_ops function; registry.cc calls them all.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "runtime/reference/op_context.h"
+
+namespace qdq {
+
+using ReferenceOpTable = std::map<std::string, ReferenceKernel>;
+
+// nullptr when the op has no reference kernel.
+ReferenceKernel find_reference_kernel(const std::string& op_type);
+std::vector<std::string> reference_op_types();
+
+void add_activation_ops(ReferenceOpTable& table);
+void add_elementwise_ops(ReferenceOpTable& table);
+void add_conv_ops(ReferenceOpTable& table);
+void add_matmul_ops(ReferenceOpTable& table);
+void add_pool_ops(ReferenceOpTable& table);
+void add_normalization_ops(ReferenceOpTable& table);
+void add_shape_ops(ReferenceOpTable& table);
+void add_reduce_ops(ReferenceOpTable& table);
+void add_resize_ops(ReferenceOpTable& table);
+void add_quantize_ops(ReferenceOpTable& table);
+
+}  // namespace qdq

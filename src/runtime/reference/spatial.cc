@@ -1,0 +1,60 @@
+#include "runtime/reference/spatial.h"
+
+namespace qdq {
+
+SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_shape,
+                                      const std::vector<int64_t>& kernel_shape, bool ceil_mode) {
+  SpatialGeometry g;
+  const int64_t rank = static_cast<int64_t>(input_shape.size()) - 2;
+  ctx.require(rank >= 1 && rank <= 3, "expects an input of rank 3 to 5, got " + shape_to_string(input_shape));
+  ctx.require(static_cast<int64_t>(kernel_shape.size()) == rank,
+              "kernel_shape has " + std::to_string(kernel_shape.size()) + " dims for " +
+                  std::to_string(rank) + " spatial dims");
+  g.rank = static_cast<int>(rank);
+  const auto& a = ctx.attrs();
+  auto strides = a.get_ints("strides", std::vector<int64_t>(rank, 1));
+  auto dilations = a.get_ints("dilations", std::vector<int64_t>(rank, 1));
+  auto pads = a.get_ints("pads", std::vector<int64_t>(2 * rank, 0));
+  const std::string auto_pad = a.get_string("auto_pad", "NOTSET");
+  ctx.require(static_cast<int64_t>(strides.size()) == rank && static_cast<int64_t>(dilations.size()) == rank &&
+                  static_cast<int64_t>(pads.size()) == 2 * rank,
+              "strides/dilations/pads do not match the spatial rank");
+  // Spatial dims sit at the end of the padded-to-3 arrays.
+  const int offset = 3 - g.rank;
+  for (int i = 0; i < g.rank; ++i) {
+    const int j = offset + i;
+    g.in[j] = input_shape[2 + i];
+    g.kernel[j] = kernel_shape[i];
+    g.stride[j] = strides[i];
+    g.dilation[j] = dilations[i];
+    ctx.require(g.kernel[j] >= 1 && g.stride[j] >= 1 && g.dilation[j] >= 1,
+                "kernel, strides and dilations must be positive");
+    const int64_t extent = (g.kernel[j] - 1) * g.dilation[j] + 1;
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+      const int64_t out = (g.in[j] + g.stride[j] - 1) / g.stride[j];
+      const int64_t total = std::max<int64_t>(0, (out - 1) * g.stride[j] + extent - g.in[j]);
+      g.pad_begin[j] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      g.pad_end[j] = total - g.pad_begin[j];
+    } else if (auto_pad == "VALID") {
+      g.pad_begin[j] = g.pad_end[j] = 0;
+    } else {
+      ctx.require(auto_pad == "NOTSET", "unknown auto_pad '" + auto_pad + "'");
+      g.pad_begin[j] = pads[i];
+      g.pad_end[j] = pads[i + rank];
+      ctx.require(g.pad_begin[j] >= 0 && g.pad_end[j] >= 0, "negative pads are not supported");
+    }
+    const int64_t span = g.in[j] + g.pad_begin[j] + g.pad_end[j] - extent;
+    ctx.require(span >= 0, "window of extent " + std::to_string(extent) + " is larger than the padded input " +
+                               shape_to_string(input_shape));
+    if (ceil_mode) {
+      g.out[j] = (span + g.stride[j] - 1) / g.stride[j] + 1;
+      // The last window must start inside the input or its leading pad.
+      if ((g.out[j] - 1) * g.stride[j] >= g.in[j] + g.pad_begin[j]) --g.out[j];
+    } else {
+      g.out[j] = span / g.stride[j] + 1;
+    }
+  }
+  return g;
+}
+
+}  // namespace qdq

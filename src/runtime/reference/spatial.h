@@ -1,0 +1,28 @@
+// Window geometry shared by Conv and the pools: kernel, strides, dilations,
+// pads (explicit or auto_pad), output size. One to three spatial dims; fewer
+// are padded to three with size-1 dims so each kernel has one loop nest.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "runtime/reference/op_context.h"
+
+namespace qdq {
+
+struct SpatialGeometry {
+  int rank = 0;  // spatial dims of the tensor (1..3)
+  std::array<int64_t, 3> in{1, 1, 1}, kernel{1, 1, 1}, stride{1, 1, 1}, dilation{1, 1, 1};
+  std::array<int64_t, 3> pad_begin{0, 0, 0}, pad_end{0, 0, 0}, out{1, 1, 1};
+
+  int64_t in_size() const { return in[0] * in[1] * in[2]; }
+  int64_t out_size() const { return out[0] * out[1] * out[2]; }
+  int64_t kernel_size() const { return kernel[0] * kernel[1] * kernel[2]; }
+};
+
+// input_shape is [N, C, spatial...]; kernel_shape the window's spatial dims.
+// ceil_mode is the pools' (Conv passes false).
+SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_shape,
+                                      const std::vector<int64_t>& kernel_shape, bool ceil_mode);
+
+}  // namespace qdq

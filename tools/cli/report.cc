@@ -1,0 +1,93 @@
+#include "cli/report.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+namespace qdq::cli {
+
+int report_error(const Status& status) {
+  std::string message = status.message();
+  for (char& c : message)
+    if (c == '\n') c = ' ';
+  std::cerr << "error: " << message << std::endl;
+  return status.kind() == ErrorKind::kInternal ? 2 : 1;
+}
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& contents) {
+  const std::filesystem::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    check(static_cast<bool>(out), "cannot write " + path.string());
+    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      fail("writing " + path.string() + " failed");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    fail("cannot write " + path.string());
+  }
+}
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";  // JSON has no NaN/Inf
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+template <typename T>
+static void append_values(std::ostringstream& out, const Tensor& t) {
+  auto v = t.values<T>();
+  for (size_t i = 0; i < v.size(); ++i) out << (i ? "," : "") << json_number(static_cast<double>(v[i]));
+}
+
+std::string tensors_to_json(const std::vector<std::string>& names, const std::vector<Tensor>& tensors) {
+  std::ostringstream out;
+  out << "{";
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    out << (i ? ",\n" : "\n") << "  \"" << json_escape(names[i]) << "\": {\"shape\": [";
+    for (size_t d = 0; d < t.rank(); ++d) out << (d ? "," : "") << t.dim(d);
+    out << "], \"data\": [";
+    switch (t.dtype()) {
+      case DType::kFloat32: append_values<float>(out, t); break;
+      case DType::kFloat64: append_values<double>(out, t); break;
+      case DType::kUInt8: append_values<uint8_t>(out, t); break;
+      case DType::kInt8: append_values<int8_t>(out, t); break;
+      case DType::kInt32: append_values<int32_t>(out, t); break;
+      case DType::kInt64: append_values<int64_t>(out, t); break;
+      case DType::kBool: append_values<bool>(out, t); break;
+      case DType::kUndefined: break;
+    }
+    out << "]}";
+  }
+  out << "\n}\n";
+  return out.str();
+}
+
+}  // namespace qdq::cli

@@ -1,0 +1,40 @@
+// Output helpers shared by the tools: the one-line error exit, atomic file
+// writes, and the small JSON writer for --exportOutput/--exportTimes.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "graph/tensor.h"
+#include "support/status.h"
+
+namespace qdq::cli {
+
+// Prints "error: <message>" on stderr; returns the exit code CONTRACT.md gives
+// (1 for bad input or usage, 2 for an internal failure).
+int report_error(const Status& status);
+
+// Writes to a temporary file beside `path`, then renames: never a partial file.
+void write_file_atomically(const std::filesystem::path& path, const std::string& contents);
+
+std::string json_escape(const std::string& s);
+std::string json_number(double v);
+// {"name": {"shape": [...], "data": [...]}, ...}
+std::string tensors_to_json(const std::vector<std::string>& names, const std::vector<Tensor>& tensors);
+
+// Runs a tool's main body: qdq::Error and other exceptions become one error line.
+template <typename Fn>
+int run_tool(Fn&& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    return report_error(Status::from(e));
+  } catch (const std::bad_alloc&) {
+    return report_error(Status("out of memory", ErrorKind::kInvalidInput));
+  } catch (const std::exception& e) {
+    return report_error(Status(std::string("internal error: ") + e.what(), ErrorKind::kInternal));
+  }
+}
+
+}  // namespace qdq::cli

@@ -1,0 +1,71 @@
+// qdq-dataset: prepares real data for the other tools.
+//   qdq-dataset fashion-mnist --out=DIR   Debian's Fashion-MNIST -> CIFAR-10 binary
+//   qdq-dataset tensor --dataset=F.bin --out=F.raw [--first=0 --count=1 --mean= --std=]
+//                                         images -> a raw float32 NCHW input for qexec --loadInputs
+#include <iostream>
+
+#include "cli/flags.h"
+#include "cli/report.h"
+#include "data/images.h"
+
+namespace qdq {
+namespace {
+
+const std::vector<cli::FlagSpec> kFlags = {
+    {"help", false, "print this help"},
+    {"source", true, "Fashion-MNIST folder (default /usr/share/datasets/fashion-mnist)"},
+    {"out", true, "output folder (fashion-mnist) or file (tensor)"},
+    {"dataset", true, "CIFAR-10 binary file to read (tensor)"},
+    {"first", true, "first image (tensor; default 0)"},
+    {"count", true, "number of images (tensor; default 1)"},
+    {"mean", true, "per-channel mean on [0,1] pixels, a,b,c (tensor; default 0.2190 for all)"},
+    {"std", true, "per-channel std (tensor; default 0.3318 for all)"},
+};
+
+std::array<float, 3> parse_triple(const std::string& text, float fallback) {
+  if (text.empty()) return {fallback, fallback, fallback};
+  auto parts = cli::split(text, ',');
+  check(parts.size() == 1 || parts.size() == 3, "expected one or three values, got '" + text + "'");
+  std::array<float, 3> v{};
+  for (size_t i = 0; i < 3; ++i) v[i] = std::stof(parts[parts.size() == 1 ? 0 : i]);
+  return v;
+}
+
+int run(int argc, char** argv) {
+  const auto flags = cli::Flags::parse(argc, argv, kFlags);
+  const std::string synopsis = "qdq-dataset fashion-mnist --out=DIR | qdq-dataset tensor --dataset=F --out=F";
+  if (flags.has("help")) {
+    std::cout << cli::usage_text(synopsis, kFlags);
+    return 0;
+  }
+  check(flags.positional().size() == 1, "expected one command: fashion-mnist or tensor (see --help)");
+  check(flags.has("out"), "--out is required");
+  const std::string command = flags.positional()[0];
+  if (command == "fashion-mnist") {
+    const std::filesystem::path src = flags.get("source", "/usr/share/datasets/fashion-mnist");
+    const std::filesystem::path out = flags.get("out");
+    std::filesystem::create_directories(out);
+    for (auto [prefix, file] : {std::pair{"t10k", "test_batch.bin"}, std::pair{"train", "train_batch.bin"}}) {
+      auto images = to_cifar_layout(read_fashion_mnist(src / (std::string(prefix) + "-images-idx3-ubyte.gz"),
+                                                       src / (std::string(prefix) + "-labels-idx1-ubyte.gz")));
+      cli::write_file_atomically(out / file, encode_cifar10_binary(images));
+      std::cout << "wrote " << (out / file).string() << ": " << images.count << " images, 3x32x32\n";
+    }
+    return 0;
+  }
+  check(command == "tensor", "unknown command '" + command + "' (fashion-mnist or tensor)");
+  check(flags.has("dataset"), "--dataset is required");
+  const auto images = read_cifar10_binary(flags.get("dataset"));
+  const Tensor t = normalize_images(images, flags.get_int("first", 0), flags.get_int("count", 1),
+                                    parse_triple(flags.get("mean"), 0.2190f), parse_triple(flags.get("std"), 0.3318f));
+  cli::write_file_atomically(flags.get("out"), std::string(static_cast<const char*>(t.raw()), t.nbytes()));
+  std::cout << "wrote " << flags.get("out") << ": float32 " << shape_to_string(t.shape()) << "\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace qdq
+
+int main(int argc, char** argv) {
+  return qdq::cli::run_tool([&] { return qdq::run(argc, argv); });
+}

@@ -1,0 +1,199 @@
+// qexec: the trtexec of qdq. Loads a model, builds an engine, runs and times it.
+// Flags and output lines are fixed by CONTRACT.md.
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+#include "cli/flags.h"
+#include "cli/report.h"
+#include "graph/onnx_import.h"
+#include "runtime/inputs.h"
+#include "runtime/reference/executor.h"
+#include "runtime/timing.h"
+
+namespace qdq {
+namespace {
+
+const std::vector<cli::FlagSpec> kFlags = {
+    {"help", false, "print this help"},
+    {"onnx", true, "ONNX model to build from (QDQ or plain FP32)"},
+    {"int8", false, "enable INT8 kernels (not available yet: the INT8 engine is in progress)"},
+    {"best", false, "every precision allowed (not available yet)"},
+    {"saveEngine", true, "write the serialized plan (not available yet)"},
+    {"loadEngine", true, "read a serialized plan (not available yet)"},
+    {"calib", true, "calibration cache (not available yet)"},
+    {"calibData", true, "calibration dataset (not available yet)"},
+    {"minShapes", true, "dynamic shape range (not available yet)"},
+    {"optShapes", true, "dynamic shape range (not available yet)"},
+    {"maxShapes", true, "dynamic shape range (not available yet)"},
+    {"dumpProfile", false, "per-layer times (not available yet)"},
+    {"exportProfile", true, "per-layer times as JSON (not available yet)"},
+    {"shapes", true, "input shapes, e.g. input:1x3x224x224[,other:...]"},
+    {"batch", true, "batch dimension of every input"},
+    {"threads", true, "worker threads (default: all cores)"},
+    {"iterations", true, "run at least N timed iterations (default 10)"},
+    {"warmUp", true, "warm up for at least MS milliseconds (default 200)"},
+    {"duration", true, "time for at least S seconds (default 3)"},
+    {"avgRuns", true, "average --verbose progress lines over N runs (default 10)"},
+    {"percentile", true, "latency percentiles to report (default 90,95,99)"},
+    {"loadInputs", true, "raw little-endian inputs: name:file.bin[,name2:file2.bin]"},
+    {"exportOutput", true, "write output tensors as JSON"},
+    {"exportTimes", true, "write per-iteration latencies as JSON"},
+    {"skipInference", false, "build only"},
+    {"verbose", false, "build log: layers, shapes, warnings"},
+};
+
+std::string mb(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", static_cast<double>(bytes) / 1e6);
+  return buf;
+}
+
+std::string ms(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+bool is_integer_op(const std::string& op) {
+  static const std::set<std::string> ops = {"QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger"};
+  return ops.count(op) != 0;
+}
+
+int run(int argc, char** argv) {
+  const auto flags = cli::Flags::parse(argc, argv, kFlags);
+  if (flags.has("help")) {
+    std::cout << cli::usage_text("qexec --onnx=model.onnx [options]", kFlags);
+    return 0;
+  }
+  for (const char* later : {"int8", "best", "saveEngine", "loadEngine", "calib", "calibData", "minShapes",
+                            "optShapes", "maxShapes", "dumpProfile", "exportProfile"})
+    check(!flags.has(later), std::string("--") + later + " is not available yet in this version of qexec " +
+                                 "(the INT8 engine and plan format are in progress); run without it for the " +
+                                 "FP32 reference engine");
+  check(flags.positional().empty(), "unexpected argument '" + (flags.positional().empty() ? "" : flags.positional()[0]) +
+                                        "' (flags take the form --name=value)");
+  check(flags.has("onnx"), "no model given: use --onnx=model.onnx (see --help)");
+  const bool verbose = flags.has("verbose");
+
+  const int threads = static_cast<int>(flags.get_int("threads", omp_get_num_procs()));
+  check(threads >= 1 && threads <= 1024, "--threads must be between 1 and 1024");
+  omp_set_num_threads(threads);
+
+  using Clock = std::chrono::steady_clock;
+  const auto load_start = Clock::now();
+  auto imported = import_onnx_file(flags.get("onnx"));
+  if (!imported.is_ok()) return cli::report_error(imported.status());
+  const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - load_start).count();
+  Graph& graph = imported->graph;
+  for (const auto& w : imported->warnings)
+    if (verbose) std::cout << "[W] " << w << "\n";
+
+  const auto build_start = Clock::now();
+  auto engine = ReferenceExecutor::create(graph);
+  if (!engine.is_ok()) return cli::report_error(engine.status());
+  const double build_ms = std::chrono::duration<double, std::milli>(Clock::now() - build_start).count();
+
+  size_t int8_layers = 0;
+  for (Node* n : graph.nodes()) int8_layers += is_integer_op(n->op_type);
+  if (verbose) {
+    std::cout << "[I] model " << flags.get("onnx") << ": opset " << graph.opset << ", " << graph.node_count()
+              << " nodes\n";
+    for (Node* n : graph.topological_order())
+      std::cout << "[I] layer " << n->describe() << " precision=" << (is_integer_op(n->op_type) ? "int8" : "fp32")
+                << " kernel=reference\n";
+  }
+
+  const auto shapes = resolve_input_shapes(graph, parse_shapes_spec(flags.get("shapes")), flags.get_int("batch", 0));
+  std::map<std::string, std::string> input_files;
+  if (flags.has("loadInputs"))
+    for (const std::string& item : cli::split(flags.get("loadInputs"), ',')) {
+      const size_t colon = item.find(':');
+      check(colon != std::string::npos, "--loadInputs item '" + item + "' must look like name:file.bin");
+      const std::string name = item.substr(0, colon);
+      check(shapes.count(name) != 0, "--loadInputs names '" + name + "', which is not an input of the model");
+      input_files[name] = item.substr(colon + 1);
+    }
+  std::map<std::string, Tensor> inputs;
+  uint32_t seed = 1;
+  for (const Value* v : graph.inputs()) {
+    const Shape& shape = shapes.at(v->name);
+    auto file = input_files.find(v->name);
+    inputs[v->name] = file != input_files.end() ? load_raw_tensor(file->second, v->dtype, shape)
+                                                : random_tensor(v->dtype, shape, seed++);
+    if (verbose) std::cout << "[I] input '" << v->name << "' " << shape_to_string(shape) << " " << dtype_name(v->dtype)
+                           << (file != input_files.end() ? " from " + file->second : " random") << "\n";
+  }
+
+  std::vector<Tensor> outputs;
+  auto run_once = [&] {
+    auto r = engine->run(inputs);
+    if (!r.is_ok()) throw Error(r.status().message(), r.status().kind());
+    outputs = std::move(r.value());
+  };
+  if (flags.has("skipInference")) {
+    std::cout << "Build time: " << ms(build_ms) << " ms   Load time: " << ms(load_ms) << " ms\n";
+    return 0;
+  }
+  run_once();  // first run: errors surface before timing starts
+  TimingOptions timing;
+  timing.warm_up_ms = flags.get_double("warmUp", timing.warm_up_ms);
+  timing.min_iterations = flags.get_int("iterations", timing.min_iterations);
+  timing.min_duration_s = flags.get_double("duration", timing.min_duration_s);
+  check(timing.warm_up_ms >= 0 && timing.min_iterations >= 1 && timing.min_duration_s >= 0,
+        "--warmUp, --iterations and --duration must be non-negative (iterations at least 1)");
+  const auto latencies = time_iterations(timing, run_once);
+  const LatencyStats stats = summarize_latencies(latencies);
+  if (verbose) {
+    const int64_t avg_runs = std::max<int64_t>(1, flags.get_int("avgRuns", 10));
+    for (size_t i = 0; i + static_cast<size_t>(avg_runs) <= latencies.size(); i += static_cast<size_t>(avg_runs)) {
+      double sum = 0;
+      for (int64_t k = 0; k < avg_runs; ++k) sum += latencies[i + static_cast<size_t>(k)];
+      std::cout << "[I] average over " << avg_runs << " runs: " << ms(sum / static_cast<double>(avg_runs)) << " ms\n";
+    }
+  }
+
+  if (flags.has("exportOutput")) {
+    std::vector<std::string> names;
+    for (const Value* v : graph.outputs()) names.push_back(v->name);
+    cli::write_file_atomically(flags.get("exportOutput"), cli::tensors_to_json(names, outputs));
+  }
+  if (flags.has("exportTimes")) {
+    std::string json = "[";
+    for (size_t i = 0; i < latencies.size(); ++i)
+      json += std::string(i ? ",\n " : "\n ") + "{\"latencyMs\": " + cli::json_number(latencies[i]) + "}";
+    cli::write_file_atomically(flags.get("exportTimes"), json + "\n]\n");
+  }
+
+  std::string percentiles;
+  for (const std::string& p : cli::split(flags.get("percentile", "90,95,99"), ',')) {
+    double value = 0;
+    try {
+      value = std::stod(p);
+    } catch (const std::exception&) {
+      fail("--percentile: '" + p + "' is not a number");
+    }
+    check(value >= 0 && value <= 100, "--percentile values must lie in [0, 100]");
+    percentiles += ", percentile(" + p + "%) = " + ms(stats.percentile(value)) + " ms";
+  }
+  std::cout << "=== Performance summary ===\n"
+            << "Throughput: " << ms(static_cast<double>(stats.count) / stats.total_s) << " qps\n"
+            << "Latency: min = " << ms(stats.min) << " ms, max = " << ms(stats.max) << " ms, mean = " << ms(stats.mean)
+            << " ms, median = " << ms(stats.median) << " ms" << percentiles << "\n"
+            << "Engine: precision=fp32 layers=" << engine->layer_count() << " int8=" << int8_layers
+            << " fp32=" << engine->layer_count() - int8_layers << " weights=" << mb(engine->weight_bytes())
+            << " MB activations=" << mb(engine->peak_activation_bytes()) << " MB threads=" << threads
+            << " isa=ref\n"
+            << "Build time: " << ms(build_ms) << " ms   Load time: " << ms(load_ms) << " ms\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace qdq
+
+int main(int argc, char** argv) {
+  return qdq::cli::run_tool([&] { return qdq::run(argc, argv); });
+}
