@@ -14,9 +14,9 @@ static double ms_since(Clock::time_point t0) {
 }
 
 std::vector<double> time_iterations(const TimingOptions& options, const std::function<void()>& run_once) {
+  // The caller has run once already (to surface errors), so warm-up may be empty.
   const auto warm_start = Clock::now();
-  do run_once();
-  while (ms_since(warm_start) < options.warm_up_ms);
+  while (ms_since(warm_start) < options.warm_up_ms) run_once();
 
   std::vector<double> latencies;
   const auto start = Clock::now();

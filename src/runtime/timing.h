@@ -8,7 +8,7 @@
 namespace qdq {
 
 struct TimingOptions {
-  double warm_up_ms = 200.0;  // run untimed for at least this long (and once)
+  double warm_up_ms = 200.0;  // run untimed for at least this long
   int64_t min_iterations = 10;
   double min_duration_s = 3.0;  // keep timing until both minimums are met
 };

@@ -15,6 +15,7 @@ static const ReferenceOpTable& table() {
     add_reduce_ops(ops);
     add_resize_ops(ops);
     add_quantize_ops(ops);
+    add_cast_ops(ops);
     return ops;
   }();
   return t;

@@ -26,5 +26,6 @@ void add_shape_ops(ReferenceOpTable& table);
 void add_reduce_ops(ReferenceOpTable& table);
 void add_resize_ops(ReferenceOpTable& table);
 void add_quantize_ops(ReferenceOpTable& table);
+void add_cast_ops(ReferenceOpTable& table);
 
 }  // namespace qdq

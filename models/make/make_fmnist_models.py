@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""Trains qdq's Fashion-MNIST CNNs and exports them the ways users do.
+
+For each model (resnet20, mobilenetv2):
+  <name>.fp32.onnx         plain FP32 (the exporter folds BN into Conv)
+  <name>.qat.onnx          pytorch-quantization-style QAT: per-tensor symmetric
+                           int8 fake-quant on every Conv/Linear input (max
+                           calibration), per-output-channel symmetric weights
+                           (fp32 initializer -> QuantizeLinear -> DequantizeLinear,
+                           axis 0), BatchNormalization kept as its own node, and a
+                           quantizer on the residual branch (TensorRT's advice)
+  <name>.qat_noresq.onnx   (resnet20 only) the same without the residual quantizer
+  <name>.ptq_u8s8.onnx     onnxruntime quantize_static, QDQ, per-channel s8 weights,
+                           u8 asymmetric activations, MinMax
+  <name>.ptq_s8s8.onnx     same, s8 symmetric activations, Percentile 99.999
+and results.json with PyTorch and ONNX Runtime top-1 on the 10k test set.
+
+Data: Fashion-MNIST IDX files (Debian's dataset-fashion-mnist) laid out like
+CIFAR-10: 28x28 -> 32x32 with a 2-pixel zero pad, gray copied to RGB, normalized
+with one mean/std for all channels (computed on the padded training set).
+
+usage: make_fmnist_models.py --data DIR --out DIR [--models resnet20,mobilenetv2]
+"""
+import argparse
+import gzip
+import json
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+MEAN, STD = 0.2190, 0.3318  # padded Fashion-MNIST training set, pixels in [0, 1]
+SEED = 20261123
+
+
+def load_split(data_dir, prefix):
+    with gzip.open(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz")) as f:
+        images = np.frombuffer(f.read()[16:], dtype=np.uint8).reshape(-1, 28, 28)
+    with gzip.open(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz")) as f:
+        labels = np.frombuffer(f.read()[8:], dtype=np.uint8)
+    padded = np.zeros((len(images), 3, 32, 32), np.uint8)
+    padded[:, :, 2:30, 2:30] = images[:, None]
+    return padded, labels.astype(np.int64)
+
+
+def normalize(u8):
+    return (u8.astype(np.float32) / 255.0 - MEAN) / STD
+
+
+# ---------------------------------------------------------------- fake quant
+class TensorQuantizer(nn.Module):
+    """Symmetric int8 fake quantization, as pytorch-quantization's TensorQuantizer:
+    amax from max calibration, then fixed; straight-through gradients."""
+
+    def __init__(self, per_channel_axis=None):
+        super().__init__()
+        self.axis = per_channel_axis
+        self.register_buffer("amax", torch.tensor(0.0))
+        self.enabled = False
+        self.calibrating = False
+
+    def forward(self, x):
+        if self.calibrating:
+            if self.axis is None:
+                a = x.detach().abs().max()
+            else:
+                dims = [d for d in range(x.dim()) if d != self.axis]
+                a = x.detach().abs().amax(dim=dims)
+            self.amax = torch.maximum(self.amax, a) if self.amax.dim() == a.dim() else a
+            return x
+        if not self.enabled:
+            return x
+        scale = (self.amax.clamp(min=1e-8) / 127.0).float()
+        if self.axis is None:
+            return torch.fake_quantize_per_tensor_affine(x, scale.item(), 0, -128, 127)
+        zero = torch.zeros_like(scale, dtype=torch.int32)
+        return torch.fake_quantize_per_channel_affine(x, scale, zero, self.axis, -128, 127)
+
+
+class QConv2d(nn.Conv2d):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.input_quantizer = TensorQuantizer()
+        self.weight_quantizer = TensorQuantizer(per_channel_axis=0)
+
+    def forward(self, x):
+        return self._conv_forward(self.input_quantizer(x), self.weight_quantizer(self.weight), self.bias)
+
+
+class QLinear(nn.Linear):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.input_quantizer = TensorQuantizer()
+        self.weight_quantizer = TensorQuantizer(per_channel_axis=0)
+
+    def forward(self, x):
+        return F.linear(self.input_quantizer(x), self.weight_quantizer(self.weight), self.bias)
+
+
+def quantizers(model):
+    return [m for m in model.modules() if isinstance(m, TensorQuantizer)]
+
+
+# ---------------------------------------------------------------- models
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride, residual_quantizer):
+        super().__init__()
+        self.conv1 = QConv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = QConv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = None
+        if stride != 1 or cin != cout:  # option B: 1x1 projection
+            self.shortcut = nn.Sequential(QConv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        self.residual_quantizer = TensorQuantizer() if residual_quantizer else None
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        identity = x if self.shortcut is None else self.shortcut(x)
+        if self.residual_quantizer is not None:
+            identity = self.residual_quantizer(identity)
+        return F.relu(out + identity)
+
+
+class ResNet20(nn.Module):
+    def __init__(self, residual_quantizer=True, num_classes=10):
+        super().__init__()
+        self.conv = QConv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn = nn.BatchNorm2d(16)
+        layers, cin = [], 16
+        for cout, stride in [(16, 1), (32, 2), (64, 2)]:
+            for i in range(3):
+                layers.append(BasicBlock(cin, cout, stride if i == 0 else 1, residual_quantizer))
+                cin = cout
+        self.layers = nn.Sequential(*layers)
+        self.fc = QLinear(64, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.conv(x)))
+        x = self.layers(x)
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return self.fc(x)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, cin, cout, stride, expand, residual_quantizer):
+        super().__init__()
+        hidden = cin * expand
+        layers = []
+        if expand != 1:
+            layers += [QConv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6()]
+        layers += [QConv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False), nn.BatchNorm2d(hidden),
+                   nn.ReLU6(), QConv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
+        self.body = nn.Sequential(*layers)
+        self.use_residual = stride == 1 and cin == cout
+        self.residual_quantizer = TensorQuantizer() if (residual_quantizer and self.use_residual) else None
+
+    def forward(self, x):
+        out = self.body(x)
+        if not self.use_residual:
+            return out
+        identity = self.residual_quantizer(x) if self.residual_quantizer is not None else x
+        return out + identity
+
+
+class MobileNetV2(nn.Module):
+    """CIFAR variant: stride-1 stem and first stages (32x32 input)."""
+    CFG = [(1, 16, 1, 1), (6, 24, 2, 1), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]
+
+    def __init__(self, residual_quantizer=True, num_classes=10):
+        super().__init__()
+        layers = [QConv2d(3, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6()]
+        cin = 32
+        for t, c, n, s in self.CFG:
+            for i in range(n):
+                layers.append(InvertedResidual(cin, c, s if i == 0 else 1, t, residual_quantizer))
+                cin = c
+        layers += [QConv2d(cin, 1280, 1, bias=False), nn.BatchNorm2d(1280), nn.ReLU6()]
+        self.features = nn.Sequential(*layers)
+        self.fc = QLinear(1280, num_classes)
+
+    def forward(self, x):
+        x = self.features(x)
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return self.fc(x)
+
+
+MODELS = {"resnet20": ResNet20, "mobilenetv2": MobileNetV2}
+RECIPES = {"resnet20": dict(epochs=30, lr=0.1, wd=1e-4), "mobilenetv2": dict(epochs=20, lr=0.05, wd=4e-5)}
+
+
+# ---------------------------------------------------------------- training
+def augment(x):
+    """Random 4-pixel-shift crop and horizontal flip, on the GPU."""
+    n = x.shape[0]
+    padded = F.pad(x, (4, 4, 4, 4), value=(0 - MEAN) / STD)
+    dx = torch.randint(0, 9, (n,), device=x.device)
+    dy = torch.randint(0, 9, (n,), device=x.device)
+    idx = torch.arange(32, device=x.device)
+    rows = (dy[:, None] + idx[None, :])[:, None, :, None].expand(n, 3, 32, 32)
+    cols = (dx[:, None] + idx[None, :])[:, None, None, :].expand(n, 3, 32, 32)
+    out = padded[torch.arange(n, device=x.device)[:, None, None, None], torch.arange(3, device=x.device)[None, :, None, None],
+                 rows, cols]
+    flip = torch.rand(n, device=x.device) < 0.5
+    out[flip] = out[flip].flip(3)
+    return out
+
+
+def train(model, x, y, epochs, lr, wd, batch=256, log=None, amp=True):
+    """SGD + one-cycle; bf16 autocast for FP32 training only (fake quant stays fp32)."""
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=wd, nesterov=True)
+    steps = epochs * ((len(x) + batch - 1) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
+    for epoch in range(epochs):
+        model.train()
+        perm = torch.randperm(len(x), device=x.device)
+        total = 0.0
+        for i in range(0, len(x), batch):
+            idx = perm[i:i + batch]
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                loss = F.cross_entropy(model(augment(x[idx])), y[idx], label_smoothing=0.05)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+        if log:
+            log(f"  epoch {epoch + 1}/{epochs} loss {total / len(x):.4f}")
+
+
+@torch.no_grad()
+def accuracy(model, x, y, batch=1000):
+    model.eval()
+    correct = 0
+    for i in range(0, len(x), batch):
+        correct += (model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item()
+    return 100.0 * correct / len(x)
+
+
+@torch.no_grad()
+def calibrate(model, x, batches=8, batch=256):
+    model.eval()
+    for q in quantizers(model):
+        q.calibrating, q.enabled = True, False
+    for i in range(batches):
+        model(x[i * batch:(i + 1) * batch])
+    for q in quantizers(model):
+        q.calibrating, q.enabled = False, True
+
+
+def export(model, path, opset=13):
+    model.eval().cpu()
+    dummy = torch.randn(1, 3, 32, 32)
+    torch.onnx.export(model, dummy, path, input_names=["input"], output_names=["logits"], opset_version=opset,
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, do_constant_folding=True,
+                      dynamo=False)
+    model.cuda()
+
+
+def ort_top1(path, x_np, y_np, batch=500):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    correct = 0
+    for i in range(0, len(x_np), batch):
+        logits = sess.run(None, {"input": x_np[i:i + batch]})[0]
+        correct += int((logits.argmax(1) == y_np[i:i + batch]).sum())
+    return 100.0 * correct / len(x_np)
+
+
+def ptq(fp32_path, out_path, calib_np, activation, method):
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                          quantize_static)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{"input": calib_np[i:i + 32]} for i in range(0, len(calib_np), 32)])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    extra = {"ActivationSymmetric": activation == "s8"}
+    if method == "percentile":
+        extra["CalibPercentile"] = 99.999
+    quantize_static(fp32_path, out_path, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QInt8 if activation == "s8" else QuantType.QUInt8,
+                    weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.Percentile if method == "percentile" else CalibrationMethod.MinMax,
+                    extra_options=extra)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--models", default="resnet20,mobilenetv2")
+    ap.add_argument("--qat-epochs", type=int, default=2)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    torch.manual_seed(SEED)
+    np.random.seed(SEED)
+    logf = open(os.path.join(args.out, "train.log"), "a")
+
+    def log(msg):
+        print(msg, flush=True)
+        logf.write(msg + "\n")
+        logf.flush()
+
+    train_u8, train_y = load_split(args.data, "train")
+    test_u8, test_y = load_split(args.data, "t10k")
+    xtr = torch.from_numpy(normalize(train_u8)).cuda()
+    ytr = torch.from_numpy(train_y).cuda()
+    test_np = normalize(test_u8)
+    xte = torch.from_numpy(test_np).cuda()
+    yte = torch.from_numpy(test_y).cuda()
+    calib_np = normalize(train_u8[:512])
+    results_path = os.path.join(args.out, "results.json")
+    results = json.load(open(results_path)) if os.path.exists(results_path) else {}
+
+    for name in args.models.split(","):
+        t0 = time.time()
+        recipe = RECIPES[name]
+        torch.manual_seed(SEED)
+        model = MODELS[name]().cuda().to(memory_format=torch.channels_last)
+        log(f"{name}: training FP32 {recipe}")
+        train(model, xtr, ytr, log=log, **recipe)
+        r = {"recipe": recipe, "torch_fp32": accuracy(model, xte, yte)}
+        log(f"{name}: FP32 top-1 {r['torch_fp32']:.2f} ({time.time() - t0:.0f}s)")
+        fp32 = os.path.join(args.out, f"{name}.fp32.onnx")
+        export(model, fp32)
+        r["ort_fp32"] = ort_top1(fp32, test_np, test_y)
+
+        variants = [("qat", True)] + ([("qat_noresq", False)] if name == "resnet20" else [])
+        for tag, with_residual in variants:
+            qmodel = MODELS[name](residual_quantizer=with_residual).cuda()
+            qmodel.load_state_dict(model.state_dict(), strict=False)
+            calibrate(qmodel, xtr)
+            r[f"torch_{tag}_calibrated"] = accuracy(qmodel, xte, yte)
+            train(qmodel, xtr, ytr, epochs=args.qat_epochs, lr=recipe["lr"] * 0.01, wd=recipe["wd"], log=log,
+                  amp=False)
+            r[f"torch_{tag}"] = accuracy(qmodel, xte, yte)
+            path = os.path.join(args.out, f"{name}.{tag}.onnx")
+            export(qmodel, path)
+            r[f"ort_{tag}"] = ort_top1(path, test_np, test_y)
+            log(f"{name}: {tag} top-1 torch {r[f'torch_{tag}']:.2f} ort {r[f'ort_{tag}']:.2f}")
+
+        for tag, act, method in [("ptq_u8s8", "u8", "minmax"), ("ptq_s8s8", "s8", "percentile")]:
+            path = os.path.join(args.out, f"{name}.{tag}.onnx")
+            ptq(fp32, path, calib_np, act, method)
+            r[f"ort_{tag}"] = ort_top1(path, test_np, test_y)
+            log(f"{name}: {tag} ort top-1 {r[f'ort_{tag}']:.2f}")
+        r["seconds"] = round(time.time() - t0, 1)
+        results[name] = r
+        json.dump(results, open(results_path, "w"), indent=2)
+        log(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The main job on the bundled defaults: converts Debian's Fashion-MNIST to CIFAR-10
+# binary layout, then runs qexec on the bundled QAT ResNet-20 with a real test image
+# and prints the trtexec-style performance summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh build
+data=build/data/fashion-mnist
+[ -f "$data/test_batch.bin" ] || build/tools/qdq-dataset fashion-mnist --out="$data"
+build/tools/qdq-dataset tensor --dataset="$data/test_batch.bin" --first=0 --count=1 --out=build/data/image0.raw
+model=${1:-models/resnet20.qat.onnx}
+echo "qexec --onnx=$model --loadInputs=input:build/data/image0.raw"
+build/tools/qexec --onnx="$model" --loadInputs=input:build/data/image0.raw --exportOutput=build/data/output.json
+echo "logits of test image 0 (label $(head -c1 "$data/test_batch.bin" | od -An -tu1 | tr -d ' ')): build/data/output.json"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# ctest entry: qexec vs ONNX Runtime on every committed model, on the first N
+# real Fashion-MNIST test images. usage: run_ort_compare.sh BUILD_DIR SOURCE_DIR N
+set -euo pipefail
+build=$1 src=$2 count=$3
+data="$build/data/fashion-mnist"
+[ -f "$data/test_batch.bin" ] || "$build/tools/qdq-dataset" fashion-mnist --out="$data" >/dev/null
+input="$build/data/ort_compare_$count.raw"
+"$build/tools/qdq-dataset" tensor --dataset="$data/test_batch.bin" --count="$count" --out="$input" >/dev/null
+QDQ_ORT_NODE="$src/third_party/ort/node_modules/onnxruntime-node" \
+  node "$src/tests/ort/compare_with_ort.mjs" "$build/tools/qexec" "$input" "$count" "$src"/models/*.onnx

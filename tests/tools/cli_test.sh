@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The command-line contract of qexec and qdq-dataset (../shared/CONTRACT.md):
+# --help exits 0; bad usage and bad input print ONE "error:" line and exit 1;
+# no partial output files; the performance summary has the fixed lines.
+# usage: cli_test.sh BUILD_DIR SOURCE_DIR
+set -uo pipefail
+build=$1 src=$2
+qexec=$build/tools/qexec
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAILED: $1"; }
+
+# expect_error NAME PATTERN CMD...: exit 1, exactly one stderr line "error: ...PATTERN..."
+expect_error() {
+  local name=$1 pattern=$2; shift 2
+  timeout 60 "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  local lines; lines=$(wc -l <"$work/err")
+  if [ $rc -eq 1 ] && [ "$lines" -eq 1 ] && grep -q "^error: .*$pattern" "$work/err"; then pass
+  else fail "$name (rc=$rc, stderr: $(head -c 300 "$work/err"))"; fi
+}
+
+model=$src/models/resnet20.fp32.onnx
+qat=$src/models/resnet20.qat.onnx
+
+# --help
+if "$qexec" --help | grep -q -- "--onnx"; then pass; else fail "qexec --help"; fi
+if "$build/tools/qdq-dataset" --help >/dev/null; then pass; else fail "qdq-dataset --help"; fi
+
+# Bad usage
+expect_error "no model" "no model given" "$qexec"
+expect_error "unknown flag" "unknown flag --frobnicate" "$qexec" --onnx="$model" --frobnicate
+expect_error "int8 not yet" "not available yet" "$qexec" --onnx="$model" --int8
+expect_error "loadEngine not yet" "not available yet" "$qexec" --loadEngine=x.plan
+expect_error "bad threads" "threads" "$qexec" --onnx="$model" --threads=0
+expect_error "bad iterations" "not an integer" "$qexec" --onnx="$model" --iterations=ten
+expect_error "bad shapes spec" "shape spec" "$qexec" --onnx="$model" --shapes=input:1xAx32x32
+expect_error "shapes unknown input" "not an input" "$qexec" --onnx="$model" --shapes=nope:1x3x32x32
+expect_error "wrong shape" "expected shape" "$qexec" --onnx="$model" --shapes=input:1x3x30x32 --iterations=1 --duration=0 --warmUp=0
+
+# Bad input files
+expect_error "missing file" "cannot open" "$qexec" --onnx="$work/missing.onnx"
+: >"$work/empty.onnx"
+expect_error "empty file" "file is empty" "$qexec" --onnx="$work/empty.onnx"
+head -c 5000 /dev/urandom >"$work/garbage.onnx"
+expect_error "garbage file" "onnx" "$qexec" --onnx="$work/garbage.onnx"
+head -c 300000 "$model" >"$work/truncated.onnx"
+expect_error "truncated model" "onnx" "$qexec" --onnx="$work/truncated.onnx"
+head -c 100 /dev/zero >"$work/short.raw"
+expect_error "input file size" "needs 12288" "$qexec" --onnx="$model" --loadInputs=input:"$work/short.raw"
+expect_error "input name" "not an input" "$qexec" --onnx="$model" --loadInputs=other:"$work/short.raw"
+expect_error "bad dataset" "whole number of CIFAR-10 records" "$build/tools/qdq-dataset" tensor --dataset="$work/short.raw" --out="$work/x.raw"
+
+# A bit-flipped model never crashes: it loads and runs, or fails with one error line.
+for offset in 0 17 1000 50000 200000 600000 1000000; do
+  cp "$model" "$work/flip.onnx"
+  printf '\xff' | dd of="$work/flip.onnx" bs=1 seek=$offset conv=notrunc status=none
+  timeout 60 "$qexec" --onnx="$work/flip.onnx" --iterations=1 --duration=0 --warmUp=0 >/dev/null 2>"$work/err"
+  rc=$?
+  if [ $rc -eq 0 ] || { [ $rc -eq 1 ] && [ "$(wc -l <"$work/err")" -eq 1 ] && grep -q '^error: ' "$work/err"; }; then pass
+  else fail "bit flip at $offset (rc=$rc: $(head -c 300 "$work/err"))"; fi
+done
+
+# Output files are written whole or not at all.
+expect_error "unwritable output" "cannot write" "$qexec" --onnx="$model" --iterations=1 --duration=0 --warmUp=0 \
+  --exportOutput="$work/no/such/dir/out.json"
+if ls "$work"/no 2>/dev/null | grep -q .; then fail "partial output left behind"; else pass; fi
+
+# A successful run: the summary block, and the export files parse as JSON.
+"$qexec" --onnx="$qat" --iterations=3 --duration=0 --warmUp=0 --percentile=50,99 \
+  --exportOutput="$work/out.json" --exportTimes="$work/times.json" >"$work/summary" 2>"$work/err"
+rc=$?
+if [ $rc -eq 0 ] && grep -q '^=== Performance summary ===$' "$work/summary" &&
+  grep -qE '^Throughput: [0-9.]+ qps$' "$work/summary" &&
+  grep -qE '^Latency: min = [0-9.]+ ms, max = [0-9.]+ ms, mean = [0-9.]+ ms, median = [0-9.]+ ms, percentile\(50%\) = [0-9.]+ ms, percentile\(99%\) = [0-9.]+ ms$' "$work/summary" &&
+  grep -qE '^Engine: precision=fp32 layers=[0-9]+ int8=0 fp32=[0-9]+ weights=[0-9.]+ MB activations=[0-9.]+ MB threads=[0-9]+ isa=ref$' "$work/summary" &&
+  grep -qE '^Build time: [0-9.]+ ms   Load time: [0-9.]+ ms$' "$work/summary"; then pass
+else fail "performance summary (rc=$rc): $(cat "$work/summary" "$work/err" | head -c 600)"; fi
+if node -e '
+  const o = JSON.parse(require("fs").readFileSync(process.argv[1])); const t = JSON.parse(require("fs").readFileSync(process.argv[2]));
+  const v = Object.values(o)[0]; if (v.shape.join() !== "1,10" || v.data.length !== 10 || t.length < 3 || !(t[0].latencyMs > 0)) process.exit(1);' \
+  "$work/out.json" "$work/times.json"; then pass; else fail "exported JSON"; fi
+
+# --batch and --shapes give the same per-image outputs as batch 1.
+"$qexec" --onnx="$model" --batch=2 --iterations=1 --duration=0 --warmUp=0 --exportOutput="$work/b2.json" >/dev/null &&
+  node -e 'const v = Object.values(JSON.parse(require("fs").readFileSync(process.argv[1])))[0]; if (v.shape.join() !== "2,10") process.exit(1)' "$work/b2.json" &&
+  pass || fail "--batch=2 output shape"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
