@@ -33,23 +33,28 @@ std::array<float, 3> parse_triple(const std::string& text, float fallback) {
 
 int run(int argc, char** argv) {
   const auto flags = cli::Flags::parse(argc, argv, kFlags);
-  const std::string synopsis = "qdq-dataset fashion-mnist --out=DIR | qdq-dataset tensor --dataset=F --out=F";
+  const std::string synopsis =
+      "qdq-dataset fashion-mnist --out=DIR | qdq-dataset tensor --dataset=F --out=F";
   if (flags.has("help")) {
     std::cout << cli::usage_text(synopsis, kFlags);
     return 0;
   }
-  check(flags.positional().size() == 1, "expected one command: fashion-mnist or tensor (see --help)");
+  check(flags.positional().size() == 1,
+        "expected one command: fashion-mnist or tensor (see --help)");
   check(flags.has("out"), "--out is required");
   const std::string command = flags.positional()[0];
   if (command == "fashion-mnist") {
     const std::filesystem::path src = flags.get("source", "/usr/share/datasets/fashion-mnist");
     const std::filesystem::path out = flags.get("out");
     std::filesystem::create_directories(out);
-    for (auto [prefix, file] : {std::pair{"t10k", "test_batch.bin"}, std::pair{"train", "train_batch.bin"}}) {
-      auto images = to_cifar_layout(read_fashion_mnist(src / (std::string(prefix) + "-images-idx3-ubyte.gz"),
-                                                       src / (std::string(prefix) + "-labels-idx1-ubyte.gz")));
+    for (auto [prefix, file] :
+         {std::pair{"t10k", "test_batch.bin"}, std::pair{"train", "train_batch.bin"}}) {
+      auto images = to_cifar_layout(
+          read_fashion_mnist(src / (std::string(prefix) + "-images-idx3-ubyte.gz"),
+                             src / (std::string(prefix) + "-labels-idx1-ubyte.gz")));
       cli::write_file_atomically(out / file, encode_cifar10_binary(images));
-      std::cout << "wrote " << (out / file).string() << ": " << images.count << " images, 3x32x32\n";
+      std::cout << "wrote " << (out / file).string() << ": " << images.count
+                << " images, 3x32x32\n";
     }
     return 0;
   }
@@ -57,8 +62,10 @@ int run(int argc, char** argv) {
   check(flags.has("dataset"), "--dataset is required");
   const auto images = read_cifar10_binary(flags.get("dataset"));
   const Tensor t = normalize_images(images, flags.get_int("first", 0), flags.get_int("count", 1),
-                                    parse_triple(flags.get("mean"), 0.2190f), parse_triple(flags.get("std"), 0.3318f));
-  cli::write_file_atomically(flags.get("out"), std::string(static_cast<const char*>(t.raw()), t.nbytes()));
+                                    parse_triple(flags.get("mean"), 0.2190f),
+                                    parse_triple(flags.get("std"), 0.3318f));
+  cli::write_file_atomically(flags.get("out"),
+                             std::string(static_cast<const char*>(t.raw()), t.nbytes()));
   std::cout << "wrote " << flags.get("out") << ": float32 " << shape_to_string(t.shape()) << "\n";
   return 0;
 }

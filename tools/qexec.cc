@@ -59,7 +59,8 @@ std::string ms(double v) {
 }
 
 bool is_integer_op(const std::string& op) {
-  static const std::set<std::string> ops = {"QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger"};
+  static const std::set<std::string> ops = {"QLinearConv", "QLinearMatMul", "ConvInteger",
+                                            "MatMulInteger"};
   return ops.count(op) != 0;
 }
 
@@ -69,12 +70,14 @@ int run(int argc, char** argv) {
     std::cout << cli::usage_text("qexec --onnx=model.onnx [options]", kFlags);
     return 0;
   }
-  for (const char* later : {"int8", "best", "saveEngine", "loadEngine", "calib", "calibData", "minShapes",
-                            "optShapes", "maxShapes", "dumpProfile", "exportProfile"})
-    check(!flags.has(later), std::string("--") + later + " is not available yet in this version of qexec " +
-                                 "(the INT8 engine and plan format are in progress); run without it for the " +
-                                 "FP32 reference engine");
-  check(flags.positional().empty(), "unexpected argument '" + (flags.positional().empty() ? "" : flags.positional()[0]) +
+  for (const char* later : {"int8", "best", "saveEngine", "loadEngine", "calib", "calibData",
+                            "minShapes", "optShapes", "maxShapes", "dumpProfile", "exportProfile"})
+    check(!flags.has(later),
+          std::string("--") + later + " is not available yet in this version of qexec " +
+              "(the INT8 engine and plan format are in progress); run without it for the " +
+              "FP32 reference engine");
+  check(flags.positional().empty(), "unexpected argument '" +
+                                        (flags.positional().empty() ? "" : flags.positional()[0]) +
                                         "' (flags take the form --name=value)");
   check(flags.has("onnx"), "no model given: use --onnx=model.onnx (see --help)");
   const bool verbose = flags.has("verbose");
@@ -87,7 +90,8 @@ int run(int argc, char** argv) {
   const auto load_start = Clock::now();
   auto imported = import_onnx_file(flags.get("onnx"));
   if (!imported.is_ok()) return cli::report_error(imported.status());
-  const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - load_start).count();
+  const double load_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - load_start).count();
   Graph& graph = imported->graph;
   for (const auto& w : imported->warnings)
     if (verbose) std::cout << "[W] " << w << "\n";
@@ -95,26 +99,31 @@ int run(int argc, char** argv) {
   const auto build_start = Clock::now();
   auto engine = ReferenceExecutor::create(graph);
   if (!engine.is_ok()) return cli::report_error(engine.status());
-  const double build_ms = std::chrono::duration<double, std::milli>(Clock::now() - build_start).count();
+  const double build_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - build_start).count();
 
   size_t int8_layers = 0;
   for (Node* n : graph.nodes()) int8_layers += is_integer_op(n->op_type);
   if (verbose) {
-    std::cout << "[I] model " << flags.get("onnx") << ": opset " << graph.opset << ", " << graph.node_count()
-              << " nodes\n";
+    std::cout << "[I] model " << flags.get("onnx") << ": opset " << graph.opset << ", "
+              << graph.node_count() << " nodes\n";
     for (Node* n : graph.topological_order())
-      std::cout << "[I] layer " << n->describe() << " precision=" << (is_integer_op(n->op_type) ? "int8" : "fp32")
+      std::cout << "[I] layer " << n->describe()
+                << " precision=" << (is_integer_op(n->op_type) ? "int8" : "fp32")
                 << " kernel=reference\n";
   }
 
-  const auto shapes = resolve_input_shapes(graph, parse_shapes_spec(flags.get("shapes")), flags.get_int("batch", 0));
+  const auto shapes = resolve_input_shapes(graph, parse_shapes_spec(flags.get("shapes")),
+                                           flags.get_int("batch", 0));
   std::map<std::string, std::string> input_files;
   if (flags.has("loadInputs"))
     for (const std::string& item : cli::split(flags.get("loadInputs"), ',')) {
       const size_t colon = item.find(':');
-      check(colon != std::string::npos, "--loadInputs item '" + item + "' must look like name:file.bin");
+      check(colon != std::string::npos,
+            "--loadInputs item '" + item + "' must look like name:file.bin");
       const std::string name = item.substr(0, colon);
-      check(shapes.count(name) != 0, "--loadInputs names '" + name + "', which is not an input of the model");
+      check(shapes.count(name) != 0,
+            "--loadInputs names '" + name + "', which is not an input of the model");
       input_files[name] = item.substr(colon + 1);
     }
   std::map<std::string, Tensor> inputs;
@@ -124,8 +133,10 @@ int run(int argc, char** argv) {
     auto file = input_files.find(v->name);
     inputs[v->name] = file != input_files.end() ? load_raw_tensor(file->second, v->dtype, shape)
                                                 : random_tensor(v->dtype, shape, seed++);
-    if (verbose) std::cout << "[I] input '" << v->name << "' " << shape_to_string(shape) << " " << dtype_name(v->dtype)
-                           << (file != input_files.end() ? " from " + file->second : " random") << "\n";
+    if (verbose)
+      std::cout << "[I] input '" << v->name << "' " << shape_to_string(shape) << " "
+                << dtype_name(v->dtype)
+                << (file != input_files.end() ? " from " + file->second : " random") << "\n";
   }
 
   std::vector<Tensor> outputs;
@@ -149,10 +160,12 @@ int run(int argc, char** argv) {
   const LatencyStats stats = summarize_latencies(latencies);
   if (verbose) {
     const int64_t avg_runs = std::max<int64_t>(1, flags.get_int("avgRuns", 10));
-    for (size_t i = 0; i + static_cast<size_t>(avg_runs) <= latencies.size(); i += static_cast<size_t>(avg_runs)) {
+    for (size_t i = 0; i + static_cast<size_t>(avg_runs) <= latencies.size();
+         i += static_cast<size_t>(avg_runs)) {
       double sum = 0;
       for (int64_t k = 0; k < avg_runs; ++k) sum += latencies[i + static_cast<size_t>(k)];
-      std::cout << "[I] average over " << avg_runs << " runs: " << ms(sum / static_cast<double>(avg_runs)) << " ms\n";
+      std::cout << "[I] average over " << avg_runs
+                << " runs: " << ms(sum / static_cast<double>(avg_runs)) << " ms\n";
     }
   }
 
@@ -164,7 +177,8 @@ int run(int argc, char** argv) {
   if (flags.has("exportTimes")) {
     std::string json = "[";
     for (size_t i = 0; i < latencies.size(); ++i)
-      json += std::string(i ? ",\n " : "\n ") + "{\"latencyMs\": " + cli::json_number(latencies[i]) + "}";
+      json += std::string(i ? ",\n " : "\n ") +
+              "{\"latencyMs\": " + cli::json_number(latencies[i]) + "}";
     cli::write_file_atomically(flags.get("exportTimes"), json + "\n]\n");
   }
 
@@ -181,12 +195,14 @@ int run(int argc, char** argv) {
   }
   std::cout << "=== Performance summary ===\n"
             << "Throughput: " << ms(static_cast<double>(stats.count) / stats.total_s) << " qps\n"
-            << "Latency: min = " << ms(stats.min) << " ms, max = " << ms(stats.max) << " ms, mean = " << ms(stats.mean)
-            << " ms, median = " << ms(stats.median) << " ms" << percentiles << "\n"
+            << "Latency: min = " << ms(stats.min) << " ms, max = " << ms(stats.max)
+            << " ms, mean = " << ms(stats.mean) << " ms, median = " << ms(stats.median) << " ms"
+            << percentiles << "\n"
             << "Engine: precision=fp32 layers=" << engine->layer_count() << " int8=" << int8_layers
-            << " fp32=" << engine->layer_count() - int8_layers << " weights=" << mb(engine->weight_bytes())
-            << " MB activations=" << mb(engine->peak_activation_bytes()) << " MB threads=" << threads
-            << " isa=ref\n"
+            << " fp32=" << engine->layer_count() - int8_layers
+            << " weights=" << mb(engine->weight_bytes())
+            << " MB activations=" << mb(engine->peak_activation_bytes())
+            << " MB threads=" << threads << " isa=ref\n"
             << "Build time: " << ms(build_ms) << " ms   Load time: " << ms(load_ms) << " ms\n";
   return 0;
 }

@@ -39,8 +39,9 @@ LabeledImages read_cifar10_binary(const std::filesystem::path& path) {
   ss << in.rdbuf();
   const std::string bytes = ss.str();
   check(!bytes.empty() && bytes.size() % kCifarRecord == 0,
-        path.string() + ": " + std::to_string(bytes.size()) + " bytes is not a whole number of CIFAR-10 records (" +
-            std::to_string(kCifarRecord) + " bytes each)");
+        path.string() + ": " + std::to_string(bytes.size()) +
+            " bytes is not a whole number of CIFAR-10 records (" + std::to_string(kCifarRecord) +
+            " bytes each)");
   LabeledImages out;
   out.count = static_cast<int64_t>(bytes.size()) / kCifarRecord;
   out.channels = 3;
@@ -49,7 +50,8 @@ LabeledImages read_cifar10_binary(const std::filesystem::path& path) {
   out.labels.resize(static_cast<size_t>(out.count));
   for (int64_t i = 0; i < out.count; ++i) {
     out.labels[i] = static_cast<uint8_t>(bytes[i * kCifarRecord]);
-    std::copy_n(bytes.data() + i * kCifarRecord + 1, out.image_bytes(), out.pixels.data() + i * out.image_bytes());
+    std::copy_n(bytes.data() + i * kCifarRecord + 1, out.image_bytes(),
+                out.pixels.data() + i * out.image_bytes());
   }
   return out;
 }
@@ -67,20 +69,26 @@ std::string encode_cifar10_binary(const LabeledImages& images) {
   return out;
 }
 
-LabeledImages read_fashion_mnist(const std::filesystem::path& images_gz, const std::filesystem::path& labels_gz) {
+LabeledImages read_fashion_mnist(const std::filesystem::path& images_gz,
+                                 const std::filesystem::path& labels_gz) {
   const std::string images = read_gzip(images_gz);
   const std::string labels = read_gzip(labels_gz);
-  check(images.size() >= 16 && big_endian_u32(images, 0) == 2051, images_gz.string() + ": not an IDX image file");
-  check(labels.size() >= 8 && big_endian_u32(labels, 0) == 2049, labels_gz.string() + ": not an IDX label file");
+  check(images.size() >= 16 && big_endian_u32(images, 0) == 2051,
+        images_gz.string() + ": not an IDX image file");
+  check(labels.size() >= 8 && big_endian_u32(labels, 0) == 2049,
+        labels_gz.string() + ": not an IDX label file");
   LabeledImages out;
   out.count = big_endian_u32(images, 4);
   out.channels = 1;
   out.height = big_endian_u32(images, 8);
   out.width = big_endian_u32(images, 12);
-  check(out.height > 0 && out.height <= 4096 && out.width > 0 && out.width <= 4096, "IDX image size out of range");
-  check(images.size() == 16 + static_cast<size_t>(out.count * out.image_bytes()), images_gz.string() + ": truncated");
-  check(big_endian_u32(labels, 4) == out.count && labels.size() == 8 + static_cast<size_t>(out.count),
-        labels_gz.string() + ": label count does not match the images");
+  check(out.height > 0 && out.height <= 4096 && out.width > 0 && out.width <= 4096,
+        "IDX image size out of range");
+  check(images.size() == 16 + static_cast<size_t>(out.count * out.image_bytes()),
+        images_gz.string() + ": truncated");
+  check(
+      big_endian_u32(labels, 4) == out.count && labels.size() == 8 + static_cast<size_t>(out.count),
+      labels_gz.string() + ": label count does not match the images");
   out.pixels.assign(images.begin() + 16, images.end());
   out.labels.assign(labels.begin() + 8, labels.end());
   return out;
@@ -97,13 +105,14 @@ LabeledImages to_cifar_layout(const LabeledImages& gray) {
   for (int64_t i = 0; i < out.count; ++i)
     for (int64_t c = 0; c < 3; ++c)
       for (int64_t y = 0; y < 28; ++y)
-        std::copy_n(gray.pixels.data() + i * 784 + y * 28, 28,
-                    out.pixels.data() + i * out.image_bytes() + (c * kCifarSide + y + 2) * kCifarSide + 2);
+        std::copy_n(
+            gray.pixels.data() + i * 784 + y * 28, 28,
+            out.pixels.data() + i * out.image_bytes() + (c * kCifarSide + y + 2) * kCifarSide + 2);
   return out;
 }
 
-Tensor normalize_images(const LabeledImages& images, int64_t first, int64_t count, const std::array<float, 3>& mean,
-                        const std::array<float, 3>& std) {
+Tensor normalize_images(const LabeledImages& images, int64_t first, int64_t count,
+                        const std::array<float, 3>& mean, const std::array<float, 3>& std) {
   check(first >= 0 && count >= 0 && first + count <= images.count, "image range out of bounds");
   check(images.channels <= 3, "normalize_images handles up to 3 channels");
   Tensor t(DType::kFloat32, {count, images.channels, images.height, images.width});
@@ -113,7 +122,8 @@ Tensor normalize_images(const LabeledImages& images, int64_t first, int64_t coun
     for (int64_t c = 0; c < images.channels; ++c)
       for (int64_t p = 0; p < plane; ++p) {
         const uint8_t v = images.pixels[(first + i) * images.image_bytes() + c * plane + p];
-        out[(i * images.channels + c) * plane + p] = (static_cast<float>(v) / 255.0f - mean[c]) / std[c];
+        out[(i * images.channels + c) * plane + p] =
+            (static_cast<float>(v) / 255.0f - mean[c]) / std[c];
       }
   return t;
 }

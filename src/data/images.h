@@ -24,13 +24,14 @@ LabeledImages read_cifar10_binary(const std::filesystem::path& path);
 std::string encode_cifar10_binary(const LabeledImages& images);
 
 // Fashion-MNIST (IDX format, gzip-compressed as Debian ships it).
-LabeledImages read_fashion_mnist(const std::filesystem::path& images_gz, const std::filesystem::path& labels_gz);
+LabeledImages read_fashion_mnist(const std::filesystem::path& images_gz,
+                                 const std::filesystem::path& labels_gz);
 // 28x28 gray -> 32x32 RGB: 2-pixel zero pad on each side, gray copied to all
 // three planes, so the images look like CIFAR-10 to a CIFAR network.
 LabeledImages to_cifar_layout(const LabeledImages& gray);
 
 // Images [first, first+count) as float NCHW: (pixel / 255 - mean[c]) / std[c].
-Tensor normalize_images(const LabeledImages& images, int64_t first, int64_t count, const std::array<float, 3>& mean,
-                        const std::array<float, 3>& std);
+Tensor normalize_images(const LabeledImages& images, int64_t first, int64_t count,
+                        const std::array<float, 3>& mean, const std::array<float, 3>& std);
 
 }  // namespace qdq

@@ -26,12 +26,14 @@ std::string Attributes::get_string(const std::string& name, const std::string& f
   return v ? *v : fallback;
 }
 
-std::vector<int64_t> Attributes::get_ints(const std::string& name, std::vector<int64_t> fallback) const {
+std::vector<int64_t> Attributes::get_ints(const std::string& name,
+                                          std::vector<int64_t> fallback) const {
   const auto* v = find<std::vector<int64_t>>(name);
   return v ? *v : fallback;
 }
 
-std::vector<float> Attributes::get_floats(const std::string& name, std::vector<float> fallback) const {
+std::vector<float> Attributes::get_floats(const std::string& name,
+                                          std::vector<float> fallback) const {
   const auto* v = find<std::vector<float>>(name);
   return v ? *v : fallback;
 }

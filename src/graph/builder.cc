@@ -21,13 +21,15 @@ std::vector<Value*> GraphBuilder::add(const std::string& op_type, const std::vec
                                       Attributes attributes, size_t output_count) {
   const std::string base = op_type + "_" + std::to_string(counter_++);
   std::vector<Value*> outputs;
-  for (size_t k = 0; k < output_count; ++k) outputs.push_back(graph_.add_value(base + ":" + std::to_string(k)));
+  for (size_t k = 0; k < output_count; ++k)
+    outputs.push_back(graph_.add_value(base + ":" + std::to_string(k)));
   Node* n = graph_.add_node(op_type, inputs, outputs, base);
   n->attributes = std::move(attributes);
   return outputs;
 }
 
-Value* GraphBuilder::op(const std::string& op_type, const std::vector<Value*>& inputs, Attributes attributes) {
+Value* GraphBuilder::op(const std::string& op_type, const std::vector<Value*>& inputs,
+                        Attributes attributes) {
   return add(op_type, inputs, std::move(attributes))[0];
 }
 

@@ -7,7 +7,8 @@
 namespace qdq {
 
 std::string Node::describe() const {
-  return op_type + " '" + (name.empty() ? (outputs_.empty() ? "?" : outputs_[0]->name) : name) + "'";
+  return op_type + " '" + (name.empty() ? (outputs_.empty() ? "?" : outputs_[0]->name) : name) +
+         "'";
 }
 
 Value* Graph::add_value(const std::string& value_name, DType dtype) {

@@ -11,18 +11,26 @@
 namespace qdq {
 namespace {
 
-AttributeValue attribute_from_onnx(const onnx::AttributeProto& a, const std::filesystem::path& dir) {
+AttributeValue attribute_from_onnx(const onnx::AttributeProto& a,
+                                   const std::filesystem::path& dir) {
   switch (a.type()) {
-    case onnx::AttributeProto::INT: return a.i();
-    case onnx::AttributeProto::FLOAT: return a.f();
-    case onnx::AttributeProto::STRING: return a.s();
-    case onnx::AttributeProto::INTS: return std::vector<int64_t>(a.ints().begin(), a.ints().end());
-    case onnx::AttributeProto::FLOATS: return std::vector<float>(a.floats().begin(), a.floats().end());
+    case onnx::AttributeProto::INT:
+      return a.i();
+    case onnx::AttributeProto::FLOAT:
+      return a.f();
+    case onnx::AttributeProto::STRING:
+      return a.s();
+    case onnx::AttributeProto::INTS:
+      return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+    case onnx::AttributeProto::FLOATS:
+      return std::vector<float>(a.floats().begin(), a.floats().end());
     case onnx::AttributeProto::STRINGS:
       return std::vector<std::string>(a.strings().begin(), a.strings().end());
-    case onnx::AttributeProto::TENSOR: return tensor_from_onnx(a.t(), dir);
+    case onnx::AttributeProto::TENSOR:
+      return tensor_from_onnx(a.t(), dir);
     default:
-      fail("attribute '" + a.name() + "' has a type we do not support (" + std::to_string(a.type()) + ")",
+      fail("attribute '" + a.name() + "' has a type we do not support (" +
+               std::to_string(a.type()) + ")",
            ErrorKind::kUnsupported);
   }
 }
@@ -55,8 +63,8 @@ ImportedModel build_graph(onnx::ModelProto& model, const std::filesystem::path& 
   Graph& g = out.graph;
   g.opset = default_domain_opset(model);
   check(g.opset >= kMinOpset && g.opset <= kMaxOpset,
-        "opset " + std::to_string(g.opset) + " is not supported (supported: " + std::to_string(kMinOpset) +
-            ".." + std::to_string(kMaxOpset) + ")",
+        "opset " + std::to_string(g.opset) + " is not supported (supported: " +
+            std::to_string(kMinOpset) + ".." + std::to_string(kMaxOpset) + ")",
         ErrorKind::kUnsupported);
 
   if (options.run_shape_inference) {
@@ -66,7 +74,8 @@ ImportedModel build_graph(onnx::ModelProto& model, const std::filesystem::path& 
       // Not fatal: older libonnx lacks schemas for new opsets; the executor
       // computes every shape at run time anyway.
       std::string msg = e.what();
-      out.warnings.push_back("ONNX shape inference did not complete: " + msg.substr(0, msg.find('\n')));
+      out.warnings.push_back("ONNX shape inference did not complete: " +
+                             msg.substr(0, msg.find('\n')));
     }
   }
 
@@ -109,14 +118,16 @@ ImportedModel build_graph(onnx::ModelProto& model, const std::filesystem::path& 
         continue;
       }
       Value* v = g.find_value(i);
-      check(v != nullptr, node.op_type() + " '" + node.name() + "': input '" + i + "' is not defined");
+      check(v != nullptr,
+            node.op_type() + " '" + node.name() + "': input '" + i + "' is not defined");
       inputs.push_back(v);
     }
     for (const auto& o : node.output()) outputs.push_back(o.empty() ? nullptr : get_or_add(o));
     // Optional outputs left empty: give them a private name so the IR has no holes.
     for (size_t k = 0; k < outputs.size(); ++k)
-      if (!outputs[k]) outputs[k] = g.add_value(node.name() + "/unused_output_" + std::to_string(k) + "_" +
-                                                std::to_string(g.node_count()));
+      if (!outputs[k])
+        outputs[k] = g.add_value(node.name() + "/unused_output_" + std::to_string(k) + "_" +
+                                 std::to_string(g.node_count()));
     Node* n = g.add_node(node.op_type(), inputs, outputs, node.name());
     n->domain = node.domain() == "ai.onnx" ? "" : node.domain();
     for (const auto& a : node.attribute()) n->attributes.set(a.name(), attribute_from_onnx(a, dir));
@@ -136,7 +147,8 @@ ImportedModel build_graph(onnx::ModelProto& model, const std::filesystem::path& 
 
 }  // namespace
 
-Result<ImportedModel> import_onnx_bytes(std::string_view bytes, const std::filesystem::path& model_dir,
+Result<ImportedModel> import_onnx_bytes(std::string_view bytes,
+                                        const std::filesystem::path& model_dir,
                                         const ImportOptions& options) {
   return catch_errors([&]() -> ImportedModel {
     check(!bytes.empty(), "file is empty");
@@ -148,7 +160,8 @@ Result<ImportedModel> import_onnx_bytes(std::string_view bytes, const std::files
   });
 }
 
-Result<ImportedModel> import_onnx_file(const std::filesystem::path& path, const ImportOptions& options) {
+Result<ImportedModel> import_onnx_file(const std::filesystem::path& path,
+                                       const ImportOptions& options) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status("cannot open " + path.string(), ErrorKind::kInvalidInput);
   std::stringstream buffer;

@@ -30,7 +30,8 @@ struct ImportedModel {
 Result<ImportedModel> import_onnx_file(const std::filesystem::path& path,
                                        const ImportOptions& options = {});
 // model_dir resolves external data.
-Result<ImportedModel> import_onnx_bytes(std::string_view bytes, const std::filesystem::path& model_dir,
+Result<ImportedModel> import_onnx_bytes(std::string_view bytes,
+                                        const std::filesystem::path& model_dir,
                                         const ImportOptions& options = {});
 
 }  // namespace qdq

@@ -9,27 +9,43 @@ namespace qdq {
 
 DType dtype_from_onnx(int32_t onnx_type) {
   switch (onnx_type) {
-    case onnx::TensorProto::FLOAT: return DType::kFloat32;
-    case onnx::TensorProto::DOUBLE: return DType::kFloat64;
-    case onnx::TensorProto::UINT8: return DType::kUInt8;
-    case onnx::TensorProto::INT8: return DType::kInt8;
-    case onnx::TensorProto::INT32: return DType::kInt32;
-    case onnx::TensorProto::INT64: return DType::kInt64;
-    case onnx::TensorProto::BOOL: return DType::kBool;
-    default: return DType::kUndefined;
+    case onnx::TensorProto::FLOAT:
+      return DType::kFloat32;
+    case onnx::TensorProto::DOUBLE:
+      return DType::kFloat64;
+    case onnx::TensorProto::UINT8:
+      return DType::kUInt8;
+    case onnx::TensorProto::INT8:
+      return DType::kInt8;
+    case onnx::TensorProto::INT32:
+      return DType::kInt32;
+    case onnx::TensorProto::INT64:
+      return DType::kInt64;
+    case onnx::TensorProto::BOOL:
+      return DType::kBool;
+    default:
+      return DType::kUndefined;
   }
 }
 
 int32_t dtype_to_onnx(DType t) {
   switch (t) {
-    case DType::kFloat32: return onnx::TensorProto::FLOAT;
-    case DType::kFloat64: return onnx::TensorProto::DOUBLE;
-    case DType::kUInt8: return onnx::TensorProto::UINT8;
-    case DType::kInt8: return onnx::TensorProto::INT8;
-    case DType::kInt32: return onnx::TensorProto::INT32;
-    case DType::kInt64: return onnx::TensorProto::INT64;
-    case DType::kBool: return onnx::TensorProto::BOOL;
-    case DType::kUndefined: break;
+    case DType::kFloat32:
+      return onnx::TensorProto::FLOAT;
+    case DType::kFloat64:
+      return onnx::TensorProto::DOUBLE;
+    case DType::kUInt8:
+      return onnx::TensorProto::UINT8;
+    case DType::kInt8:
+      return onnx::TensorProto::INT8;
+    case DType::kInt32:
+      return onnx::TensorProto::INT32;
+    case DType::kInt64:
+      return onnx::TensorProto::INT64;
+    case DType::kBool:
+      return onnx::TensorProto::BOOL;
+    case DType::kUndefined:
+      break;
   }
   return onnx::TensorProto::UNDEFINED;
 }
@@ -56,10 +72,12 @@ std::string read_external(const onnx::TensorProto& proto, const std::filesystem:
   std::error_code ec;
   auto file_size = std::filesystem::file_size(full, ec);
   check(!ec, what + ": cannot open " + full.string());
-  check(offset >= 0 && static_cast<uint64_t>(offset) <= file_size, what + ": offset past end of file");
+  check(offset >= 0 && static_cast<uint64_t>(offset) <= file_size,
+        what + ": offset past end of file");
   if (length < 0) length = static_cast<int64_t>(file_size - offset);
   check(static_cast<uint64_t>(length) == expected_bytes,
-        what + ": holds " + std::to_string(length) + " bytes, shape needs " + std::to_string(expected_bytes));
+        what + ": holds " + std::to_string(length) + " bytes, shape needs " +
+            std::to_string(expected_bytes));
   check(static_cast<uint64_t>(offset + length) <= file_size, what + ": runs past end of file");
   std::ifstream in(full, std::ios::binary);
   in.seekg(offset);
@@ -82,28 +100,43 @@ void copy_field(const Field& field, Tensor& t, const std::string& name) {
 
 Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::filesystem::path& model_dir) {
   DType dtype = dtype_from_onnx(proto.data_type());
-  check(dtype != DType::kUndefined,
-        "tensor '" + proto.name() + "': data type " + std::to_string(proto.data_type()) + " is not supported");
+  check(dtype != DType::kUndefined, "tensor '" + proto.name() + "': data type " +
+                                        std::to_string(proto.data_type()) + " is not supported");
   Shape shape(proto.dims().begin(), proto.dims().end());
   Tensor t(dtype, shape);
   const bool external = proto.data_location() == onnx::TensorProto::EXTERNAL;
   if (external || proto.has_raw_data()) {
     std::string bytes = external ? read_external(proto, model_dir, t.nbytes()) : proto.raw_data();
-    check(bytes.size() == t.nbytes(), "tensor '" + proto.name() + "': raw data holds " +
-                                          std::to_string(bytes.size()) + " bytes, shape " +
-                                          shape_to_string(shape) + " needs " + std::to_string(t.nbytes()));
+    check(bytes.size() == t.nbytes(),
+          "tensor '" + proto.name() + "': raw data holds " + std::to_string(bytes.size()) +
+              " bytes, shape " + shape_to_string(shape) + " needs " + std::to_string(t.nbytes()));
     if (!bytes.empty()) std::memcpy(t.raw(), bytes.data(), bytes.size());
     return t;
   }
   switch (dtype) {
-    case DType::kFloat32: copy_field<float>(proto.float_data(), t, proto.name()); break;
-    case DType::kFloat64: copy_field<double>(proto.double_data(), t, proto.name()); break;
-    case DType::kInt64: copy_field<int64_t>(proto.int64_data(), t, proto.name()); break;
-    case DType::kInt32: copy_field<int32_t>(proto.int32_data(), t, proto.name()); break;
-    case DType::kInt8: copy_field<int8_t>(proto.int32_data(), t, proto.name()); break;
-    case DType::kUInt8: copy_field<uint8_t>(proto.int32_data(), t, proto.name()); break;
-    case DType::kBool: copy_field<bool>(proto.int32_data(), t, proto.name()); break;
-    case DType::kUndefined: break;
+    case DType::kFloat32:
+      copy_field<float>(proto.float_data(), t, proto.name());
+      break;
+    case DType::kFloat64:
+      copy_field<double>(proto.double_data(), t, proto.name());
+      break;
+    case DType::kInt64:
+      copy_field<int64_t>(proto.int64_data(), t, proto.name());
+      break;
+    case DType::kInt32:
+      copy_field<int32_t>(proto.int32_data(), t, proto.name());
+      break;
+    case DType::kInt8:
+      copy_field<int8_t>(proto.int32_data(), t, proto.name());
+      break;
+    case DType::kUInt8:
+      copy_field<uint8_t>(proto.int32_data(), t, proto.name());
+      break;
+    case DType::kBool:
+      copy_field<bool>(proto.int32_data(), t, proto.name());
+      break;
+    case DType::kUndefined:
+      break;
   }
   return t;
 }

@@ -8,28 +8,44 @@ namespace qdq {
 
 size_t dtype_size(DType t) {
   switch (t) {
-    case DType::kFloat32: return 4;
-    case DType::kFloat64: return 8;
-    case DType::kUInt8: return 1;
-    case DType::kInt8: return 1;
-    case DType::kInt32: return 4;
-    case DType::kInt64: return 8;
-    case DType::kBool: return 1;
-    case DType::kUndefined: return 0;
+    case DType::kFloat32:
+      return 4;
+    case DType::kFloat64:
+      return 8;
+    case DType::kUInt8:
+      return 1;
+    case DType::kInt8:
+      return 1;
+    case DType::kInt32:
+      return 4;
+    case DType::kInt64:
+      return 8;
+    case DType::kBool:
+      return 1;
+    case DType::kUndefined:
+      return 0;
   }
   return 0;
 }
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::kFloat32: return "float32";
-    case DType::kFloat64: return "float64";
-    case DType::kUInt8: return "uint8";
-    case DType::kInt8: return "int8";
-    case DType::kInt32: return "int32";
-    case DType::kInt64: return "int64";
-    case DType::kBool: return "bool";
-    case DType::kUndefined: return "undefined";
+    case DType::kFloat32:
+      return "float32";
+    case DType::kFloat64:
+      return "float64";
+    case DType::kUInt8:
+      return "uint8";
+    case DType::kInt8:
+      return "int8";
+    case DType::kInt32:
+      return "int32";
+    case DType::kInt64:
+      return "int64";
+    case DType::kBool:
+      return "bool";
+    case DType::kUndefined:
+      return "undefined";
   }
   return "undefined";
 }
@@ -59,7 +75,8 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   size_t bytes = nbytes();
   // Guard against absurd sizes before asking the allocator (claimed shapes come
   // from files); 64 GiB is far above any CNN tensor.
-  check(bytes <= (size_t{64} << 30), "tensor of shape " + shape_to_string(shape_) + " is too large");
+  check(bytes <= (size_t{64} << 30),
+        "tensor of shape " + shape_to_string(shape_) + " is too large");
   size_t alloc = (bytes + 63) / 64 * 64;
   if (alloc == 0) alloc = 64;
   void* p = std::aligned_alloc(64, alloc);
@@ -83,8 +100,8 @@ Tensor Tensor::clone() const {
 }
 
 void Tensor::check_type(DType requested) const {
-  check(requested == dtype_, std::string("tensor is ") + dtype_name(dtype_) + ", accessed as " +
-                                 dtype_name(requested),
+  check(requested == dtype_,
+        std::string("tensor is ") + dtype_name(dtype_) + ", accessed as " + dtype_name(requested),
         ErrorKind::kInternal);
 }
 
@@ -96,26 +113,40 @@ static std::vector<int64_t> widen(const Tensor& t) {
 
 std::vector<int64_t> Tensor::to_int64_vector() const {
   switch (dtype_) {
-    case DType::kInt64: return widen<int64_t>(*this);
-    case DType::kInt32: return widen<int32_t>(*this);
-    case DType::kInt8: return widen<int8_t>(*this);
-    case DType::kUInt8: return widen<uint8_t>(*this);
-    case DType::kBool: return widen<bool>(*this);
-    default: fail(std::string("expected an integer tensor, got ") + dtype_name(dtype_));
+    case DType::kInt64:
+      return widen<int64_t>(*this);
+    case DType::kInt32:
+      return widen<int32_t>(*this);
+    case DType::kInt8:
+      return widen<int8_t>(*this);
+    case DType::kUInt8:
+      return widen<uint8_t>(*this);
+    case DType::kBool:
+      return widen<bool>(*this);
+    default:
+      fail(std::string("expected an integer tensor, got ") + dtype_name(dtype_));
   }
 }
 
 double Tensor::scalar_as_double() const {
   check(numel_ == 1, "expected a single value, got shape " + shape_to_string(shape_));
   switch (dtype_) {
-    case DType::kFloat32: return data<float>()[0];
-    case DType::kFloat64: return data<double>()[0];
-    case DType::kUInt8: return data<uint8_t>()[0];
-    case DType::kInt8: return data<int8_t>()[0];
-    case DType::kInt32: return data<int32_t>()[0];
-    case DType::kInt64: return static_cast<double>(data<int64_t>()[0]);
-    case DType::kBool: return data<bool>()[0];
-    case DType::kUndefined: break;
+    case DType::kFloat32:
+      return data<float>()[0];
+    case DType::kFloat64:
+      return data<double>()[0];
+    case DType::kUInt8:
+      return data<uint8_t>()[0];
+    case DType::kInt8:
+      return data<int8_t>()[0];
+    case DType::kInt32:
+      return data<int32_t>()[0];
+    case DType::kInt64:
+      return static_cast<double>(data<int64_t>()[0]);
+    case DType::kBool:
+      return data<bool>()[0];
+    case DType::kUndefined:
+      break;
   }
   fail("scalar of undefined type");
 }

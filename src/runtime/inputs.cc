@@ -9,7 +9,8 @@ namespace qdq {
 static int64_t parse_dim(const std::string& s, const std::string& spec) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  check(ec == std::errc() && p == s.data() + s.size() && v >= 0, "shape spec '" + spec + "': bad dimension '" + s + "'");
+  check(ec == std::errc() && p == s.data() + s.size() && v >= 0,
+        "shape spec '" + spec + "': bad dimension '" + s + "'");
   return v;
 }
 
@@ -19,15 +20,18 @@ std::map<std::string, Shape> parse_shapes_spec(const std::string& spec) {
   size_t start = 0;
   while (start <= spec.size()) {
     size_t end = spec.find(',', start);
-    std::string item = spec.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string item =
+        spec.substr(start, end == std::string::npos ? std::string::npos : end - start);
     const size_t colon = item.rfind(':');
-    check(colon != std::string::npos && colon > 0, "shape spec '" + item + "' must look like name:1x3x224x224");
+    check(colon != std::string::npos && colon > 0,
+          "shape spec '" + item + "' must look like name:1x3x224x224");
     Shape shape;
     std::string dims = item.substr(colon + 1);
     size_t d0 = 0;
     while (true) {
       size_t x = dims.find('x', d0);
-      shape.push_back(parse_dim(dims.substr(d0, x == std::string::npos ? std::string::npos : x - d0), item));
+      shape.push_back(
+          parse_dim(dims.substr(d0, x == std::string::npos ? std::string::npos : x - d0), item));
       if (x == std::string::npos) break;
       d0 = x + 1;
     }
@@ -38,12 +42,14 @@ std::map<std::string, Shape> parse_shapes_spec(const std::string& spec) {
   return out;
 }
 
-std::map<std::string, Shape> resolve_input_shapes(const Graph& graph, const std::map<std::string, Shape>& overrides,
+std::map<std::string, Shape> resolve_input_shapes(const Graph& graph,
+                                                  const std::map<std::string, Shape>& overrides,
                                                   int64_t batch) {
   std::map<std::string, Shape> out;
   for (const auto& [name, shape] : overrides) {
     const Value* v = graph.find_value(name);
-    check(v && v->is_graph_input, "--shapes names '" + name + "', which is not an input of the model");
+    check(v && v->is_graph_input,
+          "--shapes names '" + name + "', which is not an input of the model");
   }
   for (const Value* v : graph.inputs()) {
     auto it = overrides.find(v->name);
@@ -51,13 +57,17 @@ std::map<std::string, Shape> resolve_input_shapes(const Graph& graph, const std:
       out[v->name] = it->second;
       continue;
     }
-    check(v->shape.has_value(), "input '" + v->name + "' has no declared shape; give --shapes=" + v->name + ":...");
+    check(v->shape.has_value(),
+          "input '" + v->name + "' has no declared shape; give --shapes=" + v->name + ":...");
     Shape s;
     for (size_t d = 0; d < v->shape->size(); ++d) {
       const Dim& dim = (*v->shape)[d];
-      if (d == 0 && batch > 0) s.push_back(batch);
-      else if (dim.is_known()) s.push_back(dim.size);
-      else if (d == 0) s.push_back(1);  // an unnamed batch defaults to 1, as in trtexec
+      if (d == 0 && batch > 0)
+        s.push_back(batch);
+      else if (dim.is_known())
+        s.push_back(dim.size);
+      else if (d == 0)
+        s.push_back(1);  // an unnamed batch defaults to 1, as in trtexec
       else
         fail("input '" + v->name + "' has dynamic dim " + std::to_string(d) + " ('" + dim.symbol +
              "'); give --shapes=" + v->name + ":...");
@@ -72,7 +82,8 @@ Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed) {
   std::mt19937 rng(seed);
   auto fill_int = [&](auto* p, int lo, int hi) {
     std::uniform_int_distribution<int> dist(lo, hi);
-    for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<std::remove_pointer_t<decltype(p)>>(dist(rng));
+    for (int64_t i = 0; i < t.numel(); ++i)
+      p[i] = static_cast<std::remove_pointer_t<decltype(p)>>(dist(rng));
   };
   switch (dtype) {
     case DType::kFloat32: {
@@ -80,12 +91,23 @@ Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed) {
       for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
       break;
     }
-    case DType::kUInt8: fill_int(t.data<uint8_t>(), 0, 255); break;
-    case DType::kInt8: fill_int(t.data<int8_t>(), -128, 127); break;
-    case DType::kInt32: fill_int(t.data<int32_t>(), -1000, 1000); break;
-    case DType::kInt64: fill_int(t.data<int64_t>(), 0, 0); break;
-    case DType::kBool: fill_int(t.data<bool>(), 0, 1); break;
-    default: fail(std::string("cannot generate random ") + dtype_name(dtype) + " inputs");
+    case DType::kUInt8:
+      fill_int(t.data<uint8_t>(), 0, 255);
+      break;
+    case DType::kInt8:
+      fill_int(t.data<int8_t>(), -128, 127);
+      break;
+    case DType::kInt32:
+      fill_int(t.data<int32_t>(), -1000, 1000);
+      break;
+    case DType::kInt64:
+      fill_int(t.data<int64_t>(), 0, 0);
+      break;
+    case DType::kBool:
+      fill_int(t.data<bool>(), 0, 1);
+      break;
+    default:
+      fail(std::string("cannot generate random ") + dtype_name(dtype) + " inputs");
   }
   return t;
 }

@@ -16,7 +16,8 @@ std::map<std::string, Shape> parse_shapes_spec(const std::string& spec);
 
 // Concrete shape for each graph input: overrides win, then batch (dim 0), then
 // the model's own dims. A dynamic dim left unresolved is an error naming it.
-std::map<std::string, Shape> resolve_input_shapes(const Graph& graph, const std::map<std::string, Shape>& overrides,
+std::map<std::string, Shape> resolve_input_shapes(const Graph& graph,
+                                                  const std::map<std::string, Shape>& overrides,
                                                   int64_t batch /* 0: keep */);
 
 // Deterministic random contents: floats uniform in [-1, 1], integers over their

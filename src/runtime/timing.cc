@@ -13,7 +13,8 @@ static double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
-std::vector<double> time_iterations(const TimingOptions& options, const std::function<void()>& run_once) {
+std::vector<double> time_iterations(const TimingOptions& options,
+                                    const std::function<void()>& run_once) {
   // The caller has run once already (to surface errors), so warm-up may be empty.
   const auto warm_start = Clock::now();
   while (ms_since(warm_start) < options.warm_up_ms) run_once();
@@ -33,7 +34,8 @@ double LatencyStats::percentile(double p) const {
   if (sorted_ms.empty()) return 0.0;
   // Nearest rank, as trtexec reports it.
   const double rank = std::ceil(p / 100.0 * static_cast<double>(sorted_ms.size()));
-  const size_t index = static_cast<size_t>(std::clamp(rank, 1.0, static_cast<double>(sorted_ms.size()))) - 1;
+  const size_t index =
+      static_cast<size_t>(std::clamp(rank, 1.0, static_cast<double>(sorted_ms.size()))) - 1;
   return sorted_ms[index];
 }
 

@@ -22,7 +22,8 @@ struct LatencyStats {
 };
 
 // Returns the per-iteration latencies in milliseconds, in run order.
-std::vector<double> time_iterations(const TimingOptions& options, const std::function<void()>& run_once);
+std::vector<double> time_iterations(const TimingOptions& options,
+                                    const std::function<void()>& run_once);
 LatencyStats summarize_latencies(const std::vector<double>& latencies_ms);
 
 }  // namespace qdq

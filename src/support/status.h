@@ -29,7 +29,8 @@ class Status {
   Status() = default;
   static Status ok() { return Status(); }
   static Status from(const Error& e) { return Status(e.what(), e.kind()); }
-  Status(std::string message, ErrorKind kind) : message_(std::move(message)), kind_(kind), failed_(true) {}
+  Status(std::string message, ErrorKind kind)
+      : message_(std::move(message)), kind_(kind), failed_(true) {}
 
   bool is_ok() const { return !failed_; }
   const std::string& message() const { return message_; }
@@ -44,7 +45,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT
 
   bool is_ok() const { return value_.has_value(); }

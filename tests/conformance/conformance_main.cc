@@ -57,7 +57,8 @@ std::string compare_values(const Tensor& got, const Tensor& want) {
     bool ok;
     if constexpr (std::is_floating_point_v<T>) {
       ok = (std::isnan(g[i]) && std::isnan(w[i])) || g[i] == w[i] ||
-           std::abs(static_cast<double>(g[i]) - w[i]) <= 1e-7 + 1e-3 * std::abs(static_cast<double>(w[i]));
+           std::abs(static_cast<double>(g[i]) - w[i]) <=
+               1e-7 + 1e-3 * std::abs(static_cast<double>(w[i]));
     } else {
       ok = g[i] == w[i];
     }
@@ -72,18 +73,27 @@ std::string compare_values(const Tensor& got, const Tensor& want) {
 
 std::string compare(const Tensor& got, const Tensor& want) {
   if (got.dtype() != want.dtype())
-    return std::string("type ") + dtype_name(got.dtype()) + ", expected " + dtype_name(want.dtype());
+    return std::string("type ") + dtype_name(got.dtype()) + ", expected " +
+           dtype_name(want.dtype());
   if (got.shape() != want.shape())
     return "shape " + shape_to_string(got.shape()) + ", expected " + shape_to_string(want.shape());
   switch (got.dtype()) {
-    case DType::kFloat32: return compare_values<float>(got, want);
-    case DType::kFloat64: return compare_values<double>(got, want);
-    case DType::kUInt8: return compare_values<uint8_t>(got, want);
-    case DType::kInt8: return compare_values<int8_t>(got, want);
-    case DType::kInt32: return compare_values<int32_t>(got, want);
-    case DType::kInt64: return compare_values<int64_t>(got, want);
-    case DType::kBool: return compare_values<bool>(got, want);
-    case DType::kUndefined: break;
+    case DType::kFloat32:
+      return compare_values<float>(got, want);
+    case DType::kFloat64:
+      return compare_values<double>(got, want);
+    case DType::kUInt8:
+      return compare_values<uint8_t>(got, want);
+    case DType::kInt8:
+      return compare_values<int8_t>(got, want);
+    case DType::kInt32:
+      return compare_values<int32_t>(got, want);
+    case DType::kInt64:
+      return compare_values<int64_t>(got, want);
+    case DType::kBool:
+      return compare_values<bool>(got, want);
+    case DType::kUndefined:
+      break;
   }
   return "undefined type";
 }
@@ -97,7 +107,8 @@ std::string run_case(const fs::path& dir) {
   if (!ex.is_ok()) return ex.status().message();
   std::vector<fs::path> sets;
   for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0) sets.push_back(e.path());
+    if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0)
+      sets.push_back(e.path());
   std::sort(sets.begin(), sets.end());
   if (sets.empty()) return "no test data sets";
   for (const fs::path& set : sets) {
@@ -112,7 +123,8 @@ std::string run_case(const fs::path& dir) {
     for (size_t i = 0; i < g.outputs().size(); ++i) {
       Tensor want = read_tensor_proto_file(set / ("output_" + std::to_string(i) + ".pb"));
       std::string why = compare(outputs.value()[i], want);
-      if (!why.empty()) return set.filename().string() + " output '" + g.outputs()[i]->name + "': " + why;
+      if (!why.empty())
+        return set.filename().string() + " output '" + g.outputs()[i]->name + "': " + why;
     }
   }
   return "";
@@ -154,8 +166,9 @@ int main(int argc, char** argv) {
     for (const fs::path& dir : cases) {
       const std::string name = dir.filename().string();
       const auto ops = model_ops(dir);
-      const bool claimed = !ops.empty() && std::all_of(ops.begin(), ops.end(),
-                                                       [&](const std::string& op) { return claims.ops.count(op); });
+      const bool claimed =
+          !ops.empty() && std::all_of(ops.begin(), ops.end(),
+                                      [&](const std::string& op) { return claims.ops.count(op); });
       if (!claimed) {
         ++unclaimed;
         continue;
@@ -177,7 +190,8 @@ int main(int argc, char** argv) {
   }
   std::cout << "\ncases passed per claimed op:";
   for (const auto& op : claims.ops) std::cout << " " << op << "=" << passed_per_op[op];
-  std::cout << "\n" << excluded << " excluded (listed above with the reason), " << unclaimed
+  std::cout << "\n"
+            << excluded << " excluded (listed above with the reason), " << unclaimed
             << " not run (they use ops we do not claim)\n";
   std::cout << passed << " passed, " << failed << " failed\n";
   return failed == 0 && passed > 0 ? 0 : 1;

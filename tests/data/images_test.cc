@@ -23,8 +23,8 @@ TEST(Images, CifarLayoutPadsAndReplicates) {
   LabeledImages c = to_cifar_layout(one_gray_image());
   ASSERT_EQ(c.image_bytes(), 3 * 32 * 32);
   for (int ch = 0; ch < 3; ++ch) {
-    EXPECT_EQ(c.pixels[ch * 1024 + 0], 0);                     // pad corner
-    EXPECT_EQ(c.pixels[ch * 1024 + 2 * 32 + 2], 0 % 251);      // gray (0,0)
+    EXPECT_EQ(c.pixels[ch * 1024 + 0], 0);                 // pad corner
+    EXPECT_EQ(c.pixels[ch * 1024 + 2 * 32 + 2], 0 % 251);  // gray (0,0)
     EXPECT_EQ(c.pixels[ch * 1024 + 5 * 32 + 9], (3 * 28 + 7) % 251);
     EXPECT_EQ(c.pixels[ch * 1024 + 31 * 32 + 31], 0);
   }
@@ -36,7 +36,8 @@ TEST(Images, CifarBinaryRoundTripAndTruncation) {
   const auto path = std::filesystem::temp_directory_path() / "qdq_images_test.bin";
   std::string bytes = encode_cifar10_binary(c);
   ASSERT_EQ(bytes.size(), 3073u);
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   LabeledImages back = read_cifar10_binary(path);
   EXPECT_EQ(back.pixels, c.pixels);
   EXPECT_EQ(back.labels, c.labels);
@@ -57,10 +58,13 @@ TEST(Images, NormalizesPerChannel) {
 
 TEST(Images, ReadsDebiansFashionMnist) {
   const std::filesystem::path dir = "/usr/share/datasets/fashion-mnist";
-  LabeledImages test = read_fashion_mnist(dir / "t10k-images-idx3-ubyte.gz", dir / "t10k-labels-idx1-ubyte.gz");
+  LabeledImages test =
+      read_fashion_mnist(dir / "t10k-images-idx3-ubyte.gz", dir / "t10k-labels-idx1-ubyte.gz");
   EXPECT_EQ(test.count, 10000);
   EXPECT_EQ(test.labels[0], 9);  // the first test image is an ankle boot
-  EXPECT_THROW(read_fashion_mnist(dir / "t10k-labels-idx1-ubyte.gz", dir / "t10k-labels-idx1-ubyte.gz"), Error);
+  EXPECT_THROW(
+      read_fashion_mnist(dir / "t10k-labels-idx1-ubyte.gz", dir / "t10k-labels-idx1-ubyte.gz"),
+      Error);
 }
 
 }  // namespace

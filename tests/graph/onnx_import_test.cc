@@ -77,7 +77,10 @@ TEST(OnnxImport, NodesMayComeInAnyOrder) {
 
 TEST(OnnxImport, RejectsMalformedFiles) {
   EXPECT_NE(import_onnx_bytes("", ".").status().message().find("empty"), std::string::npos);
-  EXPECT_NE(import_onnx_bytes("\xff\xff\xff\xff garbage", ".").status().message().find("not an ONNX model"),
+  EXPECT_NE(import_onnx_bytes("\xff\xff\xff\xff garbage", ".")
+                .status()
+                .message()
+                .find("not an ONNX model"),
             std::string::npos);
 }
 
@@ -112,9 +115,12 @@ TEST(OnnxImport, RejectsRawDataOfTheWrongSize) {
 class ExternalData : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("qdq_ext_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() /
+           ("qdq_ext_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_ / "model");
-    std::ofstream(dir_ / "model" / "weights.bin", std::ios::binary).write("\0\0\x80\x3f\0\0\0\x40", 8);  // 1.0f, 2.0f
+    std::ofstream(dir_ / "model" / "weights.bin", std::ios::binary)
+        .write("\0\0\x80\x3f\0\0\0\x40", 8);  // 1.0f, 2.0f
     std::ofstream(dir_ / "outside.bin", std::ios::binary).write("\0\0\x80\x3f\0\0\0\x40", 8);
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
@@ -143,11 +149,14 @@ TEST_F(ExternalData, ReadsWeightsBesideTheModel) {
 }
 
 TEST_F(ExternalData, RefusesPathsThatEscapeTheModelFolder) {
-  EXPECT_NE(error_of(model_with("../outside.bin"), dir_ / "model").find("escapes the model's folder"),
+  EXPECT_NE(
+      error_of(model_with("../outside.bin"), dir_ / "model").find("escapes the model's folder"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(model_with((dir_ / "outside.bin").string()), dir_ / "model").find("absolute paths"),
+      std::string::npos);
+  EXPECT_NE(error_of(model_with("missing.bin"), dir_ / "model").find("cannot open"),
             std::string::npos);
-  EXPECT_NE(error_of(model_with((dir_ / "outside.bin").string()), dir_ / "model").find("absolute paths"),
-            std::string::npos);
-  EXPECT_NE(error_of(model_with("missing.bin"), dir_ / "model").find("cannot open"), std::string::npos);
 }
 
 TEST(OnnxTensor, RoundTripsThroughTensorProto) {

@@ -9,7 +9,7 @@
 //   Q/DQ models: the same bound on every image whose quantized activations agree;
 //     a rounding tie decided differently by two float summation orders moves one
 //     activation by one step (and so the logits by a quantization step), so top-1
-//     must agree on >= 97% of images and the number of such images is reported.
+//     must agree on all but max(1, 3%) of the images and the number of such images is reported.
 //     Measured on 200 images x 9 models: 1599/1600 top-1 agreements.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -54,7 +54,7 @@ for (const model of models) {
     if (argO === argQ) ++agree;
   }
   const quantized = readFileSync(model).includes(Buffer.from('QuantizeLinear'));
-  const ok = quantized ? agree >= 0.97 * count : offImages === 0;
+  const ok = quantized ? count - agree <= Math.max(1, Math.floor(0.03 * count)) : offImages === 0;
   if (!ok) ++failures;
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${basename(model)}: max rel diff ${worstRel.toExponential(2)} on ${count - offImages}/${count} images` +
     `${offImages ? `, ${offImages} images differ by a rounding tie` : ''}; top-1 agreement ${agree}/${count}`);

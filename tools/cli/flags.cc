@@ -45,7 +45,8 @@ int64_t Flags::get_int(const std::string& name, int64_t fallback) const {
   const std::string v = get(name);
   int64_t out = 0;
   auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  check(ec == std::errc() && ptr == v.data() + v.size(), "--" + name + "=" + v + ": not an integer");
+  check(ec == std::errc() && ptr == v.data() + v.size(),
+        "--" + name + "=" + v + ": not an integer");
   return out;
 }
 

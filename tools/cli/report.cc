@@ -1,11 +1,12 @@
 #include "cli/report.h"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-#include <unistd.h>
 
 namespace qdq::cli {
 
@@ -63,10 +64,12 @@ std::string json_number(double v) {
 template <typename T>
 static void append_values(std::ostringstream& out, const Tensor& t) {
   auto v = t.values<T>();
-  for (size_t i = 0; i < v.size(); ++i) out << (i ? "," : "") << json_number(static_cast<double>(v[i]));
+  for (size_t i = 0; i < v.size(); ++i)
+    out << (i ? "," : "") << json_number(static_cast<double>(v[i]));
 }
 
-std::string tensors_to_json(const std::vector<std::string>& names, const std::vector<Tensor>& tensors) {
+std::string tensors_to_json(const std::vector<std::string>& names,
+                            const std::vector<Tensor>& tensors) {
   std::ostringstream out;
   out << "{";
   for (size_t i = 0; i < tensors.size(); ++i) {
@@ -75,14 +78,29 @@ std::string tensors_to_json(const std::vector<std::string>& names, const std::ve
     for (size_t d = 0; d < t.rank(); ++d) out << (d ? "," : "") << t.dim(d);
     out << "], \"data\": [";
     switch (t.dtype()) {
-      case DType::kFloat32: append_values<float>(out, t); break;
-      case DType::kFloat64: append_values<double>(out, t); break;
-      case DType::kUInt8: append_values<uint8_t>(out, t); break;
-      case DType::kInt8: append_values<int8_t>(out, t); break;
-      case DType::kInt32: append_values<int32_t>(out, t); break;
-      case DType::kInt64: append_values<int64_t>(out, t); break;
-      case DType::kBool: append_values<bool>(out, t); break;
-      case DType::kUndefined: break;
+      case DType::kFloat32:
+        append_values<float>(out, t);
+        break;
+      case DType::kFloat64:
+        append_values<double>(out, t);
+        break;
+      case DType::kUInt8:
+        append_values<uint8_t>(out, t);
+        break;
+      case DType::kInt8:
+        append_values<int8_t>(out, t);
+        break;
+      case DType::kInt32:
+        append_values<int32_t>(out, t);
+        break;
+      case DType::kInt64:
+        append_values<int64_t>(out, t);
+        break;
+      case DType::kBool:
+        append_values<bool>(out, t);
+        break;
+      case DType::kUndefined:
+        break;
     }
     out << "]}";
   }

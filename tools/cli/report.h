@@ -21,7 +21,8 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 std::string json_escape(const std::string& s);
 std::string json_number(double v);
 // {"name": {"shape": [...], "data": [...]}, ...}
-std::string tensors_to_json(const std::vector<std::string>& names, const std::vector<Tensor>& tensors);
+std::string tensors_to_json(const std::vector<std::string>& names,
+                            const std::vector<Tensor>& tensors);
 
 // Runs a tool's main body: qdq::Error and other exceptions become one error line.
 template <typename Fn>

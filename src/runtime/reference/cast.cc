@@ -19,8 +19,10 @@ To convert(From v) {
   } else if constexpr (std::is_integral_v<To> && std::is_floating_point_v<From>) {
     if (std::isnan(v)) return To(0);
     const From t = std::trunc(v);
-    if (t <= static_cast<From>(std::numeric_limits<To>::lowest())) return std::numeric_limits<To>::lowest();
-    if (t >= static_cast<From>(std::numeric_limits<To>::max())) return std::numeric_limits<To>::max();
+    if (t <= static_cast<From>(std::numeric_limits<To>::lowest()))
+      return std::numeric_limits<To>::lowest();
+    if (t >= static_cast<From>(std::numeric_limits<To>::max()))
+      return std::numeric_limits<To>::max();
     return static_cast<To>(t);
   } else {
     return static_cast<To>(v);
@@ -30,8 +32,8 @@ To convert(From v) {
 void cast(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const DType to = dtype_from_onnx(static_cast<int32_t>(ctx.attrs().get_int("to", 0)));
-  ctx.require(to != DType::kUndefined, "target type " + std::to_string(ctx.attrs().get_int("to", 0)) +
-                                           " is not supported");
+  ctx.require(to != DType::kUndefined,
+              "target type " + std::to_string(ctx.attrs().get_int("to", 0)) + " is not supported");
   Tensor y(to, x.shape());
   dispatch_any(ctx, x.dtype(), [&](auto from_tag) {
     dispatch_any(ctx, to, [&](auto to_tag) {

@@ -60,7 +60,8 @@ void conv_accumulate(const ConvShape& s, const TX* x, TAcc x_zero, const TW* w,
         for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0)
           for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1)
             for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
-              const TAcc wv = static_cast<TAcc>(wc[(k0 * g.kernel[1] + k1) * g.kernel[2] + k2]) - w_zero[m];
+              const TAcc wv =
+                  static_cast<TAcc>(wc[(k0 * g.kernel[1] + k1) * g.kernel[2] + k2]) - w_zero[m];
               // Output positions whose tap k2 lands inside the input row.
               const int64_t off2 = k2 * g.dilation[2] - g.pad_begin[2];
               int64_t o2_lo = off2 >= 0 ? 0 : (-off2 + g.stride[2] - 1) / g.stride[2];
@@ -88,8 +89,8 @@ void fill_bias(const OpContext& ctx, const ConvShape& s, const Tensor* bias, aut
   if (!bias) return;
   using T = std::remove_pointer_t<decltype(out)>;
   ctx.require(bias->numel() == s.out_channels && bias->dtype() == dtype_of<T>(),
-              "bias must be " + std::string(dtype_name(dtype_of<T>())) + " of " + std::to_string(s.out_channels) +
-                  " values");
+              "bias must be " + std::string(dtype_name(dtype_of<T>())) + " of " +
+                  std::to_string(s.out_channels) + " values");
   const int64_t plane = s.geometry.out_size();
   for (int64_t n = 0; n < s.batch; ++n)
     for (int64_t m = 0; m < s.out_channels; ++m)
@@ -99,7 +100,8 @@ void fill_bias(const OpContext& ctx, const ConvShape& s, const Tensor* bias, aut
 void conv(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
-  ctx.require(x.dtype() == DType::kFloat32 && w.dtype() == DType::kFloat32, "expects float32 input and weight");
+  ctx.require(x.dtype() == DType::kFloat32 && w.dtype() == DType::kFloat32,
+              "expects float32 input and weight");
   ConvShape s = conv_shape(ctx, x, w);
   Tensor y(DType::kFloat32, s.output_shape);
   fill_bias(ctx, s, ctx.optional_input(2), y.data<float>());
@@ -109,8 +111,8 @@ void conv(OpContext& ctx) {
 }
 
 // Runs the integer loop nest for any uint8/int8 pairing of input and weight.
-void integer_conv(const OpContext& ctx, const ConvShape& s, const Tensor& x, int32_t x_zero, const Tensor& w,
-                  const std::vector<int32_t>& w_zero, int32_t* acc) {
+void integer_conv(const OpContext& ctx, const ConvShape& s, const Tensor& x, int32_t x_zero,
+                  const Tensor& w, const std::vector<int32_t>& w_zero, int32_t* acc) {
   dispatch_types<uint8_t, int8_t>(ctx, x.dtype(), [&](auto xt) {
     dispatch_types<uint8_t, int8_t>(ctx, w.dtype(), [&](auto wt) {
       using TX = decltype(xt);
@@ -157,7 +159,8 @@ void qlinear_conv(OpContext& ctx) {
       for (int64_t m = 0; m < s.out_channels; ++m) {
         const float multiplier = requantize_multiplier(x_scale, w_scale[m], y_scale);
         const int64_t base = (n * s.out_channels + m) * plane;
-        for (int64_t i = 0; i < plane; ++i) out[base + i] = requantize<TY>(a[base + i], multiplier, y_zero);
+        for (int64_t i = 0; i < plane; ++i)
+          out[base + i] = requantize<TY>(a[base + i], multiplier, y_zero);
       }
     ctx.output(0) = std::move(y);
   });

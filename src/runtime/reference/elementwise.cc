@@ -12,7 +12,8 @@ Tensor legacy_broadcast_operand(const OpContext& ctx, const Tensor& a, const Ten
   if (ctx.opset() >= 7 || ctx.attrs().get_int("broadcast", 0) == 0) return b;
   const int64_t rank = static_cast<int64_t>(a.rank());
   const int64_t axis = ctx.attrs().get_int("axis", rank - static_cast<int64_t>(b.rank()));
-  ctx.require(axis >= 0 && axis + static_cast<int64_t>(b.rank()) <= rank, "legacy broadcast axis is out of range");
+  ctx.require(axis >= 0 && axis + static_cast<int64_t>(b.rank()) <= rank,
+              "legacy broadcast axis is out of range");
   Shape shape = b.shape();
   shape.resize(static_cast<size_t>(rank - axis), 1);
   return b.reshaped(shape);
@@ -22,8 +23,8 @@ template <typename Op>
 void binary(OpContext& ctx, Op op) {
   const Tensor& a = ctx.input(0);
   const Tensor b = legacy_broadcast_operand(ctx, a, ctx.input(1));
-  ctx.require(a.dtype() == b.dtype(), std::string("input types differ: ") + dtype_name(a.dtype()) + " and " +
-                                          dtype_name(b.dtype()));
+  ctx.require(a.dtype() == b.dtype(), std::string("input types differ: ") + dtype_name(a.dtype()) +
+                                          " and " + dtype_name(b.dtype()));
   Shape out_shape = broadcast_shapes(ctx, a.shape(), b.shape());
   dispatch_numeric(ctx, a.dtype(), [&](auto tag) {
     using T = decltype(tag);

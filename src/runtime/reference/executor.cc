@@ -7,8 +7,8 @@
 namespace qdq {
 
 void check_input_matches(const Value& input, const Tensor& t) {
-  check(t.dtype() == input.dtype, "input '" + input.name + "': expected " + dtype_name(input.dtype) + ", got " +
-                                      dtype_name(t.dtype()));
+  check(t.dtype() == input.dtype, "input '" + input.name + "': expected " +
+                                      dtype_name(input.dtype) + ", got " + dtype_name(t.dtype()));
   if (!input.shape) return;
   const SymbolicShape& s = *input.shape;
   bool ok = s.size() == t.rank();
@@ -84,7 +84,8 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
       step.kernel(ctx);
       for (size_t k = 0; k < step.outputs.size(); ++k) {
         Tensor& out = ctx.output(k);
-        check(!out.empty(), step.node->describe() + ": output " + std::to_string(k) + " was not produced",
+        check(!out.empty(),
+              step.node->describe() + ": output " + std::to_string(k) + " was not produced",
               ErrorKind::kInternal);
         live += out.nbytes();
         slots[step.outputs[k]] = std::move(out);

@@ -36,7 +36,7 @@ class ReferenceExecutor {
   struct Step {
     const Node* node;
     ReferenceKernel kernel;
-    std::vector<int> inputs;   // slot per input, -1 for an absent optional one
+    std::vector<int> inputs;  // slot per input, -1 for an absent optional one
     std::vector<int> outputs;
     std::vector<int> release;  // slots whose last reader is this step
   };

@@ -12,21 +12,24 @@ namespace {
 // strides so transposed operands need no copy.
 template <typename TA, typename TB, typename TAcc>
 void matmul_accumulate(int64_t M, int64_t K, int64_t N, const TA* a, int64_t a_row, int64_t a_col,
-                       const TAcc* a_zero, const TB* b, int64_t b_row, int64_t b_col, const TAcc* b_zero,
-                       TAcc* c) {
+                       const TAcc* a_zero, const TB* b, int64_t b_row, int64_t b_col,
+                       const TAcc* b_zero, TAcc* c) {
 #pragma omp parallel for schedule(static)
   for (int64_t m = 0; m < M; ++m)
     for (int64_t k = 0; k < K; ++k) {
       const TAcc av = static_cast<TAcc>(a[m * a_row + k * a_col]) - a_zero[m];
-      for (int64_t n = 0; n < N; ++n) c[m * N + n] += av * (static_cast<TAcc>(b[k * b_row + n * b_col]) - b_zero[n]);
+      for (int64_t n = 0; n < N; ++n)
+        c[m * N + n] += av * (static_cast<TAcc>(b[k * b_row + n * b_col]) - b_zero[n]);
     }
 }
 
 void gemm(OpContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
-  ctx.require(a.dtype() == DType::kFloat32 && b.dtype() == DType::kFloat32, "expects float32 inputs");
-  ctx.require(a.rank() == 2 && b.rank() == 2, "expects 2-D inputs, got " + shape_to_string(a.shape()) + " and " +
+  ctx.require(a.dtype() == DType::kFloat32 && b.dtype() == DType::kFloat32,
+              "expects float32 inputs");
+  ctx.require(a.rank() == 2 && b.rank() == 2, "expects 2-D inputs, got " +
+                                                  shape_to_string(a.shape()) + " and " +
                                                   shape_to_string(b.shape()));
   const bool ta = ctx.attrs().get_int("transA", 0) != 0;
   const bool tb = ctx.attrs().get_int("transB", 0) != 0;
@@ -34,17 +37,20 @@ void gemm(OpContext& ctx) {
   const float beta = ctx.attrs().get_float("beta", 1.0f);
   const int64_t M = ta ? a.dim(1) : a.dim(0), K = ta ? a.dim(0) : a.dim(1);
   const int64_t N = tb ? b.dim(0) : b.dim(1), Kb = tb ? b.dim(1) : b.dim(0);
-  ctx.require(K == Kb, "inner dimensions differ: " + shape_to_string(a.shape()) + " x " + shape_to_string(b.shape()));
+  ctx.require(K == Kb, "inner dimensions differ: " + shape_to_string(a.shape()) + " x " +
+                           shape_to_string(b.shape()));
   Tensor y(DType::kFloat32, {M, N});
   std::vector<float> zeros(static_cast<size_t>(std::max(M, N)), 0.0f);
-  matmul_accumulate<float, float, float>(M, K, N, a.data<float>(), ta ? 1 : K, ta ? M : 1, zeros.data(),
-                                         b.data<float>(), tb ? 1 : N, tb ? K : 1, zeros.data(), y.data<float>());
+  matmul_accumulate<float, float, float>(M, K, N, a.data<float>(), ta ? 1 : K, ta ? M : 1,
+                                         zeros.data(), b.data<float>(), tb ? 1 : N, tb ? K : 1,
+                                         zeros.data(), y.data<float>());
   float* out = y.data<float>();
   for (int64_t i = 0; i < M * N; ++i) out[i] *= alpha;
   if (const Tensor* c = ctx.optional_input(2)) {
     ctx.require(c->dtype() == DType::kFloat32, "C must be float32");
     Shape full = broadcast_shapes(ctx, c->shape(), {M, N});
-    ctx.require(full == Shape({M, N}), "C " + shape_to_string(c->shape()) + " does not broadcast to [M, N]");
+    ctx.require(full == Shape({M, N}),
+                "C " + shape_to_string(c->shape()) + " does not broadcast to [M, N]");
     auto map = broadcast_index_map(c->shape(), {M, N});
     for (int64_t i = 0; i < M * N; ++i) out[i] += beta * c->data<float>()[map[i]];
   }
@@ -82,25 +88,28 @@ template <typename TA, typename TB, typename TAcc>
 void batched_matmul(const MatMulShape& s, const TA* a, const std::vector<TAcc>& a_zero, const TB* b,
                     const std::vector<TAcc>& b_zero, TAcc* c) {
   for (size_t i = 0; i < s.a_batch_offset.size(); ++i)
-    matmul_accumulate<TA, TB, TAcc>(s.M, s.K, s.N, a + s.a_batch_offset[i] * s.M * s.K, s.K, 1, a_zero.data(),
-                                    b + s.b_batch_offset[i] * s.K * s.N, s.N, 1, b_zero.data(),
-                                    c + static_cast<int64_t>(i) * s.M * s.N);
+    matmul_accumulate<TA, TB, TAcc>(s.M, s.K, s.N, a + s.a_batch_offset[i] * s.M * s.K, s.K, 1,
+                                    a_zero.data(), b + s.b_batch_offset[i] * s.K * s.N, s.N, 1,
+                                    b_zero.data(), c + static_cast<int64_t>(i) * s.M * s.N);
 }
 
 void matmul(OpContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
-  ctx.require(a.dtype() == DType::kFloat32 && b.dtype() == DType::kFloat32, "expects float32 inputs");
+  ctx.require(a.dtype() == DType::kFloat32 && b.dtype() == DType::kFloat32,
+              "expects float32 inputs");
   MatMulShape s = matmul_shape(ctx, a.shape(), b.shape());
   Tensor y(DType::kFloat32, s.output);
-  batched_matmul<float, float, float>(s, a.data<float>(), std::vector<float>(s.M, 0.0f), b.data<float>(),
-                                      std::vector<float>(s.N, 0.0f), y.data<float>());
+  batched_matmul<float, float, float>(s, a.data<float>(), std::vector<float>(s.M, 0.0f),
+                                      b.data<float>(), std::vector<float>(s.N, 0.0f),
+                                      y.data<float>());
   ctx.output(0) = std::move(y);
 }
 
 // a's zero point is per tensor or per row (M); b's per tensor or per column (N).
-void integer_matmul(const OpContext& ctx, const MatMulShape& s, const Tensor& a, const std::vector<int32_t>& a_zero,
-                    const Tensor& b, const std::vector<int32_t>& b_zero, int32_t* acc) {
+void integer_matmul(const OpContext& ctx, const MatMulShape& s, const Tensor& a,
+                    const std::vector<int32_t>& a_zero, const Tensor& b,
+                    const std::vector<int32_t>& b_zero, int32_t* acc) {
   dispatch_types<uint8_t, int8_t>(ctx, a.dtype(), [&](auto at) {
     dispatch_types<uint8_t, int8_t>(ctx, b.dtype(), [&](auto bt) {
       using TA = decltype(at);
@@ -141,7 +150,8 @@ void qlinear_matmul(OpContext& ctx) {
     TY* out = y.data<TY>();
     for (int64_t i = 0; i < y.numel(); ++i) {
       const int64_t m = (i / s.N) % s.M, n = i % s.N;
-      out[i] = requantize<TY>(in[i], requantize_multiplier(a_scale[m], b_scale[n], y_scale), y_zero);
+      out[i] =
+          requantize<TY>(in[i], requantize_multiplier(a_scale[m], b_scale[n], y_scale), y_zero);
     }
     ctx.output(0) = std::move(y);
   });

@@ -31,7 +31,8 @@ void batch_normalization(OpContext& ctx) {
     for (int64_t c = 0; c < channels; ++c) {
       const float inv = 1.0f / std::sqrt(p[3][c] + epsilon);
       const int64_t base = (n * channels + c) * plane;
-      for (int64_t i = 0; i < plane; ++i) out[base + i] = (in[base + i] - p[2][c]) * inv * p[0][c] + p[1][c];
+      for (int64_t i = 0; i < plane; ++i)
+        out[base + i] = (in[base + i] - p[2][c]) * inv * p[0][c] + p[1][c];
     }
   ctx.output(0) = std::move(y);
 }
@@ -46,9 +47,12 @@ void softmax(OpContext& ctx) {
   const int64_t axis = normalize_axis(ctx, ctx.attrs().get_int("axis", legacy ? 1 : -1), rank);
   int64_t outer = 1, length = 1, inner = 1;
   for (int64_t d = 0; d < rank; ++d) {
-    if (d < axis) outer *= x.dim(d);
-    else if (d == axis || legacy) length *= x.dim(d);
-    else inner *= x.dim(d);
+    if (d < axis)
+      outer *= x.dim(d);
+    else if (d == axis || legacy)
+      length *= x.dim(d);
+    else
+      inner *= x.dim(d);
   }
   Tensor y(DType::kFloat32, x.shape());
   const float* in = x.data<float>();
@@ -59,7 +63,8 @@ void softmax(OpContext& ctx) {
       float mx = -INFINITY;
       for (int64_t k = 0; k < length; ++k) mx = std::max(mx, in[base + k * inner]);
       float sum = 0.0f;
-      for (int64_t k = 0; k < length; ++k) sum += out[base + k * inner] = std::exp(in[base + k * inner] - mx);
+      for (int64_t k = 0; k < length; ++k)
+        sum += out[base + k * inner] = std::exp(in[base + k * inner] - mx);
       for (int64_t k = 0; k < length; ++k) out[base + k * inner] /= sum;
     }
   ctx.output(0) = std::move(y);

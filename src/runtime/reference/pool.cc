@@ -35,8 +35,8 @@ void for_each_window(const SpatialGeometry& g, int64_t planes, Visit&& visit) {
           int64_t lo[3], hi[3];
           for (int d = 0; d < 3; ++d) {
             const int64_t start = o[d] * g.stride[d] - g.pad_begin[d];
-            const int64_t end_padded = std::min(start + (g.kernel[d] - 1) * g.dilation[d] + 1,
-                                                g.in[d] + g.pad_end[d]);
+            const int64_t end_padded =
+                std::min(start + (g.kernel[d] - 1) * g.dilation[d] + 1, g.in[d] + g.pad_end[d]);
             int64_t n = 0;
             for (int64_t pos = start; pos < end_padded; pos += g.dilation[d]) ++n;
             padded_count *= n;
@@ -60,7 +60,8 @@ void for_each_window(const SpatialGeometry& g, int64_t planes, Visit&& visit) {
 
 // Row-major offset within a plane -> the same element's column-major offset.
 int64_t to_column_major(const SpatialGeometry& g, int64_t offset) {
-  const int64_t i2 = offset % g.in[2], i1 = (offset / g.in[2]) % g.in[1], i0 = offset / (g.in[2] * g.in[1]);
+  const int64_t i2 = offset % g.in[2], i1 = (offset / g.in[2]) % g.in[1],
+                i0 = offset / (g.in[2] * g.in[1]);
   return (i2 * g.in[1] + i1) * g.in[0] + i0;
 }
 
@@ -68,8 +69,8 @@ void max_pool(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   // storage_order=1 asks for Indices counted in column-major order.
   const bool column_major = ctx.attrs().get_int("storage_order", 0) != 0;
-  SpatialGeometry g =
-      make_spatial_geometry(ctx, x.shape(), ctx.attrs().get_ints("kernel_shape"), ctx.attrs().get_int("ceil_mode", 0));
+  SpatialGeometry g = make_spatial_geometry(ctx, x.shape(), ctx.attrs().get_ints("kernel_shape"),
+                                            ctx.attrs().get_int("ceil_mode", 0));
   const Shape out_shape = pooled_shape(x, g);
   const bool want_indices = ctx.output_count() > 1;
   Tensor indices(DType::kInt64, want_indices ? out_shape : Shape{0});
@@ -79,17 +80,21 @@ void max_pool(OpContext& ctx) {
     const T* in = x.data<T>();
     T* out = y.data<T>();
     int64_t* idx = indices.data<int64_t>();
-    for_each_window(g, x.dim(0) * x.dim(1), [&](int64_t p, int64_t o, const std::vector<int64_t>& taps, int64_t) {
-      T best = std::numeric_limits<T>::lowest();
-      int64_t best_at = -1;
-      for (int64_t t : taps)
-        if (best_at < 0 || in[p * g.in_size() + t] > best) {
-          best = in[p * g.in_size() + t];
-          best_at = t;
-        }
-      out[p * g.out_size() + o] = best;
-      if (want_indices) idx[p * g.out_size() + o] = p * g.in_size() + (column_major ? to_column_major(g, best_at) : best_at);
-    });
+    for_each_window(g, x.dim(0) * x.dim(1),
+                    [&](int64_t p, int64_t o, const std::vector<int64_t>& taps, int64_t) {
+                      T best = std::numeric_limits<T>::lowest();
+                      int64_t best_at = -1;
+                      for (int64_t t : taps)
+                        if (best_at < 0 || in[p * g.in_size() + t] > best) {
+                          best = in[p * g.in_size() + t];
+                          best_at = t;
+                        }
+                      out[p * g.out_size() + o] = best;
+                      if (want_indices)
+                        idx[p * g.out_size() + o] =
+                            p * g.in_size() +
+                            (column_major ? to_column_major(g, best_at) : best_at);
+                    });
     ctx.output(0) = std::move(y);
   });
   if (want_indices) ctx.output(1) = std::move(indices);
@@ -98,19 +103,20 @@ void max_pool(OpContext& ctx) {
 void average_pool(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   ctx.require(x.dtype() == DType::kFloat32, "expects float32");
-  SpatialGeometry g =
-      make_spatial_geometry(ctx, x.shape(), ctx.attrs().get_ints("kernel_shape"), ctx.attrs().get_int("ceil_mode", 0));
+  SpatialGeometry g = make_spatial_geometry(ctx, x.shape(), ctx.attrs().get_ints("kernel_shape"),
+                                            ctx.attrs().get_int("ceil_mode", 0));
   const bool include_pad = ctx.attrs().get_int("count_include_pad", 0) != 0;
   Tensor y(DType::kFloat32, pooled_shape(x, g));
   const float* in = x.data<float>();
   float* out = y.data<float>();
-  for_each_window(g, x.dim(0) * x.dim(1),
-                  [&](int64_t p, int64_t o, const std::vector<int64_t>& taps, int64_t padded_count) {
-                    float sum = 0.0f;
-                    for (int64_t t : taps) sum += in[p * g.in_size() + t];
-                    const int64_t count = include_pad ? padded_count : static_cast<int64_t>(taps.size());
-                    out[p * g.out_size() + o] = count ? sum / static_cast<float>(count) : 0.0f;
-                  });
+  for_each_window(
+      g, x.dim(0) * x.dim(1),
+      [&](int64_t p, int64_t o, const std::vector<int64_t>& taps, int64_t padded_count) {
+        float sum = 0.0f;
+        for (int64_t t : taps) sum += in[p * g.in_size() + t];
+        const int64_t count = include_pad ? padded_count : static_cast<int64_t>(taps.size());
+        out[p * g.out_size() + o] = count ? sum / static_cast<float>(count) : 0.0f;
+      });
   ctx.output(0) = std::move(y);
 }
 
@@ -124,7 +130,8 @@ void global_pool(OpContext& ctx, Reduce reduce) {
   const int64_t planes = x.dim(0) * x.dim(1);
   const int64_t plane = planes ? x.numel() / planes : 0;
   Tensor y(DType::kFloat32, out_shape);
-  for (int64_t p = 0; p < planes; ++p) y.data<float>()[p] = reduce(x.data<float>() + p * plane, plane);
+  for (int64_t p = 0; p < planes; ++p)
+    y.data<float>()[p] = reduce(x.data<float>() + p * plane, plane);
   ctx.output(0) = std::move(y);
 }
 

@@ -7,12 +7,14 @@ namespace {
 
 void check_count(const OpContext& ctx, int64_t count, int64_t channels, const char* what) {
   ctx.require(count == 1 || count == channels, std::string(what) + " has " + std::to_string(count) +
-                                                   " values, expected 1 or " + std::to_string(channels));
+                                                   " values, expected 1 or " +
+                                                   std::to_string(channels));
 }
 
 }  // namespace
 
-std::vector<float> read_scales(const OpContext& ctx, const Tensor& scale, int64_t channels, const char* what) {
+std::vector<float> read_scales(const OpContext& ctx, const Tensor& scale, int64_t channels,
+                               const char* what) {
   ctx.require(scale.dtype() == DType::kFloat32, std::string(what) + " must be float32");
   check_count(ctx, scale.numel(), channels, what);
   std::vector<float> out(static_cast<size_t>(channels));
@@ -25,8 +27,8 @@ std::vector<float> read_scales(const OpContext& ctx, const Tensor& scale, int64_
   return out;
 }
 
-std::vector<int32_t> read_zero_points(const OpContext& ctx, const Tensor* zero_point, int64_t channels,
-                                      const char* what) {
+std::vector<int32_t> read_zero_points(const OpContext& ctx, const Tensor* zero_point,
+                                      int64_t channels, const char* what) {
   std::vector<int32_t> out(static_cast<size_t>(channels), 0);
   if (!zero_point) return out;
   check_count(ctx, zero_point->numel(), channels, what);

@@ -21,13 +21,15 @@ AxisLayout axis_layout(const OpContext& ctx, const Tensor& x, const Tensor& scal
   AxisLayout l;
   if (scale.numel() == 1 && scale.rank() <= 1) return l;
   ctx.require(ctx.attrs().get_int("block_size", 0) == 0, "blocked quantization is not supported");
-  ctx.require(scale.rank() == 1, "scale must be a scalar or 1-D, got " + shape_to_string(scale.shape()));
-  const int64_t axis = normalize_axis(ctx, ctx.attrs().get_int("axis", 1), static_cast<int64_t>(x.rank()));
+  ctx.require(scale.rank() == 1,
+              "scale must be a scalar or 1-D, got " + shape_to_string(scale.shape()));
+  const int64_t axis =
+      normalize_axis(ctx, ctx.attrs().get_int("axis", 1), static_cast<int64_t>(x.rank()));
   l.channels = x.dim(axis);
   for (size_t d = axis + 1; d < x.rank(); ++d) l.inner *= x.dim(d);
-  ctx.require(scale.numel() == l.channels, "scale has " + std::to_string(scale.numel()) + " values for " +
-                                               std::to_string(l.channels) + " channels on axis " +
-                                               std::to_string(axis));
+  ctx.require(scale.numel() == l.channels, "scale has " + std::to_string(scale.numel()) +
+                                               " values for " + std::to_string(l.channels) +
+                                               " channels on axis " + std::to_string(axis));
   return l;
 }
 
@@ -35,7 +37,8 @@ DType quantized_output_type(const OpContext& ctx, const Tensor* zero_point) {
   if (zero_point) return zero_point->dtype();
   const int64_t requested = ctx.attrs().get_int("output_dtype", 0);
   if (requested == onnx::TensorProto::INT8) return DType::kInt8;
-  ctx.require(requested == 0 || requested == onnx::TensorProto::UINT8, "output_dtype is not supported");
+  ctx.require(requested == 0 || requested == onnx::TensorProto::UINT8,
+              "output_dtype is not supported");
   return DType::kUInt8;
 }
 
@@ -53,7 +56,8 @@ void quantize_linear(OpContext& ctx) {
     Q* out = y.data<Q>();
     for (int64_t i = 0; i < x.numel(); ++i) {
       const int64_t c = (i / l.inner) % l.channels;
-      const float v = x.dtype() == DType::kFloat32 ? x.data<float>()[i] : static_cast<float>(x.data<int32_t>()[i]);
+      const float v = x.dtype() == DType::kFloat32 ? x.data<float>()[i]
+                                                   : static_cast<float>(x.data<int32_t>()[i]);
       out[i] = quantize_value<Q>(v, scales[c], zero_points[c]);
     }
     ctx.output(0) = std::move(y);
@@ -94,7 +98,8 @@ void dynamic_quantize_linear(OpContext& ctx) {
   const uint8_t zero_point = scale > 0.0f ? round_and_saturate<uint8_t>(-lo / scale, 0) : 0;
   Tensor y(DType::kUInt8, x.shape());
   for (int64_t i = 0; i < x.numel(); ++i)
-    y.data<uint8_t>()[i] = scale > 0.0f ? quantize_value<uint8_t>(in[i], scale, zero_point) : zero_point;
+    y.data<uint8_t>()[i] =
+        scale > 0.0f ? quantize_value<uint8_t>(in[i], scale, zero_point) : zero_point;
   ctx.output(0) = std::move(y);
   ctx.output(1) = Tensor::scalar<float>(scale);
   ctx.output(2) = Tensor::scalar<uint8_t>(zero_point);

@@ -56,7 +56,9 @@ void reduce(OpContext& ctx, float init, Combine combine, Finish finish) {
 void reduce_mean(OpContext& ctx) {
   reduce(
       ctx, 0.0f, [](float a, float v) { return a + v; },
-      [](float a, int64_t n) { return n ? a / static_cast<float>(n) : std::numeric_limits<float>::quiet_NaN(); });
+      [](float a, int64_t n) {
+        return n ? a / static_cast<float>(n) : std::numeric_limits<float>::quiet_NaN();
+      });
 }
 
 void reduce_max(OpContext& ctx) {

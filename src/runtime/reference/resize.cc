@@ -18,17 +18,20 @@ struct ResizeAxis {
 };
 
 // Output coordinate -> input coordinate, per coordinate_transformation_mode.
-float source_coordinate(const OpContext& ctx, const std::string& mode, const ResizeAxis& a, int64_t o) {
+float source_coordinate(const OpContext& ctx, const std::string& mode, const ResizeAxis& a,
+                        int64_t o) {
   const float x = static_cast<float>(o);
   if (mode == "half_pixel") return (x + 0.5f) / a.scale - 0.5f;
   if (mode == "pytorch_half_pixel") return a.out > 1 ? (x + 0.5f) / a.scale - 0.5f : 0.0f;
   if (mode == "asymmetric") return x / a.scale;
   if (mode == "tf_half_pixel_for_nn") return (x + 0.5f) / a.scale;
   if (mode == "align_corners")
-    return a.resized_length == 1.0f ? 0.0f : x * static_cast<float>(a.in - 1) / (a.resized_length - 1.0f);
+    return a.resized_length == 1.0f ? 0.0f
+                                    : x * static_cast<float>(a.in - 1) / (a.resized_length - 1.0f);
   if (mode == "tf_crop_and_resize")
     return a.out > 1 ? a.roi_start * static_cast<float>(a.in - 1) +
-                           x * (a.roi_end - a.roi_start) * static_cast<float>(a.in - 1) / static_cast<float>(a.out - 1)
+                           x * (a.roi_end - a.roi_start) * static_cast<float>(a.in - 1) /
+                               static_cast<float>(a.out - 1)
                      : 0.5f * (a.roi_start + a.roi_end) * static_cast<float>(a.in - 1);
   ctx.error("coordinate_transformation_mode '" + mode + "' is not supported");
 }
@@ -44,7 +47,8 @@ int64_t nearest_index(const std::string& mode, float x) {
 Tensor resize_axis(const OpContext& ctx, const Tensor& x, int64_t axis, const ResizeAxis& a) {
   const Attributes& at = ctx.attrs();
   const std::string mode = at.get_string("mode", "nearest");
-  const std::string coord = at.get_string("coordinate_transformation_mode", ctx.opset() < 11 ? "asymmetric" : "half_pixel");
+  const std::string coord = at.get_string("coordinate_transformation_mode",
+                                          ctx.opset() < 11 ? "asymmetric" : "half_pixel");
   const std::string nearest_mode = at.get_string("nearest_mode", "round_prefer_floor");
   const float extrapolation = at.get_float("extrapolation_value", 0.0f);
   Shape out_shape = x.shape();
@@ -57,7 +61,8 @@ Tensor resize_axis(const OpContext& ctx, const Tensor& x, int64_t axis, const Re
   float* out = y.data<float>();
   for (int64_t o = 0; o < a.out; ++o) {
     const float src = source_coordinate(ctx, coord, a, o);
-    const bool outside = coord == "tf_crop_and_resize" && (src < 0.0f || src > static_cast<float>(a.in - 1));
+    const bool outside =
+        coord == "tf_crop_and_resize" && (src < 0.0f || src > static_cast<float>(a.in - 1));
     int64_t i0 = 0, i1 = 0;
     float w1 = 0.0f;
     if (mode == "nearest") {
@@ -82,7 +87,8 @@ void resize(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   ctx.require(x.dtype() == DType::kFloat32, "expects float32");
   const std::string mode = ctx.attrs().get_string("mode", "nearest");
-  ctx.require(mode == "nearest" || mode == "linear", "mode '" + mode + "' is not supported (nearest, linear are)");
+  ctx.require(mode == "nearest" || mode == "linear",
+              "mode '" + mode + "' is not supported (nearest, linear are)");
   ctx.require(ctx.attrs().get_int("antialias", 0) == 0, "antialias is not supported");
   ctx.require(!ctx.attrs().has("axes"), "the axes attribute is not supported");
   const int64_t rank = static_cast<int64_t>(x.rank());
@@ -92,13 +98,15 @@ void resize(OpContext& ctx) {
   const Tensor* sizes = ctx.opset() < 11 ? nullptr : ctx.optional_input(3);
   if (scales && scales->numel() == 0) scales = nullptr;
   if (sizes && sizes->numel() == 0) sizes = nullptr;
-  ctx.require((scales != nullptr) != (sizes != nullptr), "exactly one of scales and sizes must be given");
+  ctx.require((scales != nullptr) != (sizes != nullptr),
+              "exactly one of scales and sizes must be given");
   std::vector<ResizeAxis> axes(static_cast<size_t>(rank));
   for (int64_t d = 0; d < rank; ++d) {
     ResizeAxis& a = axes[d];
     a.in = x.dim(d);
     if (scales) {
-      ctx.require(scales->numel() == rank && scales->dtype() == DType::kFloat32, "scales must be float32, one per dim");
+      ctx.require(scales->numel() == rank && scales->dtype() == DType::kFloat32,
+                  "scales must be float32, one per dim");
       a.scale = scales->data<float>()[d];
       ctx.require(a.scale > 0.0f, "scales must be positive");
       a.resized_length = static_cast<float>(a.in) * a.scale;
@@ -117,7 +125,8 @@ void resize(OpContext& ctx) {
   }
   Tensor y = x;
   for (int64_t d = 0; d < rank; ++d) {
-    const bool crop = ctx.attrs().get_string("coordinate_transformation_mode", "") == "tf_crop_and_resize";
+    const bool crop =
+        ctx.attrs().get_string("coordinate_transformation_mode", "") == "tf_crop_and_resize";
     if (axes[d].in == axes[d].out && axes[d].scale == 1.0f && !crop) continue;
     ctx.require(axes[d].in > 0 && axes[d].out >= 0, "cannot resize an empty dim");
     y = resize_axis(ctx, y, d, axes[d]);

@@ -18,7 +18,8 @@ void identity(OpContext& ctx) { ctx.output(0) = ctx.input(0); }
 // deterministic inference engine refuses.
 void dropout(OpContext& ctx) {
   if (const Tensor* training = ctx.optional_input(2))
-    ctx.require(training->scalar_as_double() == 0.0, "training_mode=true is not supported (inference only)");
+    ctx.require(training->scalar_as_double() == 0.0,
+                "training_mode=true is not supported (inference only)");
   ctx.output(0) = ctx.input(0);
   if (ctx.output_count() > 1) {
     Tensor mask(DType::kBool, ctx.input(0).shape());
@@ -29,9 +30,12 @@ void dropout(OpContext& ctx) {
 
 void constant(OpContext& ctx) {
   const Attributes& a = ctx.attrs();
-  if (a.has("value")) ctx.output(0) = a.get_tensor("value");
-  else if (a.has("value_float")) ctx.output(0) = Tensor::scalar<float>(a.get_float("value_float", 0));
-  else if (a.has("value_int")) ctx.output(0) = Tensor::scalar<int64_t>(a.get_int("value_int", 0));
+  if (a.has("value"))
+    ctx.output(0) = a.get_tensor("value");
+  else if (a.has("value_float"))
+    ctx.output(0) = Tensor::scalar<float>(a.get_float("value_float", 0));
+  else if (a.has("value_int"))
+    ctx.output(0) = Tensor::scalar<int64_t>(a.get_int("value_int", 0));
   else if (a.has("value_floats")) {
     auto v = a.get_floats("value_floats");
     ctx.output(0) = Tensor::from_vector<float>({static_cast<int64_t>(v.size())}, v);
@@ -45,7 +49,8 @@ void constant(OpContext& ctx) {
 
 void constant_of_shape(OpContext& ctx) {
   Shape shape = ctx.input(0).to_int64_vector();
-  Tensor fill = ctx.attrs().has("value") ? ctx.attrs().get_tensor("value") : Tensor::scalar<float>(0.0f);
+  Tensor fill =
+      ctx.attrs().has("value") ? ctx.attrs().get_tensor("value") : Tensor::scalar<float>(0.0f);
   ctx.require(fill.numel() == 1, "value must hold one element");
   Tensor y(fill.dtype(), shape);
   const size_t size = dtype_size(fill.dtype());
@@ -94,8 +99,9 @@ void reshape(OpContext& ctx) {
     }
   }
   if (infer_at >= 0) {
-    ctx.require(known != 0 && x.numel() % known == 0,
-                "cannot infer -1 reshaping " + shape_to_string(x.shape()) + " to " + shape_to_string(target));
+    ctx.require(known != 0 && x.numel() % known == 0, "cannot infer -1 reshaping " +
+                                                          shape_to_string(x.shape()) + " to " +
+                                                          shape_to_string(target));
     target[infer_at] = x.numel() / known;
   }
   ctx.require(element_count(target) == x.numel(),
@@ -120,7 +126,8 @@ void squeeze(OpContext& ctx) {
     for (int64_t d = 0; d < rank; ++d) drop[d] = x.dim(d) == 1;
   for (int64_t a : axes) {
     int64_t d = normalize_axis(ctx, a, rank);
-    ctx.require(x.dim(d) == 1, "cannot squeeze dim " + std::to_string(d) + " of size " + std::to_string(x.dim(d)));
+    ctx.require(x.dim(d) == 1,
+                "cannot squeeze dim " + std::to_string(d) + " of size " + std::to_string(x.dim(d)));
     drop[d] = true;
   }
   Shape out;
@@ -190,12 +197,14 @@ void concat(OpContext& ctx) {
   const Tensor& first = ctx.input(0);
   const int64_t rank = static_cast<int64_t>(first.rank());
   // Concat-1 defaulted axis to 1; later versions require it.
-  const int64_t axis = normalize_axis(ctx, ctx.attrs().get_int("axis", ctx.opset() < 4 ? 1 : 0), rank);
+  const int64_t axis =
+      normalize_axis(ctx, ctx.attrs().get_int("axis", ctx.opset() < 4 ? 1 : 0), rank);
   Shape out_shape = first.shape();
   out_shape[axis] = 0;
   for (size_t i = 0; i < ctx.input_count(); ++i) {
     const Tensor& t = ctx.input(i);
-    ctx.require(t.dtype() == first.dtype() && t.rank() == first.rank(), "inputs differ in type or rank");
+    ctx.require(t.dtype() == first.dtype() && t.rank() == first.rank(),
+                "inputs differ in type or rank");
     for (int64_t d = 0; d < rank; ++d)
       ctx.require(d == axis || t.dim(d) == first.dim(d), "inputs differ outside the concat axis");
     out_shape[axis] += t.dim(axis);
@@ -211,7 +220,9 @@ void concat(OpContext& ctx) {
     const Tensor& t = ctx.input(i);
     const size_t row = static_cast<size_t>(t.numel() / std::max<int64_t>(outer, 1)) * elem;
     for (int64_t o = 0; o < outer; ++o)
-      if (row) std::memcpy(dst + o * out_row + offset, static_cast<const uint8_t*>(t.raw()) + o * row, row);
+      if (row)
+        std::memcpy(dst + o * out_row + offset, static_cast<const uint8_t*>(t.raw()) + o * row,
+                    row);
     offset += row;
   }
   ctx.output(0) = std::move(y);
@@ -260,7 +271,8 @@ void slice(OpContext& ctx) {
   if (axes.empty())
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
   if (steps.empty()) steps.assign(starts.size(), 1);
-  ctx.require(axes.size() == starts.size() && steps.size() == starts.size(), "axes/steps lengths differ");
+  ctx.require(axes.size() == starts.size() && steps.size() == starts.size(),
+              "axes/steps lengths differ");
   std::vector<int64_t> begin(rank, 0), step(rank, 1);
   Shape out_shape = x.shape();
   for (size_t i = 0; i < axes.size(); ++i) {
@@ -342,7 +354,8 @@ void pad(OpContext& ctx) {
   for (int64_t d = 0; d < rank; ++d) {
     out_shape[d] += before[d] + after[d];
     ctx.require(out_shape[d] >= 0, "pads remove more than the dimension holds");
-    ctx.require(mode == "constant" || x.dim(d) > 0 || before[d] + after[d] == 0, "cannot pad an empty dim");
+    ctx.require(mode == "constant" || x.dim(d) > 0 || before[d] + after[d] == 0,
+                "cannot pad an empty dim");
   }
   auto in_strides = strides_of(x.shape());
   dispatch_any(ctx, x.dtype(), [&](auto tag) {
@@ -356,8 +369,10 @@ void pad(OpContext& ctx) {
       bool use_constant = false;
       for (int64_t d = 0; d < rank && !use_constant; ++d) {
         int64_t src = pad_source(idx[d] - before[d], x.dim(d), mode);
-        if (src < 0) use_constant = true;
-        else flat += src * in_strides[d];
+        if (src < 0)
+          use_constant = true;
+        else
+          flat += src * in_strides[d];
       }
       out[n] = use_constant ? static_cast<T>(value) : in[flat];
       for (int64_t d = rank - 1; d >= 0; --d) {

@@ -6,7 +6,8 @@ SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_s
                                       const std::vector<int64_t>& kernel_shape, bool ceil_mode) {
   SpatialGeometry g;
   const int64_t rank = static_cast<int64_t>(input_shape.size()) - 2;
-  ctx.require(rank >= 1 && rank <= 3, "expects an input of rank 3 to 5, got " + shape_to_string(input_shape));
+  ctx.require(rank >= 1 && rank <= 3,
+              "expects an input of rank 3 to 5, got " + shape_to_string(input_shape));
   ctx.require(static_cast<int64_t>(kernel_shape.size()) == rank,
               "kernel_shape has " + std::to_string(kernel_shape.size()) + " dims for " +
                   std::to_string(rank) + " spatial dims");
@@ -16,7 +17,8 @@ SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_s
   auto dilations = a.get_ints("dilations", std::vector<int64_t>(rank, 1));
   auto pads = a.get_ints("pads", std::vector<int64_t>(2 * rank, 0));
   const std::string auto_pad = a.get_string("auto_pad", "NOTSET");
-  ctx.require(static_cast<int64_t>(strides.size()) == rank && static_cast<int64_t>(dilations.size()) == rank &&
+  ctx.require(static_cast<int64_t>(strides.size()) == rank &&
+                  static_cast<int64_t>(dilations.size()) == rank &&
                   static_cast<int64_t>(pads.size()) == 2 * rank,
               "strides/dilations/pads do not match the spatial rank");
   // Spatial dims sit at the end of the padded-to-3 arrays.
@@ -44,8 +46,8 @@ SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_s
       ctx.require(g.pad_begin[j] >= 0 && g.pad_end[j] >= 0, "negative pads are not supported");
     }
     const int64_t span = g.in[j] + g.pad_begin[j] + g.pad_end[j] - extent;
-    ctx.require(span >= 0, "window of extent " + std::to_string(extent) + " is larger than the padded input " +
-                               shape_to_string(input_shape));
+    ctx.require(span >= 0, "window of extent " + std::to_string(extent) +
+                               " is larger than the padded input " + shape_to_string(input_shape));
     if (ceil_mode) {
       g.out[j] = (span + g.stride[j] - 1) / g.stride[j] + 1;
       // The last window must start inside the input or its leading pad.

@@ -11,7 +11,8 @@ int64_t normalize_axis(const OpContext& ctx, int64_t axis, int64_t rank) {
 
 std::vector<int64_t> strides_of(const Shape& shape) {
   std::vector<int64_t> s(shape.size(), 1);
-  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i) s[i] = s[i + 1] * shape[i + 1];
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    s[i] = s[i + 1] * shape[i + 1];
   return s;
 }
 
@@ -21,8 +22,8 @@ Shape broadcast_shapes(const OpContext& ctx, const Shape& a, const Shape& b) {
   for (size_t i = 0; i < rank; ++i) {
     int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
     int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    ctx.require(da == db || da == 1 || db == 1,
-                "shapes " + shape_to_string(a) + " and " + shape_to_string(b) + " do not broadcast");
+    ctx.require(da == db || da == 1 || db == 1, "shapes " + shape_to_string(a) + " and " +
+                                                    shape_to_string(b) + " do not broadcast");
     out[i] = da == 1 ? db : da;
   }
   return out;

@@ -34,7 +34,8 @@ TEST(ReferenceExecutor, UnsupportedOpIsNamedBeforeAnythingRuns) {
   auto ex = ReferenceExecutor::create(g);
   ASSERT_FALSE(ex.is_ok());
   EXPECT_EQ(ex.status().kind(), ErrorKind::kUnsupported);
-  EXPECT_NE(ex.status().message().find("NonMaxSuppression 'NonMaxSuppression_0': operator is not supported"),
+  EXPECT_NE(ex.status().message().find(
+                "NonMaxSuppression 'NonMaxSuppression_0': operator is not supported"),
             std::string::npos);
 }
 
@@ -43,15 +44,20 @@ TEST(ReferenceExecutor, ChecksInputs) {
   auto ex = ReferenceExecutor::create(g);
   ASSERT_TRUE(ex.is_ok());
   EXPECT_NE(ex->run({}).status().message().find("'x' was not given"), std::string::npos);
-  EXPECT_NE(ex->run({{"x", Tensor(DType::kFloat32, {1, 999})}}).status().message().find("expected shape [1,1000]"),
-            std::string::npos);
-  EXPECT_NE(ex->run({{"x", Tensor(DType::kInt8, {1, 1000})}}).status().message().find("expected float32"),
-            std::string::npos);
-  EXPECT_NE(ex->run({{"x", Tensor(DType::kFloat32, {1, 1000})}, {"y", Tensor(DType::kFloat32, {1})}})
+  EXPECT_NE(ex->run({{"x", Tensor(DType::kFloat32, {1, 999})}})
                 .status()
                 .message()
-                .find("'y' is not an input"),
+                .find("expected shape [1,1000]"),
             std::string::npos);
+  EXPECT_NE(
+      ex->run({{"x", Tensor(DType::kInt8, {1, 1000})}}).status().message().find("expected float32"),
+      std::string::npos);
+  EXPECT_NE(
+      ex->run({{"x", Tensor(DType::kFloat32, {1, 1000})}, {"y", Tensor(DType::kFloat32, {1})}})
+          .status()
+          .message()
+          .find("'y' is not an input"),
+      std::string::npos);
 }
 
 TEST(ReferenceExecutor, ObserverSeesEveryLayer) {
@@ -74,10 +80,12 @@ TEST(ReferenceOps, ShapeErrorsNameTheNode) {
     testing::run_node("MatMul", {a, b});
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("MatMul 'MatMul_0': inner dimensions differ"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("MatMul 'MatMul_0': inner dimensions differ"),
+              std::string::npos);
   }
   EXPECT_THROW(testing::run_node("Add", {a, b}), Error);
-  EXPECT_THROW(testing::run_node("Conv", {Tensor(DType::kFloat32, {1, 3, 4, 4}), Tensor(DType::kFloat32, {2, 4, 3, 3})}),
+  EXPECT_THROW(testing::run_node("Conv", {Tensor(DType::kFloat32, {1, 3, 4, 4}),
+                                          Tensor(DType::kFloat32, {2, 4, 3, 3})}),
                Error);
 }
 

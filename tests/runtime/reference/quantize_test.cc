@@ -17,14 +17,17 @@ using testing::run_node;
 using testing::scalar_f;
 
 TEST(QuantizeLinear, RoundsHalfToEvenAndSaturates) {
-  Tensor x = Tensor::from_vector<float>({10}, {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 1000.f, -1000.f, 0.49999997f, 3.0f});
+  Tensor x = Tensor::from_vector<float>(
+      {10}, {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 1000.f, -1000.f, 0.49999997f, 3.0f});
   auto y = run_node("QuantizeLinear", {x, scalar_f(1.0f), Tensor::scalar<int8_t>(0)})[0];
   const std::vector<int8_t> want = {0, 2, 2, 0, -2, -2, 127, -128, 0, 3};
-  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(y.data<int8_t>()[i], want[i]) << "element " << i;
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_EQ(y.data<int8_t>()[i], want[i]) << "element " << i;
 
   auto u = run_node("QuantizeLinear", {x, scalar_f(1.0f), Tensor::scalar<uint8_t>(128)})[0];
   const std::vector<uint8_t> want_u = {128, 130, 130, 128, 126, 126, 255, 0, 128, 131};
-  for (size_t i = 0; i < want_u.size(); ++i) EXPECT_EQ(u.data<uint8_t>()[i], want_u[i]) << "element " << i;
+  for (size_t i = 0; i < want_u.size(); ++i)
+    EXPECT_EQ(u.data<uint8_t>()[i], want_u[i]) << "element " << i;
 }
 
 TEST(QuantizeLinear, DefaultsToUint8AndMapsNanToZeroPoint) {
@@ -52,13 +55,17 @@ TEST(QuantizeLinear, PerAxisScalesAndZeroPoints) {
 TEST(QuantizeLinear, RefusesScalesWithoutMeaning) {
   Tensor x = Tensor::from_vector<float>({1}, {1.0f});
   for (float bad : {0.0f, -1.0f, std::nanf(""), std::numeric_limits<float>::infinity()}) {
-    EXPECT_THROW(run_node("QuantizeLinear", {x, scalar_f(bad), Tensor::scalar<int8_t>(0)}), Error) << bad;
-    EXPECT_THROW(run_node("DequantizeLinear", {Tensor::scalar<int8_t>(1), scalar_f(bad), Tensor::scalar<int8_t>(0)}),
+    EXPECT_THROW(run_node("QuantizeLinear", {x, scalar_f(bad), Tensor::scalar<int8_t>(0)}), Error)
+        << bad;
+    EXPECT_THROW(run_node("DequantizeLinear",
+                          {Tensor::scalar<int8_t>(1), scalar_f(bad), Tensor::scalar<int8_t>(0)}),
                  Error)
         << bad;
   }
   Tensor wrong_count = Tensor::from_vector<float>({3}, {1, 1, 1});
-  EXPECT_THROW(run_node("QuantizeLinear", {Tensor::from_vector<float>({2, 2}, {1, 2, 3, 4}), wrong_count}), Error);
+  EXPECT_THROW(
+      run_node("QuantizeLinear", {Tensor::from_vector<float>({2, 2}, {1, 2, 3, 4}), wrong_count}),
+      Error);
 }
 
 // Reference integer conv accumulation, written independently: int64 sums of
@@ -74,15 +81,18 @@ TEST(QLinearConv, AccumulatesExactlyOnAdversarialValues) {
   ws[0] = ws[1] = 127;  // a saturating vpmaddubsw pair: 255*127 + 255*127 > 32767
   Tensor x = Tensor::from_vector<uint8_t>({1, channels, 1, 1}, xs);
   Tensor w = Tensor::from_vector<int8_t>({1, channels, 1, 1}, ws);
-  auto acc = run_node("ConvInteger", {x, w, Tensor::scalar<uint8_t>(0), Tensor::scalar<int8_t>(0)})[0];
+  auto acc =
+      run_node("ConvInteger", {x, w, Tensor::scalar<uint8_t>(0), Tensor::scalar<int8_t>(0)})[0];
   int64_t want = 0;
   for (int64_t c = 0; c < channels; ++c) want += int64_t{xs[c]} * ws[c];
   EXPECT_EQ(acc.data<int32_t>()[0], want);
 
   // Same through QLinearConv: output = round(acc * 1 * 1 / 1024) + 3, saturated.
-  auto y = run_node("QLinearConv", {x, scalar_f(1.0f), Tensor::scalar<uint8_t>(0), w, scalar_f(1.0f),
-                                    Tensor::scalar<int8_t>(0), scalar_f(1024.0f), Tensor::scalar<int8_t>(3)})[0];
-  EXPECT_EQ(y.data<int8_t>()[0], static_cast<int8_t>(std::nearbyint(static_cast<float>(want) / 1024.0f) + 3));
+  auto y = run_node("QLinearConv",
+                    {x, scalar_f(1.0f), Tensor::scalar<uint8_t>(0), w, scalar_f(1.0f),
+                     Tensor::scalar<int8_t>(0), scalar_f(1024.0f), Tensor::scalar<int8_t>(3)})[0];
+  EXPECT_EQ(y.data<int8_t>()[0],
+            static_cast<int8_t>(std::nearbyint(static_cast<float>(want) / 1024.0f) + 3));
 }
 
 // QLinearConv against its definition in float: DequantizeLinear -> Conv ->
@@ -105,16 +115,19 @@ TEST(QLinearConv, MatchesFloatSimulationWithinOneStep) {
   Attributes conv_attrs;
   conv_attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
   conv_attrs.set("strides", std::vector<int64_t>{2, 2});
-  auto q = run_node("QLinearConv", {x, scalar_f(x_scale), Tensor::scalar<uint8_t>(x_zero), w, w_scale, w_zero,
-                                    scalar_f(y_scale), Tensor::scalar<uint8_t>(y_zero)},
+  auto q = run_node("QLinearConv",
+                    {x, scalar_f(x_scale), Tensor::scalar<uint8_t>(x_zero), w, w_scale, w_zero,
+                     scalar_f(y_scale), Tensor::scalar<uint8_t>(y_zero)},
                     conv_attrs)[0];
 
-  auto xf = run_node("DequantizeLinear", {x, scalar_f(x_scale), Tensor::scalar<uint8_t>(x_zero)})[0];
+  auto xf =
+      run_node("DequantizeLinear", {x, scalar_f(x_scale), Tensor::scalar<uint8_t>(x_zero)})[0];
   Attributes axis0;
   axis0.set("axis", int64_t{0});
   auto wf = run_node("DequantizeLinear", {w, w_scale, w_zero}, axis0)[0];
   auto yf = run_node("Conv", {xf, wf}, conv_attrs)[0];
-  auto ref = run_node("QuantizeLinear", {yf, scalar_f(y_scale), Tensor::scalar<uint8_t>(y_zero)})[0];
+  auto ref =
+      run_node("QuantizeLinear", {yf, scalar_f(y_scale), Tensor::scalar<uint8_t>(y_zero)})[0];
   ASSERT_EQ(q.shape(), ref.shape());
   int64_t differ = 0;
   for (int64_t i = 0; i < q.numel(); ++i) {
@@ -129,8 +142,9 @@ TEST(QLinearMatMul, PerColumnWeightScales) {
   Tensor a = Tensor::from_vector<uint8_t>({1, 2}, {10, 20});
   Tensor b = Tensor::from_vector<int8_t>({2, 2}, {1, -1, 2, 3});
   Tensor b_scale = Tensor::from_vector<float>({2}, {1.0f, 2.0f});
-  auto y = run_node("QLinearMatMul", {a, scalar_f(1.0f), Tensor::scalar<uint8_t>(0), b, b_scale,
-                                      Tensor::scalar<int8_t>(0), scalar_f(4.0f), Tensor::scalar<int8_t>(0)})[0];
+  auto y = run_node("QLinearMatMul",
+                    {a, scalar_f(1.0f), Tensor::scalar<uint8_t>(0), b, b_scale,
+                     Tensor::scalar<int8_t>(0), scalar_f(4.0f), Tensor::scalar<int8_t>(0)})[0];
   // column 0: 10*1 + 20*2 = 50 -> 50/4 = 12.5 -> 12 (even); column 1: (-10 + 60) * 2 / 4 = 25
   EXPECT_EQ(y.data<int8_t>()[0], 12);
   EXPECT_EQ(y.data<int8_t>()[1], 25);

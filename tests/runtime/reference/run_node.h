@@ -11,8 +11,10 @@
 namespace qdq::testing {
 
 // nullopt inputs are ONNX's empty optional inputs. Throws qdq::Error on failure.
-inline std::vector<Tensor> run_node(const std::string& op, const std::vector<std::optional<Tensor>>& inputs,
-                                    Attributes attributes = {}, size_t outputs = 1, int64_t opset = 17) {
+inline std::vector<Tensor> run_node(const std::string& op,
+                                    const std::vector<std::optional<Tensor>>& inputs,
+                                    Attributes attributes = {}, size_t outputs = 1,
+                                    int64_t opset = 17) {
   GraphBuilder b(opset);
   std::vector<Value*> values;
   for (size_t i = 0; i < inputs.size(); ++i)
