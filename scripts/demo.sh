@@ -12,4 +12,7 @@ build/tools/qdq-dataset tensor --dataset="$data/test_batch.bin" --first=0 --coun
 model=${1:-models/resnet20.qat.onnx}
 echo "qexec --onnx=$model --loadInputs=input:build/data/image0.raw"
 build/tools/qexec --onnx="$model" --loadInputs=input:build/data/image0.raw --exportOutput=build/data/output.json
-echo "logits of test image 0 (label $(head -c1 "$data/test_batch.bin" | od -An -tu1 | tr -d ' ')): build/data/output.json"
+label=$(head -c1 "$data/test_batch.bin" | od -An -tu1 | tr -d ' ')
+predicted=$(node -e 'const d = Object.values(JSON.parse(require("fs").readFileSync(process.argv[1])))[0].data;
+  console.log(d.indexOf(Math.max(...d)))' build/data/output.json)
+echo "test image 0: label $label, predicted class $predicted (logits in build/data/output.json)"
