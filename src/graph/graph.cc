@@ -78,6 +78,16 @@ void Graph::replace_input(Node* node, size_t index, Value* v) {
   if (v) v->consumers.push_back(node);
 }
 
+int Graph::prune_values() {
+  const size_t before = values_.size();
+  std::erase_if(values_, [this](const std::unique_ptr<Value>& v) {
+    const bool dead = !v->producer && v->consumers.empty() && !v->is_graph_input && !v->is_graph_output;
+    if (dead) values_by_name_.erase(v->name);
+    return dead;
+  });
+  return static_cast<int>(before - values_.size());
+}
+
 Value* Graph::find_value(const std::string& value_name) const {
   auto it = values_by_name_.find(value_name);
   return it == values_by_name_.end() ? nullptr : it->second;

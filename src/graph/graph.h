@@ -77,6 +77,9 @@ class Graph {
   void add_output(Value* v);
   void remove_node(Node* node);
   void replace_input(Node* node, size_t index, Value* v);
+  // Drops values nothing produces, reads or exports (left behind by rewrites).
+  // Returns how many went.
+  int prune_values();
 
   Value* find_value(const std::string& name) const;
   const std::vector<Value*>& inputs() const { return inputs_; }

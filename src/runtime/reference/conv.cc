@@ -113,12 +113,10 @@ void conv(OpContext& ctx) {
 // Runs the integer loop nest for any uint8/int8 pairing of input and weight.
 void integer_conv(const OpContext& ctx, const ConvShape& s, const Tensor& x, int32_t x_zero,
                   const Tensor& w, const std::vector<int32_t>& w_zero, int32_t* acc) {
-  dispatch_types<uint8_t, int8_t>(ctx, x.dtype(), [&](auto xt) {
-    dispatch_types<uint8_t, int8_t>(ctx, w.dtype(), [&](auto wt) {
-      using TX = decltype(xt);
-      using TW = decltype(wt);
-      conv_accumulate<TX, TW, int32_t>(s, x.data<TX>(), x_zero, w.data<TW>(), w_zero, acc);
-    });
+  dispatch_quantized_pair(ctx, x.dtype(), w.dtype(), [&](auto xt, auto wt) {
+    using TX = decltype(xt);
+    using TW = decltype(wt);
+    conv_accumulate<TX, TW, int32_t>(s, x.data<TX>(), x_zero, w.data<TW>(), w_zero, acc);
   });
 }
 
@@ -142,27 +140,12 @@ void qlinear_conv(OpContext& ctx) {
   auto w_scale = read_scales(ctx, ctx.input(4), s.out_channels, "w_scale");
   auto w_zero = read_zero_points(ctx, &ctx.input(5), s.out_channels, "w_zero_point");
   const float y_scale = read_scales(ctx, ctx.input(6), 1, "y_scale")[0];
-  const Tensor& y_zero_t = ctx.input(7);
-  const int32_t y_zero = read_zero_points(ctx, &y_zero_t, 1, "y_zero_point")[0];
-
   Tensor acc(DType::kInt32, s.output_shape);
   fill_bias(ctx, s, ctx.optional_input(8), acc.data<int32_t>());
   integer_conv(ctx, s, x, x_zero, w, w_zero, acc.data<int32_t>());
-
   const int64_t plane = s.geometry.out_size();
-  dispatch_types<uint8_t, int8_t>(ctx, y_zero_t.dtype(), [&](auto yt) {
-    using TY = decltype(yt);
-    Tensor y(y_zero_t.dtype(), s.output_shape);
-    const int32_t* a = acc.data<int32_t>();
-    TY* out = y.data<TY>();
-    for (int64_t n = 0; n < s.batch; ++n)
-      for (int64_t m = 0; m < s.out_channels; ++m) {
-        const float multiplier = requantize_multiplier(x_scale, w_scale[m], y_scale);
-        const int64_t base = (n * s.out_channels + m) * plane;
-        for (int64_t i = 0; i < plane; ++i)
-          out[base + i] = requantize<TY>(a[base + i], multiplier, y_zero);
-      }
-    ctx.output(0) = std::move(y);
+  ctx.output(0) = requantize_accumulators(ctx, acc, ctx.input(7), [&](int64_t i) {
+    return requantize_multiplier(x_scale, w_scale[(i / plane) % s.out_channels], y_scale);
   });
 }
 

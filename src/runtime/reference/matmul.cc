@@ -110,12 +110,10 @@ void matmul(OpContext& ctx) {
 void integer_matmul(const OpContext& ctx, const MatMulShape& s, const Tensor& a,
                     const std::vector<int32_t>& a_zero, const Tensor& b,
                     const std::vector<int32_t>& b_zero, int32_t* acc) {
-  dispatch_types<uint8_t, int8_t>(ctx, a.dtype(), [&](auto at) {
-    dispatch_types<uint8_t, int8_t>(ctx, b.dtype(), [&](auto bt) {
-      using TA = decltype(at);
-      using TB = decltype(bt);
-      batched_matmul<TA, TB, int32_t>(s, a.data<TA>(), a_zero, b.data<TB>(), b_zero, acc);
-    });
+  dispatch_quantized_pair(ctx, a.dtype(), b.dtype(), [&](auto at, auto bt) {
+    using TA = decltype(at);
+    using TB = decltype(bt);
+    batched_matmul<TA, TB, int32_t>(s, a.data<TA>(), a_zero, b.data<TB>(), b_zero, acc);
   });
 }
 
@@ -139,21 +137,10 @@ void qlinear_matmul(OpContext& ctx) {
   auto b_scale = read_scales(ctx, ctx.input(4), s.N, "b_scale");
   auto b_zero = read_zero_points(ctx, &ctx.input(5), s.N, "b_zero_point");
   const float y_scale = read_scales(ctx, ctx.input(6), 1, "y_scale")[0];
-  const Tensor& y_zero_t = ctx.input(7);
-  const int32_t y_zero = read_zero_points(ctx, &y_zero_t, 1, "y_zero_point")[0];
   Tensor acc(DType::kInt32, s.output);
   integer_matmul(ctx, s, a, a_zero, b, b_zero, acc.data<int32_t>());
-  dispatch_types<uint8_t, int8_t>(ctx, y_zero_t.dtype(), [&](auto yt) {
-    using TY = decltype(yt);
-    Tensor y(y_zero_t.dtype(), s.output);
-    const int32_t* in = acc.data<int32_t>();
-    TY* out = y.data<TY>();
-    for (int64_t i = 0; i < y.numel(); ++i) {
-      const int64_t m = (i / s.N) % s.M, n = i % s.N;
-      out[i] =
-          requantize<TY>(in[i], requantize_multiplier(a_scale[m], b_scale[n], y_scale), y_zero);
-    }
-    ctx.output(0) = std::move(y);
+  ctx.output(0) = requantize_accumulators(ctx, acc, ctx.input(7), [&](int64_t i) {
+    return requantize_multiplier(a_scale[(i / s.N) % s.M], b_scale[i % s.N], y_scale);
   });
 }
 

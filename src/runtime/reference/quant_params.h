@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "runtime/kernels/requantize.h"
 #include "runtime/reference/op_context.h"
+#include "runtime/reference/tensor_util.h"
 
 namespace qdq {
 
@@ -17,5 +19,21 @@ std::vector<float> read_scales(const OpContext& ctx, const Tensor& scale, int64_
 // A missing zero point is 0. Any integer type is accepted and widened.
 std::vector<int32_t> read_zero_points(const OpContext& ctx, const Tensor* zero_point,
                                       int64_t channels, const char* what);
+
+// The QLinear ops' last step: int32 accumulators -> the type of y_zero_point,
+// element i scaled by multiplier_at(i).
+template <typename MultiplierAt>
+Tensor requantize_accumulators(const OpContext& ctx, const Tensor& accumulators,
+                               const Tensor& y_zero_point, MultiplierAt multiplier_at) {
+  const int32_t zero = read_zero_points(ctx, &y_zero_point, 1, "y_zero_point")[0];
+  Tensor y(y_zero_point.dtype(), accumulators.shape());
+  dispatch_types<uint8_t, int8_t>(ctx, y_zero_point.dtype(), [&](auto tag) {
+    using Q = decltype(tag);
+    const int32_t* in = accumulators.data<int32_t>();
+    Q* out = y.data<Q>();
+    for (int64_t i = 0; i < y.numel(); ++i) out[i] = requantize<Q>(in[i], multiplier_at(i), zero);
+  });
+  return y;
+}
 
 }  // namespace qdq

@@ -37,4 +37,12 @@ void dispatch_any(const OpContext& ctx, DType dtype, Fn&& fn) {
   dispatch_types<float, double, int32_t, int64_t, int8_t, uint8_t, bool>(ctx, dtype, fn);
 }
 
+// Calls fn(A{}, B{}) for the uint8/int8 types of two quantized operands.
+template <typename Fn>
+void dispatch_quantized_pair(const OpContext& ctx, DType a, DType b, Fn&& fn) {
+  dispatch_types<uint8_t, int8_t>(ctx, a, [&](auto at) {
+    dispatch_types<uint8_t, int8_t>(ctx, b, [&](auto bt) { fn(at, bt); });
+  });
+}
+
 }  // namespace qdq
