@@ -81,7 +81,8 @@ void Graph::replace_input(Node* node, size_t index, Value* v) {
 int Graph::prune_values() {
   const size_t before = values_.size();
   std::erase_if(values_, [this](const std::unique_ptr<Value>& v) {
-    const bool dead = !v->producer && v->consumers.empty() && !v->is_graph_input && !v->is_graph_output;
+    const bool dead =
+        !v->producer && v->consumers.empty() && !v->is_graph_input && !v->is_graph_output;
     if (dead) values_by_name_.erase(v->name);
     return dead;
   });

@@ -68,6 +68,8 @@ class Graph {
 
   std::string name;
   int64_t opset = 17;  // default-domain opset the model imports
+  int64_t ir_version = 8;
+  std::string producer;  // "pytorch 2.11", "onnx.quantize 0.1.0", ...
 
   Value* add_value(const std::string& name, DType dtype = DType::kUndefined);
   Value* add_constant(const std::string& name, Tensor tensor);

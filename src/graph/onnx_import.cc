@@ -62,6 +62,9 @@ ImportedModel build_graph(onnx::ModelProto& model, const std::filesystem::path& 
   check(model.has_graph(), "model has no graph");
   Graph& g = out.graph;
   g.opset = default_domain_opset(model);
+  g.ir_version = model.ir_version();
+  g.producer = model.producer_name() +
+               (model.producer_version().empty() ? "" : " " + model.producer_version());
   check(g.opset >= kMinOpset && g.opset <= kMaxOpset,
         "opset " + std::to_string(g.opset) + " is not supported (supported: " +
             std::to_string(kMinOpset) + ".." + std::to_string(kMaxOpset) + ")",

@@ -89,5 +89,19 @@ if node -e '
   node -e 'const v = Object.values(JSON.parse(require("fs").readFileSync(process.argv[1])))[0]; if (v.shape.join() !== "2,10") process.exit(1)' "$work/b2.json" &&
   pass || fail "--batch=2 output shape"
 
+# qdq-opt
+opt=$build/tools/qdq-opt
+if "$opt" --help | grep -q -- "--passes"; then pass; else fail "qdq-opt --help"; fi
+if "$opt" --list-passes | grep -q "^fold_constants: "; then pass; else fail "qdq-opt --list-passes"; fi
+expect_error "qdq-opt no output" "no output given" "$opt" "$model"
+expect_error "qdq-opt unknown pass" "unknown pass 'frob'" "$opt" "$model" -o "$work/o.onnx" --passes=fold_constants,frob
+expect_error "qdq-opt qoperator" "not available yet" "$opt" "$model" -o "$work/o.onnx" --form=qoperator
+expect_error "qdq-opt bad model" "onnx" "$opt" "$work/garbage.onnx" -o "$work/o.onnx"
+if [ ! -e "$work/o.onnx" ]; then pass; else fail "qdq-opt left an output after an error"; fi
+if "$opt" "$qat" -o "$work/o.onnx" --passes=fold_constants --report="$work/r.json" >"$work/out" &&
+  grep -q '^fold_constants: [1-9][0-9]* changes$' "$work/out" && ! grep -q fuse_batchnorm "$work/out" &&
+  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1])); if (r.before.BatchNormalization !== 21 || r.after.BatchNormalization !== 21 || r.after.QuantizeLinear !== 22) process.exit(1)' "$work/r.json"
+then pass; else fail "qdq-opt --passes/--report: $(head -c 400 "$work/out")"; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

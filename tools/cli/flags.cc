@@ -10,6 +10,8 @@ Flags Flags::parse(int argc, char** argv, const std::vector<FlagSpec>& specs) {
   Flags f;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    // One-letter flags may also be written -x VALUE (qdq-opt's -o).
+    if (arg.size() == 2 && arg[0] == '-' && arg[1] != '-') arg = "-" + arg;
     if (arg.rfind("--", 0) != 0 || arg == "--") {
       f.positional_.push_back(arg);
       continue;

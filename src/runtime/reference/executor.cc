@@ -17,6 +17,18 @@ void check_input_matches(const Value& input, const Tensor& t) {
                 shape_to_string(t.shape()));
 }
 
+std::vector<Tensor> evaluate_node(const Node& node, const std::vector<const Tensor*>& inputs,
+                                  int64_t opset) {
+  ReferenceKernel kernel = node.domain.empty() ? find_reference_kernel(node.op_type) : nullptr;
+  check(kernel != nullptr, node.describe() + ": operator is not supported",
+        ErrorKind::kUnsupported);
+  OpContext ctx(node, opset, inputs);
+  kernel(ctx);
+  for (const Tensor& t : ctx.outputs())
+    check(!t.empty(), node.describe() + ": an output was not produced", ErrorKind::kInternal);
+  return std::move(ctx.outputs());
+}
+
 Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph) {
   return catch_errors([&]() -> ReferenceExecutor {
     ReferenceExecutor ex(graph);

@@ -51,6 +51,11 @@ class ReferenceExecutor {
   NodeObserver observer_;
 };
 
+// Runs one node's reference kernel on the given inputs (constant folding).
+// Throws qdq::Error when the op is unsupported or the inputs are invalid.
+std::vector<Tensor> evaluate_node(const Node& node, const std::vector<const Tensor*>& inputs,
+                                  int64_t opset);
+
 // Checks a runtime tensor against a graph input's declared type and shape.
 void check_input_matches(const Value& input, const Tensor& t);
 

@@ -1,0 +1,34 @@
+// A graph pass: a named rewrite with a one-line purpose, reporting how many
+// places it changed. Passes see only the IR; anything that must evaluate an op
+// (constant folding) gets an evaluator from the caller, so the passes layer
+// never depends on the runtime.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace qdq {
+
+// Computes a node's outputs from constant inputs (the runtime's reference
+// kernels, in practice). Throws qdq::Error when it cannot.
+using ConstantEvaluator = std::function<std::vector<Tensor>(
+    const Node&, const std::vector<const Tensor*>&, int64_t opset)>;
+
+struct PassContext {
+  ConstantEvaluator evaluate;         // may be empty: folding passes then do nothing
+  std::vector<std::string> warnings;  // things a user should know (inexact rewrites)
+};
+
+class Pass {
+ public:
+  virtual ~Pass() = default;
+  virtual std::string name() const = 0;
+  virtual std::string purpose() const = 0;
+  // Rewrites `graph` in place; returns the number of rewrites made.
+  virtual int run(Graph& graph, PassContext& context) const = 0;
+};
+
+}  // namespace qdq

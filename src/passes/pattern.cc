@@ -1,0 +1,38 @@
+#include "passes/pattern.h"
+
+#include <algorithm>
+
+namespace qdq {
+
+Node* producer_if(const Value* v, const std::string& op_type) {
+  if (!v || !v->producer || v->producer->op_type != op_type || !v->producer->domain.empty())
+    return nullptr;
+  return v->producer;
+}
+
+bool has_single_use(const Value* v) {
+  if (v->is_graph_output || v->consumers.size() != 1) return false;
+  const Node* c = v->consumers[0];
+  return std::count(c->inputs().begin(), c->inputs().end(), v) == 1;
+}
+
+const Tensor* constant_of(const Value* v) { return v && v->constant ? &*v->constant : nullptr; }
+
+std::string unique_name(const Graph& graph, const std::string& base) {
+  if (!graph.find_value(base)) return base;
+  for (int i = 1;; ++i) {
+    std::string name = base + "_" + std::to_string(i);
+    if (!graph.find_value(name)) return name;
+  }
+}
+
+void replace_all_uses(Graph& graph, Value* from, Value* to) {
+  check(!from->is_graph_output, "replace_all_uses: '" + from->name + "' is a graph output",
+        ErrorKind::kInternal);
+  const std::vector<Node*> consumers = from->consumers;
+  for (Node* c : consumers)
+    for (size_t i = 0; i < c->inputs().size(); ++i)
+      if (c->inputs()[i] == from) graph.replace_input(c, i, to);
+}
+
+}  // namespace qdq

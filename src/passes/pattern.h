@@ -1,0 +1,22 @@
+// The small matching vocabulary every pass shares.
+#pragma once
+
+#include <string>
+
+#include "graph/graph.h"
+
+namespace qdq {
+
+// The node producing `v` if it has op type `op_type` (and the default domain).
+Node* producer_if(const Value* v, const std::string& op_type);
+// True when `v` feeds exactly one node input and is not a graph output.
+bool has_single_use(const Value* v);
+// The constant behind `v`, or nullptr.
+const Tensor* constant_of(const Value* v);
+// Fresh value name based on `base` that the graph does not use yet.
+std::string unique_name(const Graph& graph, const std::string& base);
+// Replaces every node input reading `from` with `to`. Graph outputs keep their
+// names (they are the model's API), so `from` must not be one.
+void replace_all_uses(Graph& graph, Value* from, Value* to);
+
+}  // namespace qdq

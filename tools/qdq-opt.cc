@@ -1,0 +1,108 @@
+// qdq-opt: rewrites an ONNX model with qdq's graph passes and writes a valid ONNX
+// model computing the same function. Flags and output per CONTRACT.md.
+#include <iostream>
+#include <map>
+
+#include "cli/flags.h"
+#include "cli/report.h"
+#include "graph/onnx_export.h"
+#include "graph/onnx_import.h"
+#include "passes/pass_manager.h"
+#include "passes/pipeline.h"
+#include "runtime/reference/executor.h"
+
+namespace qdq {
+namespace {
+
+const std::vector<cli::FlagSpec> kFlags = {
+    {"help", false, "print this help"},
+    {"o", true, "output model (also --o=F)"},
+    {"passes", true, "run only these passes, comma-separated (default: all, in pipeline order)"},
+    {"list-passes", false, "list the passes with their purpose, in pipeline order"},
+    {"report", true, "write what changed as JSON"},
+    {"form", true,
+     "qdq (default: standard Q/DQ form, cleaned and folded) or qoperator (not available yet)"},
+};
+
+std::map<std::string, int> op_counts(const Graph& g) {
+  std::map<std::string, int> counts;
+  for (Node* n : g.nodes()) ++counts[n->domain.empty() ? n->op_type : n->domain + "." + n->op_type];
+  return counts;
+}
+
+std::string counts_json(const std::map<std::string, int>& counts) {
+  std::string s = "{";
+  for (const auto& [op, n] : counts)
+    s += (s.size() > 1 ? ", \"" : "\"") + cli::json_escape(op) + "\": " + std::to_string(n);
+  return s + "}";
+}
+
+int run(int argc, char** argv) {
+  const auto flags = cli::Flags::parse(argc, argv, kFlags);
+  if (flags.has("help")) {
+    std::cout << cli::usage_text("qdq-opt model.onnx -o out.onnx [options]", kFlags);
+    return 0;
+  }
+  if (flags.has("list-passes")) {
+    for (const auto& p : all_passes()) std::cout << p->name() << ": " << p->purpose() << "\n";
+    return 0;
+  }
+  const std::string form = flags.get("form", "qdq");
+  check(form == "qdq" || form == "qoperator",
+        "--form must be qdq or qoperator, got '" + form + "'");
+  check(form == "qdq",
+        "--form=qoperator is not available yet (the Q/DQ folding passes are in progress)");
+  check(flags.positional().size() == 1, "expected one input model (see --help)");
+  check(flags.has("o"), "no output given: use -o out.onnx");
+  const auto passes = select_passes(flags.get("passes"));
+
+  auto imported = import_onnx_file(flags.positional()[0]);
+  if (!imported.is_ok()) return cli::report_error(imported.status());
+  Graph& graph = imported->graph;
+  const auto before = op_counts(graph);
+  PassContext context;
+  context.evaluate = evaluate_node;
+  const PipelineReport report = run_passes(graph, passes, context);
+  const auto after = op_counts(graph);
+  const std::string bytes = export_onnx(graph);
+  cli::write_file_atomically(flags.get("o"), bytes);
+
+  for (const auto& w : context.warnings) std::cerr << "warning: " << w << "\n";
+  for (const auto& p : report.passes) std::cout << p.name << ": " << p.changes << " changes\n";
+  std::cout << "rounds: " << report.rounds << "\n\nop                      before  after\n";
+  std::map<std::string, int> all = before;
+  for (const auto& [op, n] : after) all.emplace(op, 0);
+  int total_before = 0, total_after = 0;
+  for (const auto& [op, unused] : all) {
+    const int b = before.count(op) ? before.at(op) : 0, a = after.count(op) ? after.at(op) : 0;
+    total_before += b;
+    total_after += a;
+    std::string left = op;
+    left.resize(std::max<size_t>(left.size(), 24), ' ');
+    std::cout << left << std::to_string(b)
+              << std::string(8 - std::min<size_t>(7, std::to_string(b).size()), ' ') << a << "\n";
+  }
+  std::cout << "total                   " << total_before << " -> " << total_after
+            << " nodes; wrote " << flags.get("o") << "\n";
+
+  if (flags.has("report")) {
+    std::string json = "{\n  \"passes\": [";
+    for (size_t i = 0; i < report.passes.size(); ++i)
+      json += std::string(i ? ", " : "") + "{\"name\": \"" + report.passes[i].name +
+              "\", \"changes\": " + std::to_string(report.passes[i].changes) + "}";
+    json += "],\n  \"rounds\": " + std::to_string(report.rounds) +
+            ",\n  \"before\": " + counts_json(before) + ",\n  \"after\": " + counts_json(after) +
+            ",\n  \"warnings\": [";
+    for (size_t i = 0; i < context.warnings.size(); ++i)
+      json += std::string(i ? ", " : "") + "\"" + cli::json_escape(context.warnings[i]) + "\"";
+    cli::write_file_atomically(flags.get("report"), json + "]\n}\n");
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace qdq
+
+int main(int argc, char** argv) {
+  return qdq::cli::run_tool([&] { return qdq::run(argc, argv); });
+}
