@@ -21,7 +21,7 @@ const std::vector<cli::FlagSpec> kFlags = {
     {"list-passes", false, "list the passes with their purpose, in pipeline order"},
     {"report", true, "write what changed as JSON"},
     {"form", true,
-     "qdq (default: standard Q/DQ form, cleaned and folded) or qoperator (not available yet)"},
+     "qdq (default: standard Q/DQ form, cleaned and folded) or qoperator (QLinearConv, ...)"},
 };
 
 std::map<std::string, int> op_counts(const Graph& g) {
@@ -44,17 +44,18 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (flags.has("list-passes")) {
-    for (const auto& p : all_passes()) std::cout << p->name() << ": " << p->purpose() << "\n";
+    for (const auto& e : all_passes())
+      std::cout << e.pass->name() << ": " << e.pass->purpose()
+                << (e.lowering ? " [qoperator form]" : "") << "\n";
     return 0;
   }
   const std::string form = flags.get("form", "qdq");
   check(form == "qdq" || form == "qoperator",
         "--form must be qdq or qoperator, got '" + form + "'");
-  check(form == "qdq",
-        "--form=qoperator is not available yet (the Q/DQ folding passes are in progress)");
   check(flags.positional().size() == 1, "expected one input model (see --help)");
   check(flags.has("o"), "no output given: use -o out.onnx");
-  const auto passes = select_passes(flags.get("passes"));
+  const auto passes = select_passes(flags.get("passes"),
+                                    form == "qdq" ? PipelineForm::kQdq : PipelineForm::kQOperator);
 
   auto imported = import_onnx_file(flags.positional()[0]);
   if (!imported.is_ok()) return cli::report_error(imported.status());

@@ -4,29 +4,37 @@
 
 #include "passes/eliminate_dead_code.h"
 #include "passes/fold_constants.h"
+#include "passes/fold_qdq_conv.h"
 #include "passes/fuse_batchnorm.h"
+#include "passes/remove_redundant_qdq.h"
 
 namespace qdq {
 
-const std::vector<std::unique_ptr<Pass>>& all_passes() {
-  static const std::vector<std::unique_ptr<Pass>> passes = [] {
-    std::vector<std::unique_ptr<Pass>> p;
+const std::vector<PipelineEntry>& all_passes() {
+  static const std::vector<PipelineEntry> passes = [] {
+    std::vector<PipelineEntry> p;
     // 1. Constants first: QAT exports compute weight scales in the graph and
     //    quantize fp32 weights at run time; folding turns both into initializers
     //    (int8 weights behind a DequantizeLinear), which is what the BN and Q/DQ
     //    matchers below look for.
-    p.push_back(std::make_unique<FoldConstants>());
+    p.push_back({std::make_unique<FoldConstants>(), false});
     // 2. Identity/Dropout would hide producer-consumer pairs from the matchers.
-    p.push_back(std::make_unique<EliminateDeadCode>());
+    p.push_back({std::make_unique<EliminateDeadCode>(), false});
     // 3. BatchNormalization next to its conv, now that the conv's weight is a
-    //    DequantizeLinear of a constant: folded into the weight scale and bias.
-    p.push_back(std::make_unique<FuseBatchNorm>());
+    //    DequantizeLinear of a constant: folded into the weight scale and bias,
+    //    so the conv's output meets its QuantizeLinear directly.
+    p.push_back({std::make_unique<FuseBatchNorm>(), false});
+    // 4. Q(DQ(q)) pairs that cancel, before the group matchers look at edges.
+    p.push_back({std::make_unique<RemoveRedundantQdq>(), false});
+    // 5. Lowering: DQ -> Conv -> [act] -> Q groups become integer convolutions.
+    //    Last, because it needs BN gone (3) and weights constant (1).
+    p.push_back({std::make_unique<FoldQdqConv>(), true});
     return p;
   }();
   return passes;
 }
 
-std::vector<const Pass*> select_passes(const std::string& names) {
+std::vector<const Pass*> select_passes(const std::string& names, PipelineForm form) {
   std::set<std::string> wanted;
   size_t start = 0;
   while (start < names.size()) {
@@ -37,8 +45,15 @@ std::vector<const Pass*> select_passes(const std::string& names) {
   }
   const bool everything = wanted.empty();
   std::vector<const Pass*> selected;
-  for (const auto& p : all_passes())
-    if (everything || wanted.erase(p->name())) selected.push_back(p.get());
+  for (const auto& e : all_passes()) {
+    const bool in_form = !e.lowering || form == PipelineForm::kQOperator;
+    if (everything ? in_form : wanted.count(e.pass->name()) != 0) {
+      check(in_form,
+            "pass " + e.pass->name() + " lowers to integer operators: it needs --form=qoperator");
+      selected.push_back(e.pass.get());
+    }
+    wanted.erase(e.pass->name());
+  }
   check(wanted.empty(),
         "unknown pass '" + (wanted.empty() ? "" : *wanted.begin()) + "' (see --list-passes)");
   return selected;

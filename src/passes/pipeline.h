@@ -9,10 +9,21 @@
 
 namespace qdq {
 
+// What the rewritten graph is for. kQdq keeps standard Q/DQ form (cleaned and
+// folded) for other runtimes; kQOperator also lowers Q/DQ groups to integer
+// operators (QLinearConv, ...), the form qdq's INT8 engine builds from.
+enum class PipelineForm { kQdq, kQOperator };
+
+struct PipelineEntry {
+  std::unique_ptr<Pass> pass;
+  bool lowering;  // only in the kQOperator form
+};
+
 // Every pass, in pipeline order.
-const std::vector<std::unique_ptr<Pass>>& all_passes();
-// The passes named in "a,b,c" (in pipeline order, whatever order they are named
-// in); throws for an unknown name. An empty list means all of them.
-std::vector<const Pass*> select_passes(const std::string& names);
+const std::vector<PipelineEntry>& all_passes();
+// The passes of `form` named in "a,b,c" (in pipeline order, whatever order they
+// are named in); an empty list means all of the form's passes. Throws for an
+// unknown name or a lowering pass asked for in the kQdq form.
+std::vector<const Pass*> select_passes(const std::string& names, PipelineForm form);
 
 }  // namespace qdq

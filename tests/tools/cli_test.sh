@@ -95,7 +95,7 @@ if "$opt" --help | grep -q -- "--passes"; then pass; else fail "qdq-opt --help";
 if "$opt" --list-passes | grep -q "^fold_constants: "; then pass; else fail "qdq-opt --list-passes"; fi
 expect_error "qdq-opt no output" "no output given" "$opt" "$model"
 expect_error "qdq-opt unknown pass" "unknown pass 'frob'" "$opt" "$model" -o "$work/o.onnx" --passes=fold_constants,frob
-expect_error "qdq-opt qoperator" "not available yet" "$opt" "$model" -o "$work/o.onnx" --form=qoperator
+expect_error "qdq-opt lowering needs qoperator" "needs --form=qoperator" "$opt" "$model" -o "$work/o.onnx" --passes=fold_qdq_conv
 expect_error "qdq-opt bad model" "onnx" "$opt" "$work/garbage.onnx" -o "$work/o.onnx"
 if [ ! -e "$work/o.onnx" ]; then pass; else fail "qdq-opt left an output after an error"; fi
 if "$opt" "$qat" -o "$work/o.onnx" --passes=fold_constants --report="$work/r.json" >"$work/out" &&

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# qdq-opt on every committed model: the output passes the ONNX checker (qdq-opt
+# qdq-opt on every committed model, in both forms: the output passes the ONNX checker (qdq-opt
 # runs it before writing), ONNX Runtime loads it, and qexec and ONNX Runtime agree
 # on it as on the input model (compare_with_ort.mjs criteria).
 # usage: qdq_opt_models_test.sh BUILD_DIR SOURCE_DIR N_IMAGES
@@ -9,11 +9,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for model in "$src"/models/*.onnx; do
   name=$(basename "$model" .onnx)
-  "$build/tools/qdq-opt" "$model" -o "$work/$name.opt.onnx" --report="$work/$name.json" >"$work/$name.log"
-  echo "$name: $(grep '^total' "$work/$name.log")"
+  for form in qdq qoperator; do
+    "$build/tools/qdq-opt" "$model" -o "$work/$name.$form.onnx" --form=$form >"$work/$name.$form.log"
+    echo "$name --form=$form: $(grep '^total' "$work/$name.$form.log")"
+  done
 done
 data="$build/data/fashion-mnist"
 [ -f "$data/test_batch.bin" ] || "$build/tools/qdq-dataset" fashion-mnist --out="$data" >/dev/null
 "$build/tools/qdq-dataset" tensor --dataset="$data/test_batch.bin" --count="$count" --out="$work/input.raw" >/dev/null
 QDQ_ORT_NODE="$src/third_party/ort/node_modules/onnxruntime-node" \
-  node "$src/tests/ort/compare_with_ort.mjs" "$build/tools/qexec" "$work/input.raw" "$count" "$work"/*.opt.onnx
+  node "$src/tests/ort/compare_with_ort.mjs" "$build/tools/qexec" "$work/input.raw" "$count" "$work"/*.qdq.onnx "$work"/*.qoperator.onnx

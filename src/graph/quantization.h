@@ -1,0 +1,47 @@
+// QuantizeLinear / DequantizeLinear arithmetic as ONNX defines it: part of the
+// IR's meaning, used by the reference kernels, the integer kernels and the
+// passes that fold quantization parameters.
+//
+// Rounding: ONNX specifies round-half-to-even. std::nearbyint under the default
+// FE_TONEAREST mode does exactly that, and so does cvtps2dq under the default
+// MXCSR, which is what the SIMD kernels use.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace qdq {
+
+template <typename Q>
+constexpr float quant_min() {
+  return static_cast<float>(std::numeric_limits<Q>::min());
+}
+template <typename Q>
+constexpr float quant_max() {
+  return static_cast<float>(std::numeric_limits<Q>::max());
+}
+
+// Rounds, shifts by the zero point and saturates. NaN maps to the zero point
+// (ONNX leaves it undefined; converting NaN to an integer would be UB).
+template <typename Q>
+inline Q round_and_saturate(float value, int32_t zero_point) {
+  if (std::isnan(value)) value = 0.0f;
+  float r = std::nearbyint(value) + static_cast<float>(zero_point);
+  if (r < quant_min<Q>()) r = quant_min<Q>();
+  if (r > quant_max<Q>()) r = quant_max<Q>();
+  return static_cast<Q>(r);
+}
+
+// QuantizeLinear: saturate(round(x / scale) + zero_point).
+template <typename Q>
+inline Q quantize_value(float x, float scale, int32_t zero_point) {
+  return round_and_saturate<Q>(x / scale, zero_point);
+}
+
+// DequantizeLinear: (q - zero_point) * scale.
+inline float dequantize_value(int32_t q, float scale, int32_t zero_point) {
+  return static_cast<float>(q - zero_point) * scale;
+}
+
+}  // namespace qdq

@@ -1,0 +1,190 @@
+#include "passes/fold_qdq_conv.h"
+
+#include <cmath>
+#include <limits>
+
+#include "graph/quantization.h"
+#include "passes/pattern.h"
+#include "passes/quant_pattern.h"
+
+namespace qdq {
+namespace {
+
+// The nodes of one foldable group, found read-only before anything changes.
+struct ConvGroup {
+  Node* x_dq;
+  Node* w_dq;
+  Node* conv;
+  Node* activation;  // Relu or Clip, or nullptr
+  Node* y_q;
+  Node* bias_dq = nullptr;  // when the bias is DequantizeLinear(int32)
+  QuantParams x, w, y, bias;
+  float act_min = -std::numeric_limits<float>::infinity();
+  float act_max = std::numeric_limits<float>::infinity();
+};
+
+bool read_activation(Node* act, ConvGroup& g) {
+  if (act->op_type == "Relu") {
+    g.act_min = 0.0f;
+    return true;
+  }
+  if (act->op_type != "Clip") return false;
+  for (size_t i = 1; i < 3; ++i) {
+    Value* bound = act->input(i);
+    if (!bound) continue;
+    if (!bound->is_constant() || bound->constant->numel() != 1) return false;
+    (i == 1 ? g.act_min : g.act_max) = static_cast<float>(bound->constant->scalar_as_double());
+  }
+  if (act->attributes.has("min"))
+    g.act_min = act->attributes.get_float("min", g.act_min);  // Clip < 11
+  if (act->attributes.has("max")) g.act_max = act->attributes.get_float("max", g.act_max);
+  return true;
+}
+
+std::optional<ConvGroup> match(Node* q) {
+  ConvGroup g{};
+  g.y_q = q;
+  auto y = constant_quant_params(*q);
+  if (!y || !y->per_tensor() || !y->is_8bit()) return std::nullopt;
+  g.y = *y;
+  Value* v = q->input(0);
+  if (!has_single_use(v) || !v->producer) return std::nullopt;
+  Node* n = v->producer;
+  if (n->op_type == "Relu" || n->op_type == "Clip") {
+    if (!read_activation(n, g)) return std::nullopt;
+    g.activation = n;
+    v = n->input(0);
+    if (!has_single_use(v)) return std::nullopt;
+  }
+  g.conv = producer_if(v, "Conv");
+  if (!g.conv) return std::nullopt;
+  g.x_dq = producer_if(g.conv->input(0), "DequantizeLinear");
+  g.w_dq = producer_if(g.conv->input(1), "DequantizeLinear");
+  if (!g.x_dq || !g.w_dq) return std::nullopt;
+  auto x = constant_quant_params(*g.x_dq);
+  auto w = constant_quant_params(*g.w_dq);
+  if (!x || !w || !x->is_8bit() || !w->is_8bit() || !x->per_tensor() ||
+      !g.w_dq->input(0)->is_constant())
+    return std::nullopt;
+  const int64_t channels = g.w_dq->input(0)->constant->dim(0);
+  if (!w->per_tensor() && (w->axis != 0 || w->scale->constant->numel() != channels))
+    return std::nullopt;
+  if (Value* bias = g.conv->input(2)) {
+    // A float initializer (QAT exports) or DequantizeLinear(int32 initializer)
+    // (ONNX Runtime's quantize_static).
+    if (Node* bias_dq = producer_if(bias, "DequantizeLinear")) {
+      auto p = constant_quant_params(*bias_dq);
+      const Value* bias_q = bias_dq->input(0);
+      if (!p || !bias_q->is_constant() || bias_q->constant->dtype() != DType::kInt32 ||
+          bias_q->constant->numel() != channels)
+        return std::nullopt;
+      for (int64_t c = 0; c < channels; ++c)
+        if (p->zero_point_at(c) != 0) return std::nullopt;
+      g.bias_dq = bias_dq;
+      g.bias = *p;
+    } else if (!bias->is_constant() || bias->constant->dtype() != DType::kFloat32 ||
+               bias->constant->numel() != channels) {
+      return std::nullopt;
+    }
+  }
+  g.x = *x;
+  g.w = *w;
+  return g;
+}
+
+Value* add_constant(Graph& graph, const std::string& base, Tensor t) {
+  return graph.add_constant(unique_name(graph, base), std::move(t));
+}
+
+// Bias in accumulator units (scale x_scale * w_scale[c]), rounded as ONNX
+// Runtime's quantizer rounds it. An int32 bias already in those units (its scale
+// equals the float32 product, as quantize_static makes it) is taken as it is.
+Value* int32_bias(Graph& graph, const ConvGroup& g, int64_t channels) {
+  Tensor bias(DType::kInt32, {channels});
+  const Value* b = g.conv->input(2);
+  for (int64_t c = 0; c < channels; ++c) {
+    const float unit = g.x.scale_at(0) * g.w.scale_at(c);
+    double real = 0.0;
+    if (g.bias_dq) {
+      const int32_t q = g.bias_dq->input(0)->constant->data<int32_t>()[c];
+      if (g.bias.scale_at(c) == unit) {
+        bias.data<int32_t>()[c] = q;
+        continue;
+      }
+      real = static_cast<double>(dequantize_value(q, g.bias.scale_at(c), 0));
+    } else if (b) {
+      real = b->constant->data<float>()[c];
+    }
+    const double q = std::nearbyint(real / unit);
+    bias.data<int32_t>()[c] = static_cast<int32_t>(std::clamp(q, -2147483648.0, 2147483647.0));
+  }
+  return add_constant(graph, g.conv->name + "_bias_int32", std::move(bias));
+}
+
+Value* zero_point_value(Graph& graph, const QuantParams& p, const std::string& base) {
+  if (p.zero_point) return p.zero_point;
+  return add_constant(graph, base, Tensor::scalar<uint8_t>(0));
+}
+
+template <typename Q>
+std::pair<Tensor, Tensor> clamp_bounds(const ConvGroup& g) {
+  const float s = g.y.scale_at(0);
+  const int32_t z = g.y.zero_point_at(0);
+  const Q lo =
+      std::isfinite(g.act_min) ? quantize_value<Q>(g.act_min, s, z) : std::numeric_limits<Q>::min();
+  const Q hi =
+      std::isfinite(g.act_max) ? quantize_value<Q>(g.act_max, s, z) : std::numeric_limits<Q>::max();
+  return {Tensor::scalar<Q>(lo), Tensor::scalar<Q>(hi)};
+}
+
+void rewrite(Graph& graph, const ConvGroup& g) {
+  const int64_t channels = g.w_dq->input(0)->constant->dim(0);
+  Value* out = g.y_q->output(0);
+  std::vector<Value*> inputs = {g.x_dq->input(0),
+                                g.x.scale,
+                                zero_point_value(graph, g.x, g.x_dq->name + "_zero"),
+                                g.w_dq->input(0),
+                                g.w.scale,
+                                zero_point_value(graph, g.w, g.w_dq->name + "_zero"),
+                                g.y.scale,
+                                zero_point_value(graph, g.y, g.y_q->name + "_zero"),
+                                int32_bias(graph, g, channels)};
+  auto [lo, hi] = g.y.type == DType::kInt8 ? clamp_bounds<int8_t>(g) : clamp_bounds<uint8_t>(g);
+  const bool clamps = lo.scalar_as_double() > (g.y.type == DType::kInt8 ? -128.0 : 0.0) ||
+                      hi.scalar_as_double() < (g.y.type == DType::kInt8 ? 127.0 : 255.0);
+  Attributes attrs = g.conv->attributes;
+  const std::string name = g.conv->name;
+  graph.remove_node(g.y_q);
+  if (g.activation) graph.remove_node(g.activation);
+  graph.remove_node(g.conv);
+  Value* conv_out = out;
+  if (clamps) {
+    conv_out = graph.add_value(unique_name(graph, name + "_quantized"), g.y.type);
+    conv_out->shape = out->shape;
+  }
+  Node* qconv = graph.add_node("QLinearConv", inputs, {conv_out}, name);
+  qconv->attributes = std::move(attrs);
+  if (clamps)
+    graph.add_node("Clip",
+                   {conv_out, add_constant(graph, name + "_clip_min", std::move(lo)),
+                    add_constant(graph, name + "_clip_max", std::move(hi))},
+                   {out}, unique_name(graph, name + "_clip"));
+}
+
+}  // namespace
+
+int FoldQdqConv::run(Graph& graph, PassContext&) const {
+  // QLinearConv needs opset 10, a Clip on int8 tensors opset 12.
+  if (graph.opset < 12) return 0;
+  int folded = 0;
+  for (Node* n : graph.topological_order()) {
+    if (n->op_type != "QuantizeLinear" || !n->domain.empty()) continue;
+    if (auto group = match(n)) {
+      rewrite(graph, *group);
+      ++folded;
+    }
+  }
+  return folded;
+}
+
+}  // namespace qdq

@@ -1,0 +1,31 @@
+// Matching the quantization side of a pattern: DequantizeLinear/QuantizeLinear
+// nodes whose scale and zero point are constants.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace qdq {
+
+struct QuantParams {
+  Value* scale = nullptr;       // constant float32, one value or one per channel
+  Value* zero_point = nullptr;  // constant, or nullptr (then 0, uint8)
+  int64_t axis = 1;
+  DType type = DType::kUInt8;  // the quantized element type (int32 for biases)
+
+  bool is_8bit() const { return type == DType::kInt8 || type == DType::kUInt8; }
+
+  bool per_tensor() const { return scale->constant->numel() == 1; }
+  float scale_at(int64_t i) const;
+  int32_t zero_point_at(int64_t i) const;
+};
+
+// The parameters of a DequantizeLinear or QuantizeLinear node when they are
+// constants with positive finite scales; nullopt otherwise.
+std::optional<QuantParams> constant_quant_params(const Node& q_or_dq);
+// Same parameters (scale and zero point values, type, axis where per-channel).
+bool same_quant_params(const QuantParams& a, const QuantParams& b);
+
+}  // namespace qdq
