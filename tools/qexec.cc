@@ -5,13 +5,12 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <set>
 
 #include "cli/flags.h"
 #include "cli/report.h"
 #include "graph/onnx_import.h"
+#include "runtime/engine.h"
 #include "runtime/inputs.h"
-#include "runtime/reference/executor.h"
 #include "runtime/timing.h"
 
 namespace qdq {
@@ -20,7 +19,7 @@ namespace {
 const std::vector<cli::FlagSpec> kFlags = {
     {"help", false, "print this help"},
     {"onnx", true, "ONNX model to build from (QDQ or plain FP32)"},
-    {"int8", false, "enable INT8 kernels (not available yet: the INT8 engine is in progress)"},
+    {"int8", false, "INT8 engine: Q/DQ groups lowered to exact integer kernels (QDQ models)"},
     {"best", false, "every precision allowed (not available yet)"},
     {"saveEngine", true, "write the serialized plan (not available yet)"},
     {"loadEngine", true, "read a serialized plan (not available yet)"},
@@ -58,20 +57,14 @@ std::string ms(double v) {
   return buf;
 }
 
-bool is_integer_op(const std::string& op) {
-  static const std::set<std::string> ops = {"QLinearConv", "QLinearMatMul", "ConvInteger",
-                                            "MatMulInteger"};
-  return ops.count(op) != 0;
-}
-
 int run(int argc, char** argv) {
   const auto flags = cli::Flags::parse(argc, argv, kFlags);
   if (flags.has("help")) {
     std::cout << cli::usage_text("qexec --onnx=model.onnx [options]", kFlags);
     return 0;
   }
-  for (const char* later : {"int8", "best", "saveEngine", "loadEngine", "calib", "calibData",
-                            "minShapes", "optShapes", "maxShapes", "dumpProfile", "exportProfile"})
+  for (const char* later : {"best", "saveEngine", "loadEngine", "calib", "calibData", "minShapes",
+                            "optShapes", "maxShapes", "dumpProfile", "exportProfile"})
     check(!flags.has(later),
           std::string("--") + later + " is not available yet in this version of qexec " +
               "(the INT8 engine and plan format are in progress); run without it for the " +
@@ -96,21 +89,22 @@ int run(int argc, char** argv) {
   for (const auto& w : imported->warnings)
     if (verbose) std::cout << "[W] " << w << "\n";
 
+  const bool int8 = flags.has("int8");
   const auto build_start = Clock::now();
-  auto engine = ReferenceExecutor::create(graph);
+  auto engine = build_engine(graph, EngineOptions{int8, selected_isa()});
   if (!engine.is_ok()) return cli::report_error(engine.status());
   const double build_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - build_start).count();
-
-  size_t int8_layers = 0;
-  for (Node* n : graph.nodes()) int8_layers += is_integer_op(n->op_type);
+  for (const auto& w : engine->warnings) std::cerr << "warning: " << w << "\n";
   if (verbose) {
     std::cout << "[I] model " << flags.get("onnx") << ": opset " << graph.opset << ", "
-              << graph.node_count() << " nodes\n";
-    for (Node* n : graph.topological_order())
-      std::cout << "[I] layer " << n->describe()
-                << " precision=" << (is_integer_op(n->op_type) ? "int8" : "fp32")
-                << " kernel=reference\n";
+              << graph.node_count() << " nodes after the passes\n";
+    for (const auto& p : engine->passes.passes)
+      std::cout << "[I] pass " << p.name << ": " << p.changes << " changes\n";
+    for (const auto& [node, isa] : engine->executor.layer_kernels())
+      std::cout << "[I] layer " << node->describe()
+                << " precision=" << (is_integer_layer(*node) ? "int8" : "fp32")
+                << " kernel=" << isa_name(isa) << "\n";
   }
 
   const auto shapes = resolve_input_shapes(graph, parse_shapes_spec(flags.get("shapes")),
@@ -141,7 +135,7 @@ int run(int argc, char** argv) {
 
   std::vector<Tensor> outputs;
   auto run_once = [&] {
-    auto r = engine->run(inputs);
+    auto r = engine->executor.run(inputs);
     if (!r.is_ok()) throw Error(r.status().message(), r.status().kind());
     outputs = std::move(r.value());
   };
@@ -198,11 +192,12 @@ int run(int argc, char** argv) {
             << "Latency: min = " << ms(stats.min) << " ms, max = " << ms(stats.max)
             << " ms, mean = " << ms(stats.mean) << " ms, median = " << ms(stats.median) << " ms"
             << percentiles << "\n"
-            << "Engine: precision=fp32 layers=" << engine->layer_count() << " int8=" << int8_layers
-            << " fp32=" << engine->layer_count() - int8_layers
-            << " weights=" << mb(engine->weight_bytes())
-            << " MB activations=" << mb(engine->peak_activation_bytes())
-            << " MB threads=" << threads << " isa=ref\n"
+            << "Engine: precision=" << (int8 ? "int8" : "fp32")
+            << " layers=" << engine->executor.layer_count() << " int8=" << engine->int8_layers
+            << " fp32=" << engine->executor.layer_count() - engine->int8_layers
+            << " weights=" << mb(engine->executor.weight_bytes())
+            << " MB activations=" << mb(engine->executor.peak_activation_bytes())
+            << " MB threads=" << threads << " isa=" << isa_name(engine->isa) << "\n"
             << "Build time: " << ms(build_ms) << " ms   Load time: " << ms(load_ms) << " ms\n";
   return 0;
 }

@@ -22,12 +22,24 @@ constexpr float quant_max() {
   return static_cast<float>(std::numeric_limits<Q>::max());
 }
 
+// std::nearbyint without the libm call it compiles to on baseline x86-64 (it
+// inlines only with SSE4.1): for |v| < 2^23, |v| + 2^23 lies in [2^23, 2^24)
+// where the float spacing is 1, so the addition itself rounds to an integer,
+// half to even (2^23 is even), and the subtraction is exact. Larger floats are
+// integers already. Equal to nearbyint in the default rounding mode (tested).
+inline float round_half_even(float v) {
+  constexpr float kTwo23 = 8388608.0f;
+  const float magnitude = std::fabs(v);
+  if (!(magnitude < kTwo23)) return v;  // integral already, or NaN/Inf
+  return std::copysign((magnitude + kTwo23) - kTwo23, v);
+}
+
 // Rounds, shifts by the zero point and saturates. NaN maps to the zero point
 // (ONNX leaves it undefined; converting NaN to an integer would be UB).
 template <typename Q>
 inline Q round_and_saturate(float value, int32_t zero_point) {
   if (std::isnan(value)) value = 0.0f;
-  float r = std::nearbyint(value) + static_cast<float>(zero_point);
+  float r = round_half_even(value) + static_cast<float>(zero_point);
   if (r < quant_min<Q>()) r = quant_min<Q>();
   if (r > quant_max<Q>()) r = quant_max<Q>();
   return static_cast<Q>(r);

@@ -6,6 +6,8 @@
 // longer matches the ONNX definition to 1e-4; the original models agree either way.)
 //
 // usage: node compare_with_ort.mjs QEXEC INPUT.raw N MODEL.onnx [MODEL.onnx...]
+//   QDQ_QEXEC_FLAGS="--int8" passes flags to qexec (the INT8 engine: Q/DQ models
+//   are then judged by top-1 agreement, as below).
 //   INPUT.raw holds N float32 images 3x32x32 (qdq-dataset tensor --count=N).
 // Prints one line per model; exits 1 when any model is off:
 //   FP32 models: max |qdq - ort| / max |ort| <= 1e-4 (all logits of all images);
@@ -38,7 +40,8 @@ for (const model of models) {
   const inFile = join(work, 'in.raw');
   const outFile = join(work, 'out.json');
   execFileSync('cp', [inputPath, inFile]);
-  execFileSync(qexec, [`--onnx=${model}`, `--shapes=input:${count}x3x32x32`, `--loadInputs=input:${inFile}`,
+  const extra = (process.env.QDQ_QEXEC_FLAGS || '').split(' ').filter(Boolean);
+  execFileSync(qexec, [...extra, `--onnx=${model}`, `--shapes=input:${count}x3x32x32`, `--loadInputs=input:${inFile}`,
     `--exportOutput=${outFile}`, '--iterations=1', '--warmUp=0', '--duration=0'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const qdqOut = Object.values(JSON.parse(readFileSync(outFile, 'utf8')))[0].data;
   const classes = ortOut.length / count;
@@ -60,7 +63,7 @@ for (const model of models) {
   const ok = quantized ? count - agree <= Math.max(1, Math.floor(0.03 * count)) : offImages === 0;
   if (!ok) ++failures;
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${basename(model)}: max rel diff ${worstRel.toExponential(2)} on ${count - offImages}/${count} images` +
-    `${offImages ? `, ${offImages} images differ by a rounding tie` : ''}; top-1 agreement ${agree}/${count}`);
+    `${offImages ? `, ${offImages} images differ by quantization steps` : ''}; top-1 agreement ${agree}/${count}`);
 }
 rmSync(work, { recursive: true });
 console.log(`${models.length - failures} passed, ${failures} failed`);

@@ -7,5 +7,10 @@ data="$build/data/fashion-mnist"
 [ -f "$data/test_batch.bin" ] || "$build/tools/qdq-dataset" fashion-mnist --out="$data" >/dev/null
 input="$build/data/ort_compare_$count.raw"
 "$build/tools/qdq-dataset" tensor --dataset="$data/test_batch.bin" --count="$count" --out="$input" >/dev/null
+models=("$src"/models/*.onnx)
+if [ "${4:-}" = int8 ]; then
+  export QDQ_QEXEC_FLAGS=--int8
+  models=("$src"/models/*.qat*.onnx "$src"/models/*.ptq_*.onnx)
+fi
 QDQ_ORT_NODE="$src/third_party/ort/node_modules/onnxruntime-node" \
-  node "$src/tests/ort/compare_with_ort.mjs" "$build/tools/qexec" "$input" "$count" "$src"/models/*.onnx
+  node "$src/tests/ort/compare_with_ort.mjs" "$build/tools/qexec" "$input" "$count" "${models[@]}"

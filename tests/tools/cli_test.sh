@@ -33,7 +33,7 @@ if "$build/tools/qdq-dataset" --help >/dev/null; then pass; else fail "qdq-datas
 # Bad usage
 expect_error "no model" "no model given" "$qexec"
 expect_error "unknown flag" "unknown flag --frobnicate" "$qexec" --onnx="$model" --frobnicate
-expect_error "int8 not yet" "not available yet" "$qexec" --onnx="$model" --int8
+expect_error "int8 on an FP32 model" "needs calibration" "$qexec" --onnx="$model" --int8
 expect_error "loadEngine not yet" "not available yet" "$qexec" --loadEngine=x.plan
 expect_error "bad threads" "threads" "$qexec" --onnx="$model" --threads=0
 expect_error "bad iterations" "not an integer" "$qexec" --onnx="$model" --iterations=ten
@@ -83,6 +83,14 @@ if node -e '
   const o = JSON.parse(require("fs").readFileSync(process.argv[1])); const t = JSON.parse(require("fs").readFileSync(process.argv[2]));
   const v = Object.values(o)[0]; if (v.shape.join() !== "1,10" || v.data.length !== 10 || t.length < 3 || !(t[0].latencyMs > 0)) process.exit(1);' \
   "$work/out.json" "$work/times.json"; then pass; else fail "exported JSON"; fi
+
+# The INT8 engine's summary.
+"$qexec" --onnx="$qat" --int8 --iterations=2 --duration=0 --warmUp=0 >"$work/summary" 2>"$work/err" &&
+  grep -qE '^Engine: precision=int8 layers=[0-9]+ int8=[1-9][0-9]* fp32=[0-9]+ .* isa=(ref|avx2)$' "$work/summary" &&
+  pass || fail "--int8 summary: $(cat "$work/summary" "$work/err" | head -c 400)"
+QDQ_ISA=ref "$qexec" --onnx="$qat" --int8 --iterations=1 --duration=0 --warmUp=0 | grep -q 'isa=ref$' &&
+  pass || fail "QDQ_ISA=ref"
+expect_error "QDQ_ISA unknown" "not a kernel level" env QDQ_ISA=sse9 "$qexec" --onnx="$qat" --int8
 
 # --batch and --shapes give the same per-image outputs as batch 1.
 "$qexec" --onnx="$model" --batch=2 --iterations=1 --duration=0 --warmUp=0 --exportOutput="$work/b2.json" >/dev/null &&

@@ -11,35 +11,6 @@
 namespace qdq {
 namespace {
 
-struct ConvShape {
-  SpatialGeometry geometry;
-  int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
-  Shape output_shape;
-};
-
-ConvShape conv_shape(const OpContext& ctx, const Tensor& x, const Tensor& w) {
-  ConvShape s;
-  ctx.require(x.rank() >= 3 && w.rank() == x.rank(),
-              "input " + shape_to_string(x.shape()) + " and weight " + shape_to_string(w.shape()) +
-                  " ranks do not fit a convolution");
-  s.batch = x.dim(0);
-  s.in_channels = x.dim(1);
-  s.out_channels = w.dim(0);
-  s.group = ctx.attrs().get_int("group", 1);
-  ctx.require(s.group >= 1 && s.in_channels % s.group == 0 && s.out_channels % s.group == 0,
-              "group " + std::to_string(s.group) + " does not divide the channels");
-  ctx.require(w.dim(1) * s.group == s.in_channels,
-              "weight " + shape_to_string(w.shape()) + " does not fit input channels " +
-                  std::to_string(s.in_channels) + " with group " + std::to_string(s.group));
-  std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
-  auto declared = ctx.attrs().get_ints("kernel_shape", kernel);
-  ctx.require(declared == kernel, "kernel_shape attribute disagrees with the weight's shape");
-  s.geometry = make_spatial_geometry(ctx, x.shape(), kernel, false);
-  s.output_shape = {s.batch, s.out_channels};
-  for (int i = 3 - s.geometry.rank; i < 3; ++i) s.output_shape.push_back(s.geometry.out[i]);
-  return s;
-}
-
 // out[n][m][...] += sum over the group's input channels and the window of
 // (w - w_zero[m]) * (x - x_zero). `out` arrives holding the bias.
 template <typename TX, typename TW, typename TAcc>

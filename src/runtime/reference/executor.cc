@@ -2,6 +2,7 @@
 
 #include <unordered_map>
 
+#include "runtime/kernels/registry.h"
 #include "runtime/reference/registry.h"
 
 namespace qdq {
@@ -29,7 +30,14 @@ std::vector<Tensor> evaluate_node(const Node& node, const std::vector<const Tens
   return std::move(ctx.outputs());
 }
 
-Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph) {
+std::vector<std::pair<const Node*, Isa>> ReferenceExecutor::layer_kernels() const {
+  std::vector<std::pair<const Node*, Isa>> out;
+  for (const Step& s : steps_) out.emplace_back(s.node, s.isa);
+  return out;
+}
+
+Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
+                                                    const ExecutorOptions& options) {
   return catch_errors([&]() -> ReferenceExecutor {
     ReferenceExecutor ex(graph);
     std::unordered_map<const Value*, int> slot_of;
@@ -52,7 +60,13 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph) {
         const std::string where = n->domain.empty() ? "" : " in domain '" + n->domain + "'";
         fail(n->describe() + ": operator" + where + " is not supported", ErrorKind::kUnsupported);
       }
-      Step step{n, kernel, {}, {}, {}};
+      Isa isa = Isa::kRef;
+      if (n->domain.empty())
+        if (ReferenceKernel fast = find_optimized_kernel(n->op_type, options.isa)) {
+          kernel = fast;
+          isa = optimized_kernel_isa(n->op_type, options.isa);
+        }
+      Step step{n, kernel, isa, nullptr, {}, {}, {}};
       for (Value* in : n->inputs()) {
         step.inputs.push_back(in ? slot(in) : -1);
         if (in && !in->is_constant()) last_reader[step.inputs.back()] = ex.steps_.size();
@@ -89,10 +103,10 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
     }
     size_t live = 0;
     peak_activation_bytes_ = 0;
-    for (const Step& step : steps_) {
+    for (Step& step : steps_) {
       std::vector<const Tensor*> args;
       for (int s : step.inputs) args.push_back(s < 0 ? nullptr : &slots[s]);
-      OpContext ctx(*step.node, graph_->opset, std::move(args));
+      OpContext ctx(*step.node, graph_->opset, std::move(args), &step.state);
       step.kernel(ctx);
       for (size_t k = 0; k < step.outputs.size(); ++k) {
         Tensor& out = ctx.output(k);

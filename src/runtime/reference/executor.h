@@ -9,16 +9,23 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "runtime/cpu_features.h"
 #include "runtime/reference/op_context.h"
 #include "support/status.h"
 
 namespace qdq {
 
+struct ExecutorOptions {
+  // Kernel level: kRef runs the reference kernels only; higher levels use the
+  // optimized kernel of kernels.inc where one exists (bit-identical results).
+  Isa isa = Isa::kRef;
+};
+
 class ReferenceExecutor {
  public:
   // Fails (unsupported op or domain) before anything runs. `graph` must outlive
   // the executor.
-  static Result<ReferenceExecutor> create(const Graph& graph);
+  static Result<ReferenceExecutor> create(const Graph& graph, const ExecutorOptions& options = {});
 
   // Inputs by graph-input name; outputs in graph-output order.
   Result<std::vector<Tensor>> run(const std::map<std::string, Tensor>& inputs);
@@ -31,12 +38,16 @@ class ReferenceExecutor {
   // Largest sum of live intermediate tensors seen in the last run.
   size_t peak_activation_bytes() const { return peak_activation_bytes_; }
   size_t layer_count() const { return steps_.size(); }
+  // The kernel level each layer runs at, in execution order.
+  std::vector<std::pair<const Node*, Isa>> layer_kernels() const;
 
  private:
   struct Step {
     const Node* node;
     ReferenceKernel kernel;
-    std::vector<int> inputs;  // slot per input, -1 for an absent optional one
+    Isa isa;
+    std::shared_ptr<void> state;  // the kernel's (packed weights), made on the first run
+    std::vector<int> inputs;      // slot per input, -1 for an absent optional one
     std::vector<int> outputs;
     std::vector<int> release;  // slots whose last reader is this step
   };

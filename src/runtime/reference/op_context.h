@@ -2,6 +2,7 @@
 // the model's opset, input tensors, and the outputs it must fill.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,13 @@ namespace qdq {
 
 class OpContext {
  public:
-  OpContext(const Node& node, int64_t opset, std::vector<const Tensor*> inputs)
-      : node_(node), opset_(opset), inputs_(std::move(inputs)), outputs_(node.outputs().size()) {}
+  OpContext(const Node& node, int64_t opset, std::vector<const Tensor*> inputs,
+            std::shared_ptr<void>* state = nullptr)
+      : node_(node),
+        opset_(opset),
+        inputs_(std::move(inputs)),
+        outputs_(node.outputs().size()),
+        state_(state) {}
 
   const Node& node() const { return node_; }
   const Attributes& attrs() const { return node_.attributes; }
@@ -31,6 +37,11 @@ class OpContext {
   Tensor& output(size_t i) { return outputs_[i]; }
   std::vector<Tensor>& outputs() { return outputs_; }
 
+  // Per-node storage that lives as long as the executor: optimized kernels keep
+  // their packed weights here, made on the first run. nullptr when evaluating a
+  // node once (constant folding).
+  std::shared_ptr<void>* state() const { return state_; }
+
   [[noreturn]] void error(const std::string& why) const { fail(node_.describe() + ": " + why); }
   void require(bool condition, const std::string& why) const {
     if (!condition) error(why);
@@ -41,6 +52,7 @@ class OpContext {
   int64_t opset_;
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor> outputs_;
+  std::shared_ptr<void>* state_;
 };
 
 using ReferenceKernel = void (*)(OpContext&);

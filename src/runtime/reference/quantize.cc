@@ -54,10 +54,12 @@ void quantize_linear(OpContext& ctx) {
     using Q = decltype(tag);
     Tensor y(dtype_of<Q>(), x.shape());
     Q* out = y.data<Q>();
+    const bool is_float = x.dtype() == DType::kFloat32;
+    const float* xf = is_float ? x.data<float>() : nullptr;
+    const int32_t* xi = is_float ? nullptr : x.data<int32_t>();
     for (int64_t i = 0; i < x.numel(); ++i) {
       const int64_t c = (i / l.inner) % l.channels;
-      const float v = x.dtype() == DType::kFloat32 ? x.data<float>()[i]
-                                                   : static_cast<float>(x.data<int32_t>()[i]);
+      const float v = is_float ? xf[i] : static_cast<float>(xi[i]);
       out[i] = quantize_value<Q>(v, scales[c], zero_points[c]);
     }
     ctx.output(0) = std::move(y);

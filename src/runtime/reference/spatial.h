@@ -25,4 +25,14 @@ struct SpatialGeometry {
 SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_shape,
                                       const std::vector<int64_t>& kernel_shape, bool ceil_mode);
 
+// A convolution's operands and result: batch, channels, group and the window
+// geometry, checked against the weight's shape.
+struct ConvShape {
+  SpatialGeometry geometry;
+  int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
+  Shape output_shape;
+};
+
+ConvShape conv_shape(const OpContext& ctx, const Tensor& x, const Tensor& w);
+
 }  // namespace qdq

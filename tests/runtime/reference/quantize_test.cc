@@ -159,3 +159,38 @@ TEST(Requantize, SaturatesBothEnds) {
 
 }  // namespace
 }  // namespace qdq
+
+namespace qdq {
+namespace {
+
+TEST(RoundHalfEven, EqualsNearbyintEverywhereItMatters) {
+  std::vector<float> values = {0.5f,
+                               1.5f,
+                               2.5f,
+                               -0.5f,
+                               -1.5f,
+                               -2.5f,
+                               0.49999997f,
+                               -0.49999997f,
+                               0.0f,
+                               -0.0f,
+                               4194303.5f,
+                               4194304.5f,
+                               8388607.5f,
+                               -8388607.5f,
+                               8388608.0f,
+                               16777217.0f,
+                               1e20f,
+                               -1e20f,
+                               std::numeric_limits<float>::infinity()};
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-1e7f, 1e7f);
+  for (int i = 0; i < 100000; ++i) values.push_back(dist(rng));
+  for (int i = -2000; i <= 2000; ++i)
+    values.push_back(static_cast<float>(i) / 4.0f);  // ties and quarters
+  for (float v : values) EXPECT_EQ(round_half_even(v), std::nearbyint(v)) << v;
+  EXPECT_TRUE(std::isnan(round_half_even(std::nanf(""))));
+}
+
+}  // namespace
+}  // namespace qdq

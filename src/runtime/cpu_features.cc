@@ -1,0 +1,37 @@
+#include "runtime/cpu_features.h"
+
+#include <cstdlib>
+
+#include "support/status.h"
+
+namespace qdq {
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kRef:
+      return "ref";
+    case Isa::kAvx2:
+      return "avx2";
+  }
+  return "ref";
+}
+
+Isa best_isa() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
+  return Isa::kRef;
+}
+
+Isa selected_isa() {
+  const char* forced = std::getenv("QDQ_ISA");
+  if (!forced || !*forced) return best_isa();
+  const std::string name = forced;
+  for (Isa isa : {Isa::kRef, Isa::kAvx2})
+    if (name == isa_name(isa)) {
+      check(isa <= best_isa(), "QDQ_ISA=" + name + ": this CPU does not support it");
+      return isa;
+    }
+  fail("QDQ_ISA=" + name + " is not a kernel level (ref, avx2)");
+}
+
+}  // namespace qdq

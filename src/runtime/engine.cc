@@ -1,0 +1,43 @@
+#include "runtime/engine.h"
+
+#include "passes/pipeline.h"
+
+namespace qdq {
+
+bool is_integer_layer(const Node& n) {
+  if (n.op_type == "QLinearConv" || n.op_type == "QLinearMatMul" || n.op_type == "ConvInteger" ||
+      n.op_type == "MatMulInteger")
+    return true;
+  if (n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear") return false;
+  auto is_8bit = [](const Value* v) {
+    return v && (v->dtype == DType::kInt8 || v->dtype == DType::kUInt8);
+  };
+  return !n.inputs().empty() && is_8bit(n.input(0)) && is_8bit(n.output(0));
+}
+
+Result<Engine> build_engine(Graph& graph, const EngineOptions& options) {
+  return catch_errors([&]() -> Engine {
+    PipelineReport report;
+    PassContext context;
+    if (options.int8) {
+      bool quantized = false;
+      for (Node* n : graph.nodes())
+        quantized |= n->op_type == "QuantizeLinear" || n->op_type == "QLinearConv";
+      check(quantized,
+            "--int8 on a model without Q/DQ nodes needs calibration (--calib/--calibData), which "
+            "is not "
+            "available yet; run it without --int8, or quantize it first");
+      context.evaluate = evaluate_node;
+      report = run_passes(graph, select_passes("", PipelineForm::kQOperator), context);
+    }
+    auto executor =
+        ReferenceExecutor::create(graph, ExecutorOptions{options.int8 ? options.isa : Isa::kRef});
+    if (!executor.is_ok()) throw Error(executor.status().message(), executor.status().kind());
+    Engine engine{std::move(executor.value()), report, context.warnings, 0,
+                  options.int8 ? options.isa : Isa::kRef};
+    for (Node* n : graph.nodes()) engine.int8_layers += is_integer_layer(*n);
+    return engine;
+  });
+}
+
+}  // namespace qdq

@@ -1,0 +1,36 @@
+// Building an engine from an imported graph: the INT8 path lowers Q/DQ groups
+// to integer operators (the qoperator pipeline) and runs them with the best
+// kernels the CPU has; the FP32 path runs the graph as written, Q/DQ simulated
+// exactly as ONNX defines it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "passes/pass_manager.h"
+#include "runtime/reference/executor.h"
+
+namespace qdq {
+
+struct EngineOptions {
+  bool int8 = false;
+  Isa isa = Isa::kRef;  // kernel level for the INT8 path
+};
+
+struct Engine {
+  ReferenceExecutor executor;
+  PipelineReport passes;              // empty for the FP32 path
+  std::vector<std::string> warnings;  // from the passes
+  size_t int8_layers = 0;             // layers computing on quantized tensors
+  Isa isa = Isa::kRef;
+};
+
+// Rewrites `graph` in place for the INT8 path; `graph` must outlive the engine.
+Result<Engine> build_engine(Graph& graph, const EngineOptions& options);
+
+// True for a node that computes in integers: the QLinear/Integer ops, and data
+// movement or clamping whose inputs and outputs are all 8-bit.
+bool is_integer_layer(const Node& node);
+
+}  // namespace qdq
