@@ -111,5 +111,21 @@ if "$opt" "$qat" -o "$work/o.onnx" --passes=fold_constants --report="$work/r.jso
   node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1])); if (r.before.BatchNormalization !== 21 || r.after.BatchNormalization !== 21 || r.after.QuantizeLinear !== 22) process.exit(1)' "$work/r.json"
 then pass; else fail "qdq-opt --passes/--report: $(head -c 400 "$work/out")"; fi
 
+# qeval on real images: contract lines, agreement with itself, JSON, bad data.
+qeval=$build/tools/qeval
+data=$build/data/fashion-mnist
+[ -f "$data/test_batch.bin" ] || "$build/tools/qdq-dataset" fashion-mnist --out="$data" >/dev/null
+"$qeval" --onnx="$src/models/resnet20.ptq_u8s8.onnx" --int8 --dataset=cifar10:"$data" --mean=0.2190 --std=0.3318 \
+  --limit=64 --batch=16 --compare="$src/models/resnet20.ptq_u8s8.onnx" --json="$work/eval.json" >"$work/eval" 2>"$work/err"
+rc=$?
+if [ $rc -eq 0 ] && grep -qE '^top1 = [0-9.]+ %  top5 = [0-9.]+ %  images = 64$' "$work/eval" &&
+  grep -qE '^agreement = [0-9.]+ %' "$work/eval" &&
+  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1])); if (r.images !== 64 || !(r.top1 > 80) || !(r.agreement >= 95)) process.exit(1)' "$work/eval.json"
+then pass; else fail "qeval (rc=$rc): $(cat "$work/eval" "$work/err" | head -c 500)"; fi
+expect_error "qeval truncated dataset" "whole number of CIFAR-10 records" "$qeval" --onnx="$model" --dataset=cifar10:"$work/short.raw"
+expect_error "qeval label offset" "outside the model's 10 classes" "$qeval" --onnx="$model" --dataset=cifar10:"$data" --limit=4 --labelOffset=10
+expect_error "qeval imagenet" "not available yet" "$qeval" --onnx="$model" --dataset=imagenet:"$work"
+expect_error "qeval bad dataset kind" "unknown" "$qeval" --onnx="$model" --dataset=mnist:"$data"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,27 @@
+// ONNX Runtime's latency on one model, as bench/run measures it: batch N of
+// seeded random [N,3,32,32] input, default (all) graph optimizations, a warm-up,
+// then ITER timed runs; prints the median in ms.
+// usage: node ort_latency.mjs MODEL ITER THREADS BATCH
+import { createRequire } from 'node:module';
+import { join, dirname } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const ort = require(process.env.QDQ_ORT_NODE ||
+  join(dirname(new URL(import.meta.url).pathname), '../third_party/ort/node_modules/onnxruntime-node'));
+const [model, iterText, threadsText, batchText] = process.argv.slice(2);
+const iterations = Number(iterText), batch = Number(batchText);
+const session = await ort.InferenceSession.create(model, {
+  intraOpNumThreads: Number(threadsText), interOpNumThreads: 1, logSeverityLevel: 3 });
+const data = new Float32Array(batch * 3 * 32 * 32);
+let seed = 1;
+for (let i = 0; i < data.length; ++i) { seed = (seed * 1103515245 + 12345) % 2147483648; data[i] = seed / 1073741824 - 1; }
+const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [batch, 3, 32, 32]) };
+for (let i = 0; i < 10; ++i) await session.run(feeds);
+const times = [];
+for (let i = 0; i < iterations; ++i) {
+  const t0 = process.hrtime.bigint();
+  await session.run(feeds);
+  times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+}
+times.sort((a, b) => a - b);
+console.log(times[Math.floor(times.length / 2)].toFixed(3));

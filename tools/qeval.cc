@@ -1,0 +1,224 @@
+// qeval: accuracy of a model over a labeled dataset, FP32 or INT8, optionally
+// side by side with a reference model. Flags and output lines per CONTRACT.md.
+#include <omp.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/flags.h"
+#include "cli/report.h"
+#include "data/accuracy.h"
+#include "data/images.h"
+#include "graph/onnx_import.h"
+#include "runtime/engine.h"
+
+namespace qdq {
+namespace {
+
+const std::vector<cli::FlagSpec> kFlags = {
+    {"help", false, "print this help"},
+    {"onnx", true, "model to evaluate"},
+    {"loadEngine", true, "serialized plan to evaluate (not available yet)"},
+    {"dataset", true,
+     "cifar10:PATH (test_batch.bin or its folder); imagenet:DIR (not available yet)"},
+    {"int8", false, "evaluate the INT8 engine (QDQ models)"},
+    {"mean", true,
+     "per-channel mean on [0,1] pixels, a,b,c (default ImageNet's 0.485,0.456,0.406)"},
+    {"std", true, "per-channel std (default 0.229,0.224,0.225)"},
+    {"resize", true, "imagenet: shorter side (not available yet)"},
+    {"crop", true, "imagenet: center crop (not available yet)"},
+    {"labels", true, "imagenet: file label lines (not available yet)"},
+    {"limit", true, "first N images"},
+    {"labelOffset", true, "model class = dataset class + N"},
+    {"batch", true, "inference batch (default 32; a model with a fixed batch dim uses its own)"},
+    {"threads", true, "worker threads (default: all cores)"},
+    {"compare", true, "reference model: also report top-1 agreement and mean |logit difference|"},
+    {"json", true, "write the result as JSON"},
+    {"verbose", false, "per-class accuracy"},
+};
+
+std::array<float, 3> parse_triple(const std::string& text, std::array<float, 3> fallback,
+                                  const char* flag) {
+  if (text.empty()) return fallback;
+  auto parts = cli::split(text, ',');
+  check(parts.size() == 1 || parts.size() == 3,
+        std::string("--") + flag + " takes one or three values");
+  std::array<float, 3> v{};
+  for (size_t i = 0; i < 3; ++i) {
+    try {
+      v[i] = std::stof(parts[parts.size() == 1 ? 0 : i]);
+    } catch (const std::exception&) {
+      fail(std::string("--") + flag + ": '" + text + "' is not a list of numbers");
+    }
+  }
+  return v;
+}
+
+struct LoadedModel {
+  ImportedModel imported;
+  std::unique_ptr<Engine> engine;
+  std::string input;
+  int64_t fixed_batch = 0;  // 0: dynamic
+};
+
+std::unique_ptr<LoadedModel> load(const std::string& path, bool int8) {
+  auto imported = import_onnx_file(path);
+  if (!imported.is_ok()) throw Error(imported.status().message(), imported.status().kind());
+  auto m = std::make_unique<LoadedModel>();
+  m->imported = std::move(imported.value());
+  Graph& g = m->imported.graph;
+  check(g.inputs().size() == 1, path + ": qeval needs a model with one image input");
+  check(g.outputs().size() >= 1, path + ": model has no outputs");
+  const Value* in = g.inputs()[0];
+  m->input = in->name;
+  check(in->dtype == DType::kFloat32 && in->shape && in->shape->size() == 4,
+        path + ": input '" + in->name + "' must be float32 [N, C, H, W]");
+  if ((*in->shape)[0].is_known()) m->fixed_batch = (*in->shape)[0].size;
+  auto engine = build_engine(g, EngineOptions{int8, selected_isa()});
+  if (!engine.is_ok()) throw Error(path + ": " + engine.status().message(), engine.status().kind());
+  m->engine = std::make_unique<Engine>(std::move(engine.value()));
+  return m;
+}
+
+Tensor run_model(LoadedModel& m, const Tensor& images) {
+  auto r = m.engine->executor.run({{m.input, images}});
+  if (!r.is_ok()) throw Error(r.status().message(), r.status().kind());
+  return r.value()[0];
+}
+
+// Rows [first, first + n) of a [batch, classes] output.
+Tensor rows(const Tensor& t, int64_t first, int64_t n) {
+  if (first == 0 && (t.rank() == 0 || t.dim(0) == n)) return t;
+  check(t.rank() == 2 && t.dtype() == DType::kFloat32,
+        "the model's output is not a class vector: " + shape_to_string(t.shape()));
+  Tensor out(DType::kFloat32, {n, t.dim(1)});
+  std::copy_n(t.data<float>() + first * t.dim(1), n * t.dim(1), out.data<float>());
+  return out;
+}
+
+int run(int argc, char** argv) {
+  const auto flags = cli::Flags::parse(argc, argv, kFlags);
+  if (flags.has("help")) {
+    std::cout << cli::usage_text(
+        "qeval --onnx=model.onnx --dataset=cifar10:PATH [--int8] [options]", kFlags);
+    return 0;
+  }
+  check(!flags.has("loadEngine"),
+        "--loadEngine is not available yet (the plan format is in progress)");
+  for (const char* later : {"resize", "crop", "labels"})
+    check(!flags.has(later),
+          std::string("--") + later + " applies to imagenet: datasets, not available yet");
+  check(flags.has("onnx"), "no model given: use --onnx=model.onnx (see --help)");
+  check(flags.has("dataset"), "no dataset given: use --dataset=cifar10:PATH (see --help)");
+  const std::string spec = flags.get("dataset");
+  const size_t colon = spec.find(':');
+  check(colon != std::string::npos,
+        "--dataset=" + spec + ": expected cifar10:PATH or imagenet:DIR");
+  const std::string kind = spec.substr(0, colon);
+  std::filesystem::path path = spec.substr(colon + 1);
+  check(kind != "imagenet",
+        "imagenet: datasets are not available yet (JPEG/PNG decoding is in progress)");
+  check(kind == "cifar10", "--dataset kind '" + kind + "' is unknown (cifar10, imagenet)");
+  if (std::filesystem::is_directory(path)) path /= "test_batch.bin";
+  const int threads = static_cast<int>(flags.get_int("threads", omp_get_num_procs()));
+  check(threads >= 1 && threads <= 1024, "--threads must be between 1 and 1024");
+  omp_set_num_threads(threads);
+
+  const LabeledImages images = read_cifar10_binary(path);
+  const auto mean = parse_triple(flags.get("mean"), {0.485f, 0.456f, 0.406f}, "mean");
+  const auto std = parse_triple(flags.get("std"), {0.229f, 0.224f, 0.225f}, "std");
+  for (float s : std) check(s > 0.0f, "--std values must be positive");
+  const int64_t limit = flags.get_int("limit", images.count);
+  check(limit >= 1, "--limit must be at least 1");
+  const int64_t count = std::min(limit, images.count);
+  const int64_t label_offset = flags.get_int("labelOffset", 0);
+
+  auto model = load(flags.get("onnx"), flags.has("int8"));
+  std::unique_ptr<LoadedModel> reference;
+  if (flags.has("compare")) reference = load(flags.get("compare"), false);
+  int64_t batch = flags.get_int("batch", 32);
+  check(batch >= 1, "--batch must be at least 1");
+  if (model->fixed_batch) batch = model->fixed_batch;
+  check(!reference || !reference->fixed_batch || reference->fixed_batch == batch,
+        "the reference model's fixed batch differs from the model's");
+
+  AccuracyCounter counter(0);
+  bool counter_ready = false;
+  const bool tty = ::isatty(2);
+  const auto start = std::chrono::steady_clock::now();
+  double last_report = 0.0;
+  for (int64_t first = 0; first < count; first += batch) {
+    // A fixed-batch model gets whole batches: the tail is the last full window
+    // of the dataset, of which only the new rows count.
+    const int64_t n = std::min(batch, count - first);
+    const int64_t run_n = model->fixed_batch ? batch : n;
+    check(run_n <= images.count, "the model's fixed batch is larger than the dataset");
+    const int64_t window = std::min(first, images.count - run_n);
+    Tensor x = normalize_images(images, window, run_n, mean, std);
+    Tensor logits = rows(run_model(*model, x), first - window, n);
+    std::optional<Tensor> ref_logits;
+    if (reference) ref_logits = rows(run_model(*reference, x), first - window, n);
+    if (!counter_ready) {
+      check(logits.rank() == 2,
+            "the model's output is not a class vector: shape " + shape_to_string(logits.shape()));
+      counter = AccuracyCounter(logits.dim(1));
+      counter_ready = true;
+    }
+    std::vector<int64_t> labels;
+    for (int64_t i = 0; i < n; ++i) labels.push_back(images.labels[first + i] + label_offset);
+    counter.add(logits, labels, ref_logits ? &*ref_logits : nullptr);
+
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const int64_t done = first + n;
+    if (tty || elapsed - last_report >= 10.0 || done == count) {
+      const double rate = done / std::max(elapsed, 1e-9);
+      char line[160];
+      std::snprintf(line, sizeof line, "%s%lld/%lld images  %.1f img/s  top1 %.2f %%  ETA %.0f s%s",
+                    tty ? "\r" : "", static_cast<long long>(done), static_cast<long long>(count),
+                    rate, counter.top1(), (count - done) / std::max(rate, 1e-9), tty ? "" : "\n");
+      std::cerr << line << std::flush;
+      last_report = elapsed;
+    }
+  }
+  if (tty) std::cerr << "\n";
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  if (flags.has("verbose"))
+    for (int64_t c = 0; c < counter.classes(); ++c)
+      std::printf("class %lld: %.2f %%\n", static_cast<long long>(c), counter.class_accuracy(c));
+  std::printf("images/s = %.1f   engine = %s isa=%s\n",
+              static_cast<double>(counter.images()) / seconds, flags.has("int8") ? "int8" : "fp32",
+              isa_name(model->engine->isa));
+  std::printf("top1 = %.2f %%  top5 = %.2f %%  images = %lld\n", counter.top1(), counter.top5(),
+              static_cast<long long>(counter.images()));
+  if (reference)
+    std::printf("agreement = %.2f %%   mean |logit difference| = %.6f\n", counter.agreement(),
+                counter.mean_abs_logit_difference());
+  if (flags.has("json")) {
+    std::string json = "{\"model\": \"" + cli::json_escape(flags.get("onnx")) +
+                       "\", \"dataset\": \"" + cli::json_escape(spec) +
+                       "\", \"int8\": " + (flags.has("int8") ? "true" : "false") +
+                       ", \"images\": " + std::to_string(counter.images()) +
+                       ", \"top1\": " + cli::json_number(counter.top1()) +
+                       ", \"top5\": " + cli::json_number(counter.top5()) +
+                       ", \"images_per_second\": " + cli::json_number(counter.images() / seconds);
+    if (reference)
+      json += ", \"agreement\": " + cli::json_number(counter.agreement()) +
+              ", \"mean_abs_logit_difference\": " +
+              cli::json_number(counter.mean_abs_logit_difference());
+    cli::write_file_atomically(flags.get("json"), json + "}\n");
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace qdq
+
+int main(int argc, char** argv) {
+  return qdq::cli::run_tool([&] { return qdq::run(argc, argv); });
+}
