@@ -79,7 +79,7 @@ int run(int argc, char** argv) {
     total_before += b;
     total_after += a;
     std::string left = op;
-    left.resize(std::max<size_t>(left.size(), 24), ' ');
+    left.resize(std::max<size_t>(left.size() + 1, 24), ' ');
     std::cout << left << std::to_string(b)
               << std::string(8 - std::min<size_t>(7, std::to_string(b).size()), ' ') << a << "\n";
   }

@@ -1,6 +1,7 @@
 #include "graph/onnx_export.h"
 
 #include <algorithm>
+#include <set>
 
 #include "graph/onnx_tensor.h"
 #include "onnx/checker.h"
@@ -69,6 +70,14 @@ std::string export_onnx(const Graph& graph) {
   auto* opset = model.add_opset_import();
   opset->set_domain("");
   opset->set_version(graph.opset);
+  std::set<std::string> domains;
+  for (Node* n : graph.nodes())
+    if (!n->domain.empty()) domains.insert(n->domain);
+  for (const std::string& d : domains) {  // contrib ops (com.microsoft.QLinearAdd): version 1
+    auto* extra = model.add_opset_import();
+    extra->set_domain(d);
+    extra->set_version(1);
+  }
   auto* g = model.mutable_graph();
   g->set_name(graph.name.empty() ? "qdq" : graph.name);
   for (const Value* v : graph.inputs()) set_type(*v, g->add_input());

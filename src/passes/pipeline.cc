@@ -4,6 +4,7 @@
 
 #include "passes/eliminate_dead_code.h"
 #include "passes/fold_constants.h"
+#include "passes/fold_qdq_add.h"
 #include "passes/fold_qdq_conv.h"
 #include "passes/fuse_batchnorm.h"
 #include "passes/remove_redundant_qdq.h"
@@ -29,6 +30,8 @@ const std::vector<PipelineEntry>& all_passes() {
     // 5. Lowering: DQ -> Conv -> [act] -> Q groups become integer convolutions.
     //    Last, because it needs BN gone (3) and weights constant (1).
     p.push_back({std::make_unique<FoldQdqConv>(), true});
+    // 6. Residual adds between quantized tensors (ORT PTQ graphs): QLinearAdd.
+    p.push_back({std::make_unique<FoldQdqAdd>(), true});
     return p;
   }();
   return passes;

@@ -9,7 +9,7 @@
 
 namespace qdq {
 
-// The best kernel for `op_type` at or below `isa`; nullptr when only the
+// The best kernel for `op_type` (a kernel_key) at or below `isa`; nullptr when only the
 // reference kernel exists.
 ReferenceKernel find_optimized_kernel(const std::string& op_type, Isa isa);
 // The level of the kernel find_optimized_kernel returns (kRef when none).

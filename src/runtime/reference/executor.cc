@@ -20,7 +20,7 @@ void check_input_matches(const Value& input, const Tensor& t) {
 
 std::vector<Tensor> evaluate_node(const Node& node, const std::vector<const Tensor*>& inputs,
                                   int64_t opset) {
-  ReferenceKernel kernel = node.domain.empty() ? find_reference_kernel(node.op_type) : nullptr;
+  ReferenceKernel kernel = find_reference_kernel(kernel_key(node.domain, node.op_type));
   check(kernel != nullptr, node.describe() + ": operator is not supported",
         ErrorKind::kUnsupported);
   OpContext ctx(node, opset, inputs);
@@ -55,17 +55,17 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
     for (Value* v : graph.inputs()) ex.input_slots_.push_back(slot(v));
     std::unordered_map<int, size_t> last_reader;
     for (Node* n : graph.topological_order()) {
-      ReferenceKernel kernel = n->domain.empty() ? find_reference_kernel(n->op_type) : nullptr;
+      const std::string key = kernel_key(n->domain, n->op_type);
+      ReferenceKernel kernel = find_reference_kernel(key);
       if (!kernel) {
         const std::string where = n->domain.empty() ? "" : " in domain '" + n->domain + "'";
         fail(n->describe() + ": operator" + where + " is not supported", ErrorKind::kUnsupported);
       }
       Isa isa = Isa::kRef;
-      if (n->domain.empty())
-        if (ReferenceKernel fast = find_optimized_kernel(n->op_type, options.isa)) {
-          kernel = fast;
-          isa = optimized_kernel_isa(n->op_type, options.isa);
-        }
+      if (ReferenceKernel fast = find_optimized_kernel(key, options.isa)) {
+        kernel = fast;
+        isa = optimized_kernel_isa(key, options.isa);
+      }
       Step step{n, kernel, isa, nullptr, {}, {}, {}};
       for (Value* in : n->inputs()) {
         step.inputs.push_back(in ? slot(in) : -1);

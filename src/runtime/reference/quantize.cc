@@ -19,7 +19,10 @@ struct AxisLayout {
 
 AxisLayout axis_layout(const OpContext& ctx, const Tensor& x, const Tensor& scale) {
   AxisLayout l;
-  if (scale.numel() == 1 && scale.rank() <= 1) return l;
+  if (scale.numel() == 1 && scale.rank() <= 1) {
+    l.inner = std::max<int64_t>(1, x.numel());  // one run over the whole tensor
+    return l;
+  }
   ctx.require(ctx.attrs().get_int("block_size", 0) == 0, "blocked quantization is not supported");
   ctx.require(scale.rank() == 1,
               "scale must be a scalar or 1-D, got " + shape_to_string(scale.shape()));
@@ -31,6 +34,14 @@ AxisLayout axis_layout(const OpContext& ctx, const Tensor& x, const Tensor& scal
                                                " values for " + std::to_string(l.channels) +
                                                " channels on axis " + std::to_string(axis));
   return l;
+}
+
+// Calls fn(channel, first, last) for each run of elements sharing one channel's
+// parameters, so the inner loops are plain and vectorize.
+template <typename Fn>
+void for_each_channel_run(const AxisLayout& l, int64_t numel, Fn&& fn) {
+  for (int64_t first = 0; first < numel; first += l.inner)
+    fn((first / l.inner) % l.channels, first, std::min(numel, first + l.inner));
 }
 
 DType quantized_output_type(const OpContext& ctx, const Tensor* zero_point) {
@@ -57,11 +68,15 @@ void quantize_linear(OpContext& ctx) {
     const bool is_float = x.dtype() == DType::kFloat32;
     const float* xf = is_float ? x.data<float>() : nullptr;
     const int32_t* xi = is_float ? nullptr : x.data<int32_t>();
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      const int64_t c = (i / l.inner) % l.channels;
-      const float v = is_float ? xf[i] : static_cast<float>(xi[i]);
-      out[i] = quantize_value<Q>(v, scales[c], zero_points[c]);
-    }
+    for_each_channel_run(l, x.numel(), [&](int64_t c, int64_t first, int64_t last) {
+      const float scale = scales[c];
+      const int32_t zero = zero_points[c];
+      if (is_float)
+        for (int64_t i = first; i < last; ++i) out[i] = quantize_value<Q>(xf[i], scale, zero);
+      else
+        for (int64_t i = first; i < last; ++i)
+          out[i] = quantize_value<Q>(static_cast<float>(xi[i]), scale, zero);
+    });
     ctx.output(0) = std::move(y);
   });
 }
@@ -78,10 +93,12 @@ void dequantize_linear(OpContext& ctx) {
   dispatch_types<uint8_t, int8_t, int32_t>(ctx, x.dtype(), [&](auto tag) {
     using Q = decltype(tag);
     const Q* in = x.data<Q>();
-    for (int64_t i = 0; i < x.numel(); ++i) {
-      const int64_t c = (i / l.inner) % l.channels;
-      out[i] = dequantize_value(static_cast<int32_t>(in[i]), scales[c], zero_points[c]);
-    }
+    for_each_channel_run(l, x.numel(), [&](int64_t c, int64_t first, int64_t last) {
+      const float scale = scales[c];
+      const int32_t zero = zero_points[c];
+      for (int64_t i = first; i < last; ++i)
+        out[i] = dequantize_value(static_cast<int32_t>(in[i]), scale, zero);
+    });
   });
   ctx.output(0) = std::move(y);
 }

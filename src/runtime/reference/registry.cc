@@ -16,13 +16,18 @@ static const ReferenceOpTable& table() {
     add_resize_ops(ops);
     add_quantize_ops(ops);
     add_cast_ops(ops);
+    add_qlinear_elementwise_ops(ops);
     return ops;
   }();
   return t;
 }
 
-ReferenceKernel find_reference_kernel(const std::string& op_type) {
-  auto it = table().find(op_type);
+std::string kernel_key(const std::string& domain, const std::string& op_type) {
+  return domain.empty() ? op_type : domain + "." + op_type;
+}
+
+ReferenceKernel find_reference_kernel(const std::string& key) {
+  auto it = table().find(key);
   return it == table().end() ? nullptr : it->second;
 }
 

@@ -12,8 +12,12 @@ namespace qdq {
 
 using ReferenceOpTable = std::map<std::string, ReferenceKernel>;
 
-// nullptr when the op has no reference kernel.
-ReferenceKernel find_reference_kernel(const std::string& op_type);
+// How kernels are keyed: the op type for the default ONNX domain, else
+// "domain.op_type" (com.microsoft.QLinearAdd).
+std::string kernel_key(const std::string& domain, const std::string& op_type);
+
+// nullptr when the op has no reference kernel. `key` as kernel_key makes it.
+ReferenceKernel find_reference_kernel(const std::string& key);
 std::vector<std::string> reference_op_types();
 
 void add_activation_ops(ReferenceOpTable& table);
@@ -27,5 +31,6 @@ void add_reduce_ops(ReferenceOpTable& table);
 void add_resize_ops(ReferenceOpTable& table);
 void add_quantize_ops(ReferenceOpTable& table);
 void add_cast_ops(ReferenceOpTable& table);
+void add_qlinear_elementwise_ops(ReferenceOpTable& table);
 
 }  // namespace qdq

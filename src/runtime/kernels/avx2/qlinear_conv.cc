@@ -67,40 +67,58 @@ std::shared_ptr<PackedWeights> pack_weights(const ConvShape& s, const TW* w,
   return p;
 }
 
-// cols[kp][p][2] = x - x_zero at tap k of output pixel p (0 in the padding).
+// cols[kp][p][2] = x - x_zero at tap k of output pixel p (0 in the padding):
+// taps 2kp and 2kp+1 are written together as one int32 per pixel.
 template <typename TX>
 void unfold(const ConvShape& s, const TX* x, int32_t x_zero, int64_t k_pairs, int64_t pixels_padded,
             int16_t* cols) {
   const SpatialGeometry& g = s.geometry;
-  const int64_t cg = s.in_channels / s.group;
-  const int64_t k = cg * g.kernel_size();
-#pragma omp parallel for schedule(static)
-  for (int64_t kk = 0; kk < 2 * k_pairs; ++kk) {
-    int16_t* row = cols + (kk / 2) * pixels_padded * 2 + (kk % 2);
-    if (kk >= k) {
-      for (int64_t p = 0; p < pixels_padded; ++p) row[2 * p] = 0;
-      continue;
-    }
+  const int64_t k = s.in_channels / s.group * g.kernel_size();
+  const int64_t stride = g.stride[2];
+  // Where tap kk reads for output row (o0, o1): the input row, the offset of
+  // output column 0 in it, and the output columns [lo, hi) that land inside.
+  struct TapRow {
+    const TX* src = nullptr;
+    int64_t offset = 0, lo = 0, hi = 0;
+  };
+  auto tap_row = [&](int64_t kk, int64_t o0, int64_t o1) {
+    TapRow t;
+    if (kk >= k) return t;  // padding tap of an odd K: all zeros
     const int64_t c = kk / g.kernel_size(), tap = kk % g.kernel_size();
-    const int64_t k0 = tap / (g.kernel[1] * g.kernel[2]), k1 = (tap / g.kernel[2]) % g.kernel[1],
-                  k2 = tap % g.kernel[2];
-    const TX* xc = x + c * g.in_size();
+    const int64_t k0 = tap / (g.kernel[1] * g.kernel[2]), k1 = (tap / g.kernel[2]) % g.kernel[1];
+    const int64_t k2 = tap % g.kernel[2];
+    const int64_t i0 = o0 * g.stride[0] - g.pad_begin[0] + k0 * g.dilation[0];
+    const int64_t i1 = o1 * g.stride[1] - g.pad_begin[1] + k1 * g.dilation[1];
+    if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1]) return t;
+    t.src = x + c * g.in_size() + (i0 * g.in[1] + i1) * g.in[2];
+    t.offset = k2 * g.dilation[2] - g.pad_begin[2];
+    t.lo = std::min(g.out[2], t.offset >= 0 ? 0 : (-t.offset + stride - 1) / stride);
+    t.hi = std::max(
+        t.lo,
+        std::min(g.out[2], g.in[2] - t.offset <= 0 ? 0 : (g.in[2] - 1 - t.offset) / stride + 1));
+    return t;
+  };
+  auto value = [&](const TapRow& t, int64_t o2) -> int32_t {
+    return t.src && o2 >= t.lo && o2 < t.hi ? int32_t{t.src[o2 * stride + t.offset]} - x_zero : 0;
+  };
+#pragma omp parallel for schedule(static)
+  for (int64_t kp = 0; kp < k_pairs; ++kp) {
+    int32_t* row = reinterpret_cast<int32_t*>(cols + kp * pixels_padded * 2);
     int64_t p = 0;
-    for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
-      const int64_t i0 = o0 * g.stride[0] - g.pad_begin[0] + k0 * g.dilation[0];
-      for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
-        const int64_t i1 = o1 * g.stride[1] - g.pad_begin[1] + k1 * g.dilation[1];
-        const bool row_inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1];
-        for (int64_t o2 = 0; o2 < g.out[2]; ++o2, ++p) {
-          const int64_t i2 = o2 * g.stride[2] - g.pad_begin[2] + k2 * g.dilation[2];
-          row[2 * p] =
-              row_inside && i2 >= 0 && i2 < g.in[2]
-                  ? static_cast<int16_t>(int32_t{xc[(i0 * g.in[1] + i1) * g.in[2] + i2]} - x_zero)
-                  : int16_t{0};
-        }
+    for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
+      for (int64_t o1 = 0; o1 < g.out[1]; ++o1, p += g.out[2]) {
+        const TapRow a = tap_row(2 * kp, o0, o1), b = tap_row(2 * kp + 1, o0, o1);
+        int32_t* dst = row + p;
+        // Columns where both taps read inside the input: a plain, vectorizable loop.
+        const int64_t lo = a.src && b.src ? std::max(a.lo, b.lo) : 0;
+        const int64_t hi = a.src && b.src ? std::max(lo, std::min(a.hi, b.hi)) : 0;
+        for (int64_t o2 = 0; o2 < lo; ++o2) dst[o2] = pack_pair(value(a, o2), value(b, o2));
+        for (int64_t o2 = lo; o2 < hi; ++o2)
+          dst[o2] = pack_pair(int32_t{a.src[o2 * stride + a.offset]} - x_zero,
+                              int32_t{b.src[o2 * stride + b.offset]} - x_zero);
+        for (int64_t o2 = hi; o2 < g.out[2]; ++o2) dst[o2] = pack_pair(value(a, o2), value(b, o2));
       }
-    }
-    for (; p < pixels_padded; ++p) row[2 * p] = 0;
+    for (; p < pixels_padded; ++p) row[p] = 0;
   }
 }
 
@@ -140,6 +158,30 @@ __attribute__((target("avx2"))) void micro_kernel_4x16(const int32_t* w, const i
   _mm256_storeu_si256(out + 7, c31);
 }
 
+// out[i] = requantize(acc[i] + bias) for 16 accumulators: the scalar
+// requantize's exact float steps, 8 lanes at a time (cvtdq2ps = static_cast,
+// mulps, roundps to nearest even = round_half_even, clamp, cvtps2dq on values
+// already integral). Clamping before the final conversion equals clamping after
+// rounding because the bounds are integers.
+template <typename TY>
+__attribute__((target("avx2"))) void requantize_16(const int32_t* acc, int32_t bias,
+                                                   float multiplier, int32_t zero_point, TY* out) {
+  const __m256 lo = _mm256_set1_ps(quant_min<TY>()), hi = _mm256_set1_ps(quant_max<TY>());
+  const __m256 zero = _mm256_set1_ps(static_cast<float>(zero_point)),
+               mult = _mm256_set1_ps(multiplier);
+  const __m256i b = _mm256_set1_epi32(bias);
+  alignas(32) int32_t q[16];
+  for (int half = 0; half < 2; ++half) {
+    const __m256i a =
+        _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 8 * half)), b);
+    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(a), mult);
+    v = _mm256_add_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zero);
+    v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(q + 8 * half), _mm256_cvtps_epi32(v));
+  }
+  for (int i = 0; i < 16; ++i) out[i] = static_cast<TY>(q[i]);
+}
+
 struct ConvState {
   std::vector<std::shared_ptr<PackedWeights>> groups;
   std::vector<int16_t> cols;  // the unfolded input, reused across runs (runs are sequential)
@@ -162,6 +204,11 @@ void run_group(const ConvShape& s, const PackedWeights& pw, const int16_t* cols,
         if (m >= mg) break;
         const int64_t channel = first_channel + m;
         TY* row = out + channel * pixels;
+        if ((pb + 1) * kNr <= pixels) {
+          requantize_16(acc + r * kNr, pw.bias[channel], pw.multipliers[channel], y_zero,
+                        row + pb * kNr);
+          continue;
+        }
         for (int64_t i = 0; i < kNr && pb * kNr + i < pixels; ++i)
           row[pb * kNr + i] =
               requantize<TY>(acc[r * kNr + i] + pw.bias[channel], pw.multipliers[channel], y_zero);

@@ -1,0 +1,52 @@
+// Element-wise ops on quantized tensors: com.microsoft.QLinearAdd (ONNX
+// Runtime's contrib op, which qdq's passes emit for DQ -> Add -> Q groups).
+// Semantics: exactly QuantizeLinear(DequantizeLinear(a) + DequantizeLinear(b)),
+// the float steps of the Q/DQ graph it replaces, so the rewrite changes nothing.
+#include "graph/quantization.h"
+#include "runtime/reference/quant_params.h"
+#include "runtime/reference/registry.h"
+#include "runtime/reference/tensor_util.h"
+
+namespace qdq {
+namespace {
+
+void qlinear_add(OpContext& ctx) {
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(3);
+  ctx.require(a.dtype() == b.dtype(), "A and B must have the same type");
+  const float a_scale = read_scales(ctx, ctx.input(1), 1, "A_scale")[0];
+  const int32_t a_zero = read_zero_points(ctx, ctx.optional_input(2), 1, "A_zero_point")[0];
+  const float b_scale = read_scales(ctx, ctx.input(4), 1, "B_scale")[0];
+  const int32_t b_zero = read_zero_points(ctx, ctx.optional_input(5), 1, "B_zero_point")[0];
+  const float c_scale = read_scales(ctx, ctx.input(6), 1, "C_scale")[0];
+  const int32_t c_zero = read_zero_points(ctx, ctx.optional_input(7), 1, "C_zero_point")[0];
+  const Shape shape = broadcast_shapes(ctx, a.shape(), b.shape());
+  dispatch_types<uint8_t, int8_t>(ctx, a.dtype(), [&](auto tag) {
+    using Q = decltype(tag);
+    Tensor c(a.dtype(), shape);
+    const Q* pa = a.data<Q>();
+    const Q* pb = b.data<Q>();
+    Q* out = c.data<Q>();
+    auto add = [&](Q x, Q y) {
+      return quantize_value<Q>(
+          dequantize_value(x, a_scale, a_zero) + dequantize_value(y, b_scale, b_zero), c_scale,
+          c_zero);
+    };
+    if (a.shape() == b.shape()) {
+      for (int64_t i = 0; i < c.numel(); ++i) out[i] = add(pa[i], pb[i]);
+    } else {
+      const auto ia = broadcast_index_map(a.shape(), shape),
+                 ib = broadcast_index_map(b.shape(), shape);
+      for (int64_t i = 0; i < c.numel(); ++i) out[i] = add(pa[ia[i]], pb[ib[i]]);
+    }
+    ctx.output(0) = std::move(c);
+  });
+}
+
+}  // namespace
+
+void add_qlinear_elementwise_ops(ReferenceOpTable& table) {
+  table["com.microsoft.QLinearAdd"] = qlinear_add;
+}
+
+}  // namespace qdq
