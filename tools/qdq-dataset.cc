@@ -1,11 +1,14 @@
 // qdq-dataset: prepares real data for the other tools.
-//   qdq-dataset fashion-mnist --out=DIR   Debian's Fashion-MNIST -> CIFAR-10 binary
+//   qdq-dataset fashion-mnist --out=DIR [--format=cifar10|png]
+//                                         Debian's Fashion-MNIST -> CIFAR-10 binary batches, or
+//                                         the test split as an ImageNet-style folder of PNGs
 //   qdq-dataset tensor --dataset=F.bin --out=F.raw [--first=0 --count=1 --mean= --std=]
 //                                         images -> a raw float32 NCHW input for qexec --loadInputs
 #include <iostream>
 
 #include "cli/flags.h"
 #include "cli/report.h"
+#include "data/image_files.h"
 #include "data/images.h"
 
 namespace qdq {
@@ -15,6 +18,8 @@ const std::vector<cli::FlagSpec> kFlags = {
     {"help", false, "print this help"},
     {"source", true, "Fashion-MNIST folder (default /usr/share/datasets/fashion-mnist)"},
     {"out", true, "output folder (fashion-mnist) or file (tensor)"},
+    {"format", true,
+     "fashion-mnist: cifar10 (default; test and train batches) or png (test split, class folders)"},
     {"dataset", true, "CIFAR-10 binary file to read (tensor)"},
     {"first", true, "first image (tensor; default 0)"},
     {"count", true, "number of images (tensor; default 1)"},
@@ -47,6 +52,29 @@ int run(int argc, char** argv) {
     const std::filesystem::path src = flags.get("source", "/usr/share/datasets/fashion-mnist");
     const std::filesystem::path out = flags.get("out");
     std::filesystem::create_directories(out);
+    const std::string format = flags.get("format", "cifar10");
+    check(format == "cifar10" || format == "png", "--format must be cifar10 or png");
+    if (format == "png") {
+      const auto images = to_cifar_layout(
+          read_fashion_mnist(src / "t10k-images-idx3-ubyte.gz", src / "t10k-labels-idx1-ubyte.gz"));
+      for (int64_t i = 0; i < images.count; ++i) {
+        // Folders class_0..class_9: sorted names are the class index.
+        const auto dir = out / ("class_" + std::to_string(images.labels[i]));
+        std::filesystem::create_directories(dir);
+        RgbImage rgb;
+        rgb.width = rgb.height = 32;
+        rgb.pixels.resize(32 * 32 * 3);
+        for (int64_t p = 0; p < 1024; ++p)
+          for (int64_t c = 0; c < 3; ++c)
+            rgb.pixels[p * 3 + c] = images.pixels[i * images.image_bytes() + c * 1024 + p];
+        char name[32];
+        std::snprintf(name, sizeof name, "%05lld.png", static_cast<long long>(i));
+        write_png(dir / name, rgb);
+      }
+      std::cout << "wrote " << images.count << " PNG images (32x32 RGB) under " << out.string()
+                << "/class_*\n";
+      return 0;
+    }
     for (auto [prefix, file] :
          {std::pair{"t10k", "test_batch.bin"}, std::pair{"train", "train_batch.bin"}}) {
       auto images = to_cifar_layout(

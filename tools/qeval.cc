@@ -11,7 +11,7 @@
 #include "cli/flags.h"
 #include "cli/report.h"
 #include "data/accuracy.h"
-#include "data/images.h"
+#include "data/dataset.h"
 #include "graph/onnx_import.h"
 #include "runtime/engine.h"
 
@@ -28,9 +28,9 @@ const std::vector<cli::FlagSpec> kFlags = {
     {"mean", true,
      "per-channel mean on [0,1] pixels, a,b,c (default ImageNet's 0.485,0.456,0.406)"},
     {"std", true, "per-channel std (default 0.229,0.224,0.225)"},
-    {"resize", true, "imagenet: shorter side (not available yet)"},
-    {"crop", true, "imagenet: center crop (not available yet)"},
-    {"labels", true, "imagenet: file label lines (not available yet)"},
+    {"resize", true, "imagenet: shorter side to N, antialiased bilinear (default 256)"},
+    {"crop", true, "imagenet: center crop N x N (default 224)"},
+    {"labels", true, "imagenet: a flat folder's labels, 'file label' lines"},
     {"limit", true, "first N images"},
     {"labelOffset", true, "model class = dataset class + N"},
     {"batch", true, "inference batch (default 32; a model with a fixed batch dim uses its own)"},
@@ -89,6 +89,17 @@ Tensor run_model(LoadedModel& m, const Tensor& images) {
   return r.value()[0];
 }
 
+// `images` [n, ...] padded to `batch` rows by repeating the last one.
+Tensor pad_batch(const Tensor& images, int64_t batch) {
+  Shape shape = images.shape();
+  const int64_t n = shape[0], per = images.numel() / std::max<int64_t>(n, 1);
+  shape[0] = batch;
+  Tensor out(DType::kFloat32, shape);
+  for (int64_t i = 0; i < batch; ++i)
+    std::copy_n(images.data<float>() + std::min(i, n - 1) * per, per, out.data<float>() + i * per);
+  return out;
+}
+
 // Rows [first, first + n) of a [batch, classes] output.
 Tensor rows(const Tensor& t, int64_t first, int64_t n) {
   if (first == 0 && (t.rank() == 0 || t.dim(0) == n)) return t;
@@ -108,32 +119,25 @@ int run(int argc, char** argv) {
   }
   check(!flags.has("loadEngine"),
         "--loadEngine is not available yet (the plan format is in progress)");
-  for (const char* later : {"resize", "crop", "labels"})
-    check(!flags.has(later),
-          std::string("--") + later + " applies to imagenet: datasets, not available yet");
   check(flags.has("onnx"), "no model given: use --onnx=model.onnx (see --help)");
-  check(flags.has("dataset"), "no dataset given: use --dataset=cifar10:PATH (see --help)");
-  const std::string spec = flags.get("dataset");
-  const size_t colon = spec.find(':');
-  check(colon != std::string::npos,
-        "--dataset=" + spec + ": expected cifar10:PATH or imagenet:DIR");
-  const std::string kind = spec.substr(0, colon);
-  std::filesystem::path path = spec.substr(colon + 1);
-  check(kind != "imagenet",
-        "imagenet: datasets are not available yet (JPEG/PNG decoding is in progress)");
-  check(kind == "cifar10", "--dataset kind '" + kind + "' is unknown (cifar10, imagenet)");
-  if (std::filesystem::is_directory(path)) path /= "test_batch.bin";
+  check(flags.has("dataset"),
+        "no dataset given: use --dataset=cifar10:PATH or imagenet:DIR (see --help)");
   const int threads = static_cast<int>(flags.get_int("threads", omp_get_num_procs()));
   check(threads >= 1 && threads <= 1024, "--threads must be between 1 and 1024");
   omp_set_num_threads(threads);
 
-  const LabeledImages images = read_cifar10_binary(path);
-  const auto mean = parse_triple(flags.get("mean"), {0.485f, 0.456f, 0.406f}, "mean");
-  const auto std = parse_triple(flags.get("std"), {0.229f, 0.224f, 0.225f}, "std");
-  for (float s : std) check(s > 0.0f, "--std values must be positive");
-  const int64_t limit = flags.get_int("limit", images.count);
+  DatasetOptions options;
+  options.mean = parse_triple(flags.get("mean"), options.mean, "mean");
+  options.std = parse_triple(flags.get("std"), options.std, "std");
+  for (float v : options.std) check(v > 0.0f, "--std values must be positive");
+  options.resize = flags.get_int("resize", -1);
+  options.crop = flags.get_int("crop", -1);
+  options.labels_file = flags.get("labels");
+  const std::string spec = flags.get("dataset");
+  const auto dataset = Dataset::open(spec, options);
+  const int64_t limit = flags.get_int("limit", dataset->size());
   check(limit >= 1, "--limit must be at least 1");
-  const int64_t count = std::min(limit, images.count);
+  const int64_t count = std::min(limit, dataset->size());
   const int64_t label_offset = flags.get_int("labelOffset", 0);
 
   auto model = load(flags.get("onnx"), flags.has("int8"));
@@ -146,30 +150,32 @@ int run(int argc, char** argv) {
         "the reference model's fixed batch differs from the model's");
 
   AccuracyCounter counter(0);
+  int64_t skipped = 0;
   bool counter_ready = false;
   const bool tty = ::isatty(2);
   const auto start = std::chrono::steady_clock::now();
   double last_report = 0.0;
   for (int64_t first = 0; first < count; first += batch) {
-    // A fixed-batch model gets whole batches: the tail is the last full window
-    // of the dataset, of which only the new rows count.
     const int64_t n = std::min(batch, count - first);
-    const int64_t run_n = model->fixed_batch ? batch : n;
-    check(run_n <= images.count, "the model's fixed batch is larger than the dataset");
-    const int64_t window = std::min(first, images.count - run_n);
-    Tensor x = normalize_images(images, window, run_n, mean, std);
-    Tensor logits = rows(run_model(*model, x), first - window, n);
+    ImageBatch images = dataset->load(first, n);
+    for (const std::string& why : images.skipped) std::cerr << "warning: skipped " << why << "\n";
+    skipped += static_cast<int64_t>(images.skipped.size());
+    const int64_t kept = static_cast<int64_t>(images.labels.size());
+    if (kept == 0) continue;
+    // A fixed-batch model gets whole batches: a short one is padded by repeating
+    // its last image, and only the real rows count.
+    Tensor x = model->fixed_batch && kept < batch ? pad_batch(images.images, batch) : images.images;
+    Tensor logits = rows(run_model(*model, x), 0, kept);
     std::optional<Tensor> ref_logits;
-    if (reference) ref_logits = rows(run_model(*reference, x), first - window, n);
+    if (reference) ref_logits = rows(run_model(*reference, x), 0, kept);
     if (!counter_ready) {
       check(logits.rank() == 2,
             "the model's output is not a class vector: shape " + shape_to_string(logits.shape()));
       counter = AccuracyCounter(logits.dim(1));
       counter_ready = true;
     }
-    std::vector<int64_t> labels;
-    for (int64_t i = 0; i < n; ++i) labels.push_back(images.labels[first + i] + label_offset);
-    counter.add(logits, labels, ref_logits ? &*ref_logits : nullptr);
+    for (int64_t& label : images.labels) label += label_offset;
+    counter.add(logits, images.labels, ref_logits ? &*ref_logits : nullptr);
 
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -194,6 +200,9 @@ int run(int argc, char** argv) {
   std::printf("images/s = %.1f   engine = %s isa=%s\n",
               static_cast<double>(counter.images()) / seconds, flags.has("int8") ? "int8" : "fp32",
               isa_name(model->engine->isa));
+  if (skipped)
+    std::printf("skipped = %lld unreadable images (listed above as warnings)\n",
+                static_cast<long long>(skipped));
   std::printf("top1 = %.2f %%  top5 = %.2f %%  images = %lld\n", counter.top1(), counter.top5(),
               static_cast<long long>(counter.images()));
   if (reference)

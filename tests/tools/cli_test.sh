@@ -124,7 +124,17 @@ if [ $rc -eq 0 ] && grep -qE '^top1 = [0-9.]+ %  top5 = [0-9.]+ %  images = 64$'
 then pass; else fail "qeval (rc=$rc): $(cat "$work/eval" "$work/err" | head -c 500)"; fi
 expect_error "qeval truncated dataset" "whole number of CIFAR-10 records" "$qeval" --onnx="$model" --dataset=cifar10:"$work/short.raw"
 expect_error "qeval label offset" "outside the model's 10 classes" "$qeval" --onnx="$model" --dataset=cifar10:"$data" --limit=4 --labelOffset=10
-expect_error "qeval imagenet" "not available yet" "$qeval" --onnx="$model" --dataset=imagenet:"$work"
+# The same 64 images as PNG files (qdq-dataset --format=png) read through
+# imagenet: with a labels file in CIFAR order: the same top-1, to the image.
+"$build/tools/qdq-dataset" fashion-mnist --format=png --out="$work/png" >/dev/null
+for i in $(seq 0 63); do f=$(cd "$work/png" && ls -d class_*/"$(printf %05d "$i")".png); echo "$f ${f:6:1}"; done >"$work/val.txt"
+for spec in "cifar10:$data" "imagenet:$work/png --labels=$work/val.txt --resize=32 --crop=32"; do
+  # shellcheck disable=SC2086
+  "$qeval" --onnx="$src/models/resnet20.ptq_u8s8.onnx" --int8 --dataset=$spec --mean=0.2190 --std=0.3318 --limit=64 \
+    2>/dev/null | grep '^top1'
+done >"$work/both"
+if [ "$(wc -l <"$work/both")" -eq 2 ] && [ "$(sort -u "$work/both" | wc -l)" -eq 1 ]; then pass
+else fail "qeval imagenet: vs cifar10: $(cat "$work/both")"; fi
 expect_error "qeval bad dataset kind" "unknown" "$qeval" --onnx="$model" --dataset=mnist:"$data"
 
 echo "$passed passed, $failed failed"
