@@ -2,6 +2,9 @@
 //   qdq-dataset fashion-mnist --out=DIR [--format=cifar10|png]
 //                                         Debian's Fashion-MNIST -> CIFAR-10 binary batches, or
 //                                         the test split as an ImageNet-style folder of PNGs
+//   qdq-dataset folder --dataset=DIR --out=test_batch.bin
+//                                         an ImageNet-style folder of 32x32 JPEG/PNG images ->
+//                                         CIFAR-10 binary (decoded once, rows in sorted path order)
 //   qdq-dataset tensor --dataset=F.bin --out=F.raw [--first=0 --count=1 --mean= --std=]
 //                                         images -> a raw float32 NCHW input for qexec --loadInputs
 #include <iostream>
@@ -86,7 +89,27 @@ int run(int argc, char** argv) {
     }
     return 0;
   }
-  check(command == "tensor", "unknown command '" + command + "' (fashion-mnist or tensor)");
+  if (command == "folder") {
+    check(flags.has("dataset"), "--dataset=DIR is required");
+    const auto files = list_image_folder(flags.get("dataset"), "");
+    LabeledImages out;
+    out.channels = 3;
+    out.height = out.width = 32;
+    for (const auto& f : files) {
+      const RgbImage img = decode_image(f.path);
+      check(img.width == 32 && img.height == 32,
+            f.path.string() + ": CIFAR-10 binary holds 32x32 images");
+      check(f.label < 256, "more than 256 classes");
+      out.labels.push_back(static_cast<uint8_t>(f.label));
+      for (int64_t c = 0; c < 3; ++c)
+        for (int64_t p = 0; p < 1024; ++p) out.pixels.push_back(img.pixels[p * 3 + c]);
+      ++out.count;
+    }
+    cli::write_file_atomically(flags.get("out"), encode_cifar10_binary(out));
+    std::cout << "wrote " << flags.get("out") << ": " << out.count << " images, 3x32x32\n";
+    return 0;
+  }
+  check(command == "tensor", "unknown command '" + command + "' (fashion-mnist, folder or tensor)");
   check(flags.has("dataset"), "--dataset is required");
   const auto images = read_cifar10_binary(flags.get("dataset"));
   const Tensor t = normalize_images(images, flags.get_int("first", 0), flags.get_int("count", 1),
