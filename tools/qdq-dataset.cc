@@ -30,15 +30,6 @@ const std::vector<cli::FlagSpec> kFlags = {
     {"std", true, "per-channel std (tensor; default 0.3318 for all)"},
 };
 
-std::array<float, 3> parse_triple(const std::string& text, float fallback) {
-  if (text.empty()) return {fallback, fallback, fallback};
-  auto parts = cli::split(text, ',');
-  check(parts.size() == 1 || parts.size() == 3, "expected one or three values, got '" + text + "'");
-  std::array<float, 3> v{};
-  for (size_t i = 0; i < 3; ++i) v[i] = std::stof(parts[parts.size() == 1 ? 0 : i]);
-  return v;
-}
-
 int run(int argc, char** argv) {
   const auto flags = cli::Flags::parse(argc, argv, kFlags);
   const std::string synopsis =
@@ -112,9 +103,10 @@ int run(int argc, char** argv) {
   check(command == "tensor", "unknown command '" + command + "' (fashion-mnist, folder or tensor)");
   check(flags.has("dataset"), "--dataset is required");
   const auto images = read_cifar10_binary(flags.get("dataset"));
-  const Tensor t = normalize_images(images, flags.get_int("first", 0), flags.get_int("count", 1),
-                                    parse_triple(flags.get("mean"), 0.2190f),
-                                    parse_triple(flags.get("std"), 0.3318f));
+  const Tensor t = normalize_images(
+      images, flags.get_int("first", 0), flags.get_int("count", 1),
+      cli::parse_float_triple(flags.get("mean"), {0.2190f, 0.2190f, 0.2190f}, "mean"),
+      cli::parse_float_triple(flags.get("std"), {0.3318f, 0.3318f, 0.3318f}, "std"));
   cli::write_file_atomically(flags.get("out"),
                              std::string(static_cast<const char*>(t.raw()), t.nbytes()));
   std::cout << "wrote " << flags.get("out") << ": float32 " << shape_to_string(t.shape()) << "\n";

@@ -40,23 +40,6 @@ const std::vector<cli::FlagSpec> kFlags = {
     {"verbose", false, "per-class accuracy"},
 };
 
-std::array<float, 3> parse_triple(const std::string& text, std::array<float, 3> fallback,
-                                  const char* flag) {
-  if (text.empty()) return fallback;
-  auto parts = cli::split(text, ',');
-  check(parts.size() == 1 || parts.size() == 3,
-        std::string("--") + flag + " takes one or three values");
-  std::array<float, 3> v{};
-  for (size_t i = 0; i < 3; ++i) {
-    try {
-      v[i] = std::stof(parts[parts.size() == 1 ? 0 : i]);
-    } catch (const std::exception&) {
-      fail(std::string("--") + flag + ": '" + text + "' is not a list of numbers");
-    }
-  }
-  return v;
-}
-
 struct LoadedModel {
   ImportedModel imported;
   std::unique_ptr<Engine> engine;
@@ -127,8 +110,8 @@ int run(int argc, char** argv) {
   omp_set_num_threads(threads);
 
   DatasetOptions options;
-  options.mean = parse_triple(flags.get("mean"), options.mean, "mean");
-  options.std = parse_triple(flags.get("std"), options.std, "std");
+  options.mean = cli::parse_float_triple(flags.get("mean"), options.mean, "mean");
+  options.std = cli::parse_float_triple(flags.get("std"), options.std, "std");
   for (float v : options.std) check(v > 0.0f, "--std values must be positive");
   options.resize = flags.get_int("resize", -1);
   options.crop = flags.get_int("crop", -1);

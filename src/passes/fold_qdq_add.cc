@@ -13,11 +13,6 @@ std::optional<QuantParams> per_tensor_8bit(const Node* n) {
   return p;
 }
 
-Value* zero_point_value(Graph& graph, const QuantParams& p, const std::string& base) {
-  if (p.zero_point) return p.zero_point;
-  return graph.add_constant(unique_name(graph, base), Tensor::scalar<uint8_t>(0));
-}
-
 }  // namespace
 
 int FoldQdqAdd::run(Graph& graph, PassContext&) const {

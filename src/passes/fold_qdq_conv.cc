@@ -92,10 +92,6 @@ std::optional<ConvGroup> match(Node* q) {
   return g;
 }
 
-Value* add_constant(Graph& graph, const std::string& base, Tensor t) {
-  return graph.add_constant(unique_name(graph, base), std::move(t));
-}
-
 // Bias in accumulator units (scale x_scale * w_scale[c]), rounded as ONNX
 // Runtime's quantizer rounds it. An int32 bias already in those units (its scale
 // equals the float32 product, as quantize_static makes it) is taken as it is.
@@ -119,11 +115,6 @@ Value* int32_bias(Graph& graph, const ConvGroup& g, int64_t channels) {
     bias.data<int32_t>()[c] = static_cast<int32_t>(std::clamp(q, -2147483648.0, 2147483647.0));
   }
   return add_constant(graph, g.conv->name + "_bias_int32", std::move(bias));
-}
-
-Value* zero_point_value(Graph& graph, const QuantParams& p, const std::string& base) {
-  if (p.zero_point) return p.zero_point;
-  return add_constant(graph, base, Tensor::scalar<uint8_t>(0));
 }
 
 template <typename Q>

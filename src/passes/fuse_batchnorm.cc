@@ -34,10 +34,6 @@ std::optional<ChannelAffine> batchnorm_affine(const Node& bn) {
   return a;
 }
 
-Value* add_constant(Graph& graph, const std::string& base, Tensor t) {
-  return graph.add_constant(unique_name(graph, base), std::move(t));
-}
-
 // Float weights: W'[c] = W[c] * factor[c].
 Value* scale_float_weight(Graph& graph, const Value* w, const ChannelAffine& a) {
   Tensor out = w->constant->clone();

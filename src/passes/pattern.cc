@@ -26,6 +26,10 @@ std::string unique_name(const Graph& graph, const std::string& base) {
   }
 }
 
+Value* add_constant(Graph& graph, const std::string& base, Tensor tensor) {
+  return graph.add_constant(unique_name(graph, base), std::move(tensor));
+}
+
 void replace_all_uses(Graph& graph, Value* from, Value* to) {
   check(!from->is_graph_output, "replace_all_uses: '" + from->name + "' is a graph output",
         ErrorKind::kInternal);

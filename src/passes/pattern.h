@@ -15,6 +15,8 @@ bool has_single_use(const Value* v);
 const Tensor* constant_of(const Value* v);
 // Fresh value name based on `base` that the graph does not use yet.
 std::string unique_name(const Graph& graph, const std::string& base);
+// A new constant value named after `base` (made unique).
+Value* add_constant(Graph& graph, const std::string& base, Tensor tensor);
 // Replaces every node input reading `from` with `to`. Graph outputs keep their
 // names (they are the model's API), so `from` must not be one.
 void replace_all_uses(Graph& graph, Value* from, Value* to);

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "passes/pattern.h"
+
 namespace qdq {
 
 float QuantParams::scale_at(int64_t i) const {
@@ -36,6 +38,10 @@ std::optional<QuantParams> constant_quant_params(const Node& n) {
       p.zero_point->constant->numel() != 1)
     return std::nullopt;
   return p;
+}
+
+Value* zero_point_value(Graph& graph, const QuantParams& p, const std::string& base) {
+  return p.zero_point ? p.zero_point : add_constant(graph, base, Tensor::scalar<uint8_t>(0));
 }
 
 bool same_quant_params(const QuantParams& a, const QuantParams& b) {

@@ -87,4 +87,23 @@ std::vector<std::string> split(const std::string& s, char separator) {
   return parts;
 }
 
+std::array<float, 3> parse_float_triple(const std::string& text, std::array<float, 3> fallback,
+                                        const std::string& flag) {
+  if (text.empty()) return fallback;
+  auto parts = split(text, ',');
+  check(parts.size() == 1 || parts.size() == 3, "--" + flag + " takes one or three values");
+  std::array<float, 3> v{};
+  for (size_t i = 0; i < 3; ++i) {
+    try {
+      size_t used = 0;
+      const std::string& part = parts[parts.size() == 1 ? 0 : i];
+      v[i] = std::stof(part, &used);
+      check(used == part.size(), "");
+    } catch (const std::exception&) {
+      fail("--" + flag + "=" + text + ": not a list of numbers");
+    }
+  }
+  return v;
+}
+
 }  // namespace qdq::cli

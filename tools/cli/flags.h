@@ -1,6 +1,7 @@
 // trtexec-style command lines: --name=value or --name value, plus positionals.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -32,5 +33,9 @@ class Flags {
 
 std::string usage_text(const std::string& synopsis, const std::vector<FlagSpec>& specs);
 std::vector<std::string> split(const std::string& s, char separator);
+// "a,b,c" or "a" (for all three) as --mean/--std give per-channel values; an
+// empty text gives `fallback`. Throws naming `flag` when it does not parse.
+std::array<float, 3> parse_float_triple(const std::string& text, std::array<float, 3> fallback,
+                                        const std::string& flag);
 
 }  // namespace qdq::cli
