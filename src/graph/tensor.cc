@@ -105,50 +105,22 @@ void Tensor::check_type(DType requested) const {
         ErrorKind::kInternal);
 }
 
-template <typename T>
-static std::vector<int64_t> widen(const Tensor& t) {
-  auto v = t.values<T>();
-  return std::vector<int64_t>(v.begin(), v.end());
-}
-
 std::vector<int64_t> Tensor::to_int64_vector() const {
-  switch (dtype_) {
-    case DType::kInt64:
-      return widen<int64_t>(*this);
-    case DType::kInt32:
-      return widen<int32_t>(*this);
-    case DType::kInt8:
-      return widen<int8_t>(*this);
-    case DType::kUInt8:
-      return widen<uint8_t>(*this);
-    case DType::kBool:
-      return widen<bool>(*this);
-    default:
+  return visit_dtype(dtype_, [this](auto tag) -> std::vector<int64_t> {
+    using T = decltype(tag);
+    if constexpr (!std::is_integral_v<T>) {
       fail(std::string("expected an integer tensor, got ") + dtype_name(dtype_));
-  }
+    } else {
+      auto v = values<T>();
+      return std::vector<int64_t>(v.begin(), v.end());
+    }
+  });
 }
 
 double Tensor::scalar_as_double() const {
   check(numel_ == 1, "expected a single value, got shape " + shape_to_string(shape_));
-  switch (dtype_) {
-    case DType::kFloat32:
-      return data<float>()[0];
-    case DType::kFloat64:
-      return data<double>()[0];
-    case DType::kUInt8:
-      return data<uint8_t>()[0];
-    case DType::kInt8:
-      return data<int8_t>()[0];
-    case DType::kInt32:
-      return data<int32_t>()[0];
-    case DType::kInt64:
-      return static_cast<double>(data<int64_t>()[0]);
-    case DType::kBool:
-      return data<bool>()[0];
-    case DType::kUndefined:
-      break;
-  }
-  fail("scalar of undefined type");
+  return visit_dtype(dtype_,
+                     [this](auto tag) { return static_cast<double>(data<decltype(tag)>()[0]); });
 }
 
 }  // namespace qdq

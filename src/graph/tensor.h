@@ -49,6 +49,31 @@ constexpr DType dtype_of<bool>() {
   return DType::kBool;
 }
 
+// Calls fn(T{}) with T the C++ element type of `t` (one switch over the types,
+// for every place that handles any of them); fails for kUndefined.
+template <typename Fn>
+decltype(auto) visit_dtype(DType t, Fn&& fn) {
+  switch (t) {
+    case DType::kFloat32:
+      return fn(float{});
+    case DType::kFloat64:
+      return fn(double{});
+    case DType::kUInt8:
+      return fn(uint8_t{});
+    case DType::kInt8:
+      return fn(int8_t{});
+    case DType::kInt32:
+      return fn(int32_t{});
+    case DType::kInt64:
+      return fn(int64_t{});
+    case DType::kBool:
+      return fn(bool{});
+    case DType::kUndefined:
+      break;
+  }
+  fail("tensor of undefined element type", ErrorKind::kInternal);
+}
+
 using Shape = std::vector<int64_t>;
 
 // Product of dims; throws on negative dims or int64 overflow (shapes come from

@@ -77,25 +77,8 @@ std::string compare(const Tensor& got, const Tensor& want) {
            dtype_name(want.dtype());
   if (got.shape() != want.shape())
     return "shape " + shape_to_string(got.shape()) + ", expected " + shape_to_string(want.shape());
-  switch (got.dtype()) {
-    case DType::kFloat32:
-      return compare_values<float>(got, want);
-    case DType::kFloat64:
-      return compare_values<double>(got, want);
-    case DType::kUInt8:
-      return compare_values<uint8_t>(got, want);
-    case DType::kInt8:
-      return compare_values<int8_t>(got, want);
-    case DType::kInt32:
-      return compare_values<int32_t>(got, want);
-    case DType::kInt64:
-      return compare_values<int64_t>(got, want);
-    case DType::kBool:
-      return compare_values<bool>(got, want);
-    case DType::kUndefined:
-      break;
-  }
-  return "undefined type";
+  return visit_dtype(got.dtype(),
+                     [&](auto tag) { return compare_values<decltype(tag)>(got, want); });
 }
 
 // "" when the case passes, else why not.

@@ -77,31 +77,7 @@ std::string tensors_to_json(const std::vector<std::string>& names,
     out << (i ? ",\n" : "\n") << "  \"" << json_escape(names[i]) << "\": {\"shape\": [";
     for (size_t d = 0; d < t.rank(); ++d) out << (d ? "," : "") << t.dim(d);
     out << "], \"data\": [";
-    switch (t.dtype()) {
-      case DType::kFloat32:
-        append_values<float>(out, t);
-        break;
-      case DType::kFloat64:
-        append_values<double>(out, t);
-        break;
-      case DType::kUInt8:
-        append_values<uint8_t>(out, t);
-        break;
-      case DType::kInt8:
-        append_values<int8_t>(out, t);
-        break;
-      case DType::kInt32:
-        append_values<int32_t>(out, t);
-        break;
-      case DType::kInt64:
-        append_values<int64_t>(out, t);
-        break;
-      case DType::kBool:
-        append_values<bool>(out, t);
-        break;
-      case DType::kUndefined:
-        break;
-    }
+    visit_dtype(t.dtype(), [&](auto tag) { append_values<decltype(tag)>(out, t); });
     out << "]}";
   }
   out << "\n}\n";
