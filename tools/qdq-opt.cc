@@ -46,7 +46,10 @@ int run(int argc, char** argv) {
   if (flags.has("list-passes")) {
     for (const auto& e : all_passes())
       std::cout << e.pass->name() << ": " << e.pass->purpose()
-                << (e.lowering ? " [qoperator form]" : "") << "\n";
+                << (e.first_form == PipelineForm::kQOperator ? " [qoperator form]"
+                    : e.first_form == PipelineForm::kEngine  ? " [qexec only]"
+                                                             : "")
+                << "\n";
     return 0;
   }
   const std::string form = flags.get("form", "qdq");

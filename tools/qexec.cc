@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <chrono>
+#include <functional>
 #include <cstdio>
 #include <iostream>
 
@@ -28,8 +29,8 @@ const std::vector<cli::FlagSpec> kFlags = {
     {"minShapes", true, "dynamic shape range (not available yet)"},
     {"optShapes", true, "dynamic shape range (not available yet)"},
     {"maxShapes", true, "dynamic shape range (not available yet)"},
-    {"dumpProfile", false, "per-layer times (not available yet)"},
-    {"exportProfile", true, "per-layer times as JSON (not available yet)"},
+    {"dumpProfile", false, "print per-layer times of the timed runs"},
+    {"exportProfile", true, "write per-layer times of the timed runs as JSON"},
     {"shapes", true, "input shapes, e.g. input:1x3x224x224[,other:...]"},
     {"batch", true, "batch dimension of every input"},
     {"threads", true, "worker threads (default: all cores)"},
@@ -57,6 +58,36 @@ std::string ms(double v) {
   return buf;
 }
 
+// trtexec's --dumpProfile table and --exportProfile JSON: average time per run.
+void report_profile(const Engine& engine, const cli::Flags& flags) {
+  const auto layers = engine.executor.profile();
+  const double runs = static_cast<double>(std::max<int64_t>(1, engine.executor.profiled_runs()));
+  double total = 0;
+  for (const auto& l : layers) total += l.total_ms / runs;
+  auto precision = [](const Node& n) { return is_integer_layer(n) ? "int8" : "fp32"; };
+  if (flags.has("dumpProfile")) {
+    std::printf("=== Profile (%lld iterations) ===\n", static_cast<long long>(runs));
+    std::printf("%10s %8s  %-9s %-5s %s\n", "Avg.(ms)", "Time(%)", "kernel", "prec", "Layer");
+    for (const auto& l : layers)
+      std::printf("%10.4f %8.2f  %-9s %-5s %s\n", l.total_ms / runs,
+                  total > 0 ? 100.0 * l.total_ms / runs / total : 0.0, isa_name(l.isa),
+                  precision(*l.node), l.node->describe().c_str());
+    std::printf("%10.4f %8.2f  total\n", total, 100.0);
+  }
+  if (flags.has("exportProfile")) {
+    std::string json = "[";
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const auto& l = layers[i];
+      json += std::string(i ? ",\n " : "\n ") + "{\"name\": " + "\"" + cli::json_escape(l.node->name) + "\"" +
+              ", \"op\": " + "\"" + cli::json_escape(l.node->op_type) + "\"" + ", \"precision\": \"" +
+              precision(*l.node) + "\", \"kernel\": \"" + isa_name(l.isa) +
+              "\", \"timeMs\": " + cli::json_number(l.total_ms / runs) + ", \"percentage\": " +
+              cli::json_number(total > 0 ? 100.0 * l.total_ms / runs / total : 0.0) + "}";
+    }
+    cli::write_file_atomically(flags.get("exportProfile"), json + "\n]\n");
+  }
+}
+
 int run(int argc, char** argv) {
   const auto flags = cli::Flags::parse(argc, argv, kFlags);
   if (flags.has("help")) {
@@ -64,7 +95,7 @@ int run(int argc, char** argv) {
     return 0;
   }
   for (const char* later : {"best", "saveEngine", "loadEngine", "calib", "calibData", "minShapes",
-                            "optShapes", "maxShapes", "dumpProfile", "exportProfile"})
+                            "optShapes", "maxShapes"})
     check(!flags.has(later),
           std::string("--") + later + " is not available yet in this version of qexec " +
               "(the INT8 engine and plan format are in progress); run without it for the " +
@@ -150,7 +181,19 @@ int run(int argc, char** argv) {
   timing.min_duration_s = flags.get_double("duration", timing.min_duration_s);
   check(timing.warm_up_ms >= 0 && timing.min_iterations >= 1 && timing.min_duration_s >= 0,
         "--warmUp, --iterations and --duration must be non-negative (iterations at least 1)");
-  const auto latencies = time_iterations(timing, run_once);
+  const bool profiling = flags.has("dumpProfile") || flags.has("exportProfile");
+  std::function<void()> timed_run = run_once;
+  if (profiling)  // only the timed runs count, not the warm-up
+    timed_run = [&, warming = true, started = Clock::now()]() mutable {
+      if (warming && std::chrono::duration<double, std::milli>(Clock::now() - started).count() >=
+                         timing.warm_up_ms) {
+        warming = false;
+        engine->executor.set_profiling(true);
+      }
+      run_once();
+    };
+  const auto latencies = time_iterations(timing, timed_run);
+  if (profiling) report_profile(*engine, flags);
   const LatencyStats stats = summarize_latencies(latencies);
   if (verbose) {
     const int64_t avg_runs = std::max<int64_t>(1, flags.get_int("avgRuns", 10));

@@ -16,6 +16,16 @@ bool has_single_use(const Value* v) {
   return std::count(c->inputs().begin(), c->inputs().end(), v) == 1;
 }
 
+bool same_shape(const Value* a, const Value* b) {
+  if (!a->shape || !b->shape || a->shape->size() != b->shape->size()) return false;
+  for (size_t i = 0; i < a->shape->size(); ++i) {
+    const Dim &x = (*a->shape)[i], &y = (*b->shape)[i];
+    const bool same = x.is_known() ? x.size == y.size : !x.symbol.empty() && x.symbol == y.symbol;
+    if (!same) return false;
+  }
+  return true;
+}
+
 const Tensor* constant_of(const Value* v) { return v && v->constant ? &*v->constant : nullptr; }
 
 std::string unique_name(const Graph& graph, const std::string& base) {

@@ -11,6 +11,9 @@ namespace qdq {
 Node* producer_if(const Value* v, const std::string& op_type);
 // True when `v` feeds exactly one node input and is not a graph output.
 bool has_single_use(const Value* v);
+// True when both shapes are known to be equal: dim by dim the same size, or the
+// same named symbol ("batch").
+bool same_shape(const Value* a, const Value* b);
 // The constant behind `v`, or nullptr.
 const Tensor* constant_of(const Value* v);
 // Fresh value name based on `base` that the graph does not use yet.

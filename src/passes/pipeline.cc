@@ -7,6 +7,8 @@
 #include "passes/fold_qdq_add.h"
 #include "passes/fold_qdq_conv.h"
 #include "passes/fuse_batchnorm.h"
+#include "passes/fuse_qconv_epilogue.h"
+#include "passes/layout_nhwc.h"
 #include "passes/remove_redundant_qdq.h"
 
 namespace qdq {
@@ -18,20 +20,25 @@ const std::vector<PipelineEntry>& all_passes() {
     //    quantize fp32 weights at run time; folding turns both into initializers
     //    (int8 weights behind a DequantizeLinear), which is what the BN and Q/DQ
     //    matchers below look for.
-    p.push_back({std::make_unique<FoldConstants>(), false});
+    p.push_back({std::make_unique<FoldConstants>(), PipelineForm::kQdq});
     // 2. Identity/Dropout would hide producer-consumer pairs from the matchers.
-    p.push_back({std::make_unique<EliminateDeadCode>(), false});
+    p.push_back({std::make_unique<EliminateDeadCode>(), PipelineForm::kQdq});
     // 3. BatchNormalization next to its conv, now that the conv's weight is a
     //    DequantizeLinear of a constant: folded into the weight scale and bias,
     //    so the conv's output meets its QuantizeLinear directly.
-    p.push_back({std::make_unique<FuseBatchNorm>(), false});
+    p.push_back({std::make_unique<FuseBatchNorm>(), PipelineForm::kQdq});
     // 4. Q(DQ(q)) pairs that cancel, before the group matchers look at edges.
-    p.push_back({std::make_unique<RemoveRedundantQdq>(), false});
+    p.push_back({std::make_unique<RemoveRedundantQdq>(), PipelineForm::kQdq});
     // 5. Lowering: DQ -> Conv -> [act] -> Q groups become integer convolutions.
     //    Last, because it needs BN gone (3) and weights constant (1).
-    p.push_back({std::make_unique<FoldQdqConv>(), true});
+    p.push_back({std::make_unique<FoldQdqConv>(), PipelineForm::kQOperator});
     // 6. Residual adds between quantized tensors (ORT PTQ graphs): QLinearAdd.
-    p.push_back({std::make_unique<FoldQdqAdd>(), true});
+    p.push_back({std::make_unique<FoldQdqAdd>(), PipelineForm::kQOperator});
+    // 7. Engine only: integer convolutions channels-last, after lowering made
+    //    them (5, 6); then their epilogues absorb the Clip and QLinearAdd that
+    //    the layout pass moved next to them.
+    p.push_back({std::make_unique<LayoutNhwc>(), PipelineForm::kEngine});
+    p.push_back({std::make_unique<FuseQConvEpilogue>(), PipelineForm::kEngine});
     return p;
   }();
   return passes;
@@ -49,10 +56,12 @@ std::vector<const Pass*> select_passes(const std::string& names, PipelineForm fo
   const bool everything = wanted.empty();
   std::vector<const Pass*> selected;
   for (const auto& e : all_passes()) {
-    const bool in_form = !e.lowering || form == PipelineForm::kQOperator;
+    const bool in_form = e.first_form <= form;
     if (everything ? in_form : wanted.count(e.pass->name()) != 0) {
-      check(in_form,
-            "pass " + e.pass->name() + " lowers to integer operators: it needs --form=qoperator");
+      check(in_form, "pass " + e.pass->name() +
+                         (e.first_form == PipelineForm::kEngine
+                              ? " makes the INT8 engine's own operators: it runs only in qexec"
+                              : " lowers to integer operators: it needs --form=qoperator"));
       selected.push_back(e.pass.get());
     }
     wanted.erase(e.pass->name());

@@ -9,14 +9,16 @@
 
 namespace qdq {
 
-// What the rewritten graph is for. kQdq keeps standard Q/DQ form (cleaned and
-// folded) for other runtimes; kQOperator also lowers Q/DQ groups to integer
-// operators (QLinearConv, ...), the form qdq's INT8 engine builds from.
-enum class PipelineForm { kQdq, kQOperator };
+// What the rewritten graph is for, each form adding passes to the one before.
+// kQdq keeps standard Q/DQ form (cleaned and folded) for other runtimes;
+// kQOperator also lowers Q/DQ groups to integer operators (QLinearConv, ...);
+// kEngine also applies the INT8 engine's layout and fusions (qdq's own ai.qdq
+// ops), the form the engine runs.
+enum class PipelineForm { kQdq, kQOperator, kEngine };
 
 struct PipelineEntry {
   std::unique_ptr<Pass> pass;
-  bool lowering;  // only in the kQOperator form
+  PipelineForm first_form;  // the pass runs in this form and the ones after it
 };
 
 // Every pass, in pipeline order.

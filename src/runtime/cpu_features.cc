@@ -12,12 +12,17 @@ const char* isa_name(Isa isa) {
       return "ref";
     case Isa::kAvx2:
       return "avx2";
+    case Isa::kAvx512Vnni:
+      return "avx512vnni";
   }
   return "ref";
 }
 
 Isa best_isa() {
   __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
+    return Isa::kAvx512Vnni;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
   return Isa::kRef;
 }
@@ -26,12 +31,12 @@ Isa selected_isa() {
   const char* forced = std::getenv("QDQ_ISA");
   if (!forced || !*forced) return best_isa();
   const std::string name = forced;
-  for (Isa isa : {Isa::kRef, Isa::kAvx2})
+  for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kAvx512Vnni})
     if (name == isa_name(isa)) {
       check(isa <= best_isa(), "QDQ_ISA=" + name + ": this CPU does not support it");
       return isa;
     }
-  fail("QDQ_ISA=" + name + " is not a kernel level (ref, avx2)");
+  fail("QDQ_ISA=" + name + " is not a kernel level (ref, avx2, avx512vnni)");
 }
 
 }  // namespace qdq

@@ -6,12 +6,13 @@
 namespace qdq {
 
 // Kernel levels, lowest first. kRef is the portable reference code.
-enum class Isa { kRef, kAvx2 };
+// kAvx512Vnni: AVX-512 F/BW/VL with VNNI (vpdpbusd), the Xeons since Cascade Lake.
+enum class Isa { kRef, kAvx2, kAvx512Vnni };
 
 const char* isa_name(Isa isa);
 // The best level this CPU runs.
 Isa best_isa();
-// QDQ_ISA=ref|avx2 forces a level (for tests of each path); otherwise best_isa().
+// QDQ_ISA=ref|avx2|avx512vnni forces a level (for tests of each path); otherwise best_isa().
 // Forcing a level the CPU lacks is an error.
 Isa selected_isa();
 

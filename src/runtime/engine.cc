@@ -28,7 +28,7 @@ Result<Engine> build_engine(Graph& graph, const EngineOptions& options) {
             "is not "
             "available yet; run it without --int8, or quantize it first");
       context.evaluate = evaluate_node;
-      report = run_passes(graph, select_passes("", PipelineForm::kQOperator), context);
+      report = run_passes(graph, select_passes("", PipelineForm::kEngine), context);
     }
     auto executor =
         ReferenceExecutor::create(graph, ExecutorOptions{options.int8 ? options.isa : Isa::kRef});

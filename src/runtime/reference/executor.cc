@@ -1,5 +1,6 @@
 #include "runtime/reference/executor.h"
 
+#include <chrono>
 #include <unordered_map>
 
 #include "runtime/kernels/registry.h"
@@ -36,6 +37,18 @@ std::vector<std::pair<const Node*, Isa>> ReferenceExecutor::layer_kernels() cons
   return out;
 }
 
+void ReferenceExecutor::set_profiling(bool on) {
+  profiling_ = on;
+  profiled_runs_ = 0;
+  for (Step& s : steps_) s.profiled_ms = 0;
+}
+
+std::vector<ReferenceExecutor::LayerTime> ReferenceExecutor::profile() const {
+  std::vector<LayerTime> out;
+  for (const Step& s : steps_) out.push_back({s.node, s.isa, s.profiled_ms});
+  return out;
+}
+
 Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
                                                     const ExecutorOptions& options) {
   return catch_errors([&]() -> ReferenceExecutor {
@@ -66,7 +79,7 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
         kernel = fast;
         isa = optimized_kernel_isa(key, options.isa);
       }
-      Step step{n, kernel, isa, nullptr, {}, {}, {}};
+      Step step{n, kernel, isa, nullptr, {}, {}, {}, 0};
       for (Value* in : n->inputs()) {
         step.inputs.push_back(in ? slot(in) : -1);
         if (in && !in->is_constant()) last_reader[step.inputs.back()] = ex.steps_.size();
@@ -101,13 +114,17 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
       const Value* v = graph_->find_value(name);
       check(v && v->is_graph_input, "'" + name + "' is not an input of the model");
     }
+    using Clock = std::chrono::steady_clock;
     size_t live = 0;
     peak_activation_bytes_ = 0;
     for (Step& step : steps_) {
       std::vector<const Tensor*> args;
       for (int s : step.inputs) args.push_back(s < 0 ? nullptr : &slots[s]);
       OpContext ctx(*step.node, graph_->opset, std::move(args), &step.state);
+      const auto start = profiling_ ? Clock::now() : Clock::time_point();
       step.kernel(ctx);
+      if (profiling_)
+        step.profiled_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       for (size_t k = 0; k < step.outputs.size(); ++k) {
         Tensor& out = ctx.output(k);
         check(!out.empty(),
@@ -127,6 +144,7 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
         slots[s] = Tensor();
       }
     }
+    profiled_runs_ += profiling_;
     std::vector<Tensor> outputs;
     for (int s : output_slots_) outputs.push_back(slots[s]);
     return outputs;

@@ -41,6 +41,16 @@ class ReferenceExecutor {
   // The kernel level each layer runs at, in execution order.
   std::vector<std::pair<const Node*, Isa>> layer_kernels() const;
 
+  // Per-layer wall time, accumulated over the runs made while profiling is on.
+  struct LayerTime {
+    const Node* node;
+    Isa isa;
+    double total_ms;
+  };
+  void set_profiling(bool on);  // also clears what was accumulated
+  std::vector<LayerTime> profile() const;
+  int64_t profiled_runs() const { return profiled_runs_; }
+
  private:
   struct Step {
     const Node* node;
@@ -50,6 +60,7 @@ class ReferenceExecutor {
     std::vector<int> inputs;      // slot per input, -1 for an absent optional one
     std::vector<int> outputs;
     std::vector<int> release;  // slots whose last reader is this step
+    double profiled_ms = 0;
   };
   explicit ReferenceExecutor(const Graph& graph) : graph_(&graph) {}
 
@@ -60,6 +71,8 @@ class ReferenceExecutor {
   size_t weight_bytes_ = 0;
   size_t peak_activation_bytes_ = 0;
   NodeObserver observer_;
+  bool profiling_ = false;
+  int64_t profiled_runs_ = 0;
 };
 
 // Runs one node's reference kernel on the given inputs (constant folding).

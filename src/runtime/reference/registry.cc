@@ -17,6 +17,7 @@ static const ReferenceOpTable& table() {
     add_quantize_ops(ops);
     add_cast_ops(ops);
     add_qlinear_elementwise_ops(ops);
+    add_qconv_ops(ops);
     return ops;
   }();
   return t;

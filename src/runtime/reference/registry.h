@@ -32,5 +32,6 @@ void add_resize_ops(ReferenceOpTable& table);
 void add_quantize_ops(ReferenceOpTable& table);
 void add_cast_ops(ReferenceOpTable& table);
 void add_qlinear_elementwise_ops(ReferenceOpTable& table);
+void add_qconv_ops(ReferenceOpTable& table);
 
 }  // namespace qdq

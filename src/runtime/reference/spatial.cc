@@ -59,27 +59,31 @@ SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_s
   return g;
 }
 
-ConvShape conv_shape(const OpContext& ctx, const Tensor& x, const Tensor& w) {
+ConvShape conv_shape(const OpContext& ctx, const Shape& x, const Shape& w) {
   ConvShape s;
-  ctx.require(x.rank() >= 3 && w.rank() == x.rank(),
-              "input " + shape_to_string(x.shape()) + " and weight " + shape_to_string(w.shape()) +
+  ctx.require(x.size() >= 3 && w.size() == x.size(),
+              "input " + shape_to_string(x) + " and weight " + shape_to_string(w) +
                   " ranks do not fit a convolution");
-  s.batch = x.dim(0);
-  s.in_channels = x.dim(1);
-  s.out_channels = w.dim(0);
+  s.batch = x[0];
+  s.in_channels = x[1];
+  s.out_channels = w[0];
   s.group = ctx.attrs().get_int("group", 1);
   ctx.require(s.group >= 1 && s.in_channels % s.group == 0 && s.out_channels % s.group == 0,
               "group " + std::to_string(s.group) + " does not divide the channels");
-  ctx.require(w.dim(1) * s.group == s.in_channels,
-              "weight " + shape_to_string(w.shape()) + " does not fit input channels " +
+  ctx.require(w[1] * s.group == s.in_channels,
+              "weight " + shape_to_string(w) + " does not fit input channels " +
                   std::to_string(s.in_channels) + " with group " + std::to_string(s.group));
-  std::vector<int64_t> kernel(w.shape().begin() + 2, w.shape().end());
+  std::vector<int64_t> kernel(w.begin() + 2, w.end());
   auto declared = ctx.attrs().get_ints("kernel_shape", kernel);
   ctx.require(declared == kernel, "kernel_shape attribute disagrees with the weight's shape");
-  s.geometry = make_spatial_geometry(ctx, x.shape(), kernel, false);
+  s.geometry = make_spatial_geometry(ctx, x, kernel, false);
   s.output_shape = {s.batch, s.out_channels};
   for (int i = 3 - s.geometry.rank; i < 3; ++i) s.output_shape.push_back(s.geometry.out[i]);
   return s;
+}
+
+ConvShape conv_shape(const OpContext& ctx, const Tensor& x, const Tensor& w) {
+  return conv_shape(ctx, x.shape(), w.shape());
 }
 
 }  // namespace qdq

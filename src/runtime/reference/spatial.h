@@ -34,5 +34,7 @@ struct ConvShape {
 };
 
 ConvShape conv_shape(const OpContext& ctx, const Tensor& x, const Tensor& w);
+// The same from shapes: x_shape channels-first ([N, C, spatial...]).
+ConvShape conv_shape(const OpContext& ctx, const Shape& x_shape, const Shape& w_shape);
 
 }  // namespace qdq

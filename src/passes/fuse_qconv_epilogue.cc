@@ -1,0 +1,95 @@
+#include "passes/fuse_qconv_epilogue.h"
+
+#include <set>
+
+#include "passes/pattern.h"
+
+namespace qdq {
+namespace {
+
+bool is_qconv(const Node& n) { return n.domain == "ai.qdq" && n.op_type == "QConv"; }
+
+// A constant scalar input (absent: nullopt, as for Clip's optional bounds).
+std::optional<double> scalar_input(const Node& n, size_t i) {
+  const Tensor* t = constant_of(n.input(i));
+  if (!t || t->numel() != 1) return std::nullopt;
+  return t->scalar_as_double();
+}
+
+bool same_scalar(const Value* a, const Value* b) {
+  if (a == b) return true;
+  const Tensor *x = constant_of(a), *y = constant_of(b);
+  return x && y && x->numel() == 1 && y->numel() == 1 && x->dtype() == y->dtype() &&
+         x->scalar_as_double() == y->scalar_as_double();
+}
+
+// Narrows the clamp attributes lo/hi of `conv` by an integer Clip's bounds.
+bool absorb_clip(Node& conv, const Node& clip, const char* lo, const char* hi) {
+  if (!clip.domain.empty() || clip.op_type != "Clip" || clip.attributes.has("min") ||
+      clip.attributes.has("max"))
+    return false;
+  const auto min = clip.input(1) ? scalar_input(clip, 1) : std::optional<double>(-1e9);
+  const auto max = clip.input(2) ? scalar_input(clip, 2) : std::optional<double>(1e9);
+  if (!min || !max) return false;
+  const int64_t old_lo = conv.attributes.get_int(lo, -1000000000);
+  const int64_t old_hi = conv.attributes.get_int(hi, 1000000000);
+  conv.attributes.set(lo, std::max(old_lo, static_cast<int64_t>(*min)));
+  conv.attributes.set(hi, std::min(old_hi, static_cast<int64_t>(*max)));
+  return true;
+}
+
+// QLinearAdd(t, r) or QLinearAdd(r, t) where t is the conv's output: the
+// residual's inputs (r, r_scale, r_zero_point, sum_scale, sum_zero_point), or
+// empty when the add's parameters for t are not the conv's output parameters.
+std::vector<Value*> residual_inputs(const Node& conv, const Node& add) {
+  if (add.domain != "com.microsoft" || add.op_type != "QLinearAdd" || add.inputs().size() < 8)
+    return {};
+  const Value* t = conv.output(0);
+  const size_t mine = add.input(0) == t ? 0 : 3, other = 3 - mine;
+  if (add.input(mine) != t || add.input(other) == t) return {};
+  if (!same_scalar(add.input(mine + 1), conv.input(6)) ||
+      !same_scalar(add.input(mine + 2), conv.input(7)))
+    return {};
+  const Value* r = add.input(other);
+  if (!same_shape(r, t) || r->dtype != t->dtype) return {};
+  return {add.input(other), add.input(other + 1), add.input(other + 2), add.input(6),
+          add.input(7)};
+}
+
+}  // namespace
+
+int FuseQConvEpilogue::run(Graph& graph, PassContext&) const {
+  int fused = 0;
+  std::set<const Node*> removed;  // the snapshot below still lists them
+  for (Node* conv : graph.topological_order()) {
+    if (removed.count(conv) || !is_qconv(*conv)) continue;
+    for (;;) {
+      Value* out = conv->output(0);
+      if (!has_single_use(out)) break;
+      Node* next = out->consumers.front();
+      const bool has_residual = conv->inputs().size() > 9;
+      std::vector<Value*> inputs = conv->inputs();
+      if (!absorb_clip(*conv, *next, has_residual ? "out_min" : "conv_min",
+                       has_residual ? "out_max" : "conv_max")) {
+        auto residual = has_residual ? std::vector<Value*>{} : residual_inputs(*conv, *next);
+        if (residual.empty()) break;
+        inputs.resize(9, nullptr);
+        inputs.insert(inputs.end(), residual.begin(), residual.end());
+      }
+      // One QConv now computes `next`'s output.
+      Value* result = next->output(0);
+      Attributes attrs = conv->attributes;
+      const std::string name = conv->name;
+      removed.insert(next);
+      graph.remove_node(next);
+      graph.remove_node(conv);
+      conv = graph.add_node("QConv", inputs, {result}, name);
+      conv->domain = "ai.qdq";
+      conv->attributes = std::move(attrs);
+      ++fused;
+    }
+  }
+  return fused;
+}
+
+}  // namespace qdq

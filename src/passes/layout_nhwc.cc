@@ -1,0 +1,127 @@
+#include "passes/layout_nhwc.h"
+
+#include <unordered_map>
+
+#include "passes/pattern.h"
+
+namespace qdq {
+namespace {
+
+const std::vector<int64_t> kToNhwc = {0, 2, 3, 1};
+const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
+
+bool is_8bit(const Value* v) {
+  return v && (v->dtype == DType::kInt8 || v->dtype == DType::kUInt8);
+}
+
+bool is_zero(const Tensor* t) {
+  if (!t) return false;
+  for (int64_t i = 0; i < t->numel(); ++i)
+    if (t->dtype() != DType::kInt8 || t->data<int8_t>()[i] != 0) return false;
+  return true;
+}
+
+// QLinearConv over a 4-D input whose weights the QConv kernels pack: int8,
+// constant, zero points all 0 (ONNX Runtime's and pytorch-quantization's
+// symmetric weights).
+bool is_channels_last_conv(const Node& n) {
+  if (n.op_type != "QLinearConv" || !n.domain.empty()) return false;
+  const Tensor* w = constant_of(n.input(3));
+  return w && w->dtype() == DType::kInt8 && w->rank() == 4 && is_zero(constant_of(n.input(5)));
+}
+
+// Ops whose result at an element depends only on the inputs' same element (with
+// broadcasting, which commutes with permuting every input's dims alike), so they
+// run unchanged in any layout: the ones between convolutions in CNNs. Returns
+// the indices of their data inputs.
+std::vector<size_t> layout_free_inputs(const Node& n) {
+  if (n.domain == "com.microsoft" && n.op_type == "QLinearAdd") return {0, 3};
+  if (n.domain.empty() && (n.op_type == "Clip" || n.op_type == "Relu") && is_8bit(n.input(0)))
+    return {0};
+  return {};
+}
+
+std::optional<SymbolicShape> permuted(const std::optional<SymbolicShape>& shape,
+                                      const std::vector<int64_t>& perm) {
+  if (!shape || shape->size() != 4) return std::nullopt;
+  SymbolicShape out;
+  for (int64_t p : perm) out.push_back((*shape)[static_cast<size_t>(p)]);
+  return out;
+}
+
+class Rewriter {
+ public:
+  explicit Rewriter(Graph& graph) : graph_(graph) {}
+
+  // The channels-last twin of `v`, made by a Transpose when it has none yet.
+  Value* channels_last(Value* v) {
+    if (auto it = twin_.find(v); it != twin_.end()) return it->second;
+    Value* t = new_twin(v);
+    graph_.add_node("Transpose", {v}, {t}, unique_name(graph_, v->name + "_to_nhwc"))
+        ->attributes.set("perm", kToNhwc);
+    return t;
+  }
+
+  // Replaces `n` by a node of `op_type` reading `inputs` and writing
+  // channels-last twins of n's outputs; n's outputs become Transposes of the
+  // twins, which dead-code elimination drops when nothing reads them.
+  void replace(Node* n, std::string domain, std::string op_type,
+               std::vector<Value*> inputs) {
+    std::vector<Value*> outputs = n->outputs(), twins;
+    for (Value* out : outputs) twins.push_back(new_twin(out));
+    Attributes attrs = n->attributes;
+    const std::string name = n->name;
+    graph_.remove_node(n);
+    Node* m = graph_.add_node(op_type, inputs, twins, name);
+    m->domain = domain;
+    m->attributes = std::move(attrs);
+    for (size_t i = 0; i < outputs.size(); ++i)
+      graph_.add_node("Transpose", {twins[i]}, {outputs[i]},
+                      unique_name(graph_, outputs[i]->name + "_to_nchw"))
+          ->attributes.set("perm", kToNchw);
+  }
+
+  bool has_twin(const Value* v) const { return twin_.count(v) != 0; }
+
+ private:
+  Value* new_twin(Value* v) {
+    Value* t = graph_.add_value(unique_name(graph_, v->name + "_nhwc"), v->dtype);
+    t->shape = permuted(v->shape, kToNhwc);
+    twin_[v] = t;
+    return t;
+  }
+
+  Graph& graph_;
+  std::unordered_map<const Value*, Value*> twin_;
+};
+
+}  // namespace
+
+int LayoutNhwc::run(Graph& graph, PassContext&) const {
+  int changed = 0;
+  Rewriter rewriter(graph);
+  for (Node* n : graph.topological_order()) {
+    if (is_channels_last_conv(*n)) {
+      std::vector<Value*> inputs = n->inputs();
+      inputs[0] = rewriter.channels_last(inputs[0]);
+      rewriter.replace(n, "ai.qdq", "QConv", std::move(inputs));
+      ++changed;
+    } else if (auto data = layout_free_inputs(*n); !data.empty()) {
+      std::vector<Value*> inputs = n->inputs();
+      bool follows = false;  // only worth it next to a tensor already channels-last
+      bool rank4 = true;     // else broadcasting would pair different dims
+      for (size_t i : data) {
+        follows |= rewriter.has_twin(inputs[i]);
+        rank4 &= rewriter.has_twin(inputs[i]) ||
+                 (inputs[i]->shape && inputs[i]->shape->size() == 4);
+      }
+      if (!follows || !rank4) continue;
+      for (size_t i : data) inputs[i] = rewriter.channels_last(inputs[i]);
+      rewriter.replace(n, n->domain, n->op_type, std::move(inputs));
+      ++changed;
+    }
+  }
+  return changed;
+}
+
+}  // namespace qdq

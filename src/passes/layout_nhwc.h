@@ -1,0 +1,23 @@
+#pragma once
+
+#include "passes/pass.h"
+
+namespace qdq {
+
+// The INT8 engine's layout choice, made here rather than inside kernels:
+// QLinearConv with int8 weights of zero point 0 becomes ai.qdq.QConv on
+// channels-last (NHWC) tensors, where a 1x1 convolution is a plain GEMM and a
+// 3x3 window reads whole channel vectors. The 8-bit element-wise ops between
+// convolutions (QLinearAdd, Clip, Relu) follow them into NHWC, so Transposes are
+// left only where the graph enters and leaves the channels-last region.
+// Engine form only: ai.qdq ops are qdq's own.
+class LayoutNhwc : public Pass {
+ public:
+  std::string name() const override { return "layout_nhwc"; }
+  std::string purpose() const override {
+    return "run integer convolutions channels-last (ai.qdq.QConv), Transposes at the edges";
+  }
+  int run(Graph& graph, PassContext& context) const override;
+};
+
+}  // namespace qdq

@@ -1,0 +1,171 @@
+// ai.qdq.QConv with AVX2, exact at nearly the vpmaddubsw rate.
+//
+// vpmaddubsw (uint8 x int8, pairs summed into a saturating int16) is the fast
+// int8 instruction here, and the reason ONNX Runtime's AVX2 models lose
+// accuracy: 255*127 + 255*127 overflows int16. The sign trick moves the
+// activation's sign onto the weight instead: activations are int8 (qconv_pack
+// flips uint8 ones by 128), |a| goes in as the unsigned operand (vpabsb; 128
+// for -128) and sign(a) * w as the signed one (vpsignb), so every pair sum is
+// at most 2 * 128 * 127 = 32512 and nothing saturates. vpsignb cannot negate
+// -128, so layers with a weight of -128 run the reference kernel (symmetric
+// quantizers use [-127, 127]; ONNX Runtime's and pytorch-quantization's do).
+//
+// Depthwise layers widen to int32 lanes and use vpmaddwd with a zero high half
+// (one product per lane), exact for any weight. The epilogue is the reference's
+// float steps lane for lane (see avx512vnni/qconv.cc); partial blocks of fewer
+// than 16 channels take the scalar qconv_epilogue itself.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "runtime/kernels/qconv_driver.h"
+#include "runtime/kernels/registry.h"
+
+#define QDQ_TARGET __attribute__((target("avx2")))
+
+namespace qdq {
+namespace {
+
+constexpr int kRows = 4;
+
+QDQ_TARGET void tile_4x16(const uint8_t* a, int64_t stride, const int8_t* w, int64_t quads,
+                          int32_t* acc) {
+  __m256i c[kRows][2];
+  for (int r = 0; r < kRows; ++r) c[r][0] = c[r][1] = _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t q = 0; q < quads; ++q) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + q * 64));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + q * 64 + 32));
+#pragma GCC unroll 4
+    for (int r = 0; r < kRows; ++r) {
+      int32_t four;
+      std::memcpy(&four, a + r * stride + 4 * q, 4);
+      const __m256i av = _mm256_set1_epi32(four);
+      const __m256i magnitude = _mm256_abs_epi8(av);
+      c[r][0] = _mm256_add_epi32(
+          c[r][0],
+          _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w0, av)), ones));
+      c[r][1] = _mm256_add_epi32(
+          c[r][1],
+          _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w1, av)), ones));
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * 16), c[r][0]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * 16 + 8), c[r][1]);
+  }
+}
+
+QDQ_TARGET __m256 round_even(__m256 v) {
+  v = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // round_and_saturate's rule: NaN becomes 0 before the zero point is added.
+  return _mm256_blendv_ps(v, _mm256_setzero_ps(), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+}
+
+QDQ_TARGET __m256 clamp(__m256 v, int32_t lo, int32_t hi) {
+  return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(static_cast<float>(lo))),
+                       _mm256_set1_ps(static_cast<float>(hi)));
+}
+
+// Eight lanes of qconv_epilogue from channel `channel` on; `r` holds the
+// residual's eight values.
+QDQ_TARGET __m256i epilogue8(const QConvPacked& p, int64_t channel, const int32_t* acc8,
+                             __m256i r) {
+  const QConvParams& q = p.params;
+  const __m256i sum = _mm256_add_epi32(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc8)),
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias.data() + channel)));
+  __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(p.multipliers.data() + channel));
+  v = _mm256_add_ps(round_even(v), _mm256_set1_ps(static_cast<float>(q.y_zero)));
+  v = clamp(v, q.conv_min, q.conv_max);
+  if (q.residual) {
+    const QConvParams::Residual& res = *q.residual;
+    const __m256 t =
+        _mm256_mul_ps(_mm256_sub_ps(v, _mm256_set1_ps(static_cast<float>(res.conv_zero))),
+                      _mm256_set1_ps(res.conv_scale));
+    const __m256 u = _mm256_mul_ps(
+        _mm256_sub_ps(_mm256_cvtepi32_ps(r), _mm256_set1_ps(static_cast<float>(res.zero))),
+        _mm256_set1_ps(res.scale));
+    v = _mm256_div_ps(_mm256_add_ps(t, u), _mm256_set1_ps(res.sum_scale));
+    v = _mm256_add_ps(round_even(v), _mm256_set1_ps(static_cast<float>(res.sum_zero)));
+    v = clamp(v, res.out_min, res.out_max);
+  }
+  return _mm256_cvtps_epi32(v);
+}
+
+struct Avx2Ops {
+  static constexpr ActivationDomain kDomain = ActivationDomain::kSigned;
+  static constexpr int kMaxBlocks = 1;
+  static constexpr int tile_rows(int) { return kRows; }
+  static bool accepts(const QConvPacked& p) { return p.params.depthwise() || !p.has_minus_128; }
+
+  static void gemm_tile(int, int, const uint8_t* a, int64_t stride, const int8_t* w,
+                        int64_t quads, int32_t* acc) {
+    tile_4x16(a, stride, w, quads, acc);
+  }
+
+  template <typename Q>
+  QDQ_TARGET static void epilogue(const QConvPacked& p, int64_t channel, int count,
+                                  const int32_t* acc16, const Q* residual, Q* out) {
+    constexpr bool kSigned = std::is_same_v<Q, int8_t>;
+    if (count < 16) {
+      for (int i = 0; i < count; ++i)
+        out[i] = qconv_epilogue<Q>(p.params, channel + i, acc16[i] + p.bias[channel + i],
+                                   residual ? residual[i] : Q{0});
+      return;
+    }
+    __m256i r0 = _mm256_setzero_si256(), r1 = r0;
+    if (residual) {
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(residual));
+      r0 = kSigned ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
+      r1 = kSigned ? _mm256_cvtepi8_epi32(_mm_srli_si128(bytes, 8))
+                   : _mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8));
+    }
+    // Values are within the type's range already: the packs only narrow.
+    const __m256i words = _mm256_permute4x64_epi64(_mm256_packs_epi32(
+        epilogue8(p, channel, acc16, r0), epilogue8(p, channel + 8, acc16 + 8, r1)),
+                                                   0xD8);
+    const __m128i lo = _mm256_castsi256_si128(words), hi = _mm256_extracti128_si256(words, 1);
+    const __m128i bytes = kSigned ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);
+  }
+
+  template <typename TX>
+  QDQ_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps,
+                                   const int64_t* tap_index, int taps_count, int64_t channel,
+                                   int count, int32_t* acc16) {
+    const int64_t padded = p.blocks * kQConvBlock;
+    const __m256i zero = _mm256_set1_epi32(p.params.x_zero);
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
+    for (int t = 0; t < taps_count; ++t) {
+      alignas(16) TX part[16] = {};
+      const TX* src = taps[t] + channel;
+      if (count < 16) {  // the last channels of the last pixel: do not read past them
+        std::memcpy(part, src, static_cast<size_t>(count));
+        src = part;
+      }
+      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
+      const bool is_signed = std::is_same_v<TX, int8_t>;
+      const __m256i x0 = is_signed ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
+      const __m128i high = _mm_srli_si128(bytes, 8);
+      const __m256i x1 = is_signed ? _mm256_cvtepi8_epi32(high) : _mm256_cvtepu8_epi32(high);
+      // (x - x_zero) in the low half of each lane, the weight with a zero high
+      // half: vpmaddwd gives exactly one product per lane.
+      const int32_t* w = p.depthwise_weights.data() + tap_index[t] * padded + channel;
+      acc0 = _mm256_add_epi32(
+          acc0, _mm256_madd_epi16(_mm256_sub_epi32(x0, zero),
+                                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w))));
+      acc1 = _mm256_add_epi32(
+          acc1, _mm256_madd_epi16(_mm256_sub_epi32(x1, zero),
+                                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 8))));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc16), acc0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc16 + 8), acc1);
+  }
+};
+
+}  // namespace
+
+void qconv_avx2(OpContext& ctx) { qconv_run<Avx2Ops>(ctx); }
+
+}  // namespace qdq

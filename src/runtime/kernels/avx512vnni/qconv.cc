@@ -1,0 +1,163 @@
+// ai.qdq.QConv with AVX-512 VNNI: vpdpbusd multiplies 4 uint8 activations by 4
+// int8 weights and adds the four products to an int32 lane without any
+// intermediate saturation, so the accumulation is exact as it stands (int8
+// activations are moved to uint8 by qconv_pack's flip). 16 output channels per
+// zmm; a tile of up to 16 pixels x 4 blocks keeps at most 24 accumulators.
+//
+// The epilogue repeats the reference's float steps (qconv_epilogue) lane for
+// lane: cvtdq2ps, mulps, round to nearest even, the NaN-to-zero-point rule,
+// clamps at integer bounds, and QLinearAdd's dequantize-add-divide for the
+// residual. No FMA contraction (-ffp-contract=off), so the bits agree.
+//
+// ISA code is compiled through target attributes, not per-file flags, so that
+// inline functions from shared headers are never emitted with AVX-512
+// instructions and picked by the linker for other CPUs.
+// GCC 12's AVX-512 headers fill unused lanes from _mm512_undefined_*(), which
+// its own -Wuninitialized flags at every call (a known false positive).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "runtime/kernels/qconv_driver.h"
+#include "runtime/kernels/registry.h"
+
+#define QDQ_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+namespace qdq {
+namespace {
+
+template <int Rows, int Blocks>
+QDQ_TARGET void tile(const uint8_t* a, int64_t stride, const int8_t* w, int64_t quads,
+                     int32_t* acc) {
+  __m512i c[Rows][Blocks];
+#pragma GCC unroll 16
+  for (int r = 0; r < Rows; ++r)
+#pragma GCC unroll 4
+    for (int b = 0; b < Blocks; ++b) c[r][b] = _mm512_setzero_si512();
+  const int64_t block_stride = quads * 4 * kQConvBlock;
+  for (int64_t q = 0; q < quads; ++q) {
+    __m512i wv[Blocks];
+#pragma GCC unroll 4
+    for (int b = 0; b < Blocks; ++b)
+      wv[b] = _mm512_loadu_si512(w + b * block_stride + q * 4 * kQConvBlock);
+#pragma GCC unroll 16
+    for (int r = 0; r < Rows; ++r) {
+      int32_t four;
+      std::memcpy(&four, a + r * stride + 4 * q, 4);
+      const __m512i av = _mm512_set1_epi32(four);
+#pragma GCC unroll 4
+      for (int b = 0; b < Blocks; ++b) c[r][b] = _mm512_dpbusd_epi32(c[r][b], av, wv[b]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < Rows; ++r)
+#pragma GCC unroll 4
+    for (int b = 0; b < Blocks; ++b)
+      _mm512_storeu_si512(acc + (r * Blocks + b) * kQConvBlock, c[r][b]);
+}
+
+using TileFn = void (*)(const uint8_t*, int64_t, const int8_t*, int64_t, int32_t*);
+
+template <int Rows>
+TileFn tile_for(int blocks) {
+  switch (blocks) {
+    case 1:
+      return tile<Rows, 1>;
+    case 2:
+      if constexpr (Rows * 2 <= 24) return tile<Rows, 2>;
+      break;
+    case 3:
+      if constexpr (Rows * 3 <= 24) return tile<Rows, 3>;
+      break;
+    case 4:
+      if constexpr (Rows * 4 <= 24) return tile<Rows, 4>;
+      break;
+  }
+  return nullptr;
+}
+
+QDQ_TARGET __m512 round_even(__m512 v) {
+  v = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  // round_and_saturate's rule: NaN becomes 0 before the zero point is added.
+  return _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_setzero_ps());
+}
+
+QDQ_TARGET __m512 clamp(__m512 v, int32_t lo, int32_t hi) {
+  return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(static_cast<float>(lo))),
+                       _mm512_set1_ps(static_cast<float>(hi)));
+}
+
+struct Avx512VnniOps {
+  static constexpr ActivationDomain kDomain = ActivationDomain::kUnsigned;
+  static constexpr int kMaxBlocks = 4;
+  static constexpr int tile_rows(int blocks) {
+    return blocks == 1 ? 16 : blocks == 2 ? 12 : blocks == 3 ? 8 : 6;
+  }
+  static bool accepts(const QConvPacked&) { return true; }
+
+  static void gemm_tile(int rows, int blocks, const uint8_t* a, int64_t stride, const int8_t* w,
+                        int64_t quads, int32_t* acc) {
+    TileFn fn = rows == 16 ? tile_for<16>(blocks)
+                : rows == 12 ? tile_for<12>(blocks)
+                : rows == 8  ? tile_for<8>(blocks)
+                             : tile_for<6>(blocks);
+    fn(a, stride, w, quads, acc);
+  }
+
+  template <typename Q>
+  QDQ_TARGET static void epilogue(const QConvPacked& p, int64_t channel, int count,
+                                  const int32_t* acc16, const Q* residual, Q* out) {
+    constexpr bool kSigned = std::is_same_v<Q, int8_t>;
+    const QConvParams& q = p.params;
+    const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
+    const __m512i sum = _mm512_add_epi32(_mm512_loadu_si512(acc16),
+                                         _mm512_loadu_si512(p.bias.data() + channel));
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), _mm512_loadu_ps(p.multipliers.data() + channel));
+    v = _mm512_add_ps(round_even(v), _mm512_set1_ps(static_cast<float>(q.y_zero)));
+    v = clamp(v, q.conv_min, q.conv_max);
+    if (residual) {
+      const QConvParams::Residual& res = *q.residual;
+      const __m128i bytes = _mm_maskz_loadu_epi8(mask, residual);
+      const __m512i r = kSigned ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
+      const __m512 t = _mm512_mul_ps(
+          _mm512_sub_ps(v, _mm512_set1_ps(static_cast<float>(res.conv_zero))),
+          _mm512_set1_ps(res.conv_scale));
+      const __m512 u = _mm512_mul_ps(
+          _mm512_sub_ps(_mm512_cvtepi32_ps(r), _mm512_set1_ps(static_cast<float>(res.zero))),
+          _mm512_set1_ps(res.scale));
+      v = _mm512_div_ps(_mm512_add_ps(t, u), _mm512_set1_ps(res.sum_scale));
+      v = _mm512_add_ps(round_even(v), _mm512_set1_ps(static_cast<float>(res.sum_zero)));
+      v = clamp(v, res.out_min, res.out_max);
+    }
+    _mm512_mask_cvtepi32_storeu_epi8(out, mask, _mm512_cvtps_epi32(v));
+  }
+
+  template <typename TX>
+  QDQ_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps,
+                                   const int64_t* tap_index, int taps_count, int64_t channel,
+                                   int count, int32_t* acc16) {
+    const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
+    const int64_t padded = p.blocks * kQConvBlock;
+    const __m512i zero = _mm512_set1_epi32(p.params.x_zero);
+    __m512i acc = _mm512_setzero_si512();
+    for (int t = 0; t < taps_count; ++t) {
+      const __m128i bytes = _mm_maskz_loadu_epi8(mask, taps[t] + channel);
+      const __m512i xv = std::is_same_v<TX, int8_t> ? _mm512_cvtepi8_epi32(bytes)
+                                                    : _mm512_cvtepu8_epi32(bytes);
+      // x - x_zero fits int16 and the weight sits in the low half of its lane
+      // with a zero high half, so vpmaddwd yields exactly (x - x_zero) * w.
+      const __m512i w = _mm512_loadu_si512(p.depthwise_weights.data() + tap_index[t] * padded +
+                                           channel);
+      acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_sub_epi32(xv, zero), w));
+    }
+    _mm512_storeu_si512(acc16, acc);
+  }
+};
+
+}  // namespace
+
+void qconv_avx512vnni(OpContext& ctx) { qconv_run<Avx512VnniOps>(ctx); }
+
+}  // namespace qdq

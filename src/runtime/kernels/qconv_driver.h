@@ -1,0 +1,124 @@
+// The loop structure every optimized QConv kernel shares: tiles of output
+// pixels split over threads, rows gathered per tile (so the gathered tile stays
+// in L1), a GEMM micro-kernel per panel of output-channel blocks, then the fused
+// epilogue straight into the NHWC output. An instruction set supplies `Ops`:
+//
+//   static constexpr ActivationDomain kDomain;   // signedness it multiplies in
+//   static constexpr int kMaxBlocks;             // blocks per panel
+//   static constexpr int tile_rows(int blocks);  // pixels per tile for a panel width
+//   static void gemm_tile(int rows, int blocks, const uint8_t* a, int64_t stride,
+//                         const int8_t* w, int64_t quads, int32_t* acc);
+//       acc[r][b * 16 + lane] = sum over the quads of row r and block b
+//   template <Q> static void epilogue(const QConvPacked&, int64_t channel,
+//       int count, const int32_t* acc16, const Q* residual, Q* out);
+//       out[0..count) of 16 channels from their accumulators (bias not added)
+//   template <TX> static void depthwise(const QConvPacked&, const TX* const* taps,
+//       const int64_t* tap_index, int taps_count, int64_t channel, int count,
+//       int32_t* acc16);
+//       acc16 = sum over the taps of (x - x_zero) * w for 16 channels
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "runtime/kernels/qconv_pack.h"
+#include "runtime/reference/tensor_util.h"
+
+namespace qdq {
+
+template <typename Ops, typename Q>
+void qconv_gemm(const QConvPacked& p, const uint8_t* x, const Q* residual, Q* out) {
+  const QConvParams& q = p.params;
+  const int64_t m = q.shape.out_channels;
+  const int panel = static_cast<int>(std::min<int64_t>(p.blocks, Ops::kMaxBlocks));
+  const int64_t rows = Ops::tile_rows(panel);
+  const int64_t pixels = q.shape.batch * q.out_height() * q.out_width();
+  const int64_t tiles = (pixels + rows - 1) / rows;
+  const int64_t quads = p.k_padded / 4;
+#pragma omp parallel
+  {
+    std::vector<uint8_t> scratch(static_cast<size_t>(rows * p.k_padded));
+    alignas(64) int32_t acc[32 * kQConvBlock];
+#pragma omp for schedule(static)
+    for (int64_t tile = 0; tile < tiles; ++tile) {
+      const int64_t first = tile * rows, count = std::min(rows, pixels - first);
+      int64_t stride = 0;
+      const uint8_t* a = qconv_gather_rows(p, x, first, count, rows, scratch.data(), &stride);
+      for (int64_t block = 0; block < p.blocks; block += panel) {
+        const int blocks = static_cast<int>(std::min<int64_t>(panel, p.blocks - block));
+        Ops::gemm_tile(static_cast<int>(rows), blocks, a, stride,
+                       p.weights.data() + block * quads * 4 * kQConvBlock, quads, acc);
+        for (int64_t r = 0; r < count; ++r)
+          for (int b = 0; b < blocks; ++b) {
+            const int64_t channel = (block + b) * kQConvBlock;
+            const int64_t at = (first + r) * m + channel;
+            Ops::template epilogue<Q>(p, channel, static_cast<int>(std::min(kQConvBlock, m - channel)),
+                                      acc + (r * blocks + b) * kQConvBlock,
+                                      residual ? residual + at : nullptr, out + at);
+          }
+      }
+    }
+  }
+}
+
+template <typename Ops, typename TX, typename Q>
+void qconv_depthwise(const QConvPacked& p, const TX* x, const Q* residual, Q* out) {
+  const QConvParams& q = p.params;
+  const SpatialGeometry& g = q.shape.geometry;
+  const int64_t c = q.shape.out_channels;
+  const int64_t out_rows = q.shape.batch * q.out_height();
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < out_rows; ++row) {
+    const int64_t n = row / q.out_height(), oh = row % q.out_height();
+    std::vector<const TX*> taps(static_cast<size_t>(g.kernel_size()));
+    std::vector<int64_t> tap_index(taps.size());
+    alignas(64) int32_t acc[kQConvBlock];
+    for (int64_t ow = 0; ow < q.out_width(); ++ow) {
+      int count = 0;  // the taps inside the input; padding adds nothing
+      for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+        const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+        if (ih < 0 || ih >= q.height()) continue;
+        for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+          const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
+          if (iw < 0 || iw >= q.width()) continue;
+          taps[static_cast<size_t>(count)] = x + ((n * q.height() + ih) * q.width() + iw) * c;
+          tap_index[static_cast<size_t>(count++)] = kh * g.kernel[2] + kw;
+        }
+      }
+      const int64_t at = (row * q.out_width() + ow) * c;
+      for (int64_t channel = 0; channel < c; channel += kQConvBlock) {
+        const int valid = static_cast<int>(std::min(kQConvBlock, c - channel));
+        Ops::template depthwise<TX>(p, taps.data(), tap_index.data(), count, channel, valid, acc);
+        Ops::template epilogue<Q>(p, channel, valid, acc,
+                                  residual ? residual + at + channel : nullptr,
+                                  out + at + channel);
+      }
+    }
+  }
+}
+
+// The kernel entry: packed state, the shapes' dispatch, the reference kernel
+// for what is not packed.
+template <typename Ops>
+void qconv_run(OpContext& ctx) {
+  const auto state = qconv_state(ctx, Ops::kDomain);
+  const QConvPacked& p = *state;
+  if (!qconv_packable(p.params) || !Ops::accepts(p)) return qconv_reference(ctx);
+  Tensor y(p.params.y_type, qconv_output_shape(p.params));
+  const Tensor& x = ctx.input(0);
+  dispatch_types<uint8_t, int8_t>(ctx, p.params.y_type, [&](auto yt) {
+    using Q = decltype(yt);
+    const Q* residual = p.params.residual ? ctx.input(9).data<Q>() : nullptr;
+    if (!p.params.depthwise())
+      return qconv_gemm<Ops, Q>(p, static_cast<const uint8_t*>(x.raw()), residual, y.data<Q>());
+    dispatch_types<uint8_t, int8_t>(ctx, x.dtype(), [&](auto xt) {
+      using TX = decltype(xt);
+      qconv_depthwise<Ops, TX, Q>(p, x.data<TX>(), residual, y.data<Q>());
+    });
+  });
+  ctx.output(0) = std::move(y);
+}
+
+}  // namespace qdq

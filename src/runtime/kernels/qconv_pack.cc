@@ -1,0 +1,122 @@
+#include "runtime/kernels/qconv_pack.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace qdq {
+namespace {
+
+bool all_zero(const std::vector<int32_t>& v) {
+  return std::all_of(v.begin(), v.end(), [](int32_t z) { return z == 0; });
+}
+
+int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
+
+// int32 arithmetic that wraps like the reference's int32 accumulation would
+// have to: the true sum is what matters, and it fits whenever the reference's does.
+int32_t wrapping(int64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
+
+void pack(const OpContext& ctx, ActivationDomain domain, QConvPacked& p) {
+  const QConvParams& q = p.params;
+  const SpatialGeometry& g = q.shape.geometry;
+  const int64_t c = q.shape.in_channels / q.shape.group, m = q.shape.out_channels;
+  const int8_t* w = ctx.input(3).data<int8_t>();
+  const int64_t taps = g.kernel_size();
+  p.flip = (q.x_type == DType::kInt8) == (domain == ActivationDomain::kUnsigned);
+  p.a_zero = q.x_zero + (!p.flip ? 0 : domain == ActivationDomain::kUnsigned ? 128 : -128);
+  p.blocks = (m + kQConvBlock - 1) / kQConvBlock;
+  p.bias.assign(static_cast<size_t>(p.blocks * kQConvBlock), 0);
+  p.multipliers.assign(p.bias.size(), 0.0f);
+  std::copy(q.multipliers.begin(), q.multipliers.end(), p.multipliers.begin());
+  p.has_minus_128 = std::any_of(w, w + m * c * taps, [](int8_t v) { return v == -128; });
+  if (q.depthwise()) {
+    std::copy(q.bias.begin(), q.bias.end(), p.bias.begin());
+    const int64_t padded = p.blocks * kQConvBlock;
+    p.depthwise_weights.assign(static_cast<size_t>(taps * padded), 0);
+    for (int64_t ch = 0; ch < m; ++ch)
+      for (int64_t t = 0; t < taps; ++t)
+        p.depthwise_weights[static_cast<size_t>(t * padded + ch)] =
+            static_cast<uint16_t>(int16_t{w[ch * taps + t]});
+    return;
+  }
+  p.k = taps * c;
+  p.k_padded = round_up(p.k, 4);
+  p.weights.assign(static_cast<size_t>(p.blocks * p.k_padded * kQConvBlock), 0);
+  for (int64_t oc = 0; oc < m; ++oc) {
+    int64_t sum = 0;
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t t = 0; t < taps; ++t) {
+        const int8_t v = w[(oc * c + ch) * taps + t];
+        const int64_t kk = t * c + ch;
+        const int64_t block = oc / kQConvBlock, lane = oc % kQConvBlock;
+        p.weights[static_cast<size_t>(((block * (p.k_padded / 4) + kk / 4) * kQConvBlock + lane) *
+                                          4 +
+                                      kk % 4)] = v;
+        sum += v;
+      }
+    p.bias[static_cast<size_t>(oc)] =
+        wrapping(int64_t{q.bias[static_cast<size_t>(oc)]} - int64_t{p.a_zero} * sum);
+  }
+  p.zero_row.assign(static_cast<size_t>(p.k_padded), static_cast<uint8_t>(p.a_zero));
+}
+
+}  // namespace
+
+bool qconv_packable(const QConvParams& p) {
+  return p.w_type == DType::kInt8 && all_zero(p.w_zero) && (p.shape.group == 1 || p.depthwise());
+}
+
+std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain) {
+  std::shared_ptr<void> local;
+  std::shared_ptr<void>& slot = ctx.state() ? *ctx.state() : local;
+  auto state = std::static_pointer_cast<QConvPacked>(slot);
+  if (!state || state->input_shape != ctx.input(0).shape()) {
+    state = std::make_shared<QConvPacked>();
+    state->params = read_qconv_params(ctx);
+    state->input_shape = ctx.input(0).shape();
+    if (qconv_packable(state->params)) pack(ctx, domain, *state);
+    slot = state;
+  }
+  return state;
+}
+
+const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t first,
+                                 int64_t count, int64_t tile_rows, uint8_t* scratch,
+                                 int64_t* stride) {
+  const QConvParams& q = p.params;
+  const SpatialGeometry& g = q.shape.geometry;
+  const int64_t c = q.shape.in_channels;
+  if (g.kernel_size() == 1 && g.stride[1] == 1 && g.stride[2] == 1 && g.pad_begin[1] == 0 &&
+      g.pad_begin[2] == 0 && !p.flip && c % 4 == 0 && count == tile_rows) {
+    *stride = c;  // output pixel (n, oh, ow) reads input pixel (n, oh, ow)
+    return x + first * c;
+  }
+  *stride = p.k_padded;
+  const int64_t plane = q.out_height() * q.out_width();
+  for (int64_t r = 0; r < count; ++r) {
+    const int64_t pixel = first + r;
+    const int64_t n = pixel / plane, oh = pixel % plane / q.out_width(),
+                  ow = pixel % q.out_width();
+    uint8_t* row = scratch + r * p.k_padded;
+    for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
+      for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+        uint8_t* dst = row + (kh * g.kernel[2] + kw) * c;
+        const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+        const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
+        if (ih < 0 || ih >= q.height() || iw < 0 || iw >= q.width()) {
+          std::memcpy(dst, p.zero_row.data(), static_cast<size_t>(c));
+          continue;
+        }
+        const uint8_t* src = x + ((n * q.height() + ih) * q.width() + iw) * c;
+        if (p.flip)
+          for (int64_t i = 0; i < c; ++i) dst[i] = src[i] ^ 0x80;
+        else
+          std::memcpy(dst, src, static_cast<size_t>(c));
+      }
+    std::memset(row + p.k, 0, static_cast<size_t>(p.k_padded - p.k));
+  }
+  std::memset(scratch + count * p.k_padded, 0, static_cast<size_t>((tile_rows - count) * p.k_padded));
+  return scratch;
+}
+
+}  // namespace qdq

@@ -1,0 +1,63 @@
+// What the optimized ai.qdq.QConv kernels share across instruction sets: the
+// packed weights, the activation domain they multiply in, the row gathering
+// (im2col one tile at a time) and the per-node state.
+//
+// Exactness: the kernels multiply activations a = x ^ flip (x shifted by 128
+// into the signedness the instruction wants) by int8 weights w (zero point 0)
+// and accumulate in int32 without saturation (vpdpbusd, or the sign trick of
+// kernels/avx2/qconv.cc). The shift is undone in the bias:
+//   sum (x - x_zero) w = sum a w - a_zero sum w,   a_zero = x_zero ^ flip-shift,
+// and padding taps hold a_zero, so they contribute nothing, as in the reference.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "graph/tensor.h"
+#include "runtime/reference/qconv.h"
+
+namespace qdq {
+
+constexpr int64_t kQConvBlock = 16;  // output channels per packed block
+
+// The activations' signedness a kernel multiplies in.
+enum class ActivationDomain { kUnsigned, kSigned };
+
+struct QConvPacked {
+  QConvParams params;
+  Shape input_shape;  // what params were read for
+  bool flip = false;  // x is stored with the other signedness: a = x ^ 0x80
+  int32_t a_zero = 0;
+  // GEMM form (group 1): K = kH * kW * C (tap-major, channels innermost, as the
+  // NHWC rows are gathered), padded to a multiple of 4.
+  int64_t k = 0, k_padded = 0, blocks = 0;
+  std::vector<int8_t> weights;  // [block][k_padded / 4][16][4]
+  // Depthwise form: [tap][channel padded to 16], each weight in the low 16 bits.
+  std::vector<int32_t> depthwise_weights;
+  std::vector<int32_t> bias;        // [blocks * 16], the a_zero correction included
+  std::vector<float> multipliers;   // [blocks * 16]
+  bool has_minus_128 = false;       // a weight of -128 (the AVX2 sign trick cannot take it)
+  std::vector<uint8_t> zero_row;    // k_padded bytes of a_zero (padding taps)
+};
+
+// True when the optimized kernels handle this node (int8 weights, zero point 0,
+// group 1 or depthwise); the others run the reference kernel.
+bool qconv_packable(const QConvParams& p);
+
+// The node's packed state, made on the first run and again when the input
+// shape changes (weights are constants of the plan).
+std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain);
+
+// Gathers the activation rows of a tile of `tile_rows` output pixels starting
+// at `first` (flattened over batch, height, width), `count` of them real (the
+// rest zero): row r holds the K activations of pixel first + r in packed order.
+// Returns the first row and sets the stride between rows. Where the input can
+// be read in place (1x1, stride 1, no pad, no flip, C % 4 == 0, a whole tile)
+// the rows are x itself; otherwise they are written to `scratch`
+// ([tile_rows][k_padded]).
+const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t first,
+                                 int64_t count, int64_t tile_rows, uint8_t* scratch,
+                                 int64_t* stride);
+
+}  // namespace qdq

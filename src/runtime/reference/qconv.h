@@ -1,0 +1,79 @@
+// ai.qdq.QConv: the INT8 engine's convolution, on channels-last (NHWC) tensors,
+// with its epilogue fused. passes/layout_nhwc makes it from QLinearConv and
+// passes/fuse_qconv_epilogue folds the integer Clip and QLinearAdd after it.
+//
+// Inputs 0-8 are QLinearConv's (x, x_scale, x_zero_point, w, w_scale,
+// w_zero_point, y_scale, y_zero_point, B), with x and the output NHWC and w in
+// ONNX's [M, C/group, kH, kW]. Optional inputs 9-13 (r, r_scale, r_zero_point,
+// sum_scale, sum_zero_point) add a residual. Per output element:
+//   t = clamp(QLinearConv's y, conv_min, conv_max)                 (y's type)
+//   without r: out = t
+//   with r:    out = clamp(QLinearAdd(t, r), out_min, out_max)     (same type)
+// which is exactly QLinearConv -> Clip -> QLinearAdd -> Clip, the ops it
+// replaces, so fusing changes no bit. The clamp attributes default to the
+// type's range.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "graph/quantization.h"
+#include "runtime/kernels/requantize.h"
+#include "runtime/reference/op_context.h"
+#include "runtime/reference/spatial.h"
+
+namespace qdq {
+
+struct QConvParams {
+  ConvShape shape;  // in channels-first terms; height = geometry.in[1], width = in[2]
+  DType x_type = DType::kUndefined, w_type = DType::kUndefined, y_type = DType::kUndefined;
+  int32_t x_zero = 0, y_zero = 0;
+  std::vector<int32_t> w_zero;      // per output channel
+  std::vector<int32_t> bias;        // per output channel, 0 without B
+  std::vector<float> multipliers;   // requantize_multiplier(x_scale, w_scale[m], y_scale)
+  int32_t conv_min = 0, conv_max = 0;
+  struct Residual {
+    float conv_scale = 1;  // the conv output's (y) scale and zero point
+    int32_t conv_zero = 0;
+    float scale = 1;  // r's
+    int32_t zero = 0;
+    float sum_scale = 1;
+    int32_t sum_zero = 0;
+    int32_t out_min = 0, out_max = 0;
+  };
+  std::optional<Residual> residual;
+
+  int64_t height() const { return shape.geometry.in[1]; }
+  int64_t width() const { return shape.geometry.in[2]; }
+  int64_t out_height() const { return shape.geometry.out[1]; }
+  int64_t out_width() const { return shape.geometry.out[2]; }
+  bool depthwise() const {
+    return shape.group == shape.in_channels && shape.group == shape.out_channels;
+  }
+};
+
+// Reads and checks the node's inputs and attributes (x must be rank 4).
+QConvParams read_qconv_params(const OpContext& ctx);
+// The output tensor's NHWC shape.
+Shape qconv_output_shape(const QConvParams& p);
+
+// The epilogue of one output element from its int32 accumulator (bias
+// included) and, with a residual, the residual's element.
+template <typename Q>
+inline Q qconv_epilogue(const QConvParams& p, int64_t channel, int32_t accumulator, Q r) {
+  int32_t t = requantize<Q>(accumulator, p.multipliers[static_cast<size_t>(channel)], p.y_zero);
+  t = std::min(std::max(t, p.conv_min), p.conv_max);
+  if (!p.residual) return static_cast<Q>(t);
+  const QConvParams::Residual& res = *p.residual;
+  int32_t sum = quantize_value<Q>(dequantize_value(t, res.conv_scale, res.conv_zero) +
+                                      dequantize_value(r, res.scale, res.zero),
+                                  res.sum_scale, res.sum_zero);
+  return static_cast<Q>(std::min(std::max(sum, res.out_min), res.out_max));
+}
+
+// The reference kernel (also what optimized kernels fall back to for the cases
+// they do not pack: weight zero points other than 0, uint8 weights).
+void qconv_reference(OpContext& ctx);
+
+}  // namespace qdq
