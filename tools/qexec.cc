@@ -3,8 +3,8 @@
 #include <omp.h>
 
 #include <chrono>
-#include <functional>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 
 #include "cli/flags.h"
@@ -78,8 +78,9 @@ void report_profile(const Engine& engine, const cli::Flags& flags) {
     std::string json = "[";
     for (size_t i = 0; i < layers.size(); ++i) {
       const auto& l = layers[i];
-      json += std::string(i ? ",\n " : "\n ") + "{\"name\": " + "\"" + cli::json_escape(l.node->name) + "\"" +
-              ", \"op\": " + "\"" + cli::json_escape(l.node->op_type) + "\"" + ", \"precision\": \"" +
+      json += std::string(i ? ",\n " : "\n ") + "{\"name\": " + "\"" +
+              cli::json_escape(l.node->name) + "\"" + ", \"op\": " + "\"" +
+              cli::json_escape(l.node->op_type) + "\"" + ", \"precision\": \"" +
               precision(*l.node) + "\", \"kernel\": \"" + isa_name(l.isa) +
               "\", \"timeMs\": " + cli::json_number(l.total_ms / runs) + ", \"percentage\": " +
               cli::json_number(total > 0 ? 100.0 * l.total_ms / runs / total : 0.0) + "}";

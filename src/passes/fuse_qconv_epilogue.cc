@@ -52,8 +52,7 @@ std::vector<Value*> residual_inputs(const Node& conv, const Node& add) {
     return {};
   const Value* r = add.input(other);
   if (!same_shape(r, t) || r->dtype != t->dtype) return {};
-  return {add.input(other), add.input(other + 1), add.input(other + 2), add.input(6),
-          add.input(7)};
+  return {add.input(other), add.input(other + 1), add.input(other + 2), add.input(6), add.input(7)};
 }
 
 }  // namespace

@@ -65,8 +65,7 @@ class Rewriter {
   // Replaces `n` by a node of `op_type` reading `inputs` and writing
   // channels-last twins of n's outputs; n's outputs become Transposes of the
   // twins, which dead-code elimination drops when nothing reads them.
-  void replace(Node* n, std::string domain, std::string op_type,
-               std::vector<Value*> inputs) {
+  void replace(Node* n, std::string domain, std::string op_type, std::vector<Value*> inputs) {
     std::vector<Value*> outputs = n->outputs(), twins;
     for (Value* out : outputs) twins.push_back(new_twin(out));
     Attributes attrs = n->attributes;
@@ -76,8 +75,9 @@ class Rewriter {
     m->domain = domain;
     m->attributes = std::move(attrs);
     for (size_t i = 0; i < outputs.size(); ++i)
-      graph_.add_node("Transpose", {twins[i]}, {outputs[i]},
-                      unique_name(graph_, outputs[i]->name + "_to_nchw"))
+      graph_
+          .add_node("Transpose", {twins[i]}, {outputs[i]},
+                    unique_name(graph_, outputs[i]->name + "_to_nchw"))
           ->attributes.set("perm", kToNchw);
   }
 
@@ -112,8 +112,8 @@ int LayoutNhwc::run(Graph& graph, PassContext&) const {
       bool rank4 = true;     // else broadcasting would pair different dims
       for (size_t i : data) {
         follows |= rewriter.has_twin(inputs[i]);
-        rank4 &= rewriter.has_twin(inputs[i]) ||
-                 (inputs[i]->shape && inputs[i]->shape->size() == 4);
+        rank4 &=
+            rewriter.has_twin(inputs[i]) || (inputs[i]->shape && inputs[i]->shape->size() == 4);
       }
       if (!follows || !rank4) continue;
       for (size_t i : data) inputs[i] = rewriter.channels_last(inputs[i]);

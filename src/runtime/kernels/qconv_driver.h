@@ -54,9 +54,9 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const Q* residual, Q* ou
           for (int b = 0; b < blocks; ++b) {
             const int64_t channel = (block + b) * kQConvBlock;
             const int64_t at = (first + r) * m + channel;
-            Ops::template epilogue<Q>(p, channel, static_cast<int>(std::min(kQConvBlock, m - channel)),
-                                      acc + (r * blocks + b) * kQConvBlock,
-                                      residual ? residual + at : nullptr, out + at);
+            Ops::template epilogue<Q>(
+                p, channel, static_cast<int>(std::min(kQConvBlock, m - channel)),
+                acc + (r * blocks + b) * kQConvBlock, residual ? residual + at : nullptr, out + at);
           }
       }
     }
@@ -92,8 +92,7 @@ void qconv_depthwise(const QConvPacked& p, const TX* x, const Q* residual, Q* ou
         const int valid = static_cast<int>(std::min(kQConvBlock, c - channel));
         Ops::template depthwise<TX>(p, taps.data(), tap_index.data(), count, channel, valid, acc);
         Ops::template epilogue<Q>(p, channel, valid, acc,
-                                  residual ? residual + at + channel : nullptr,
-                                  out + at + channel);
+                                  residual ? residual + at + channel : nullptr, out + at + channel);
       }
     }
   }

@@ -49,9 +49,8 @@ void pack(const OpContext& ctx, ActivationDomain domain, QConvPacked& p) {
         const int8_t v = w[(oc * c + ch) * taps + t];
         const int64_t kk = t * c + ch;
         const int64_t block = oc / kQConvBlock, lane = oc % kQConvBlock;
-        p.weights[static_cast<size_t>(((block * (p.k_padded / 4) + kk / 4) * kQConvBlock + lane) *
-                                          4 +
-                                      kk % 4)] = v;
+        p.weights[static_cast<size_t>(
+            ((block * (p.k_padded / 4) + kk / 4) * kQConvBlock + lane) * 4 + kk % 4)] = v;
         sum += v;
       }
     p.bias[static_cast<size_t>(oc)] =
@@ -95,8 +94,7 @@ const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t
   const int64_t plane = q.out_height() * q.out_width();
   for (int64_t r = 0; r < count; ++r) {
     const int64_t pixel = first + r;
-    const int64_t n = pixel / plane, oh = pixel % plane / q.out_width(),
-                  ow = pixel % q.out_width();
+    const int64_t n = pixel / plane, oh = pixel % plane / q.out_width(), ow = pixel % q.out_width();
     uint8_t* row = scratch + r * p.k_padded;
     for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
       for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
@@ -115,7 +113,8 @@ const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t
       }
     std::memset(row + p.k, 0, static_cast<size_t>(p.k_padded - p.k));
   }
-  std::memset(scratch + count * p.k_padded, 0, static_cast<size_t>((tile_rows - count) * p.k_padded));
+  std::memset(scratch + count * p.k_padded, 0,
+              static_cast<size_t>((tile_rows - count) * p.k_padded));
   return scratch;
 }
 

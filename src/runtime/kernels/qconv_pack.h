@@ -35,10 +35,10 @@ struct QConvPacked {
   std::vector<int8_t> weights;  // [block][k_padded / 4][16][4]
   // Depthwise form: [tap][channel padded to 16], each weight in the low 16 bits.
   std::vector<int32_t> depthwise_weights;
-  std::vector<int32_t> bias;        // [blocks * 16], the a_zero correction included
-  std::vector<float> multipliers;   // [blocks * 16]
-  bool has_minus_128 = false;       // a weight of -128 (the AVX2 sign trick cannot take it)
-  std::vector<uint8_t> zero_row;    // k_padded bytes of a_zero (padding taps)
+  std::vector<int32_t> bias;       // [blocks * 16], the a_zero correction included
+  std::vector<float> multipliers;  // [blocks * 16]
+  bool has_minus_128 = false;      // a weight of -128 (the AVX2 sign trick cannot take it)
+  std::vector<uint8_t> zero_row;   // k_padded bytes of a_zero (padding taps)
 };
 
 // True when the optimized kernels handle this node (int8 weights, zero point 0,

@@ -43,7 +43,8 @@ QConvParams read_qconv_params(const OpContext& ctx) {
     std::copy_n(b->data<int32_t>(), m, p.bias.begin());
   }
   for (int64_t i = 0; i < m; ++i)
-    p.multipliers.push_back(requantize_multiplier(x_scale, w_scale[static_cast<size_t>(i)], y_scale));
+    p.multipliers.push_back(
+        requantize_multiplier(x_scale, w_scale[static_cast<size_t>(i)], y_scale));
   dispatch_types<uint8_t, int8_t>(ctx, p.y_type, [&](auto tag) {
     using Q = decltype(tag);
     std::tie(p.conv_min, p.conv_max) = clamp_attributes<Q>(ctx, "conv_min", "conv_max");
@@ -51,9 +52,8 @@ QConvParams read_qconv_params(const OpContext& ctx) {
     const Tensor& r = ctx.input(9);
     ctx.require(r.dtype() == p.y_type && ctx.input(13).dtype() == p.y_type,
                 "the residual and the sum must have the output's type");
-    ctx.require(r.shape() == qconv_output_shape(p), "residual shape " +
-                                                        shape_to_string(r.shape()) +
-                                                        " differs from the output's");
+    ctx.require(r.shape() == qconv_output_shape(p),
+                "residual shape " + shape_to_string(r.shape()) + " differs from the output's");
     QConvParams::Residual res;
     res.conv_scale = y_scale;
     res.conv_zero = p.y_zero;

@@ -29,9 +29,9 @@ struct QConvParams {
   ConvShape shape;  // in channels-first terms; height = geometry.in[1], width = in[2]
   DType x_type = DType::kUndefined, w_type = DType::kUndefined, y_type = DType::kUndefined;
   int32_t x_zero = 0, y_zero = 0;
-  std::vector<int32_t> w_zero;      // per output channel
-  std::vector<int32_t> bias;        // per output channel, 0 without B
-  std::vector<float> multipliers;   // requantize_multiplier(x_scale, w_scale[m], y_scale)
+  std::vector<int32_t> w_zero;     // per output channel
+  std::vector<int32_t> bias;       // per output channel, 0 without B
+  std::vector<float> multipliers;  // requantize_multiplier(x_scale, w_scale[m], y_scale)
   int32_t conv_min = 0, conv_max = 0;
   struct Residual {
     float conv_scale = 1;  // the conv output's (y) scale and zero point
@@ -66,9 +66,9 @@ inline Q qconv_epilogue(const QConvParams& p, int64_t channel, int32_t accumulat
   t = std::min(std::max(t, p.conv_min), p.conv_max);
   if (!p.residual) return static_cast<Q>(t);
   const QConvParams::Residual& res = *p.residual;
-  int32_t sum = quantize_value<Q>(dequantize_value(t, res.conv_scale, res.conv_zero) +
-                                      dequantize_value(r, res.scale, res.zero),
-                                  res.sum_scale, res.sum_zero);
+  int32_t sum = quantize_value<Q>(
+      dequantize_value(t, res.conv_scale, res.conv_zero) + dequantize_value(r, res.scale, res.zero),
+      res.sum_scale, res.sum_zero);
   return static_cast<Q>(std::min(std::max(sum, res.out_min), res.out_max));
 }
 

@@ -61,9 +61,9 @@ SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_s
 
 ConvShape conv_shape(const OpContext& ctx, const Shape& x, const Shape& w) {
   ConvShape s;
-  ctx.require(x.size() >= 3 && w.size() == x.size(),
-              "input " + shape_to_string(x) + " and weight " + shape_to_string(w) +
-                  " ranks do not fit a convolution");
+  ctx.require(x.size() >= 3 && w.size() == x.size(), "input " + shape_to_string(x) +
+                                                         " and weight " + shape_to_string(w) +
+                                                         " ranks do not fit a convolution");
   s.batch = x[0];
   s.in_channels = x[1];
   s.out_channels = w[0];

@@ -75,7 +75,8 @@ QDQ_TARGET __m256i epilogue8(const QConvPacked& p, int64_t channel, const int32_
   const __m256i sum = _mm256_add_epi32(
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc8)),
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias.data() + channel)));
-  __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(p.multipliers.data() + channel));
+  __m256 v =
+      _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(p.multipliers.data() + channel));
   v = _mm256_add_ps(round_even(v), _mm256_set1_ps(static_cast<float>(q.y_zero)));
   v = clamp(v, q.conv_min, q.conv_max);
   if (q.residual) {
@@ -99,8 +100,8 @@ struct Avx2Ops {
   static constexpr int tile_rows(int) { return kRows; }
   static bool accepts(const QConvPacked& p) { return p.params.depthwise() || !p.has_minus_128; }
 
-  static void gemm_tile(int, int, const uint8_t* a, int64_t stride, const int8_t* w,
-                        int64_t quads, int32_t* acc) {
+  static void gemm_tile(int, int, const uint8_t* a, int64_t stride, const int8_t* w, int64_t quads,
+                        int32_t* acc) {
     tile_4x16(a, stride, w, quads, acc);
   }
 
@@ -122,9 +123,10 @@ struct Avx2Ops {
                    : _mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8));
     }
     // Values are within the type's range already: the packs only narrow.
-    const __m256i words = _mm256_permute4x64_epi64(_mm256_packs_epi32(
-        epilogue8(p, channel, acc16, r0), epilogue8(p, channel + 8, acc16 + 8, r1)),
-                                                   0xD8);
+    const __m256i words =
+        _mm256_permute4x64_epi64(_mm256_packs_epi32(epilogue8(p, channel, acc16, r0),
+                                                    epilogue8(p, channel + 8, acc16 + 8, r1)),
+                                 0xD8);
     const __m128i lo = _mm256_castsi256_si128(words), hi = _mm256_extracti128_si256(words, 1);
     const __m128i bytes = kSigned ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);

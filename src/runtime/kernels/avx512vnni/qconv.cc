@@ -99,7 +99,7 @@ struct Avx512VnniOps {
 
   static void gemm_tile(int rows, int blocks, const uint8_t* a, int64_t stride, const int8_t* w,
                         int64_t quads, int32_t* acc) {
-    TileFn fn = rows == 16 ? tile_for<16>(blocks)
+    TileFn fn = rows == 16   ? tile_for<16>(blocks)
                 : rows == 12 ? tile_for<12>(blocks)
                 : rows == 8  ? tile_for<8>(blocks)
                              : tile_for<6>(blocks);
@@ -112,18 +112,19 @@ struct Avx512VnniOps {
     constexpr bool kSigned = std::is_same_v<Q, int8_t>;
     const QConvParams& q = p.params;
     const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
-    const __m512i sum = _mm512_add_epi32(_mm512_loadu_si512(acc16),
-                                         _mm512_loadu_si512(p.bias.data() + channel));
-    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), _mm512_loadu_ps(p.multipliers.data() + channel));
+    const __m512i sum =
+        _mm512_add_epi32(_mm512_loadu_si512(acc16), _mm512_loadu_si512(p.bias.data() + channel));
+    __m512 v =
+        _mm512_mul_ps(_mm512_cvtepi32_ps(sum), _mm512_loadu_ps(p.multipliers.data() + channel));
     v = _mm512_add_ps(round_even(v), _mm512_set1_ps(static_cast<float>(q.y_zero)));
     v = clamp(v, q.conv_min, q.conv_max);
     if (residual) {
       const QConvParams::Residual& res = *q.residual;
       const __m128i bytes = _mm_maskz_loadu_epi8(mask, residual);
       const __m512i r = kSigned ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
-      const __m512 t = _mm512_mul_ps(
-          _mm512_sub_ps(v, _mm512_set1_ps(static_cast<float>(res.conv_zero))),
-          _mm512_set1_ps(res.conv_scale));
+      const __m512 t =
+          _mm512_mul_ps(_mm512_sub_ps(v, _mm512_set1_ps(static_cast<float>(res.conv_zero))),
+                        _mm512_set1_ps(res.conv_scale));
       const __m512 u = _mm512_mul_ps(
           _mm512_sub_ps(_mm512_cvtepi32_ps(r), _mm512_set1_ps(static_cast<float>(res.zero))),
           _mm512_set1_ps(res.scale));
@@ -144,12 +145,12 @@ struct Avx512VnniOps {
     __m512i acc = _mm512_setzero_si512();
     for (int t = 0; t < taps_count; ++t) {
       const __m128i bytes = _mm_maskz_loadu_epi8(mask, taps[t] + channel);
-      const __m512i xv = std::is_same_v<TX, int8_t> ? _mm512_cvtepi8_epi32(bytes)
-                                                    : _mm512_cvtepu8_epi32(bytes);
+      const __m512i xv =
+          std::is_same_v<TX, int8_t> ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
       // x - x_zero fits int16 and the weight sits in the low half of its lane
       // with a zero high half, so vpmaddwd yields exactly (x - x_zero) * w.
-      const __m512i w = _mm512_loadu_si512(p.depthwise_weights.data() + tap_index[t] * padded +
-                                           channel);
+      const __m512i w =
+          _mm512_loadu_si512(p.depthwise_weights.data() + tap_index[t] * padded + channel);
       acc = _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_sub_epi32(xv, zero), w));
     }
     _mm512_storeu_si512(acc16, acc);

@@ -1,0 +1,195 @@
+// Every optimized ai.qdq.QConv kernel the CPU can run against the reference
+// kernel, bit for bit: generated shapes (GEMM tiles, partial channel blocks,
+// depthwise, the in-place 1x1 path), fused clamps and residuals, adversarial
+// values and scales from 1e-8 to 1e4.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "graph/builder.h"
+#include "runtime/reference/executor.h"
+
+namespace qdq {
+namespace {
+
+struct Case {
+  int64_t batch, channels, out_channels, height, width, kernel, stride, pad, dilation, group;
+  bool residual = false, clamp = false;
+};
+
+enum class Fill { kRandom, kExtreme, kMinus128 };
+
+template <typename T>
+Tensor fill(const Shape& shape, std::mt19937& rng, Fill how) {
+  Tensor t(dtype_of<T>(), shape);
+  std::uniform_int_distribution<int> dist(std::numeric_limits<T>::min(),
+                                          std::numeric_limits<T>::max());
+  constexpr T lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    T v = static_cast<T>(dist(rng));
+    // Extremes: runs of pairs at the ends of the range (255 against +-127, the
+    // saturating vpmaddubsw cases); int8 weights stay in [-127, 127] unless
+    // kMinus128 asks for -128 too.
+    if (how != Fill::kRandom) v = (i / 2) % 2 ? lo : hi;
+    if (std::is_same_v<T, int8_t> && how != Fill::kMinus128 && v == -128) v = -127;
+    t.data<T>()[i] = v;
+  }
+  return t;
+}
+
+struct Scales {
+  float x, y, r, sum;
+  float w_lo, w_hi;
+};
+
+template <typename TX, typename TY>
+Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int32_t xz, int32_t yz,
+           int32_t wz) {
+  std::mt19937 rng(seed);
+  GraphBuilder b(13);
+  const int64_t oh = (c.height + 2 * c.pad - c.dilation * (c.kernel - 1) - 1) / c.stride + 1;
+  const int64_t ow = (c.width + 2 * c.pad - c.dilation * (c.kernel - 1) - 1) / c.stride + 1;
+  std::vector<float> w_scale;
+  std::vector<int8_t> w_zero;
+  std::vector<int32_t> bias;
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  std::uniform_int_distribution<int32_t> bias_dist(-40000, 40000);
+  for (int64_t m = 0; m < c.out_channels; ++m) {
+    w_scale.push_back(s.w_lo + (s.w_hi - s.w_lo) * unit(rng));
+    w_zero.push_back(static_cast<int8_t>(wz));
+    bias.push_back(bias_dist(rng));
+  }
+  std::vector<Value*> inputs = {
+      b.constant("x", fill<TX>({c.batch, c.height, c.width, c.channels}, rng, how)),
+      b.constant("xs", Tensor::scalar<float>(s.x)),
+      b.constant("xz", Tensor::scalar<TX>(static_cast<TX>(xz))),
+      b.constant(
+          "w", fill<int8_t>({c.out_channels, c.channels / c.group, c.kernel, c.kernel}, rng, how)),
+      b.constant("ws", Tensor::from_vector<float>({c.out_channels}, w_scale)),
+      b.constant("wz", Tensor::from_vector<int8_t>({c.out_channels}, w_zero)),
+      b.constant("ys", Tensor::scalar<float>(s.y)),
+      b.constant("yz", Tensor::scalar<TY>(static_cast<TY>(yz))),
+      b.constant("bias", Tensor::from_vector<int32_t>({c.out_channels}, bias))};
+  if (c.residual) {
+    inputs.push_back(b.constant("r", fill<TY>({c.batch, oh, ow, c.out_channels}, rng, how)));
+    inputs.push_back(b.constant("rs", Tensor::scalar<float>(s.r)));
+    inputs.push_back(b.constant("rz", Tensor::scalar<TY>(static_cast<TY>(yz / 2))));
+    inputs.push_back(b.constant("ss", Tensor::scalar<float>(s.sum)));
+    inputs.push_back(b.constant("sz", Tensor::scalar<TY>(static_cast<TY>(yz / 3))));
+  }
+  Attributes a;
+  a.set("kernel_shape", std::vector<int64_t>{c.kernel, c.kernel});
+  a.set("strides", std::vector<int64_t>{c.stride, c.stride});
+  a.set("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad});
+  a.set("dilations", std::vector<int64_t>{c.dilation, c.dilation});
+  a.set("group", c.group);
+  if (c.clamp) {  // a ReLU at the zero point, and a ReLU6-like upper bound after the add
+    a.set("conv_min", int64_t{yz});
+    a.set("out_min", int64_t{yz / 3});
+    a.set("out_max", int64_t{yz / 3 + 60});
+  }
+  Value* y = b.op("QConv", inputs, a);
+  y->producer->domain = "ai.qdq";
+  b.output(y);
+  Graph g = b.build();
+  auto ex = ReferenceExecutor::create(g, ExecutorOptions{isa});
+  EXPECT_TRUE(ex.is_ok()) << ex.status().message();
+  auto first = ex->run({});
+  EXPECT_TRUE(first.is_ok()) << first.status().message();
+  auto again = ex->run({});  // packed weights reused
+  EXPECT_TRUE(again.is_ok());
+  for (int64_t i = 0; i < first.value()[0].numel(); ++i)
+    EXPECT_EQ(first.value()[0].template data<TY>()[i], again.value()[0].template data<TY>()[i]);
+  return first.value()[0];
+}
+
+template <typename TX, typename TY>
+void expect_identical(Isa isa, const Case& c, uint32_t seed, Fill how, const Scales& s, int32_t xz,
+                      int32_t yz, int32_t wz = 0) {
+  const Tensor want = run<TX, TY>(c, Isa::kRef, seed, how, s, xz, yz, wz);
+  const Tensor got = run<TX, TY>(c, isa, seed, how, s, xz, yz, wz);
+  ASSERT_EQ(want.shape(), got.shape());
+  int64_t differing = 0, first = -1;
+  for (int64_t i = 0; i < want.numel(); ++i)
+    if (want.data<TY>()[i] != got.data<TY>()[i] && differing++ == 0) first = i;
+  EXPECT_EQ(differing, 0) << "first at " << first << " of " << want.numel() << ", case C"
+                          << c.channels << " M" << c.out_channels << " " << c.height << "x"
+                          << c.width << " k" << c.kernel << " s" << c.stride << " g" << c.group
+                          << (c.residual ? " +residual" : "") << (c.clamp ? " +clamp" : "");
+}
+
+const Case kCases[] = {
+    {1, 3, 16, 32, 32, 3, 1, 1, 1, 1},               // stem: K = 27, padded to 28
+    {1, 16, 16, 8, 8, 3, 1, 1, 1, 1, true, true},    // ResNet block conv2 with add + ReLU
+    {2, 16, 32, 9, 7, 3, 2, 1, 1, 1, false, true},   // batch, stride 2, odd sizes, 2 blocks
+    {1, 64, 24, 5, 5, 1, 1, 0, 1, 1, true, false},   // 1x1 read in place, partial block
+    {1, 17, 5, 6, 6, 1, 1, 0, 1, 1},                 // 1x1, channels not a multiple of 4
+    {1, 32, 80, 4, 4, 1, 2, 0, 1, 1, false, true},   // 1x1 stride 2, 5 blocks: panels 4 + 1
+    {1, 16, 48, 7, 7, 3, 1, 1, 1, 1, true, false},   // 3 blocks
+    {1, 8, 8, 10, 10, 3, 1, 2, 2, 1},                // dilation
+    {1, 64, 64, 4, 4, 3, 1, 1, 1, 1, true, true},    // long K (576)
+    {1, 24, 24, 9, 9, 3, 2, 1, 1, 24, false, true},  // depthwise, stride 2, partial block
+    {2, 32, 32, 6, 6, 3, 1, 1, 1, 32, true, false},  // depthwise with residual
+    {1, 16, 16, 7, 7, 5, 1, 2, 1, 16},               // depthwise 5x5
+    {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},                 // grouped: the reference kernel
+    {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},                  // one pixel
+};
+
+const Scales kTypical = {0.02f, 0.05f, 0.04f, 0.07f, 1e-4f, 1e-2f};
+
+class QConvKernel : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (GetParam() > best_isa())
+      GTEST_SKIP() << isa_name(GetParam()) << " is not available on this CPU";
+  }
+};
+
+TEST_P(QConvKernel, MatchesReferenceOnRandomData) {
+  uint32_t seed = 1;
+  for (const Case& c : kCases) {
+    expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, 128, 100);
+    expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, 0, -3);
+    expect_identical<uint8_t, int8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, 7, 20);
+    expect_identical<int8_t, uint8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, -9, 60);
+  }
+}
+
+TEST_P(QConvKernel, MatchesReferenceOnAdversarialValues) {
+  for (const Case& c : kCases) {
+    // 255 against +-127 pairs, zero points at the ends of their ranges.
+    expect_identical<uint8_t, uint8_t>(GetParam(), c, 9, Fill::kExtreme, kTypical, 0, 0);
+    expect_identical<uint8_t, int8_t>(GetParam(), c, 9, Fill::kExtreme, kTypical, 255, 127);
+    expect_identical<int8_t, uint8_t>(GetParam(), c, 9, Fill::kExtreme, kTypical, -128, 255);
+    expect_identical<int8_t, int8_t>(GetParam(), c, 9, Fill::kExtreme, kTypical, 127, -128);
+    // Weights of -128 (the AVX2 GEMM falls back to the reference for them).
+    expect_identical<uint8_t, uint8_t>(GetParam(), c, 10, Fill::kMinus128, kTypical, 3, 5);
+  }
+}
+
+TEST_P(QConvKernel, MatchesReferenceAcrossScaleRanges) {
+  const Scales ranges[] = {
+      {1e-8f, 1e-8f, 1e-8f, 1e-8f, 1e-8f, 1e-7f},  // tiny everything
+      {1e4f, 1e-8f, 1e4f, 1e-8f, 1e3f, 1e4f},      // huge multipliers: saturation, inf sums
+      {1e-8f, 1e4f, 1e-8f, 1e4f, 1e-8f, 1e-6f},    // everything rounds to the zero point
+      {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f},        // multiplier 0.5: ties, half to even
+  };
+  uint32_t seed = 100;
+  for (const Scales& s : ranges)
+    for (const Case& c : kCases) {
+      expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kRandom, s, 128, 128);
+      expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kExtreme, s, 1, -1);
+    }
+}
+
+TEST_P(QConvKernel, WeightZeroPointsRunTheReference) {
+  expect_identical<uint8_t, uint8_t>(GetParam(), kCases[1], 5, Fill::kRandom, kTypical, 10, 10, 3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Isas, QConvKernel, ::testing::Values(Isa::kAvx2, Isa::kAvx512Vnni),
+                         [](const auto& param_info) {
+                           return std::string(isa_name(param_info.param));
+                         });
+
+}  // namespace
+}  // namespace qdq
