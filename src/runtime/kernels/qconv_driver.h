@@ -9,9 +9,8 @@
 //   static void gemm_tile(int rows, int blocks, const uint8_t* a, int64_t stride,
 //                         const int8_t* w, int64_t quads, int32_t* acc);
 //       acc[r][b * 16 + lane] = sum over the quads of row r and block b
-//   template <Q> static void epilogue(const QConvPacked&, int64_t channel,
-//       int count, const int32_t* acc16, const Q* residual, Q* out);
-//       out[0..count) of 16 channels from their accumulators (bias not added)
+//   template <Q> static void epilogue(const QConvPacked&, const EpilogueTile<Q>&);
+//       the tile's outputs from its accumulators (bias not added yet)
 //   template <TX> static void depthwise(const QConvPacked&, const TX* const* taps,
 //       const int64_t* tap_index, int taps_count, int64_t channel, int count,
 //       int32_t* acc16);
@@ -27,6 +26,18 @@
 #include "runtime/reference/tensor_util.h"
 
 namespace qdq {
+
+// A tile's accumulators and where its results go: `rows` pixels, `pitch`
+// elements apart in the output (and the residual), `channels` channels from
+// `channel` on, accumulators [rows][blocks * 16].
+template <typename Q>
+struct EpilogueTile {
+  const int32_t* acc;
+  int rows, blocks;
+  int64_t channel, channels, pitch;
+  const Q* residual;  // nullptr without a residual
+  Q* out;
+};
 
 template <typename Ops, typename Q>
 void qconv_gemm(const QConvPacked& p, const uint8_t* x, const Q* residual, Q* out) {
@@ -50,14 +61,11 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const Q* residual, Q* ou
         const int blocks = static_cast<int>(std::min<int64_t>(panel, p.blocks - block));
         Ops::gemm_tile(static_cast<int>(rows), blocks, a, stride,
                        p.weights.data() + block * quads * 4 * kQConvBlock, quads, acc);
-        for (int64_t r = 0; r < count; ++r)
-          for (int b = 0; b < blocks; ++b) {
-            const int64_t channel = (block + b) * kQConvBlock;
-            const int64_t at = (first + r) * m + channel;
-            Ops::template epilogue<Q>(
-                p, channel, static_cast<int>(std::min(kQConvBlock, m - channel)),
-                acc + (r * blocks + b) * kQConvBlock, residual ? residual + at : nullptr, out + at);
-          }
+        const int64_t channel = block * kQConvBlock, at = first * m + channel;
+        Ops::template epilogue<Q>(
+            p, EpilogueTile<Q>{acc, static_cast<int>(count), blocks, channel,
+                               std::min<int64_t>(blocks * kQConvBlock, m - channel), m,
+                               residual ? residual + at : nullptr, out + at});
       }
     }
   }
@@ -91,8 +99,9 @@ void qconv_depthwise(const QConvPacked& p, const TX* x, const Q* residual, Q* ou
       for (int64_t channel = 0; channel < c; channel += kQConvBlock) {
         const int valid = static_cast<int>(std::min(kQConvBlock, c - channel));
         Ops::template depthwise<TX>(p, taps.data(), tap_index.data(), count, channel, valid, acc);
-        Ops::template epilogue<Q>(p, channel, valid, acc,
-                                  residual ? residual + at + channel : nullptr, out + at + channel);
+        Ops::template epilogue<Q>(
+            p, EpilogueTile<Q>{acc, 1, 1, channel, valid, c,
+                               residual ? residual + at + channel : nullptr, out + at + channel});
       }
     }
   }

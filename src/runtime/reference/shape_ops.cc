@@ -162,6 +162,31 @@ Tensor gather_elements(const Tensor& x, const Shape& out_shape, const std::vecto
   return y;
 }
 
+// Writes the output in order; `strides` gives, per output dim, how far the
+// input position moves. The odometer walks the outer dims and the innermost is
+// one strided loop, so a CNN-sized layout change costs a few ns per element.
+template <size_t Size>
+void permute_elements(const uint8_t* src, uint8_t* dst, const Shape& out_shape,
+                      const std::vector<int64_t>& strides) {
+  const int64_t count = element_count(out_shape);
+  if (count == 0) return;
+  if (out_shape.empty()) return std::memcpy(dst, src, Size), void();
+  const size_t outer_dims = out_shape.size() - 1;
+  const int64_t inner = out_shape.back(), inner_stride = strides.back();
+  std::vector<int64_t> index(outer_dims, 0);
+  int64_t offset = 0;
+  for (int64_t done = 0; done < count; done += inner) {
+    for (int64_t i = 0; i < inner; ++i, dst += Size)
+      std::memcpy(dst, src + (offset + i * inner_stride) * static_cast<int64_t>(Size), Size);
+    for (size_t d = outer_dims; d-- > 0;) {
+      offset += strides[d];
+      if (++index[d] < out_shape[d]) break;
+      offset -= strides[d] * out_shape[d];
+      index[d] = 0;
+    }
+  }
+}
+
 void transpose(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const int64_t rank = static_cast<int64_t>(x.rank());
@@ -176,21 +201,23 @@ void transpose(OpContext& ctx) {
     seen[p] = true;
     out_shape.push_back(x.dim(p));
   }
-  // Strides of the input, visited in output order.
-  auto in_strides = strides_of(x.shape());
-  std::vector<int64_t> map(static_cast<size_t>(x.numel()));
-  std::vector<int64_t> idx(static_cast<size_t>(rank), 0);
-  int64_t flat = 0;
-  for (auto& m : map) {
-    m = flat;
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      flat += in_strides[perm[d]];
-      if (++idx[d] < out_shape[d]) break;
-      flat -= in_strides[perm[d]] * out_shape[d];
-      idx[d] = 0;
-    }
+  const auto in_strides = strides_of(x.shape());
+  std::vector<int64_t> strides;  // the input's stride along each output dim
+  for (int64_t p : perm) strides.push_back(in_strides[static_cast<size_t>(p)]);
+  Tensor y(x.dtype(), out_shape);
+  const auto* src = static_cast<const uint8_t*>(x.raw());
+  auto* dst = static_cast<uint8_t*>(y.raw());
+  switch (dtype_size(x.dtype())) {
+    case 1:
+      permute_elements<1>(src, dst, out_shape, strides);
+      break;
+    case 4:
+      permute_elements<4>(src, dst, out_shape, strides);
+      break;
+    default:
+      permute_elements<8>(src, dst, out_shape, strides);
   }
-  ctx.output(0) = gather_elements(x, out_shape, map);
+  ctx.output(0) = std::move(y);
 }
 
 void concat(OpContext& ctx) {

@@ -106,8 +106,24 @@ struct Avx2Ops {
   }
 
   template <typename Q>
-  QDQ_TARGET static void epilogue(const QConvPacked& p, int64_t channel, int count,
-                                  const int32_t* acc16, const Q* residual, Q* out) {
+  QDQ_TARGET static void epilogue(const QConvPacked& p, const EpilogueTile<Q>& tile) {
+    for (int b = 0; b < tile.blocks; ++b) {
+      const int64_t offset = b * kQConvBlock;
+      const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
+      if (count <= 0) break;
+      for (int r = 0; r < tile.rows; ++r) {
+        const int64_t at = r * tile.pitch + offset;
+        store16<Q>(p, tile.channel + offset, static_cast<int>(count),
+                   tile.acc + (r * tile.blocks + b) * kQConvBlock,
+                   tile.residual ? tile.residual + at : nullptr, tile.out + at);
+      }
+    }
+  }
+
+  // Up to 16 channels of one pixel.
+  template <typename Q>
+  QDQ_TARGET static void store16(const QConvPacked& p, int64_t channel, int count,
+                                 const int32_t* acc16, const Q* residual, Q* out) {
     constexpr bool kSigned = std::is_same_v<Q, int8_t>;
     if (count < 16) {
       for (int i = 0; i < count; ++i)
