@@ -11,14 +11,11 @@ namespace qdq {
 namespace {
 
 // The nodes of one foldable group, found read-only before anything changes.
-struct ConvGroup {
-  Node* x_dq;
-  Node* w_dq;
+struct ConvGroup : QdqConvInputs {
   Node* conv;
   Node* activation;  // Relu or Clip, or nullptr
   Node* y_q;
-  Node* bias_dq = nullptr;  // when the bias is DequantizeLinear(int32)
-  QuantParams x, w, y, bias;
+  QuantParams y;
   float act_min = -std::numeric_limits<float>::infinity();
   float act_max = std::numeric_limits<float>::infinity();
 };
@@ -58,37 +55,9 @@ std::optional<ConvGroup> match(Node* q) {
   }
   g.conv = producer_if(v, "Conv");
   if (!g.conv) return std::nullopt;
-  g.x_dq = producer_if(g.conv->input(0), "DequantizeLinear");
-  g.w_dq = producer_if(g.conv->input(1), "DequantizeLinear");
-  if (!g.x_dq || !g.w_dq) return std::nullopt;
-  auto x = constant_quant_params(*g.x_dq);
-  auto w = constant_quant_params(*g.w_dq);
-  if (!x || !w || !x->is_8bit() || !w->is_8bit() || !x->per_tensor() ||
-      !g.w_dq->input(0)->is_constant())
-    return std::nullopt;
-  const int64_t channels = g.w_dq->input(0)->constant->dim(0);
-  if (!w->per_tensor() && (w->axis != 0 || w->scale->constant->numel() != channels))
-    return std::nullopt;
-  if (Value* bias = g.conv->input(2)) {
-    // A float initializer (QAT exports) or DequantizeLinear(int32 initializer)
-    // (ONNX Runtime's quantize_static).
-    if (Node* bias_dq = producer_if(bias, "DequantizeLinear")) {
-      auto p = constant_quant_params(*bias_dq);
-      const Value* bias_q = bias_dq->input(0);
-      if (!p || !bias_q->is_constant() || bias_q->constant->dtype() != DType::kInt32 ||
-          bias_q->constant->numel() != channels)
-        return std::nullopt;
-      for (int64_t c = 0; c < channels; ++c)
-        if (p->zero_point_at(c) != 0) return std::nullopt;
-      g.bias_dq = bias_dq;
-      g.bias = *p;
-    } else if (!bias->is_constant() || bias->constant->dtype() != DType::kFloat32 ||
-               bias->constant->numel() != channels) {
-      return std::nullopt;
-    }
-  }
-  g.x = *x;
-  g.w = *w;
+  auto inputs = match_qdq_conv_inputs(*g.conv);
+  if (!inputs) return std::nullopt;
+  static_cast<QdqConvInputs&>(g) = *inputs;
   return g;
 }
 

@@ -1,18 +1,17 @@
 #include "passes/layout_nhwc.h"
 
+#include <algorithm>
 #include <unordered_map>
 
+#include "graph/quantization.h"
 #include "passes/pattern.h"
+#include "passes/quant_pattern.h"
 
 namespace qdq {
 namespace {
 
 const std::vector<int64_t> kToNhwc = {0, 2, 3, 1};
 const std::vector<int64_t> kToNchw = {0, 3, 1, 2};
-
-bool is_8bit(const Value* v) {
-  return v && (v->dtype == DType::kInt8 || v->dtype == DType::kUInt8);
-}
 
 bool is_zero(const Tensor* t) {
   if (!t) return false;
@@ -30,14 +29,48 @@ bool is_channels_last_conv(const Node& n) {
   return w && w->dtype() == DType::kInt8 && w->rank() == 4 && is_zero(constant_of(n.input(5)));
 }
 
+// Conv(DQ(x), DQ(w)) that fold_qdq_conv left in float because its output is
+// not quantized again (TensorRT-style QAT: a residual Add or a pooling comes
+// first): a QConv with a float output, when its weights pack.
+std::optional<QdqConvInputs> float_output_conv(const Node& n) {
+  auto in = match_qdq_conv_inputs(n);
+  if (!in) return std::nullopt;
+  const Tensor* w = constant_of(in->w_dq->input(0));
+  if (w->dtype() != DType::kInt8 || w->rank() != 4) return std::nullopt;
+  for (int64_t c = 0; c < (in->w.per_tensor() ? 1 : w->dim(0)); ++c)
+    if (in->w.zero_point_at(c) != 0) return std::nullopt;
+  return in;
+}
+
+// The float bias of a float-output QConv: the Conv's, dequantized when it
+// comes through DequantizeLinear(int32).
+Value* float_bias(Graph& graph, const Node& conv, const QdqConvInputs& in) {
+  if (!in.bias_dq) return conv.input(2);
+  const Tensor& q = *in.bias_dq->input(0)->constant;
+  Tensor bias(DType::kFloat32, {q.numel()});
+  for (int64_t c = 0; c < q.numel(); ++c)
+    bias.data<float>()[c] = dequantize_value(q.data<int32_t>()[c], in.bias.scale_at(c), 0);
+  return add_constant(graph, conv.name + "_bias_float", std::move(bias));
+}
+
+bool scalar_constant(const Value* v) {
+  const Tensor* t = constant_of(v);
+  return t && t->numel() == 1;
+}
+
 // Ops whose result at an element depends only on the inputs' same element (with
 // broadcasting, which commutes with permuting every input's dims alike), so they
 // run unchanged in any layout: the ones between convolutions in CNNs. Returns
 // the indices of their data inputs.
 std::vector<size_t> layout_free_inputs(const Node& n) {
   if (n.domain == "com.microsoft" && n.op_type == "QLinearAdd") return {0, 3};
-  if (n.domain.empty() && (n.op_type == "Clip" || n.op_type == "Relu") && is_8bit(n.input(0)))
-    return {0};
+  if (!n.domain.empty()) return {};
+  if (n.op_type == "Add") return {0, 1};
+  if (n.op_type == "Clip" || n.op_type == "Relu") return {0};
+  // Per-tensor quantization: one scale for every element.
+  const bool per_tensor =
+      scalar_constant(n.input(1)) && (!n.input(2) || scalar_constant(n.input(2)));
+  if ((n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear") && per_tensor) return {0};
   return {};
 }
 
@@ -53,9 +86,24 @@ class Rewriter {
  public:
   explicit Rewriter(Graph& graph) : graph_(graph) {}
 
-  // The channels-last twin of `v`, made by a Transpose when it has none yet.
+  // The channels-last twin of `v`: made by a copy of its layout-free producer
+  // when that producer's inputs have twins by now (a DequantizeLinear visited
+  // before the convolution that gave its input a twin), else by a Transpose.
   Value* channels_last(Value* v) {
     if (auto it = twin_.find(v); it != twin_.end()) return it->second;
+    if (Node* p = v->producer; p && p->outputs().size() == 1) {
+      const auto data = layout_free_inputs(*p);
+      std::vector<Value*> inputs = p->inputs();
+      bool ready = !data.empty();
+      for (size_t i : data) {
+        ready &= has_twin(inputs[i]);
+        if (ready) inputs[i] = twin_.at(inputs[i]);
+      }
+      if (ready) {
+        duplicate(p, std::move(inputs));
+        return twin_.at(v);
+      }
+    }
     Value* t = new_twin(v);
     graph_.add_node("Transpose", {v}, {t}, unique_name(graph_, v->name + "_to_nhwc"))
         ->attributes.set("perm", kToNhwc);
@@ -79,6 +127,15 @@ class Rewriter {
           .add_node("Transpose", {twins[i]}, {outputs[i]},
                     unique_name(graph_, outputs[i]->name + "_to_nchw"))
           ->attributes.set("perm", kToNchw);
+  }
+
+  // Adds a channels-last copy of `n` reading `inputs`, and keeps `n`.
+  void duplicate(const Node* n, std::vector<Value*> inputs) {
+    std::vector<Value*> twins;
+    for (Value* out : n->outputs()) twins.push_back(new_twin(out));
+    Node* m = graph_.add_node(n->op_type, inputs, twins, unique_name(graph_, n->name + "_nhwc"));
+    m->domain = n->domain;
+    m->attributes = n->attributes;
   }
 
   bool has_twin(const Value* v) const { return twin_.count(v) != 0; }
@@ -106,6 +163,18 @@ int LayoutNhwc::run(Graph& graph, PassContext&) const {
       inputs[0] = rewriter.channels_last(inputs[0]);
       rewriter.replace(n, "ai.qdq", "QConv", std::move(inputs));
       ++changed;
+    } else if (auto in = float_output_conv(*n)) {
+      std::vector<Value*> inputs = {rewriter.channels_last(in->x_dq->input(0)),
+                                    in->x.scale,
+                                    zero_point_value(graph, in->x, in->x_dq->name + "_zero"),
+                                    in->w_dq->input(0),
+                                    in->w.scale,
+                                    zero_point_value(graph, in->w, in->w_dq->name + "_zero"),
+                                    nullptr,
+                                    nullptr,
+                                    float_bias(graph, *n, *in)};
+      rewriter.replace(n, "ai.qdq", "QConv", std::move(inputs));
+      ++changed;
     } else if (auto data = layout_free_inputs(*n); !data.empty()) {
       std::vector<Value*> inputs = n->inputs();
       bool follows = false;  // only worth it next to a tensor already channels-last
@@ -117,7 +186,15 @@ int LayoutNhwc::run(Graph& graph, PassContext&) const {
       }
       if (!follows || !rank4) continue;
       for (size_t i : data) inputs[i] = rewriter.channels_last(inputs[i]);
-      rewriter.replace(n, n->domain, n->op_type, std::move(inputs));
+      // A DequantizeLinear read by a Conv stays as well: float_output_conv
+      // reads through it (and dead-code elimination drops it after).
+      const auto& readers = n->output(0)->consumers;
+      if (n->op_type == "DequantizeLinear" &&
+          std::any_of(readers.begin(), readers.end(),
+                      [](const Node* c) { return c->op_type == "Conv"; }))
+        rewriter.duplicate(n, std::move(inputs));
+      else
+        rewriter.replace(n, n->domain, n->op_type, std::move(inputs));
       ++changed;
     }
   }

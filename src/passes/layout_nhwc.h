@@ -7,9 +7,11 @@ namespace qdq {
 // The INT8 engine's layout choice, made here rather than inside kernels:
 // QLinearConv with int8 weights of zero point 0 becomes ai.qdq.QConv on
 // channels-last (NHWC) tensors, where a 1x1 convolution is a plain GEMM and a
-// 3x3 window reads whole channel vectors. The 8-bit element-wise ops between
-// convolutions (QLinearAdd, Clip, Relu) follow them into NHWC, so Transposes are
-// left only where the graph enters and leaves the channels-last region.
+// 3x3 window reads whole channel vectors; so does Conv(DQ(x), DQ(w)) whose
+// output stays float (TensorRT-style QAT), as a QConv with a float output. The
+// element-wise ops between convolutions (QLinearAdd, Add, Clip, Relu, per-tensor
+// Q/DQ) follow them into NHWC, so Transposes are left only where the graph
+// enters and leaves the channels-last region.
 // Engine form only: ai.qdq ops are qdq's own.
 class LayoutNhwc : public Pass {
  public:

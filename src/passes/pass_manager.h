@@ -16,6 +16,11 @@ struct PassReport {
 struct PipelineReport {
   std::vector<PassReport> passes;  // in pipeline order
   int rounds = 0;
+  int total_changes() const {
+    int sum = 0;
+    for (const PassReport& p : passes) sum += p.changes;
+    return sum;
+  }
 };
 
 // Repeats the whole list until a round changes nothing (at most max_rounds).

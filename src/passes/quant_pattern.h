@@ -31,4 +31,16 @@ Value* zero_point_value(Graph& graph, const QuantParams& p, const std::string& b
 // Same parameters (scale and zero point values, type, axis where per-channel).
 bool same_quant_params(const QuantParams& a, const QuantParams& b);
 
+// The input side of a quantized convolution, Conv(DQ(x), DQ(w) [, bias]): x
+// per-tensor 8-bit, w a constant 8-bit initializer quantized per tensor or per
+// output channel (axis 0), the bias a float32 constant or DequantizeLinear of an
+// int32 constant with zero points 0, one per output channel.
+struct QdqConvInputs {
+  Node* x_dq = nullptr;
+  Node* w_dq = nullptr;
+  Node* bias_dq = nullptr;  // when the bias is DequantizeLinear(int32)
+  QuantParams x, w, bias;
+};
+std::optional<QdqConvInputs> match_qdq_conv_inputs(const Node& conv);
+
 }  // namespace qdq

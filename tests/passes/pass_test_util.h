@@ -73,4 +73,61 @@ inline Tensor random_floats(const Shape& shape, uint32_t seed, float lo = -1.0f,
   return t;
 }
 
+// A ResNet basic block in Q/DQ form on a [1, 8, 6, 6] input:
+//   conv1 -> ReLU -> conv2 -> Add(identity) [-> ReLU]
+// kQuantizedSum: every tensor quantized, as ONNX Runtime's quantize_static
+// makes it (conv2's output quantized before the add). kFloatSum: conv2's output
+// meets the add in float and only the ReLU's output is quantized, as
+// pytorch-quantization exports it (TensorRT-style QAT).
+enum class BlockStyle { kQuantizedSum, kFloatSum };
+
+inline Graph qdq_residual_block(BlockStyle style) {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::kFloat32, {1, 8, 6, 6});
+  auto qdq = [&](Value* v, float scale, uint8_t zero) {
+    Value* s =
+        b.constant(std::string("s").append(std::to_string(scale)), Tensor::scalar<float>(scale));
+    Value* z =
+        b.constant(std::string("z").append(std::to_string(scale)), Tensor::scalar<uint8_t>(zero));
+    return b.op("DequantizeLinear", {b.op("QuantizeLinear", {v, s, z}), s, z});
+  };
+  auto conv = [&](Value* in, uint32_t seed) {
+    Tensor w(DType::kInt8, {8, 8, 3, 3});
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> dist(-127, 127);
+    for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(dist(rng));
+    Tensor ws = random_floats({8}, seed + 1, 0.002f, 0.01f);
+    Value* wdq = b.op("DequantizeLinear",
+                      {b.constant(std::string("w").append(std::to_string(seed)), std::move(w)),
+                       b.constant(std::string("ws").append(std::to_string(seed)), std::move(ws)),
+                       b.constant(std::string("wz").append(std::to_string(seed)),
+                                  Tensor::from_vector<int8_t>({8}, std::vector<int8_t>(8, 0)))},
+                      [] {
+                        Attributes a;
+                        a.set("axis", int64_t{0});
+                        return a;
+                      }());
+    Attributes a;
+    a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    a.set("kernel_shape", std::vector<int64_t>{3, 3});
+    return b.op(
+        "Conv",
+        {in, wdq,
+         b.constant(std::string("b").append(std::to_string(seed)), random_floats({8}, seed + 2))},
+        a);
+  };
+  Value* identity = qdq(x, 0.02f, 128);
+  Value* h = qdq(b.op("Relu", {conv(identity, 1)}), 0.03f, 10);  // zero point 10: a real clamp
+  Value* y = conv(h, 5);
+  if (style == BlockStyle::kQuantizedSum)  // the final ReLU is implied by zero point 0
+    b.output(qdq(b.op("Add", {qdq(y, 0.05f, 120), identity}), 0.04f, 0));
+  else
+    b.output(qdq(b.op("Relu", {b.op("Add", {y, identity})}), 0.04f, 0));
+  Graph g = b.build();
+  // Every tensor of the block has the input's shape (as ONNX shape inference
+  // would record it for an imported model).
+  for (Node* n : g.nodes()) n->output(0)->shape = to_symbolic({1, 8, 6, 6});
+  return g;
+}
+
 }  // namespace qdq::testing

@@ -10,7 +10,8 @@
 //                         const int8_t* w, int64_t quads, int32_t* acc);
 //       acc[r][b * 16 + lane] = sum over the quads of row r and block b
 //   template <Q> static void epilogue(const QConvPacked&, const EpilogueTile<Q>&);
-//       the tile's outputs from its accumulators (bias not added yet)
+//       the tile's outputs from its accumulators (bias not added yet); Q is
+//       uint8_t, int8_t or float (the float output)
 //   template <TX> static void depthwise(const QConvPacked&, const TX* const* taps,
 //       const int64_t* tap_index, int taps_count, int64_t channel, int count,
 //       int32_t* acc16);
@@ -116,7 +117,7 @@ void qconv_run(OpContext& ctx) {
   if (!qconv_packable(p.params) || !Ops::accepts(p)) return qconv_reference(ctx);
   Tensor y(p.params.y_type, qconv_output_shape(p.params));
   const Tensor& x = ctx.input(0);
-  dispatch_types<uint8_t, int8_t>(ctx, p.params.y_type, [&](auto yt) {
+  dispatch_types<uint8_t, int8_t, float>(ctx, p.params.y_type, [&](auto yt) {
     using Q = decltype(yt);
     const Q* residual = p.params.residual ? ctx.input(9).data<Q>() : nullptr;
     if (!p.params.depthwise())

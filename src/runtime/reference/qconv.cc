@@ -29,14 +29,28 @@ QConvParams read_qconv_params(const OpContext& ctx) {
   const int64_t m = p.shape.out_channels;
   p.x_type = x.dtype();
   p.w_type = w.dtype();
-  p.y_type = ctx.input(7).dtype();
   const float x_scale = read_scales(ctx, ctx.input(1), 1, "x_scale")[0];
   p.x_zero = read_zero_points(ctx, &ctx.input(2), 1, "x_zero_point")[0];
   const auto w_scale = read_scales(ctx, ctx.input(4), m, "w_scale");
   p.w_zero = read_zero_points(ctx, &ctx.input(5), m, "w_zero_point");
+  p.bias.assign(static_cast<size_t>(m), 0);
+  if (!ctx.has_input(6)) {  // float output
+    ctx.require(!ctx.has_input(7) && !ctx.has_input(9),
+                "a float output takes neither y_zero_point nor a residual");
+    p.y_type = DType::kFloat32;
+    p.bias_float.assign(static_cast<size_t>(m), 0.0f);
+    if (const Tensor* b = ctx.optional_input(8)) {
+      ctx.require(b->dtype() == DType::kFloat32 && b->numel() == m,
+                  "a float output's bias must be float32, one per output channel");
+      std::copy_n(b->data<float>(), m, p.bias_float.begin());
+    }
+    for (int64_t i = 0; i < m; ++i)
+      p.multipliers.push_back(x_scale * w_scale[static_cast<size_t>(i)]);
+    return p;
+  }
+  p.y_type = ctx.input(7).dtype();
   const float y_scale = read_scales(ctx, ctx.input(6), 1, "y_scale")[0];
   p.y_zero = read_zero_points(ctx, &ctx.input(7), 1, "y_zero_point")[0];
-  p.bias.assign(static_cast<size_t>(m), 0);
   if (const Tensor* b = ctx.optional_input(8)) {
     ctx.require(b->dtype() == DType::kInt32 && b->numel() == m,
                 "bias must be int32, one per output channel");
@@ -84,7 +98,7 @@ void qconv_reference(OpContext& ctx) {
     using TW = decltype(wt);
     const TX* x = ctx.input(0).data<TX>();
     const TW* w = ctx.input(3).data<TW>();
-    dispatch_types<uint8_t, int8_t>(ctx, p.y_type, [&](auto yt) {
+    dispatch_types<uint8_t, int8_t, float>(ctx, p.y_type, [&](auto yt) {
       using Q = decltype(yt);
       const Q* r = p.residual ? ctx.input(9).data<Q>() : nullptr;
       Q* out = y.data<Q>();
@@ -109,7 +123,10 @@ void qconv_reference(OpContext& ctx) {
                 }
               }
               const int64_t i = ((n * p.out_height() + oh) * p.out_width() + ow) * c_out + m;
-              out[i] = qconv_epilogue<Q>(p, m, acc, r ? r[i] : Q{0});
+              if constexpr (std::is_same_v<Q, float>)
+                out[i] = qconv_float_epilogue(p, m, acc);
+              else
+                out[i] = qconv_epilogue<Q>(p, m, acc, r ? r[i] : Q{0});
             }
     });
   });

@@ -12,6 +12,12 @@
 // which is exactly QLinearConv -> Clip -> QLinearAdd -> Clip, the ops it
 // replaces, so fusing changes no bit. The clamp attributes default to the
 // type's range.
+//
+// Float output (y_scale and y_zero_point absent, B float32): the convolution of
+// a TensorRT-style QAT graph whose result is not quantized again (it meets a
+// BatchNorm-folded residual Add or a pooling first). Per output element:
+//   out = float(sum (x - x_zero) * (w - w_zero)) * (x_scale * w_scale[m]) + B[m]
+// the integer sum exact where the float graph sums in float.
 #pragma once
 
 #include <cstdint>
@@ -30,8 +36,10 @@ struct QConvParams {
   DType x_type = DType::kUndefined, w_type = DType::kUndefined, y_type = DType::kUndefined;
   int32_t x_zero = 0, y_zero = 0;
   std::vector<int32_t> w_zero;     // per output channel
-  std::vector<int32_t> bias;       // per output channel, 0 without B
-  std::vector<float> multipliers;  // requantize_multiplier(x_scale, w_scale[m], y_scale)
+  std::vector<int32_t> bias;       // per output channel, 0 without B (or with a float B)
+  std::vector<float> bias_float;   // float output: B per output channel, 0 without it
+  std::vector<float> multipliers;  // requantize_multiplier(x_scale, w_scale[m], y_scale),
+                                   // or x_scale * w_scale[m] for a float output
   int32_t conv_min = 0, conv_max = 0;
   struct Residual {
     float conv_scale = 1;  // the conv output's (y) scale and zero point
@@ -48,6 +56,7 @@ struct QConvParams {
   int64_t width() const { return shape.geometry.in[2]; }
   int64_t out_height() const { return shape.geometry.out[1]; }
   int64_t out_width() const { return shape.geometry.out[2]; }
+  bool float_output() const { return y_type == DType::kFloat32; }
   bool depthwise() const {
     return shape.group == shape.in_channels && shape.group == shape.out_channels;
   }
@@ -70,6 +79,11 @@ inline Q qconv_epilogue(const QConvParams& p, int64_t channel, int32_t accumulat
       dequantize_value(t, res.conv_scale, res.conv_zero) + dequantize_value(r, res.scale, res.zero),
       res.sum_scale, res.sum_zero);
   return static_cast<Q>(std::min(std::max(sum, res.out_min), res.out_max));
+}
+
+inline float qconv_float_epilogue(const QConvParams& p, int64_t channel, int32_t accumulator) {
+  const auto m = static_cast<size_t>(channel);
+  return static_cast<float>(accumulator) * p.multipliers[m] + p.bias_float[m];
 }
 
 // The reference kernel (also what optimized kernels fall back to for the cases

@@ -4,6 +4,7 @@
 // values and scales from 1e-8 to 1e4.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 
 #include "graph/builder.h"
@@ -59,6 +60,9 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
     w_zero.push_back(static_cast<int8_t>(wz));
     bias.push_back(bias_dist(rng));
   }
+  std::vector<float> bias_float;
+  for (int32_t v : bias) bias_float.push_back(static_cast<float>(v) * 1e-3f);
+  constexpr bool kFloatOutput = std::is_same_v<TY, float>;
   std::vector<Value*> inputs = {
       b.constant("x", fill<TX>({c.batch, c.height, c.width, c.channels}, rng, how)),
       b.constant("xs", Tensor::scalar<float>(s.x)),
@@ -67,15 +71,18 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
           "w", fill<int8_t>({c.out_channels, c.channels / c.group, c.kernel, c.kernel}, rng, how)),
       b.constant("ws", Tensor::from_vector<float>({c.out_channels}, w_scale)),
       b.constant("wz", Tensor::from_vector<int8_t>({c.out_channels}, w_zero)),
-      b.constant("ys", Tensor::scalar<float>(s.y)),
-      b.constant("yz", Tensor::scalar<TY>(static_cast<TY>(yz))),
-      b.constant("bias", Tensor::from_vector<int32_t>({c.out_channels}, bias))};
-  if (c.residual) {
-    inputs.push_back(b.constant("r", fill<TY>({c.batch, oh, ow, c.out_channels}, rng, how)));
-    inputs.push_back(b.constant("rs", Tensor::scalar<float>(s.r)));
-    inputs.push_back(b.constant("rz", Tensor::scalar<TY>(static_cast<TY>(yz / 2))));
-    inputs.push_back(b.constant("ss", Tensor::scalar<float>(s.sum)));
-    inputs.push_back(b.constant("sz", Tensor::scalar<TY>(static_cast<TY>(yz / 3))));
+      kFloatOutput ? nullptr : b.constant("ys", Tensor::scalar<float>(s.y)),
+      kFloatOutput ? nullptr : b.constant("yz", Tensor::scalar<TY>(static_cast<TY>(yz))),
+      kFloatOutput ? b.constant("bias", Tensor::from_vector<float>({c.out_channels}, bias_float))
+                   : b.constant("bias", Tensor::from_vector<int32_t>({c.out_channels}, bias))};
+  if constexpr (!kFloatOutput) {
+    if (c.residual) {
+      inputs.push_back(b.constant("r", fill<TY>({c.batch, oh, ow, c.out_channels}, rng, how)));
+      inputs.push_back(b.constant("rs", Tensor::scalar<float>(s.r)));
+      inputs.push_back(b.constant("rz", Tensor::scalar<TY>(static_cast<TY>(yz / 2))));
+      inputs.push_back(b.constant("ss", Tensor::scalar<float>(s.sum)));
+      inputs.push_back(b.constant("sz", Tensor::scalar<TY>(static_cast<TY>(yz / 3))));
+    }
   }
   Attributes a;
   a.set("kernel_shape", std::vector<int64_t>{c.kernel, c.kernel});
@@ -83,7 +90,8 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
   a.set("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad});
   a.set("dilations", std::vector<int64_t>{c.dilation, c.dilation});
   a.set("group", c.group);
-  if (c.clamp) {  // a ReLU at the zero point, and a ReLU6-like upper bound after the add
+  if (c.clamp &&
+      !kFloatOutput) {  // a ReLU at the zero point, and a ReLU6-like upper bound after the add
     a.set("conv_min", int64_t{yz});
     a.set("out_min", int64_t{yz / 3});
     a.set("out_max", int64_t{yz / 3 + 60});
@@ -111,7 +119,8 @@ void expect_identical(Isa isa, const Case& c, uint32_t seed, Fill how, const Sca
   ASSERT_EQ(want.shape(), got.shape());
   int64_t differing = 0, first = -1;
   for (int64_t i = 0; i < want.numel(); ++i)
-    if (want.data<TY>()[i] != got.data<TY>()[i] && differing++ == 0) first = i;
+    if (std::memcmp(want.data<TY>() + i, got.data<TY>() + i, sizeof(TY)) != 0 && differing++ == 0)
+      first = i;
   EXPECT_EQ(differing, 0) << "first at " << first << " of " << want.numel() << ", case C"
                           << c.channels << " M" << c.out_channels << " " << c.height << "x"
                           << c.width << " k" << c.kernel << " s" << c.stride << " g" << c.group
@@ -180,6 +189,14 @@ TEST_P(QConvKernel, MatchesReferenceAcrossScaleRanges) {
       expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kRandom, s, 128, 128);
       expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kExtreme, s, 1, -1);
     }
+}
+
+TEST_P(QConvKernel, FloatOutputMatchesReference) {
+  uint32_t seed = 200;
+  for (const Case& c : kCases) {
+    expect_identical<uint8_t, float>(GetParam(), c, seed++, Fill::kRandom, kTypical, 128, 0);
+    expect_identical<int8_t, float>(GetParam(), c, seed++, Fill::kExtreme, kTypical, 0, 0);
+  }
 }
 
 TEST_P(QConvKernel, WeightZeroPointsRunTheReference) {

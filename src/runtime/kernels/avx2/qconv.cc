@@ -120,32 +120,57 @@ struct Avx2Ops {
     }
   }
 
+  // Up to 16 channels of one pixel; the float output's are the plain float
+  // steps of qconv_float_epilogue, eight lanes at a time.
+  QDQ_TARGET static void store16_float(const QConvPacked& p, int64_t channel, int count,
+                                       const int32_t* acc16, float* out) {
+    if (count < 16) {
+      for (int i = 0; i < count; ++i)
+        out[i] = qconv_float_epilogue(p.params, channel + i, acc16[i] + p.bias[channel + i]);
+      return;
+    }
+    for (int half = 0; half < 2; ++half) {
+      const __m256i sum = _mm256_add_epi32(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc16 + 8 * half)),
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias.data() + channel + 8 * half)));
+      const __m256 v =
+          _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sum),
+                                      _mm256_loadu_ps(p.multipliers.data() + channel + 8 * half)),
+                        _mm256_loadu_ps(p.bias_float.data() + channel + 8 * half));
+      _mm256_storeu_ps(out + 8 * half, v);
+    }
+  }
+
   // Up to 16 channels of one pixel.
   template <typename Q>
   QDQ_TARGET static void store16(const QConvPacked& p, int64_t channel, int count,
                                  const int32_t* acc16, const Q* residual, Q* out) {
-    constexpr bool kSigned = std::is_same_v<Q, int8_t>;
-    if (count < 16) {
-      for (int i = 0; i < count; ++i)
-        out[i] = qconv_epilogue<Q>(p.params, channel + i, acc16[i] + p.bias[channel + i],
-                                   residual ? residual[i] : Q{0});
-      return;
+    if constexpr (std::is_same_v<Q, float>) {
+      return store16_float(p, channel, count, acc16, out);
+    } else {
+      constexpr bool kSigned = std::is_same_v<Q, int8_t>;
+      if (count < 16) {
+        for (int i = 0; i < count; ++i)
+          out[i] = qconv_epilogue<Q>(p.params, channel + i, acc16[i] + p.bias[channel + i],
+                                     residual ? residual[i] : Q{0});
+        return;
+      }
+      __m256i r0 = _mm256_setzero_si256(), r1 = r0;
+      if (residual) {
+        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(residual));
+        r0 = kSigned ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
+        r1 = kSigned ? _mm256_cvtepi8_epi32(_mm_srli_si128(bytes, 8))
+                     : _mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8));
+      }
+      // Values are within the type's range already: the packs only narrow.
+      const __m256i words =
+          _mm256_permute4x64_epi64(_mm256_packs_epi32(epilogue8(p, channel, acc16, r0),
+                                                      epilogue8(p, channel + 8, acc16 + 8, r1)),
+                                   0xD8);
+      const __m128i lo = _mm256_castsi256_si128(words), hi = _mm256_extracti128_si256(words, 1);
+      const __m128i bytes = kSigned ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);
     }
-    __m256i r0 = _mm256_setzero_si256(), r1 = r0;
-    if (residual) {
-      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(residual));
-      r0 = kSigned ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
-      r1 = kSigned ? _mm256_cvtepi8_epi32(_mm_srli_si128(bytes, 8))
-                   : _mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8));
-    }
-    // Values are within the type's range already: the packs only narrow.
-    const __m256i words =
-        _mm256_permute4x64_epi64(_mm256_packs_epi32(epilogue8(p, channel, acc16, r0),
-                                                    epilogue8(p, channel + 8, acc16 + 8, r1)),
-                                 0xD8);
-    const __m128i lo = _mm256_castsi256_si128(words), hi = _mm256_extracti128_si256(words, 1);
-    const __m128i bytes = kSigned ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);
   }
 
   template <typename TX>

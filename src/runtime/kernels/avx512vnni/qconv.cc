@@ -101,45 +101,70 @@ struct Avx512VnniOps {
     fn(a, stride, w, quads, acc);
   }
 
-  template <typename Q>
-  QDQ_TARGET static void epilogue(const QConvPacked& p, const EpilogueTile<Q>& tile) {
-    constexpr bool kSigned = std::is_same_v<Q, int8_t>;
-    const QConvParams& q = p.params;
-    const __m512 y_zero = _mm512_set1_ps(static_cast<float>(q.y_zero));
-    const __m512 conv_min = _mm512_set1_ps(static_cast<float>(q.conv_min));
-    const __m512 conv_max = _mm512_set1_ps(static_cast<float>(q.conv_max));
-    const QConvParams::Residual res = q.residual.value_or(QConvParams::Residual{});
-    const __m512 conv_zero = _mm512_set1_ps(static_cast<float>(res.conv_zero));
-    const __m512 conv_scale = _mm512_set1_ps(res.conv_scale);
-    const __m512 r_zero = _mm512_set1_ps(static_cast<float>(res.zero));
-    const __m512 r_scale = _mm512_set1_ps(res.scale);
-    const __m512 sum_scale = _mm512_set1_ps(res.sum_scale);
-    const __m512 sum_zero = _mm512_set1_ps(static_cast<float>(res.sum_zero));
-    const __m512 out_min = _mm512_set1_ps(static_cast<float>(res.out_min));
-    const __m512 out_max = _mm512_set1_ps(static_cast<float>(res.out_max));
+  QDQ_TARGET static void float_epilogue(const QConvPacked& p, const EpilogueTile<float>& tile) {
     for (int b = 0; b < tile.blocks; ++b) {
       const int64_t offset = b * kQConvBlock;
       const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
       if (count <= 0) break;
       const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
-      const __m512i bias = _mm512_loadu_si512(p.bias.data() + tile.channel + offset);
-      const __m512 multiplier = _mm512_loadu_ps(p.multipliers.data() + tile.channel + offset);
+      const int64_t channel = tile.channel + offset;
+      const __m512i bias = _mm512_loadu_si512(p.bias.data() + channel);
+      const __m512 multiplier = _mm512_loadu_ps(p.multipliers.data() + channel);
+      const __m512 bias_float = _mm512_loadu_ps(p.bias_float.data() + channel);
       for (int r = 0; r < tile.rows; ++r) {
         const __m512i sum = _mm512_add_epi32(
             _mm512_loadu_si512(tile.acc + (r * tile.blocks + b) * kQConvBlock), bias);
-        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier);
-        v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(round_even(v), y_zero), conv_min), conv_max);
-        const int64_t at = r * tile.pitch + offset;
-        if (tile.residual) {
-          const __m128i bytes = _mm_maskz_loadu_epi8(mask, tile.residual + at);
-          const __m512i rv = kSigned ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
-          const __m512 t = _mm512_mul_ps(_mm512_sub_ps(v, conv_zero), conv_scale);
-          const __m512 u = _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(rv), r_zero), r_scale);
-          v = _mm512_div_ps(_mm512_add_ps(t, u), sum_scale);
-          v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(round_even(v), sum_zero), out_min),
-                            out_max);
+        const __m512 v =
+            _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier), bias_float);
+        _mm512_mask_storeu_ps(tile.out + r * tile.pitch + offset, mask, v);
+      }
+    }
+  }
+
+  template <typename Q>
+  QDQ_TARGET static void epilogue(const QConvPacked& p, const EpilogueTile<Q>& tile) {
+    if constexpr (std::is_same_v<Q, float>) {
+      return float_epilogue(p, tile);
+    } else {
+      constexpr bool kSigned = std::is_same_v<Q, int8_t>;
+      const QConvParams& q = p.params;
+      const __m512 y_zero = _mm512_set1_ps(static_cast<float>(q.y_zero));
+      const __m512 conv_min = _mm512_set1_ps(static_cast<float>(q.conv_min));
+      const __m512 conv_max = _mm512_set1_ps(static_cast<float>(q.conv_max));
+      const QConvParams::Residual res = q.residual.value_or(QConvParams::Residual{});
+      const __m512 conv_zero = _mm512_set1_ps(static_cast<float>(res.conv_zero));
+      const __m512 conv_scale = _mm512_set1_ps(res.conv_scale);
+      const __m512 r_zero = _mm512_set1_ps(static_cast<float>(res.zero));
+      const __m512 r_scale = _mm512_set1_ps(res.scale);
+      const __m512 sum_scale = _mm512_set1_ps(res.sum_scale);
+      const __m512 sum_zero = _mm512_set1_ps(static_cast<float>(res.sum_zero));
+      const __m512 out_min = _mm512_set1_ps(static_cast<float>(res.out_min));
+      const __m512 out_max = _mm512_set1_ps(static_cast<float>(res.out_max));
+      for (int b = 0; b < tile.blocks; ++b) {
+        const int64_t offset = b * kQConvBlock;
+        const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
+        if (count <= 0) break;
+        const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
+        const __m512i bias = _mm512_loadu_si512(p.bias.data() + tile.channel + offset);
+        const __m512 multiplier = _mm512_loadu_ps(p.multipliers.data() + tile.channel + offset);
+        for (int r = 0; r < tile.rows; ++r) {
+          const __m512i sum = _mm512_add_epi32(
+              _mm512_loadu_si512(tile.acc + (r * tile.blocks + b) * kQConvBlock), bias);
+          __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier);
+          v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(round_even(v), y_zero), conv_min),
+                            conv_max);
+          const int64_t at = r * tile.pitch + offset;
+          if (tile.residual) {
+            const __m128i bytes = _mm_maskz_loadu_epi8(mask, tile.residual + at);
+            const __m512i rv = kSigned ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
+            const __m512 t = _mm512_mul_ps(_mm512_sub_ps(v, conv_zero), conv_scale);
+            const __m512 u = _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(rv), r_zero), r_scale);
+            v = _mm512_div_ps(_mm512_add_ps(t, u), sum_scale);
+            v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(round_even(v), sum_zero), out_min),
+                              out_max);
+          }
+          _mm512_mask_cvtepi32_storeu_epi8(tile.out + at, mask, _mm512_cvtps_epi32(v));
         }
-        _mm512_mask_cvtepi32_storeu_epi8(tile.out + at, mask, _mm512_cvtps_epi32(v));
       }
     }
   }

@@ -1,0 +1,70 @@
+#include "passes/layout_nhwc.h"
+
+#include "passes/eliminate_dead_code.h"
+#include "passes/pass_test_util.h"
+#include "passes/pipeline.h"
+
+namespace qdq {
+namespace {
+
+using testing::BlockStyle;
+using testing::op_counts;
+
+// The block lowered to integer operators: what the layout pass starts from.
+Graph lowered(BlockStyle style) {
+  Graph g = testing::qdq_residual_block(style);
+  PassContext context;
+  context.evaluate = evaluate_node;
+  run_passes(g, select_passes("", PipelineForm::kQOperator), context);
+  return g;
+}
+
+TEST(LayoutNhwc, QuantizedBlockRunsChannelsLastWithTransposesOnlyAtTheEdges) {
+  LayoutNhwc layout;
+  EliminateDeadCode dead_code;
+  // Tolerance 0: the same integer ops in another layout.
+  auto r = testing::rewrite_and_compare([] { return lowered(BlockStyle::kQuantizedSum); },
+                                        {&layout, &dead_code}, 0.0f);
+  auto counts = op_counts(r.graph);
+  EXPECT_EQ(counts["QConv"], 2);
+  EXPECT_EQ(counts["QLinearConv"], 0);
+  EXPECT_EQ(counts["QLinearAdd"], 1);  // followed the convolutions into NHWC
+  EXPECT_EQ(counts["Transpose"], 2);   // in after the input's Q, out before the output's DQ
+}
+
+TEST(LayoutNhwc, FloatSumConvolutionBecomesFloatOutputQConv) {
+  LayoutNhwc layout;
+  EliminateDeadCode dead_code;
+  // The float-output QConv sums exactly in int32 where the Q/DQ graph sums in
+  // float: the outputs agree to float rounding, a small fraction of a step.
+  auto r = testing::rewrite_and_compare([] { return lowered(BlockStyle::kFloatSum); },
+                                        {&layout, &dead_code}, 1e-5f);
+  auto counts = op_counts(r.graph);
+  EXPECT_EQ(counts["QConv"], 2);
+  EXPECT_EQ(counts["Conv"], 0);
+  EXPECT_EQ(counts["Transpose"], 2);
+  for (Node* n : r.graph.nodes())
+    if (n->op_type == "QConv") {
+      EXPECT_EQ(n->domain, "ai.qdq");
+    }
+}
+
+TEST(LayoutNhwc, LeavesConvolutionsWithWeightZeroPointsAlone) {
+  auto make = [] {
+    Graph g = lowered(BlockStyle::kQuantizedSum);
+    for (Node* n : g.nodes())
+      if (n->op_type == "QLinearConv") {  // a nonzero weight zero point: not packable
+        Tensor z(DType::kInt8, {8});
+        for (int64_t i = 0; i < 8; ++i) z.data<int8_t>()[i] = 1;
+        g.replace_input(n, 5, g.add_constant(n->name + "_wz1", std::move(z)));
+      }
+    return g;
+  };
+  LayoutNhwc layout;
+  auto r = testing::rewrite_and_compare(make, {&layout}, 0.0f);
+  EXPECT_EQ(op_counts(r.graph)["QConv"], 0);
+  EXPECT_EQ(r.report.total_changes(), 0);
+}
+
+}  // namespace
+}  // namespace qdq
