@@ -1,5 +1,7 @@
 // QuantizeLinear, DequantizeLinear (per tensor and per axis) and
 // DynamicQuantizeLinear, with exact ONNX semantics (see kernels/requantize.h).
+#include "runtime/reference/quantize.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -53,7 +55,9 @@ DType quantized_output_type(const OpContext& ctx, const Tensor* zero_point) {
   return DType::kUInt8;
 }
 
-void quantize_linear(OpContext& ctx) {
+}  // namespace
+
+void quantize_linear_reference(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   ctx.require(x.dtype() == DType::kFloat32 || x.dtype() == DType::kInt32,
               std::string("input must be float32 or int32, got ") + dtype_name(x.dtype()));
@@ -81,7 +85,7 @@ void quantize_linear(OpContext& ctx) {
   });
 }
 
-void dequantize_linear(OpContext& ctx) {
+void dequantize_linear_reference(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const AxisLayout l = axis_layout(ctx, x, ctx.input(1));
   const auto scales = read_scales(ctx, ctx.input(1), l.channels, "x_scale");
@@ -102,6 +106,8 @@ void dequantize_linear(OpContext& ctx) {
   });
   ctx.output(0) = std::move(y);
 }
+
+namespace {
 
 // uint8, asymmetric, range always including zero (ONNX's definition).
 void dynamic_quantize_linear(OpContext& ctx) {
@@ -127,8 +133,8 @@ void dynamic_quantize_linear(OpContext& ctx) {
 }  // namespace
 
 void add_quantize_ops(ReferenceOpTable& table) {
-  table["QuantizeLinear"] = quantize_linear;
-  table["DequantizeLinear"] = dequantize_linear;
+  table["QuantizeLinear"] = quantize_linear_reference;
+  table["DequantizeLinear"] = dequantize_linear_reference;
   table["DynamicQuantizeLinear"] = dynamic_quantize_linear;
 }
 
