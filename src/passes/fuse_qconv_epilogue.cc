@@ -7,7 +7,11 @@
 namespace qdq {
 namespace {
 
-bool is_qconv(const Node& n) { return n.domain == "ai.qdq" && n.op_type == "QConv"; }
+// A QConv with an 8-bit output: one with a y_zero_point (a float output's
+// Clip or Add is a float op).
+bool is_integer_qconv(const Node& n) {
+  return n.domain == "ai.qdq" && n.op_type == "QConv" && n.input(7) != nullptr;
+}
 
 // A constant scalar input (absent: nullopt, as for Clip's optional bounds).
 std::optional<double> scalar_input(const Node& n, size_t i) {
@@ -55,26 +59,37 @@ std::vector<Value*> residual_inputs(const Node& conv, const Node& add) {
   return {add.input(other), add.input(other + 1), add.input(other + 2), add.input(6), add.input(7)};
 }
 
+// A LookupTable on the conv's output whose entries have the output's type.
+Value* output_table(const Node& conv, const Node& next) {
+  if (next.domain != "ai.qdq" || next.op_type != "LookupTable") return nullptr;
+  const Tensor* table = constant_of(next.input(1));
+  return table && table->dtype() == conv.input(7)->dtype ? next.input(1) : nullptr;
+}
+
 }  // namespace
 
 int FuseQConvEpilogue::run(Graph& graph, PassContext&) const {
   int fused = 0;
   std::set<const Node*> removed;  // the snapshot below still lists them
   for (Node* conv : graph.topological_order()) {
-    if (removed.count(conv) || !is_qconv(*conv)) continue;
+    if (removed.count(conv) || !is_integer_qconv(*conv)) continue;
     for (;;) {
       Value* out = conv->output(0);
       if (!has_single_use(out)) break;
       Node* next = out->consumers.front();
-      const bool has_residual = conv->inputs().size() > 9;
       std::vector<Value*> inputs = conv->inputs();
-      if (!absorb_clip(*conv, *next, has_residual ? "out_min" : "conv_min",
-                       has_residual ? "out_max" : "conv_max")) {
+      inputs.resize(15, nullptr);
+      if (inputs[14]) break;  // the table comes last
+      const bool has_residual = inputs[9] != nullptr;
+      if (Value* table = output_table(*conv, *next)) {
+        inputs[14] = table;
+      } else if (!absorb_clip(*conv, *next, has_residual ? "out_min" : "conv_min",
+                              has_residual ? "out_max" : "conv_max")) {
         auto residual = has_residual ? std::vector<Value*>{} : residual_inputs(*conv, *next);
         if (residual.empty()) break;
-        inputs.resize(9, nullptr);
-        inputs.insert(inputs.end(), residual.begin(), residual.end());
+        std::copy(residual.begin(), residual.end(), inputs.begin() + 9);
       }
+      while (!inputs.empty() && !inputs.back()) inputs.pop_back();
       // One QConv now computes `next`'s output.
       Value* result = next->output(0);
       Attributes attrs = conv->attributes;

@@ -4,8 +4,9 @@
 
 namespace qdq {
 
-// ai.qdq.QConv -> [Clip] -> [QLinearAdd] -> [Clip] becomes one QConv whose
-// epilogue clamps and adds the residual (TensorRT's conv + add + relu fusion),
+// ai.qdq.QConv -> [Clip] -> [QLinearAdd] -> [Clip] -> [LookupTable] becomes one
+// QConv whose epilogue clamps, adds the residual (TensorRT's conv + add + relu
+// fusion) and looks its results up,
 // so a ResNet block is two kernels and its intermediate tensors are never
 // written. Exact: QConv's epilogue is defined as that chain of ops
 // (runtime/reference/qconv.h).

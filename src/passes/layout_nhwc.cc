@@ -64,6 +64,7 @@ bool scalar_constant(const Value* v) {
 // the indices of their data inputs.
 std::vector<size_t> layout_free_inputs(const Node& n) {
   if (n.domain == "com.microsoft" && n.op_type == "QLinearAdd") return {0, 3};
+  if (n.domain == "ai.qdq" && n.op_type == "LookupTable") return {0};
   if (!n.domain.empty()) return {};
   if (n.op_type == "Add") return {0, 1};
   if (n.op_type == "Clip" || n.op_type == "Relu") return {0};
@@ -174,6 +175,11 @@ int LayoutNhwc::run(Graph& graph, PassContext&) const {
                                     nullptr,
                                     float_bias(graph, *n, *in)};
       rewriter.replace(n, "ai.qdq", "QConv", std::move(inputs));
+      ++changed;
+    } else if (n->op_type == "GlobalAveragePool" && n->domain.empty() &&
+               n->input(0)->dtype == DType::kFloat32 && rewriter.has_twin(n->input(0))) {
+      // Its channels-last form sums each channel in the same pixel order.
+      rewriter.replace(n, "ai.qdq", "GlobalAveragePool", {rewriter.channels_last(n->input(0))});
       ++changed;
     } else if (auto data = layout_free_inputs(*n); !data.empty()) {
       std::vector<Value*> inputs = n->inputs();

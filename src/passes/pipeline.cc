@@ -6,6 +6,7 @@
 #include "passes/fold_constants.h"
 #include "passes/fold_qdq_add.h"
 #include "passes/fold_qdq_conv.h"
+#include "passes/fold_qdq_lookup.h"
 #include "passes/fuse_batchnorm.h"
 #include "passes/fuse_qconv_epilogue.h"
 #include "passes/layout_nhwc.h"
@@ -34,9 +35,13 @@ const std::vector<PipelineEntry>& all_passes() {
     p.push_back({std::make_unique<FoldQdqConv>(), PipelineForm::kQOperator});
     // 6. Residual adds between quantized tensors (ORT PTQ graphs): QLinearAdd.
     p.push_back({std::make_unique<FoldQdqAdd>(), PipelineForm::kQOperator});
-    // 7. Engine only: integer convolutions channels-last, after lowering made
-    //    them (5, 6); then their epilogues absorb the Clip and QLinearAdd that
-    //    the layout pass moved next to them.
+    // 7. Engine only: the float islands left between quantized tensors
+    //    (DQ -> ReLU6 -> Q) become lookup tables, after the conv lowering (5)
+    //    took the activations that follow a conv directly.
+    p.push_back({std::make_unique<FoldQdqLookup>(), PipelineForm::kEngine});
+    // 8. Integer convolutions channels-last, after lowering made them (5, 6);
+    //    then their epilogues absorb the Clip and QLinearAdd that the layout
+    //    pass moved next to them.
     p.push_back({std::make_unique<LayoutNhwc>(), PipelineForm::kEngine});
     p.push_back({std::make_unique<FuseQConvEpilogue>(), PipelineForm::kEngine});
     return p;

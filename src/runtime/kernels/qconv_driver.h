@@ -13,9 +13,9 @@
 //       the tile's outputs from its accumulators (bias not added yet); Q is
 //       uint8_t, int8_t or float (the float output)
 //   template <TX> static void depthwise(const QConvPacked&, const TX* const* taps,
-//       const int64_t* tap_index, int taps_count, int64_t channel, int count,
-//       int32_t* acc16);
-//       acc16 = sum over the taps of (x - x_zero) * w for 16 channels
+//       const int64_t* tap_index, int taps_count, int32_t* acc);
+//       acc[channel] = sum over the taps of (x - x_zero) * w, every channel
+//       (blocks * 16 accumulators)
 #pragma once
 
 #include <omp.h>
@@ -63,10 +63,12 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const Q* residual, Q* ou
         Ops::gemm_tile(static_cast<int>(rows), blocks, a, stride,
                        p.weights.data() + block * quads * 4 * kQConvBlock, quads, acc);
         const int64_t channel = block * kQConvBlock, at = first * m + channel;
+        const int64_t channels = std::min<int64_t>(blocks * kQConvBlock, m - channel);
         Ops::template epilogue<Q>(
-            p, EpilogueTile<Q>{acc, static_cast<int>(count), blocks, channel,
-                               std::min<int64_t>(blocks * kQConvBlock, m - channel), m,
+            p, EpilogueTile<Q>{acc, static_cast<int>(count), blocks, channel, channels, m,
                                residual ? residual + at : nullptr, out + at});
+        if constexpr (!std::is_same_v<Q, float>)  // while the tile is in L1
+          for (int64_t r = 0; r < count; ++r) qconv_apply_table(q, out + at + r * m, channels);
       }
     }
   }
@@ -76,34 +78,38 @@ template <typename Ops, typename TX, typename Q>
 void qconv_depthwise(const QConvPacked& p, const TX* x, const Q* residual, Q* out) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
-  const int64_t c = q.shape.out_channels;
+  const int64_t c = q.shape.out_channels, padded = p.blocks * kQConvBlock;
   const int64_t out_rows = q.shape.batch * q.out_height();
-#pragma omp parallel for schedule(static)
-  for (int64_t row = 0; row < out_rows; ++row) {
-    const int64_t n = row / q.out_height(), oh = row % q.out_height();
+#pragma omp parallel
+  {
     std::vector<const TX*> taps(static_cast<size_t>(g.kernel_size()));
     std::vector<int64_t> tap_index(taps.size());
-    alignas(64) int32_t acc[kQConvBlock];
-    for (int64_t ow = 0; ow < q.out_width(); ++ow) {
-      int count = 0;  // the taps inside the input; padding adds nothing
-      for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-        const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
-        if (ih < 0 || ih >= q.height()) continue;
-        for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-          const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
-          if (iw < 0 || iw >= q.width()) continue;
-          taps[static_cast<size_t>(count)] = x + ((n * q.height() + ih) * q.width() + iw) * c;
-          tap_index[static_cast<size_t>(count++)] = kh * g.kernel[2] + kw;
+    std::vector<int32_t> acc(static_cast<size_t>(q.out_width() * padded));
+#pragma omp for schedule(static)
+    for (int64_t row = 0; row < out_rows; ++row) {
+      const int64_t n = row / q.out_height(), oh = row % q.out_height();
+      for (int64_t ow = 0; ow < q.out_width(); ++ow) {
+        int count = 0;  // the taps inside the input; padding adds nothing
+        for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+          const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+          if (ih < 0 || ih >= q.height()) continue;
+          for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+            const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
+            if (iw < 0 || iw >= q.width()) continue;
+            taps[static_cast<size_t>(count)] = x + ((n * q.height() + ih) * q.width() + iw) * c;
+            tap_index[static_cast<size_t>(count++)] = kh * g.kernel[2] + kw;
+          }
         }
+        Ops::template depthwise<TX>(p, taps.data(), tap_index.data(), count,
+                                    acc.data() + ow * padded);
       }
-      const int64_t at = (row * q.out_width() + ow) * c;
-      for (int64_t channel = 0; channel < c; channel += kQConvBlock) {
-        const int valid = static_cast<int>(std::min(kQConvBlock, c - channel));
-        Ops::template depthwise<TX>(p, taps.data(), tap_index.data(), count, channel, valid, acc);
-        Ops::template epilogue<Q>(
-            p, EpilogueTile<Q>{acc, 1, 1, channel, valid, c,
-                               residual ? residual + at + channel : nullptr, out + at + channel});
-      }
+      // One epilogue for the row: its pixels are `padded` accumulators apart
+      // and `c` output elements apart.
+      const int64_t at = row * q.out_width() * c;
+      Ops::template epilogue<Q>(p, EpilogueTile<Q>{acc.data(), static_cast<int>(q.out_width()),
+                                                   static_cast<int>(p.blocks), 0, c, c,
+                                                   residual ? residual + at : nullptr, out + at});
+      if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(q, out + at, q.out_width() * c);
     }
   }
 }

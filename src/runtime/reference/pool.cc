@@ -1,5 +1,7 @@
 // Pooling: MaxPool (any numeric type, optional Indices output), AveragePool,
 // GlobalAveragePool, GlobalMaxPool.
+#include "runtime/reference/pool.h"
+
 #include <limits>
 
 #include "runtime/reference/registry.h"
@@ -143,6 +145,30 @@ void global_average_pool(OpContext& ctx) {
   });
 }
 
+}  // namespace
+
+// ai.qdq.GlobalAveragePool: GlobalAveragePool on a channels-last [N, H, W, C]
+// tensor (the layout pass's form), output [N, 1, 1, C]. Each channel is summed
+// in the same pixel order as the ONNX op sums its plane, so the results are
+// GlobalAveragePool's bit for bit.
+void global_average_pool_nhwc_reference(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  ctx.require(x.dtype() == DType::kFloat32 && x.rank() == 4,
+              "expects a float32 [N, H, W, C] input");
+  const int64_t pixels = x.dim(1) * x.dim(2), channels = x.dim(3);
+  Tensor y(DType::kFloat32, {x.dim(0), 1, 1, channels});
+  for (int64_t n = 0; n < x.dim(0); ++n)
+    for (int64_t c = 0; c < channels; ++c) {
+      const float* v = x.data<float>() + n * pixels * channels + c;
+      float sum = 0.0f;
+      for (int64_t i = 0; i < pixels; ++i) sum += v[i * channels];
+      y.data<float>()[n * channels + c] = sum / static_cast<float>(pixels);
+    }
+  ctx.output(0) = std::move(y);
+}
+
+namespace {
+
 void global_max_pool(OpContext& ctx) {
   global_pool(ctx, [](const float* v, int64_t n) {
     float best = -std::numeric_limits<float>::infinity();
@@ -158,6 +184,7 @@ void add_pool_ops(ReferenceOpTable& table) {
   table["AveragePool"] = average_pool;
   table["GlobalAveragePool"] = global_average_pool;
   table["GlobalMaxPool"] = global_max_pool;
+  table["ai.qdq.GlobalAveragePool"] = global_average_pool_nhwc_reference;
 }
 
 }  // namespace qdq

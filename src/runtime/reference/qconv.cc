@@ -62,6 +62,12 @@ QConvParams read_qconv_params(const OpContext& ctx) {
   dispatch_types<uint8_t, int8_t>(ctx, p.y_type, [&](auto tag) {
     using Q = decltype(tag);
     std::tie(p.conv_min, p.conv_max) = clamp_attributes<Q>(ctx, "conv_min", "conv_max");
+    if (const Tensor* table = ctx.optional_input(14)) {
+      ctx.require(table->dtype() == p.y_type && table->numel() == 256,
+                  "the output table must hold 256 values of the output's type");
+      const auto* bytes = static_cast<const uint8_t*>(table->raw());
+      p.table.assign(bytes, bytes + 256);
+    }
     if (!ctx.has_input(9)) return;
     const Tensor& r = ctx.input(9);
     ctx.require(r.dtype() == p.y_type && ctx.input(13).dtype() == p.y_type,
@@ -127,6 +133,7 @@ void qconv_reference(OpContext& ctx) {
                 out[i] = qconv_float_epilogue(p, m, acc);
               else
                 out[i] = qconv_epilogue<Q>(p, m, acc, r ? r[i] : Q{0});
+              if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(p, out + i, 1);
             }
     });
   });

@@ -9,6 +9,8 @@
 //   t = clamp(QLinearConv's y, conv_min, conv_max)                 (y's type)
 //   without r: out = t
 //   with r:    out = clamp(QLinearAdd(t, r), out_min, out_max)     (same type)
+//   then, with a table (input 14, 256 entries of the output type):
+//              out = table[byte of out]                 (ai.qdq.LookupTable)
 // which is exactly QLinearConv -> Clip -> QLinearAdd -> Clip, the ops it
 // replaces, so fusing changes no bit. The clamp attributes default to the
 // type's range.
@@ -51,6 +53,7 @@ struct QConvParams {
     int32_t out_min = 0, out_max = 0;
   };
   std::optional<Residual> residual;
+  std::vector<uint8_t> table;  // the output table's bytes, empty without one
 
   int64_t height() const { return shape.geometry.in[1]; }
   int64_t width() const { return shape.geometry.in[2]; }
@@ -79,6 +82,14 @@ inline Q qconv_epilogue(const QConvParams& p, int64_t channel, int32_t accumulat
       dequantize_value(t, res.conv_scale, res.conv_zero) + dequantize_value(r, res.scale, res.zero),
       res.sum_scale, res.sum_zero);
   return static_cast<Q>(std::min(std::max(sum, res.out_min), res.out_max));
+}
+
+// Applies the output table, if any, to `count` outputs in place.
+template <typename Q>
+inline void qconv_apply_table(const QConvParams& p, Q* out, int64_t count) {
+  if (p.table.empty()) return;
+  for (int64_t i = 0; i < count; ++i)
+    out[i] = static_cast<Q>(p.table[static_cast<uint8_t>(out[i])]);
 }
 
 inline float qconv_float_epilogue(const QConvParams& p, int64_t channel, int32_t accumulator) {

@@ -1,7 +1,10 @@
 // Element-wise ops on quantized tensors: com.microsoft.QLinearAdd (ONNX
-// Runtime's contrib op, which qdq's passes emit for DQ -> Add -> Q groups).
+// Runtime's contrib op, which qdq's passes emit for DQ -> Add -> Q groups) and
+// ai.qdq.LookupTable (any unary function of an 8-bit tensor).
 // Semantics: exactly QuantizeLinear(DequantizeLinear(a) + DequantizeLinear(b)),
 // the float steps of the Q/DQ graph it replaces, so the rewrite changes nothing.
+#include <cstring>
+
 #include "graph/quantization.h"
 #include "runtime/reference/quant_params.h"
 #include "runtime/reference/registry.h"
@@ -43,10 +46,29 @@ void qlinear_add(OpContext& ctx) {
   });
 }
 
+// ai.qdq.LookupTable(x, table): y[i] = table[byte of x[i]], x and the table's
+// entries 8-bit (passes/fold_qdq_lookup makes it).
+void lookup_table(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Tensor& table = ctx.input(1);
+  ctx.require(x.dtype() == DType::kUInt8 || x.dtype() == DType::kInt8, "x must be 8-bit");
+  ctx.require(table.numel() == 256 && dtype_size(table.dtype()) == 1,
+              "the table must hold 256 8-bit entries");
+  Tensor y(table.dtype(), x.shape());
+  uint8_t t[256];  // a local copy: the compiler knows the output cannot alias it
+  std::memcpy(t, table.raw(), sizeof t);
+  const auto* in = static_cast<const uint8_t*>(x.raw());
+  auto* out = static_cast<uint8_t*>(y.raw());
+#pragma omp parallel for schedule(static) if (x.numel() > (1 << 16))
+  for (int64_t i = 0; i < x.numel(); ++i) out[i] = t[in[i]];
+  ctx.output(0) = std::move(y);
+}
+
 }  // namespace
 
 void add_qlinear_elementwise_ops(ReferenceOpTable& table) {
   table["com.microsoft.QLinearAdd"] = qlinear_add;
+  table["ai.qdq.LookupTable"] = lookup_table;
 }
 
 }  // namespace qdq

@@ -175,35 +175,30 @@ struct Avx2Ops {
 
   template <typename TX>
   QDQ_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps,
-                                   const int64_t* tap_index, int taps_count, int64_t channel,
-                                   int count, int32_t* acc16) {
-    const int64_t padded = p.blocks * kQConvBlock;
+                                   const int64_t* tap_index, int taps_count, int32_t* acc) {
+    const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
     const __m256i zero = _mm256_set1_epi32(p.params.x_zero);
-    __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0;
-    for (int t = 0; t < taps_count; ++t) {
-      alignas(16) TX part[16] = {};
-      const TX* src = taps[t] + channel;
-      if (count < 16) {  // the last channels of the last pixel: do not read past them
-        std::memcpy(part, src, static_cast<size_t>(count));
-        src = part;
+    constexpr bool kSigned = std::is_same_v<TX, int8_t>;
+    for (int64_t channel = 0; channel < channels; channel += 8) {
+      const int64_t count = std::min<int64_t>(8, channels - channel);
+      __m256i sum = _mm256_setzero_si256();
+      for (int t = 0; t < taps_count; ++t) {
+        alignas(8) TX part[8] = {};
+        const TX* src = taps[t] + channel;
+        if (count < 8) {  // the last channels of the last pixel: do not read past them
+          std::memcpy(part, src, static_cast<size_t>(count));
+          src = part;
+        }
+        const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
+        const __m256i xv = kSigned ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
+        // (x - x_zero) in the low half of each lane, the weight with a zero
+        // high half: vpmaddwd gives exactly one product per lane.
+        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+            p.depthwise_weights.data() + tap_index[t] * padded + channel));
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_sub_epi32(xv, zero), w));
       }
-      const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src));
-      const bool is_signed = std::is_same_v<TX, int8_t>;
-      const __m256i x0 = is_signed ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
-      const __m128i high = _mm_srli_si128(bytes, 8);
-      const __m256i x1 = is_signed ? _mm256_cvtepi8_epi32(high) : _mm256_cvtepu8_epi32(high);
-      // (x - x_zero) in the low half of each lane, the weight with a zero high
-      // half: vpmaddwd gives exactly one product per lane.
-      const int32_t* w = p.depthwise_weights.data() + tap_index[t] * padded + channel;
-      acc0 = _mm256_add_epi32(
-          acc0, _mm256_madd_epi16(_mm256_sub_epi32(x0, zero),
-                                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w))));
-      acc1 = _mm256_add_epi32(
-          acc1, _mm256_madd_epi16(_mm256_sub_epi32(x1, zero),
-                                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 8))));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + channel), sum);
     }
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc16), acc0);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc16 + 8), acc1);
   }
 };
 
