@@ -6,9 +6,10 @@
 //   static constexpr ActivationDomain kDomain;   // signedness it multiplies in
 //   static constexpr int kMaxBlocks;             // blocks per panel
 //   static constexpr int tile_rows(int blocks);  // pixels per tile for a panel width
-//   static void gemm_tile(int rows, int blocks, const uint8_t* a, int64_t stride,
+//   static void gemm_tile(int rows, int blocks, const TileRows& a,
 //                         const int8_t* w, int64_t quads, int32_t* acc);
-//       acc[r][b * 16 + lane] = sum over the quads of row r and block b
+//       acc[r][b * 16 + lane] = sum over K of row r and block b; blocks are
+//       quads * 64 bytes apart in w
 //   template <Q> static void epilogue(const QConvPacked&, const EpilogueTile<Q>&);
 //       the tile's outputs from its accumulators (bias not added yet); Q is
 //       uint8_t, int8_t or float (the float output)
@@ -46,21 +47,36 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const Q* residual, Q* ou
   const int64_t m = q.shape.out_channels;
   const int panel = static_cast<int>(std::min<int64_t>(p.blocks, Ops::kMaxBlocks));
   const int64_t rows = Ops::tile_rows(panel);
-  const int64_t pixels = q.shape.batch * q.out_height() * q.out_width();
-  const int64_t tiles = (pixels + rows - 1) / rows;
   const int64_t quads = p.k_padded / 4;
+  const QConvSource source = qconv_source(p, x);
+  // Direct tiles stay within an output row (their rows are one stride apart);
+  // gathered tiles run over the flattened pixels.
+  const int64_t tiles_per_row = (q.out_width() + rows - 1) / rows;
+  const int64_t pixels = q.shape.batch * q.out_height() * q.out_width();
+  const int64_t tiles =
+      source.direct ? q.shape.batch * q.out_height() * tiles_per_row : (pixels + rows - 1) / rows;
 #pragma omp parallel
   {
     std::vector<uint8_t> scratch(static_cast<size_t>(rows * p.k_padded));
     alignas(64) int32_t acc[32 * kQConvBlock];
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < tiles; ++tile) {
-      const int64_t first = tile * rows, count = std::min(rows, pixels - first);
-      int64_t stride = 0;
-      const uint8_t* a = qconv_gather_rows(p, x, first, count, rows, scratch.data(), &stride);
+      int64_t first = tile * rows, count = std::min(rows, pixels - first);
+      TileRows a;
+      if (source.direct) {
+        const int64_t row = tile / tiles_per_row, ow0 = tile % tiles_per_row * rows;
+        first = row * q.out_width() + ow0;
+        count = std::min(rows, q.out_width() - ow0);
+        if (count == rows) a = qconv_direct_rows(p, source, row, ow0);
+      }
+      if (a.segments == 0) {  // gathered: one segment
+        a.segments = 1;
+        a.quads = quads;
+        a.segment[0] = qconv_gather_rows(p, x, first, count, rows, scratch.data(), &a.stride);
+      }
       for (int64_t block = 0; block < p.blocks; block += panel) {
         const int blocks = static_cast<int>(std::min<int64_t>(panel, p.blocks - block));
-        Ops::gemm_tile(static_cast<int>(rows), blocks, a, stride,
+        Ops::gemm_tile(static_cast<int>(rows), blocks, a,
                        p.weights.data() + block * quads * 4 * kQConvBlock, quads, acc);
         const int64_t channel = block * kQConvBlock, at = first * m + channel;
         const int64_t channels = std::min<int64_t>(blocks * kQConvBlock, m - channel);

@@ -145,4 +145,51 @@ const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t
   return scratch;
 }
 
+QConvSource qconv_source(const QConvPacked& p, const uint8_t* x) {
+  const QConvParams& q = p.params;
+  const SpatialGeometry& g = q.shape.geometry;
+  const int64_t c = q.shape.in_channels;
+  QConvSource s;
+  const bool one_by_one = g.kernel_size() == 1 && g.stride[1] == 1 && g.stride[2] == 1 &&
+                          g.pad_begin[1] == 0 && g.pad_begin[2] == 0;
+  s.direct = c % 4 == 0 && g.kernel_size() <= TileRows::kMaxSegments && !(one_by_one && !p.flip);
+  if (!s.direct) return s;
+  s.pad_top = g.pad_begin[1];
+  s.pad_left = g.pad_begin[2];
+  s.height = q.height() + g.pad_begin[1] + g.pad_end[1];
+  s.width = q.width() + g.pad_begin[2] + g.pad_end[2];
+  const bool pads = s.height != q.height() || s.width != q.width();
+  if (!pads && !p.flip) {
+    s.x = x;
+    return s;
+  }
+  s.padded.assign(static_cast<size_t>(q.shape.batch * s.height * s.width * c),
+                  static_cast<uint8_t>(p.a_zero));
+  for (int64_t n = 0; n < q.shape.batch; ++n)
+    for (int64_t h = 0; h < q.height(); ++h)
+      copy_channels(s.padded.data() + ((n * s.height + h + s.pad_top) * s.width + s.pad_left) * c,
+                    x + (n * q.height() + h) * q.width() * c, q.width() * c, p.flip);
+  s.x = s.padded.data();
+  return s;
+}
+
+TileRows qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t row,
+                           int64_t ow0) {
+  const QConvParams& q = p.params;
+  const SpatialGeometry& g = q.shape.geometry;
+  const int64_t c = q.shape.in_channels;
+  const int64_t n = row / q.out_height(), oh = row % q.out_height();
+  TileRows t;
+  t.quads = c / 4;
+  t.stride = g.stride[2] * c;
+  for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
+    for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+      const int64_t ih = oh * g.stride[1] + kh * g.dilation[1];  // in padded coordinates
+      const int64_t iw = ow0 * g.stride[2] + kw * g.dilation[2];
+      t.segment[static_cast<size_t>(t.segments++)] =
+          source.x + ((n * source.height + ih) * source.width + iw) * c;
+    }
+  return t;
+}
+
 }  // namespace qdq

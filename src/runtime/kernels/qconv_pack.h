@@ -10,6 +10,7 @@
 // and padding taps hold a_zero, so they contribute nothing, as in the reference.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -49,6 +50,34 @@ bool qconv_packable(const QConvParams& p);
 // The node's packed state, made on the first run and again when the input
 // shape changes (weights are constants of the plan).
 std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain);
+
+// The activation operand of one GEMM tile: `segments` runs of `quads` 4-byte
+// groups each (K in packed order), row r of segment s at segment[s] + r * stride.
+// A gathered tile is one segment; a tile read straight from the (padded)
+// input has one segment per kernel tap.
+struct TileRows {
+  static constexpr int kMaxSegments = 64;
+  std::array<const uint8_t*, kMaxSegments> segment{};
+  int segments = 0;
+  int64_t quads = 0, stride = 0;
+};
+
+// Where a layer's tiles read from. Channel counts that are a multiple of 4
+// read their taps straight from the input, padded once per run with a_zero
+// (and flipped) when the layer pads (or flips): no per-tile gathering. The
+// others gather each tile (qconv_gather_rows).
+struct QConvSource {
+  bool direct = false;
+  const uint8_t* x = nullptr;         // the (padded) input the direct tiles read
+  int64_t height = 0, width = 0;      // its dims
+  int64_t pad_top = 0, pad_left = 0;  // where the input sits in it
+  std::vector<uint8_t> padded;        // the storage when a copy was needed
+};
+QConvSource qconv_source(const QConvPacked& p, const uint8_t* x);
+
+// The direct tile of output row `row` (batch * out_height + oh), pixels ow0 on.
+TileRows qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t row,
+                           int64_t ow0);
 
 // Gathers the activation rows of a tile of `tile_rows` output pixels starting
 // at `first` (flattened over batch, height, width), `count` of them real (the

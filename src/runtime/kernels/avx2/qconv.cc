@@ -28,26 +28,28 @@ namespace {
 
 constexpr int kRows = 4;
 
-QDQ_TARGET void tile_4x16(const uint8_t* a, int64_t stride, const int8_t* w, int64_t quads,
-                          int32_t* acc) {
+QDQ_TARGET void tile_4x16(const TileRows& a, const int8_t* w, int32_t* acc) {
   __m256i c[kRows][2];
   for (int r = 0; r < kRows; ++r) c[r][0] = c[r][1] = _mm256_setzero_si256();
   const __m256i ones = _mm256_set1_epi16(1);
-  for (int64_t q = 0; q < quads; ++q) {
-    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + q * 64));
-    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + q * 64 + 32));
+  for (int s = 0; s < a.segments; ++s) {
+    const uint8_t* base = a.segment[static_cast<size_t>(s)];
+    for (int64_t q = 0; q < a.quads; ++q, w += 64) {
+      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+      const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
 #pragma GCC unroll 4
-    for (int r = 0; r < kRows; ++r) {
-      int32_t four;
-      std::memcpy(&four, a + r * stride + 4 * q, 4);
-      const __m256i av = _mm256_set1_epi32(four);
-      const __m256i magnitude = _mm256_abs_epi8(av);
-      c[r][0] = _mm256_add_epi32(
-          c[r][0],
-          _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w0, av)), ones));
-      c[r][1] = _mm256_add_epi32(
-          c[r][1],
-          _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w1, av)), ones));
+      for (int r = 0; r < kRows; ++r) {
+        int32_t four;
+        std::memcpy(&four, base + r * a.stride + 4 * q, 4);
+        const __m256i av = _mm256_set1_epi32(four);
+        const __m256i magnitude = _mm256_abs_epi8(av);
+        c[r][0] = _mm256_add_epi32(
+            c[r][0],
+            _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w0, av)), ones));
+        c[r][1] = _mm256_add_epi32(
+            c[r][1],
+            _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w1, av)), ones));
+      }
     }
   }
   for (int r = 0; r < kRows; ++r) {
@@ -100,9 +102,8 @@ struct Avx2Ops {
   static constexpr int tile_rows(int) { return kRows; }
   static bool accepts(const QConvPacked& p) { return p.params.depthwise() || !p.has_minus_128; }
 
-  static void gemm_tile(int, int, const uint8_t* a, int64_t stride, const int8_t* w, int64_t quads,
-                        int32_t* acc) {
-    tile_4x16(a, stride, w, quads, acc);
+  static void gemm_tile(int, int, const TileRows& a, const int8_t* w, int64_t, int32_t* acc) {
+    tile_4x16(a, w, acc);  // one block per panel: the weights run contiguously
   }
 
   template <typename Q>

@@ -29,26 +29,27 @@ namespace qdq {
 namespace {
 
 template <int Rows, int Blocks>
-QDQ_TARGET void tile(const uint8_t* a, int64_t stride, const int8_t* w, int64_t quads,
-                     int32_t* acc) {
+QDQ_TARGET void tile(const TileRows& a, const int8_t* w, int64_t quads, int32_t* acc) {
   __m512i c[Rows][Blocks];
 #pragma GCC unroll 16
   for (int r = 0; r < Rows; ++r)
 #pragma GCC unroll 4
     for (int b = 0; b < Blocks; ++b) c[r][b] = _mm512_setzero_si512();
   const int64_t block_stride = quads * 4 * kQConvBlock;
-  for (int64_t q = 0; q < quads; ++q) {
-    __m512i wv[Blocks];
+  for (int s = 0; s < a.segments; ++s) {
+    const uint8_t* base = a.segment[static_cast<size_t>(s)];
+    for (int64_t q = 0; q < a.quads; ++q, w += 4 * kQConvBlock) {
+      __m512i wv[Blocks];
 #pragma GCC unroll 4
-    for (int b = 0; b < Blocks; ++b)
-      wv[b] = _mm512_loadu_si512(w + b * block_stride + q * 4 * kQConvBlock);
+      for (int b = 0; b < Blocks; ++b) wv[b] = _mm512_loadu_si512(w + b * block_stride);
 #pragma GCC unroll 16
-    for (int r = 0; r < Rows; ++r) {
-      int32_t four;
-      std::memcpy(&four, a + r * stride + 4 * q, 4);
-      const __m512i av = _mm512_set1_epi32(four);
+      for (int r = 0; r < Rows; ++r) {
+        int32_t four;
+        std::memcpy(&four, base + r * a.stride + 4 * q, 4);
+        const __m512i av = _mm512_set1_epi32(four);
 #pragma GCC unroll 4
-      for (int b = 0; b < Blocks; ++b) c[r][b] = _mm512_dpbusd_epi32(c[r][b], av, wv[b]);
+        for (int b = 0; b < Blocks; ++b) c[r][b] = _mm512_dpbusd_epi32(c[r][b], av, wv[b]);
+      }
     }
   }
 #pragma GCC unroll 16
@@ -58,7 +59,7 @@ QDQ_TARGET void tile(const uint8_t* a, int64_t stride, const int8_t* w, int64_t 
       _mm512_storeu_si512(acc + (r * Blocks + b) * kQConvBlock, c[r][b]);
 }
 
-using TileFn = void (*)(const uint8_t*, int64_t, const int8_t*, int64_t, int32_t*);
+using TileFn = void (*)(const TileRows&, const int8_t*, int64_t, int32_t*);
 
 template <int Rows>
 TileFn tile_for(int blocks) {
@@ -92,13 +93,13 @@ struct Avx512VnniOps {
   }
   static bool accepts(const QConvPacked&) { return true; }
 
-  static void gemm_tile(int rows, int blocks, const uint8_t* a, int64_t stride, const int8_t* w,
-                        int64_t quads, int32_t* acc) {
+  static void gemm_tile(int rows, int blocks, const TileRows& a, const int8_t* w, int64_t quads,
+                        int32_t* acc) {
     TileFn fn = rows == 16   ? tile_for<16>(blocks)
                 : rows == 12 ? tile_for<12>(blocks)
                 : rows == 8  ? tile_for<8>(blocks)
                              : tile_for<6>(blocks);
-    fn(a, stride, w, quads, acc);
+    fn(a, w, quads, acc);
   }
 
   QDQ_TARGET static void float_epilogue(const QConvPacked& p, const EpilogueTile<float>& tile) {
