@@ -41,6 +41,20 @@ struct EpilogueTile {
   Q* out;
 };
 
+// The reference epilogue, element by element, for `count` channels of one
+// pixel from `channel` on: what the vector epilogues fall back to where a
+// multiplier is not finite (and the NaN rule comes into play).
+template <typename Q>
+void scalar_epilogue(const QConvPacked& p, int64_t channel, int count, const int32_t* acc,
+                     const Q* residual, Q* out) {
+  for (int i = 0; i < count; ++i) {
+    // int32 wrap-around, as the vector lanes add: the true sum when it fits.
+    const auto sum = static_cast<int32_t>(static_cast<uint32_t>(acc[i]) +
+                                          static_cast<uint32_t>(p.bias[channel + i]));
+    out[i] = qconv_epilogue<Q>(p.params, channel + i, sum, residual ? residual[i] : Q{0});
+  }
+}
+
 template <typename Ops, typename Q>
 void qconv_gemm(const QConvPacked& p, const uint8_t* x, const Q* residual, Q* out) {
   const QConvParams& q = p.params;

@@ -39,6 +39,7 @@ struct QConvPacked {
   std::vector<int32_t> bias;       // [blocks * 16], the a_zero correction included
   std::vector<float> multipliers;  // [blocks * 16]
   std::vector<float> bias_float;   // [blocks * 16], the float output's B
+  bool finite_multipliers = true;  // else the epilogues go scalar (the NaN rule)
   bool has_minus_128 = false;      // a weight of -128 (the AVX2 sign trick cannot take it)
   std::vector<uint8_t> zero_row;   // k_padded bytes of a_zero (padding taps)
 };

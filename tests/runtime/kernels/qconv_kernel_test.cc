@@ -182,6 +182,7 @@ TEST_P(QConvKernel, MatchesReferenceAcrossScaleRanges) {
       {1e4f, 1e-8f, 1e4f, 1e-8f, 1e3f, 1e4f},      // huge multipliers: saturation, inf sums
       {1e-8f, 1e4f, 1e-8f, 1e4f, 1e-8f, 1e-6f},    // everything rounds to the zero point
       {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f},        // multiplier 0.5: ties, half to even
+      {3e38f, 1e-3f, 1e-3f, 1e-3f, 1e2f, 1e3f},    // infinite multipliers: 0 * inf is NaN
   };
   uint32_t seed = 100;
   for (const Scales& s : ranges)

@@ -58,42 +58,37 @@ QDQ_TARGET void tile_4x16(const TileRows& a, const int8_t* w, int32_t* acc) {
   }
 }
 
-QDQ_TARGET __m256 round_even(__m256 v) {
-  v = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  // round_and_saturate's rule: NaN becomes 0 before the zero point is added.
-  return _mm256_blendv_ps(v, _mm256_setzero_ps(), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-}
-
-QDQ_TARGET __m256 clamp(__m256 v, int32_t lo, int32_t hi) {
-  return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(static_cast<float>(lo))),
-                       _mm256_set1_ps(static_cast<float>(hi)));
-}
-
-// Eight lanes of qconv_epilogue from channel `channel` on; `r` holds the
-// residual's eight values.
+// Eight lanes of qconv_epilogue from channel `channel` on (finite multipliers);
+// `r` holds the residual's eight values. Clamping at the integer bounds less
+// the zero point, then converting (round to nearest even) and adding the zero
+// point as an integer, equals the reference's round-add-clamp: rounding is
+// monotone and the bounds are integers.
 QDQ_TARGET __m256i epilogue8(const QConvPacked& p, int64_t channel, const int32_t* acc8,
                              __m256i r) {
   const QConvParams& q = p.params;
   const __m256i sum = _mm256_add_epi32(
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc8)),
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias.data() + channel)));
-  __m256 v =
+  const __m256 v =
       _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(p.multipliers.data() + channel));
-  v = _mm256_add_ps(round_even(v), _mm256_set1_ps(static_cast<float>(q.y_zero)));
-  v = clamp(v, q.conv_min, q.conv_max);
-  if (q.residual) {
-    const QConvParams::Residual& res = *q.residual;
-    const __m256 t =
-        _mm256_mul_ps(_mm256_sub_ps(v, _mm256_set1_ps(static_cast<float>(res.conv_zero))),
-                      _mm256_set1_ps(res.conv_scale));
-    const __m256 u = _mm256_mul_ps(
-        _mm256_sub_ps(_mm256_cvtepi32_ps(r), _mm256_set1_ps(static_cast<float>(res.zero))),
-        _mm256_set1_ps(res.scale));
-    v = _mm256_div_ps(_mm256_add_ps(t, u), _mm256_set1_ps(res.sum_scale));
-    v = _mm256_add_ps(round_even(v), _mm256_set1_ps(static_cast<float>(res.sum_zero)));
-    v = clamp(v, res.out_min, res.out_max);
-  }
-  return _mm256_cvtps_epi32(v);
+  // t - y_zero: the conv's requantized, clamped output less its zero point.
+  const __m256i t = _mm256_cvtps_epi32(
+      _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(static_cast<float>(q.conv_min - q.y_zero))),
+                    _mm256_set1_ps(static_cast<float>(q.conv_max - q.y_zero))));
+  if (!q.residual) return _mm256_add_epi32(t, _mm256_set1_epi32(q.y_zero));
+  // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
+  const QConvParams::Residual& res = *q.residual;
+  const __m256 s = _mm256_div_ps(
+      _mm256_add_ps(
+          _mm256_mul_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(res.conv_scale)),
+          _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(r, _mm256_set1_epi32(res.zero))),
+                        _mm256_set1_ps(res.scale))),
+      _mm256_set1_ps(res.sum_scale));
+  return _mm256_add_epi32(
+      _mm256_cvtps_epi32(_mm256_min_ps(
+          _mm256_max_ps(s, _mm256_set1_ps(static_cast<float>(res.out_min - res.sum_zero))),
+          _mm256_set1_ps(static_cast<float>(res.out_max - res.sum_zero)))),
+      _mm256_set1_epi32(res.sum_zero));
 }
 
 struct Avx2Ops {
@@ -150,12 +145,8 @@ struct Avx2Ops {
       return store16_float(p, channel, count, acc16, out);
     } else {
       constexpr bool kSigned = std::is_same_v<Q, int8_t>;
-      if (count < 16) {
-        for (int i = 0; i < count; ++i)
-          out[i] = qconv_epilogue<Q>(p.params, channel + i, acc16[i] + p.bias[channel + i],
-                                     residual ? residual[i] : Q{0});
-        return;
-      }
+      if (count < 16 || !p.finite_multipliers)
+        return scalar_epilogue(p, channel, count, acc16, residual, out);
       __m256i r0 = _mm256_setzero_si256(), r1 = r0;
       if (residual) {
         const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(residual));

@@ -79,12 +79,6 @@ TileFn tile_for(int blocks) {
   return nullptr;
 }
 
-QDQ_TARGET __m512 round_even(__m512 v) {
-  v = _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  // round_and_saturate's rule: NaN becomes 0 before the zero point is added.
-  return _mm512_mask_mov_ps(v, _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_setzero_ps());
-}
-
 struct Avx512VnniOps {
   static constexpr ActivationDomain kDomain = ActivationDomain::kUnsigned;
   static constexpr int kMaxBlocks = 4;
@@ -129,18 +123,26 @@ struct Avx512VnniOps {
     } else {
       constexpr bool kSigned = std::is_same_v<Q, int8_t>;
       const QConvParams& q = p.params;
-      const __m512 y_zero = _mm512_set1_ps(static_cast<float>(q.y_zero));
-      const __m512 conv_min = _mm512_set1_ps(static_cast<float>(q.conv_min));
-      const __m512 conv_max = _mm512_set1_ps(static_cast<float>(q.conv_max));
-      const QConvParams::Residual res = q.residual.value_or(QConvParams::Residual{});
-      const __m512 conv_zero = _mm512_set1_ps(static_cast<float>(res.conv_zero));
-      const __m512 conv_scale = _mm512_set1_ps(res.conv_scale);
-      const __m512 r_zero = _mm512_set1_ps(static_cast<float>(res.zero));
-      const __m512 r_scale = _mm512_set1_ps(res.scale);
-      const __m512 sum_scale = _mm512_set1_ps(res.sum_scale);
-      const __m512 sum_zero = _mm512_set1_ps(static_cast<float>(res.sum_zero));
-      const __m512 out_min = _mm512_set1_ps(static_cast<float>(res.out_min));
-      const __m512 out_max = _mm512_set1_ps(static_cast<float>(res.out_max));
+      if (!p.finite_multipliers) {
+        for (int r = 0; r < tile.rows; ++r)
+          for (int b = 0; b < tile.blocks && b * kQConvBlock < tile.channels; ++b) {
+            const int64_t at = r * tile.pitch + b * kQConvBlock;
+            scalar_epilogue(
+                p, tile.channel + b * kQConvBlock,
+                static_cast<int>(std::min(kQConvBlock, tile.channels - b * kQConvBlock)),
+                tile.acc + (r * tile.blocks + b) * kQConvBlock,
+                tile.residual ? tile.residual + at : nullptr, tile.out + at);
+          }
+        return;
+      }
+      // Clamping at the integer bounds less the zero point, then converting
+      // (round to nearest even) and adding the zero point as an integer,
+      // equals the reference's round-add-clamp: rounding is monotone and the
+      // bounds are integers. No NaN can arise: the multipliers are finite.
+      const Residual res(q);
+      const __m512 conv_lo = _mm512_set1_ps(static_cast<float>(q.conv_min - q.y_zero));
+      const __m512 conv_hi = _mm512_set1_ps(static_cast<float>(q.conv_max - q.y_zero));
+      const __m512i y_zero = _mm512_set1_epi32(q.y_zero);
       for (int b = 0; b < tile.blocks; ++b) {
         const int64_t offset = b * kQConvBlock;
         const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
@@ -152,29 +154,51 @@ struct Avx512VnniOps {
           const __m512i sum = _mm512_add_epi32(
               _mm512_loadu_si512(tile.acc + (r * tile.blocks + b) * kQConvBlock), bias);
           __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier);
-          v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(round_even(v), y_zero), conv_min),
-                            conv_max);
+          // t - y_zero: the conv's requantized, clamped output less its zero point.
+          __m512i t = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv_lo), conv_hi));
           const int64_t at = r * tile.pitch + offset;
           if (tile.residual) {
             const __m128i bytes = _mm_maskz_loadu_epi8(mask, tile.residual + at);
             const __m512i rv = kSigned ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
-            const __m512 t = _mm512_mul_ps(_mm512_sub_ps(v, conv_zero), conv_scale);
-            const __m512 u = _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(rv), r_zero), r_scale);
-            v = _mm512_div_ps(_mm512_add_ps(t, u), sum_scale);
-            v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(round_even(v), sum_zero), out_min),
-                              out_max);
+            // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
+            v = _mm512_div_ps(
+                _mm512_add_ps(
+                    _mm512_mul_ps(_mm512_cvtepi32_ps(t), res.conv_scale),
+                    _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(rv, res.zero)), res.scale)),
+                res.sum_scale);
+            t = _mm512_add_epi32(
+                _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, res.lo), res.hi)), res.sum_zero);
+          } else {
+            t = _mm512_add_epi32(t, y_zero);
           }
           // Narrowed in a register: the masked narrowing store to memory is
           // several times slower.
-          const __m128i bytes = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v));
+          const __m128i out_bytes = _mm512_cvtepi32_epi8(t);
           if (count == kQConvBlock)
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(tile.out + at), bytes);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(tile.out + at), out_bytes);
           else
-            _mm_mask_storeu_epi8(tile.out + at, mask, bytes);
+            _mm_mask_storeu_epi8(tile.out + at, mask, out_bytes);
         }
       }
     }
   }
+
+  // The residual's parameters in vector form: the sum is clamped at its
+  // bounds less its zero point, like the conv's output.
+  struct Residual {
+    __m512 conv_scale, scale, sum_scale, lo, hi;
+    __m512i zero, sum_zero;
+    QDQ_TARGET explicit Residual(const QConvParams& q) {
+      const QConvParams::Residual r = q.residual.value_or(QConvParams::Residual{});
+      conv_scale = _mm512_set1_ps(r.conv_scale);
+      scale = _mm512_set1_ps(r.scale);
+      sum_scale = _mm512_set1_ps(r.sum_scale);
+      lo = _mm512_set1_ps(static_cast<float>(r.out_min - r.sum_zero));
+      hi = _mm512_set1_ps(static_cast<float>(r.out_max - r.sum_zero));
+      zero = _mm512_set1_epi32(r.zero);
+      sum_zero = _mm512_set1_epi32(r.sum_zero);
+    }
+  };
 
   template <typename TX>
   QDQ_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps,
