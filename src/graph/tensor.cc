@@ -85,6 +85,11 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   storage_ = std::shared_ptr<void>(p, std::free);
 }
 
+Tensor::Tensor(DType dtype, Shape shape, std::shared_ptr<void> storage)
+    : dtype_(dtype), shape_(std::move(shape)), storage_(std::move(storage)) {
+  numel_ = element_count(shape_);
+}
+
 Tensor Tensor::reshaped(Shape shape) const {
   check(element_count(shape) == numel_, "reshape " + shape_to_string(shape_) + " to " +
                                             shape_to_string(shape) + ": element counts differ");

@@ -85,6 +85,9 @@ class Tensor {
  public:
   Tensor() = default;
   Tensor(DType dtype, Shape shape);  // zero-filled
+  // A tensor over `storage`, which must hold at least its bytes (the
+  // executor's memory plan hands out such views); contents as they are.
+  Tensor(DType dtype, Shape shape, std::shared_ptr<void> storage);
 
   template <typename T>
   static Tensor from_vector(Shape shape, const std::vector<T>& values) {

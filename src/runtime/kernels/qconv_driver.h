@@ -151,7 +151,7 @@ void qconv_run(OpContext& ctx) {
   const auto state = qconv_state(ctx, Ops::kDomain);
   const QConvPacked& p = *state;
   if (!qconv_packable(p.params) || !Ops::accepts(p)) return qconv_reference(ctx);
-  Tensor y(p.params.y_type, qconv_output_shape(p.params));
+  Tensor& y = ctx.allocate_output(0, p.params.y_type, qconv_output_shape(p.params));
   const Tensor& x = ctx.input(0);
   dispatch_types<uint8_t, int8_t, float>(ctx, p.params.y_type, [&](auto yt) {
     using Q = decltype(yt);
@@ -163,7 +163,6 @@ void qconv_run(OpContext& ctx) {
       qconv_depthwise<Ops, TX, Q>(p, x.data<TX>(), residual, y.data<Q>());
     });
   });
-  ctx.output(0) = std::move(y);
 }
 
 }  // namespace qdq

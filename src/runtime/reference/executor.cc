@@ -1,6 +1,9 @@
 #include "runtime/reference/executor.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <limits>
 #include <unordered_map>
 
 #include "runtime/kernels/registry.h"
@@ -49,6 +52,64 @@ std::vector<ReferenceExecutor::LayerTime> ReferenceExecutor::profile() const {
   return out;
 }
 
+void ReferenceExecutor::make_memory_plan(const std::vector<SlotUse>& uses) {
+  replan_ = false;
+  for (Step& step : steps_) step.plan.assign(step.outputs.size(), PlannedBuffer{});
+  // Views extend the life of the storage they view: work on alias roots.
+  auto root = [&](int s) {
+    while (uses[static_cast<size_t>(s)].alias_of >= 0) s = uses[static_cast<size_t>(s)].alias_of;
+    return s;
+  };
+  std::vector<int> end(uses.size(), -1);
+  std::vector<bool> keep(uses.size(), true);  // false: must not be planned
+  for (size_t s = 0; s < uses.size(); ++s) {
+    if (uses[s].step < 0) continue;
+    const int r = root(static_cast<int>(s));
+    end[static_cast<size_t>(r)] = std::max(end[static_cast<size_t>(r)], release_step_[s]);
+  }
+  for (int s : output_slots_)  // the caller keeps outputs past the run
+    if (uses[static_cast<size_t>(s)].step >= 0) keep[static_cast<size_t>(root(s))] = false;
+  struct Interval {
+    int slot, first, last;
+    size_t bytes, offset = 0;
+  };
+  std::vector<Interval> wanted;
+  for (size_t s = 0; s < uses.size(); ++s) {
+    const SlotUse& u = uses[s];
+    if (u.step < 0 || u.alias_of >= 0 || !u.planned_kind || !keep[s] || u.bytes == 0 ||
+        end[s] == std::numeric_limits<int>::max())
+      continue;
+    wanted.push_back({static_cast<int>(s), u.step, end[s], (u.bytes + 63) / 64 * 64});
+  }
+  // First fit, largest first, among the intervals live at the same time.
+  std::sort(wanted.begin(), wanted.end(),
+            [](const Interval& a, const Interval& b) { return a.bytes > b.bytes; });
+  std::vector<Interval> placed;
+  size_t total = 0;
+  for (Interval w : wanted) {
+    std::vector<std::pair<size_t, size_t>> busy;  // [offset, end) of overlapping ones
+    for (const Interval& p : placed)
+      if (p.first <= w.last && w.first <= p.last) busy.emplace_back(p.offset, p.offset + p.bytes);
+    std::sort(busy.begin(), busy.end());
+    for (const auto& [b0, b1] : busy) {
+      if (w.offset + w.bytes <= b0) break;
+      w.offset = std::max(w.offset, b1);
+    }
+    total = std::max(total, w.offset + w.bytes);
+    placed.push_back(w);
+  }
+  arena_bytes_ = total;
+  arena_.reset();
+  if (total == 0) return;
+  arena_ = std::shared_ptr<void>(std::aligned_alloc(64, total), std::free);
+  if (!arena_) throw std::bad_alloc();
+  for (const Interval& p : placed) {
+    const SlotUse& u = uses[static_cast<size_t>(p.slot)];
+    steps_[static_cast<size_t>(u.step)].plan[static_cast<size_t>(u.output)] = {
+        std::shared_ptr<void>(arena_, static_cast<uint8_t*>(arena_.get()) + p.offset), u.bytes};
+  }
+}
+
 Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
                                                     const ExecutorOptions& options) {
   return catch_errors([&]() -> ReferenceExecutor {
@@ -79,7 +140,7 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
         kernel = fast;
         isa = optimized_kernel_isa(key, options.isa);
       }
-      Step step{n, kernel, isa, nullptr, {}, {}, {}, 0};
+      Step step{n, kernel, isa, nullptr, {}, {}, {}, 0, {}};
       for (Value* in : n->inputs()) {
         step.inputs.push_back(in ? slot(in) : -1);
         if (in && !in->is_constant()) last_reader[step.inputs.back()] = ex.steps_.size();
@@ -95,7 +156,11 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
       last_reader.erase(ex.output_slots_.back());  // outputs live to the end
     }
     for (int s : ex.input_slots_) last_reader.erase(s);  // caller-owned anyway
-    for (auto [s, step] : last_reader) ex.steps_[step].release.push_back(s);
+    ex.release_step_.assign(ex.constants_.size(), std::numeric_limits<int>::max());
+    for (auto [s, step] : last_reader) {
+      ex.steps_[step].release.push_back(s);
+      ex.release_step_[static_cast<size_t>(s)] = static_cast<int>(step);
+    }
     return ex;
   });
 }
@@ -117,10 +182,14 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
     using Clock = std::chrono::steady_clock;
     size_t live = 0;
     peak_activation_bytes_ = 0;
-    for (Step& step : steps_) {
+    // A run without a (fitting) plan records what the plan needs.
+    const bool recording = replan_;
+    std::vector<SlotUse> uses(recording ? slots.size() : 0);
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      Step& step = steps_[i];
       std::vector<const Tensor*> args;
       for (int s : step.inputs) args.push_back(s < 0 ? nullptr : &slots[s]);
-      OpContext ctx(*step.node, graph_->opset, std::move(args), &step.state);
+      OpContext ctx(*step.node, graph_->opset, std::move(args), &step.state, &step.plan);
       const auto start = profiling_ ? Clock::now() : Clock::time_point();
       step.kernel(ctx);
       if (profiling_)
@@ -131,7 +200,22 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
               step.node->describe() + ": output " + std::to_string(k) + " was not produced",
               ErrorKind::kInternal);
         live += out.nbytes();
-        slots[step.outputs[k]] = std::move(out);
+        const int slot = step.outputs[k];
+        if (recording) {
+          SlotUse& use = uses[static_cast<size_t>(slot)];
+          use = {static_cast<int>(i), static_cast<int>(k), out.nbytes(), ctx.allocated(k), -1};
+          const auto* begin = static_cast<const uint8_t*>(out.raw());
+          for (int in : step.inputs) {  // a view of an input (Reshape, Identity)
+            if (in < 0 || slots[in].empty()) continue;
+            const auto* base = static_cast<const uint8_t*>(slots[in].raw());
+            if (begin >= base && begin < base + std::max<size_t>(1, slots[in].nbytes()))
+              use.alias_of = in;
+          }
+        } else if (k < step.plan.size() && step.plan[k].storage &&
+                   out.raw() != step.plan[k].storage.get()) {
+          replan_ = true;  // shapes changed: plan again from the next run
+        }
+        slots[slot] = std::move(out);
       }
       peak_activation_bytes_ = std::max(peak_activation_bytes_, live);
       if (observer_) {
@@ -145,6 +229,7 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
       }
     }
     profiled_runs_ += profiling_;
+    if (recording) make_memory_plan(uses);
     std::vector<Tensor> outputs;
     for (int s : output_slots_) outputs.push_back(slots[s]);
     return outputs;

@@ -35,8 +35,11 @@ class ReferenceExecutor {
   void set_observer(NodeObserver observer) { observer_ = std::move(observer); }
 
   size_t weight_bytes() const { return weight_bytes_; }
-  // Largest sum of live intermediate tensors seen in the last run.
-  size_t peak_activation_bytes() const { return peak_activation_bytes_; }
+  // The activation memory: the planned arena once there is one, else the
+  // largest sum of live intermediate tensors seen in the last run.
+  size_t peak_activation_bytes() const {
+    return arena_bytes_ ? arena_bytes_ : peak_activation_bytes_;
+  }
   size_t layer_count() const { return steps_.size(); }
   // The kernel level each layer runs at, in execution order.
   std::vector<std::pair<const Node*, Isa>> layer_kernels() const;
@@ -61,7 +64,17 @@ class ReferenceExecutor {
     std::vector<int> outputs;
     std::vector<int> release;  // slots whose last reader is this step
     double profiled_ms = 0;
+    std::vector<PlannedBuffer> plan;  // per output, from the memory plan
   };
+  // What a run records for the memory plan, per slot.
+  struct SlotUse {
+    int step = -1, output = 0;  // producer
+    size_t bytes = 0;
+    bool planned_kind = false;  // its kernel asked for it via allocate_output
+    int alias_of = -1;          // the slot whose storage it shares (a view)
+  };
+  // Liveness-based arena: outputs that live at different times share memory.
+  void make_memory_plan(const std::vector<SlotUse>& uses);
   explicit ReferenceExecutor(const Graph& graph) : graph_(&graph) {}
 
   const Graph* graph_;
@@ -70,6 +83,10 @@ class ReferenceExecutor {
   std::vector<int> input_slots_, output_slots_;
   size_t weight_bytes_ = 0;
   size_t peak_activation_bytes_ = 0;
+  std::vector<int> release_step_;  // per slot: the step after which it dies (INT_MAX: never)
+  std::shared_ptr<void> arena_;
+  size_t arena_bytes_ = 0;
+  bool replan_ = true;
   NodeObserver observer_;
   bool profiling_ = false;
   int64_t profiled_runs_ = 0;

@@ -11,15 +11,22 @@
 
 namespace qdq {
 
+// Memory the executor's plan set aside for one output: `bytes` at `storage`.
+struct PlannedBuffer {
+  std::shared_ptr<void> storage;
+  size_t bytes = 0;
+};
+
 class OpContext {
  public:
   OpContext(const Node& node, int64_t opset, std::vector<const Tensor*> inputs,
-            std::shared_ptr<void>* state = nullptr)
+            std::shared_ptr<void>* state = nullptr, const std::vector<PlannedBuffer>* plan = nullptr)
       : node_(node),
         opset_(opset),
         inputs_(std::move(inputs)),
         outputs_(node.outputs().size()),
-        state_(state) {}
+        state_(state),
+        plan_(plan) {}
 
   const Node& node() const { return node_; }
   const Attributes& attrs() const { return node_.attributes; }
@@ -35,6 +42,21 @@ class OpContext {
 
   size_t output_count() const { return outputs_.size(); }
   Tensor& output(size_t i) { return outputs_[i]; }
+  // Output i as a tensor of `dtype` and `shape` whose every element the kernel
+  // will write: the executor's planned memory when it has some of that size
+  // (no allocation, contents left over), else a new tensor.
+  Tensor& allocate_output(size_t i, DType dtype, Shape shape) {
+    const size_t bytes = static_cast<size_t>(element_count(shape)) * dtype_size(dtype);
+    if (plan_ && i < plan_->size() && (*plan_)[i].storage && (*plan_)[i].bytes == bytes)
+      outputs_[i] = Tensor(dtype, std::move(shape), (*plan_)[i].storage);
+    else
+      outputs_[i] = Tensor(dtype, std::move(shape));
+    if (allocated_.size() <= i) allocated_.resize(i + 1, false);
+    allocated_[i] = true;
+    return outputs_[i];
+  }
+  // Whether output i came from allocate_output (the memory plan may own it).
+  bool allocated(size_t i) const { return i < allocated_.size() && allocated_[i]; }
   std::vector<Tensor>& outputs() { return outputs_; }
 
   // Per-node storage that lives as long as the executor: optimized kernels keep
@@ -53,6 +75,8 @@ class OpContext {
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor> outputs_;
   std::shared_ptr<void>* state_;
+  const std::vector<PlannedBuffer>* plan_;
+  std::vector<bool> allocated_;
 };
 
 using ReferenceKernel = void (*)(OpContext&);

@@ -54,14 +54,13 @@ void lookup_table(OpContext& ctx) {
   ctx.require(x.dtype() == DType::kUInt8 || x.dtype() == DType::kInt8, "x must be 8-bit");
   ctx.require(table.numel() == 256 && dtype_size(table.dtype()) == 1,
               "the table must hold 256 8-bit entries");
-  Tensor y(table.dtype(), x.shape());
+  Tensor& y = ctx.allocate_output(0, table.dtype(), x.shape());
   uint8_t t[256];  // a local copy: the compiler knows the output cannot alias it
   std::memcpy(t, table.raw(), sizeof t);
   const auto* in = static_cast<const uint8_t*>(x.raw());
   auto* out = static_cast<uint8_t*>(y.raw());
 #pragma omp parallel for schedule(static) if (x.numel() > (1 << 16))
   for (int64_t i = 0; i < x.numel(); ++i) out[i] = t[in[i]];
-  ctx.output(0) = std::move(y);
 }
 
 }  // namespace

@@ -204,7 +204,7 @@ void transpose(OpContext& ctx) {
   const auto in_strides = strides_of(x.shape());
   std::vector<int64_t> strides;  // the input's stride along each output dim
   for (int64_t p : perm) strides.push_back(in_strides[static_cast<size_t>(p)]);
-  Tensor y(x.dtype(), out_shape);
+  Tensor& y = ctx.allocate_output(0, x.dtype(), out_shape);
   const auto* src = static_cast<const uint8_t*>(x.raw());
   auto* dst = static_cast<uint8_t*>(y.raw());
   switch (dtype_size(x.dtype())) {
@@ -217,7 +217,6 @@ void transpose(OpContext& ctx) {
     default:
       permute_elements<8>(src, dst, out_shape, strides);
   }
-  ctx.output(0) = std::move(y);
 }
 
 void concat(OpContext& ctx) {

@@ -96,5 +96,46 @@ TEST(ReferenceOps, IntegerArithmeticWrapsWithoutUndefinedBehaviour) {
   EXPECT_THROW(testing::run_node("Div", {big, Tensor::from_vector<int32_t>({1}, {0})}), Error);
 }
 
+// Transposes draw their outputs from the memory plan; a Reshape is a view of
+// its input, so the plan must keep the viewed memory until the view's last
+// reader, even though a later Transpose could otherwise take the same bytes.
+Graph plan_with_a_view() {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::kFloat32, {2, 3, 4, 5});
+  Attributes to_nhwc, swap;
+  to_nhwc.set("perm", std::vector<int64_t>{0, 2, 3, 1});
+  swap.set("perm", std::vector<int64_t>{0, 1, 3, 2});
+  auto shape = [&](const std::string& name, std::vector<int64_t> dims) {
+    return b.constant(name,
+                      Tensor::from_vector<int64_t>({static_cast<int64_t>(dims.size())}, dims));
+  };
+  Value* view = b.op("Reshape", {b.op("Transpose", {x}, to_nhwc), shape("s1", {2, 60})});
+  Value* other = b.op("Reshape", {b.op("Transpose", {x}, swap), shape("s2", {2, 60})});
+  Value* third =
+      b.op("Reshape", {b.op("Transpose", {b.op("Relu", {x})}, to_nhwc), shape("s3", {2, 60})});
+  b.output(b.op("Add", {b.op("Add", {view, other}), third}));
+  b.output(view);  // an output that is a view of planned memory: not planned
+  return b.build();
+}
+
+TEST(MemoryPlan, LaterRunsUseTheArenaAndGiveTheFirstRunsResults) {
+  Graph g = plan_with_a_view();
+  auto ex = ReferenceExecutor::create(g, ExecutorOptions{best_isa()});
+  ASSERT_TRUE(ex.is_ok());
+  Tensor x(DType::kFloat32, {2, 3, 4, 5});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i % 17) - 8.0f;
+  const auto first = ex->run({{"x", x}}).value();  // records the plan
+  const size_t arena = ex->peak_activation_bytes();
+  EXPECT_GT(arena, 0u);
+  EXPECT_LT(arena, 3 * x.nbytes());  // the three Transposes do not all live at once
+  for (int run = 0; run < 3; ++run) {
+    const auto again = ex->run({{"x", x}}).value();
+    ASSERT_EQ(again.size(), first.size());
+    for (size_t o = 0; o < first.size(); ++o)
+      for (int64_t i = 0; i < first[o].numel(); ++i)
+        ASSERT_EQ(first[o].data<float>()[i], again[o].data<float>()[i]) << "output " << o;
+  }
+}
+
 }  // namespace
 }  // namespace qdq

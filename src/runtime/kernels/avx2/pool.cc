@@ -34,12 +34,11 @@ void global_average_pool_nhwc_avx2(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::kFloat32 || x.rank() != 4) return global_average_pool_nhwc_reference(ctx);
   const int64_t pixels = x.dim(1) * x.dim(2), channels = x.dim(3);
-  Tensor y(DType::kFloat32, {x.dim(0), 1, 1, channels});
+  Tensor& y = ctx.allocate_output(0, DType::kFloat32, {x.dim(0), 1, 1, channels});
 #pragma omp parallel for schedule(static) if (x.dim(0) > 1)
   for (int64_t n = 0; n < x.dim(0); ++n)
     average_channels(x.data<float>() + n * pixels * channels, pixels, channels,
                      y.data<float>() + n * channels);
-  ctx.output(0) = std::move(y);
 }
 
 }  // namespace qdq

@@ -75,14 +75,13 @@ void quantize_linear_avx2(OpContext& ctx) {
   if (x.dtype() != DType::kFloat32 || !per_tensor(ctx)) return quantize_linear_reference(ctx);
   const float scale = read_scales(ctx, ctx.input(1), 1, "y_scale")[0];
   const int32_t zero = read_zero_points(ctx, ctx.optional_input(2), 1, "y_zero_point")[0];
-  Tensor y(ctx.input(2).dtype(), x.shape());
+  Tensor& y = ctx.allocate_output(0, ctx.input(2).dtype(), x.shape());
   dispatch_types<uint8_t, int8_t>(ctx, y.dtype(), [&](auto tag) {
     using Q = decltype(tag);
     for_chunks(x.numel(), [&](int64_t first, int64_t n) {
       quantize_run<Q>(x.data<float>() + first, n, scale, zero, y.data<Q>() + first);
     });
   });
-  ctx.output(0) = std::move(y);
 }
 
 void dequantize_linear_avx2(OpContext& ctx) {
@@ -91,14 +90,13 @@ void dequantize_linear_avx2(OpContext& ctx) {
     return dequantize_linear_reference(ctx);
   const float scale = read_scales(ctx, ctx.input(1), 1, "x_scale")[0];
   const int32_t zero = read_zero_points(ctx, ctx.optional_input(2), 1, "x_zero_point")[0];
-  Tensor y(DType::kFloat32, x.shape());
+  Tensor& y = ctx.allocate_output(0, DType::kFloat32, x.shape());
   dispatch_types<uint8_t, int8_t>(ctx, x.dtype(), [&](auto tag) {
     using Q = decltype(tag);
     for_chunks(x.numel(), [&](int64_t first, int64_t n) {
       dequantize_run<Q>(x.data<Q>() + first, n, scale, zero, y.data<float>() + first);
     });
   });
-  ctx.output(0) = std::move(y);
 }
 
 }  // namespace qdq
