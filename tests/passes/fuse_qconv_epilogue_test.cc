@@ -3,7 +3,6 @@
 #include "passes/eliminate_dead_code.h"
 #include "passes/layout_nhwc.h"
 #include "passes/pass_test_util.h"
-#include "passes/pipeline.h"
 
 namespace qdq {
 namespace {
@@ -12,10 +11,8 @@ using testing::BlockStyle;
 using testing::op_counts;
 
 Graph channels_last(BlockStyle style) {
-  Graph g = testing::qdq_residual_block(style);
+  Graph g = testing::lowered_residual_block(style);
   PassContext context;
-  context.evaluate = evaluate_node;
-  run_passes(g, select_passes("", PipelineForm::kQOperator), context);
   LayoutNhwc layout;
   EliminateDeadCode dead_code;
   run_passes(g, {&layout, &dead_code}, context);

@@ -2,7 +2,6 @@
 
 #include "passes/eliminate_dead_code.h"
 #include "passes/pass_test_util.h"
-#include "passes/pipeline.h"
 
 namespace qdq {
 namespace {
@@ -10,21 +9,15 @@ namespace {
 using testing::BlockStyle;
 using testing::op_counts;
 
-// The block lowered to integer operators: what the layout pass starts from.
-Graph lowered(BlockStyle style) {
-  Graph g = testing::qdq_residual_block(style);
-  PassContext context;
-  context.evaluate = evaluate_node;
-  run_passes(g, select_passes("", PipelineForm::kQOperator), context);
-  return g;
-}
+using testing::lowered_residual_block;
 
 TEST(LayoutNhwc, QuantizedBlockRunsChannelsLastWithTransposesOnlyAtTheEdges) {
   LayoutNhwc layout;
   EliminateDeadCode dead_code;
   // Tolerance 0: the same integer ops in another layout.
-  auto r = testing::rewrite_and_compare([] { return lowered(BlockStyle::kQuantizedSum); },
-                                        {&layout, &dead_code}, 0.0f);
+  auto r =
+      testing::rewrite_and_compare([] { return lowered_residual_block(BlockStyle::kQuantizedSum); },
+                                   {&layout, &dead_code}, 0.0f);
   auto counts = op_counts(r.graph);
   EXPECT_EQ(counts["QConv"], 2);
   EXPECT_EQ(counts["QLinearConv"], 0);
@@ -37,8 +30,8 @@ TEST(LayoutNhwc, FloatSumConvolutionBecomesFloatOutputQConv) {
   EliminateDeadCode dead_code;
   // The float-output QConv sums exactly in int32 where the Q/DQ graph sums in
   // float: the outputs agree to float rounding, a small fraction of a step.
-  auto r = testing::rewrite_and_compare([] { return lowered(BlockStyle::kFloatSum); },
-                                        {&layout, &dead_code}, 1e-5f);
+  auto r = testing::rewrite_and_compare(
+      [] { return lowered_residual_block(BlockStyle::kFloatSum); }, {&layout, &dead_code}, 1e-5f);
   auto counts = op_counts(r.graph);
   EXPECT_EQ(counts["QConv"], 2);
   EXPECT_EQ(counts["Conv"], 0);
@@ -51,7 +44,7 @@ TEST(LayoutNhwc, FloatSumConvolutionBecomesFloatOutputQConv) {
 
 TEST(LayoutNhwc, LeavesConvolutionsWithWeightZeroPointsAlone) {
   auto make = [] {
-    Graph g = lowered(BlockStyle::kQuantizedSum);
+    Graph g = lowered_residual_block(BlockStyle::kQuantizedSum);
     for (Node* n : g.nodes())
       if (n->op_type == "QLinearConv") {  // a nonzero weight zero point: not packable
         Tensor z(DType::kInt8, {8});

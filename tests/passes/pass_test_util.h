@@ -11,6 +11,7 @@
 
 #include "graph/builder.h"
 #include "passes/pass_manager.h"
+#include "passes/pipeline.h"
 #include "runtime/inputs.h"
 #include "runtime/reference/executor.h"
 
@@ -127,6 +128,15 @@ inline Graph qdq_residual_block(BlockStyle style) {
   // Every tensor of the block has the input's shape (as ONNX shape inference
   // would record it for an imported model).
   for (Node* n : g.nodes()) n->output(0)->shape = to_symbolic({1, 8, 6, 6});
+  return g;
+}
+
+// The block lowered to integer operators (the qoperator form's passes).
+inline Graph lowered_residual_block(BlockStyle style) {
+  Graph g = qdq_residual_block(style);
+  PassContext context;
+  context.evaluate = evaluate_node;
+  run_passes(g, select_passes("", PipelineForm::kQOperator), context);
   return g;
 }
 
