@@ -86,7 +86,10 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const Q* residual, Q* ou
       if (a.segments == 0) {  // gathered: one segment
         a.segments = 1;
         a.quads = quads;
-        a.segment[0] = qconv_gather_rows(p, x, first, count, rows, scratch.data(), &a.stride);
+        bool flip = false;
+        a.segment[0] =
+            qconv_gather_rows(p, x, first, count, rows, scratch.data(), &a.stride, &flip);
+        a.flip = flip ? 0x80808080u : 0;
       }
       for (int64_t block = 0; block < p.blocks; block += panel) {
         const int blocks = static_cast<int>(std::min<int64_t>(panel, p.blocks - block));

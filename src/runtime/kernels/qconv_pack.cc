@@ -101,15 +101,17 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
 
 const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t first,
                                  int64_t count, int64_t tile_rows, uint8_t* scratch,
-                                 int64_t* stride) {
+                                 int64_t* stride, bool* flip) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
   const int64_t c = q.shape.in_channels;
   if (g.kernel_size() == 1 && g.stride[1] == 1 && g.stride[2] == 1 && g.pad_begin[1] == 0 &&
-      g.pad_begin[2] == 0 && !p.flip && c % 4 == 0 && count == tile_rows) {
+      g.pad_begin[2] == 0 && c % 4 == 0 && count == tile_rows) {
     *stride = c;  // output pixel (n, oh, ow) reads input pixel (n, oh, ow)
+    *flip = p.flip;
     return x + first * c;
   }
+  *flip = false;
   *stride = p.k_padded;
   const int64_t plane = q.out_height() * q.out_width();
   // The first pixel's coordinates, then stepped: no divisions per pixel.
@@ -155,15 +157,16 @@ QConvSource qconv_source(const QConvPacked& p, const uint8_t* x) {
   QConvSource s;
   const bool one_by_one = g.kernel_size() == 1 && g.stride[1] == 1 && g.stride[2] == 1 &&
                           g.pad_begin[1] == 0 && g.pad_begin[2] == 0;
-  s.direct = c % 4 == 0 && g.kernel_size() <= TileRows::kMaxSegments && !(one_by_one && !p.flip);
+  s.direct = c % 4 == 0 && g.kernel_size() <= TileRows::kMaxSegments && !one_by_one;
   if (!s.direct) return s;
   s.pad_top = g.pad_begin[1];
   s.pad_left = g.pad_begin[2];
   s.height = q.height() + g.pad_begin[1] + g.pad_end[1];
   s.width = q.width() + g.pad_begin[2] + g.pad_end[2];
   const bool pads = s.height != q.height() || s.width != q.width();
-  if (!pads && !p.flip) {
+  if (!pads) {  // read in place, flipped as loaded
     s.x = x;
+    s.flip = p.flip;
     return s;
   }
   s.padded.assign(static_cast<size_t>(q.shape.batch * s.height * s.width * c),
@@ -183,6 +186,7 @@ TileRows qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int6
   const int64_t c = q.shape.in_channels;
   const int64_t n = row / q.out_height(), oh = row % q.out_height();
   TileRows t;
+  t.flip = source.flip ? 0x80808080u : 0;
   t.quads = c / 4;
   t.stride = g.stride[2] * c;
   for (int64_t kh = 0; kh < g.kernel[1]; ++kh)

@@ -56,11 +56,14 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
 // groups each (K in packed order), row r of segment s at segment[s] + r * stride.
 // A gathered tile is one segment; a tile read straight from the (padded)
 // input has one segment per kernel tap.
+// Rows read straight from an input of the other signedness are flipped as
+// they are loaded: every 4-byte group is XORed with `flip` (0x80808080).
 struct TileRows {
   static constexpr int kMaxSegments = 64;
   std::array<const uint8_t*, kMaxSegments> segment{};
   int segments = 0;
   int64_t quads = 0, stride = 0;
+  uint32_t flip = 0;
 };
 
 // Where a layer's tiles read from. Channel counts that are a multiple of 4
@@ -70,6 +73,7 @@ struct TileRows {
 struct QConvSource {
   bool direct = false;
   const uint8_t* x = nullptr;         // the (padded) input the direct tiles read
+  bool flip = false;                  // x is the input itself and still needs the flip
   int64_t height = 0, width = 0;      // its dims
   int64_t pad_top = 0, pad_left = 0;  // where the input sits in it
   std::vector<uint8_t> padded;        // the storage when a copy was needed
@@ -85,10 +89,10 @@ TileRows qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int6
 // rest zero): row r holds the K activations of pixel first + r in packed order.
 // Returns the first row and sets the stride between rows. Where the input can
 // be read in place (1x1, stride 1, no pad, no flip, C % 4 == 0, a whole tile)
-// the rows are x itself; otherwise they are written to `scratch`
-// ([tile_rows][k_padded]).
+// the rows are x itself (and *flip tells whether they still need the flip);
+// otherwise they are written, flipped, to `scratch` ([tile_rows][k_padded]).
 const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t first,
                                  int64_t count, int64_t tile_rows, uint8_t* scratch,
-                                 int64_t* stride);
+                                 int64_t* stride, bool* flip);
 
 }  // namespace qdq

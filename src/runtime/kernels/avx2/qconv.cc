@@ -28,6 +28,9 @@ namespace {
 
 constexpr int kRows = 4;
 
+// Flip: the rows come from an input of the other signedness, flipped as loaded
+// (a separate instantiation: the XOR would slow every other tile down).
+template <bool Flip>
 QDQ_TARGET void tile_4x16(const TileRows& a, const int8_t* w, int32_t* acc) {
   __m256i c[kRows][2];
   for (int r = 0; r < kRows; ++r) c[r][0] = c[r][1] = _mm256_setzero_si256();
@@ -41,6 +44,7 @@ QDQ_TARGET void tile_4x16(const TileRows& a, const int8_t* w, int32_t* acc) {
       for (int r = 0; r < kRows; ++r) {
         int32_t four;
         std::memcpy(&four, base + r * a.stride + 4 * q, 4);
+        if constexpr (Flip) four ^= static_cast<int32_t>(0x80808080u);
         const __m256i av = _mm256_set1_epi32(four);
         const __m256i magnitude = _mm256_abs_epi8(av);
         c[r][0] = _mm256_add_epi32(
@@ -98,7 +102,8 @@ struct Avx2Ops {
   static bool accepts(const QConvPacked& p) { return p.params.depthwise() || !p.has_minus_128; }
 
   static void gemm_tile(int, int, const TileRows& a, const int8_t* w, int64_t, int32_t* acc) {
-    tile_4x16(a, w, acc);  // one block per panel: the weights run contiguously
+    a.flip ? tile_4x16<true>(a, w, acc)
+           : tile_4x16<false>(a, w, acc);  // one block per panel: the weights run contiguously
   }
 
   template <typename Q>

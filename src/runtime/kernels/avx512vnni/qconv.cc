@@ -28,7 +28,9 @@
 namespace qdq {
 namespace {
 
-template <int Rows, int Blocks>
+// Flip: the rows come from an input of the other signedness, flipped as loaded
+// (a separate instantiation: the XOR would slow every other tile down).
+template <int Rows, int Blocks, bool Flip>
 QDQ_TARGET void tile(const TileRows& a, const int8_t* w, int64_t quads, int32_t* acc) {
   __m512i c[Rows][Blocks];
 #pragma GCC unroll 16
@@ -46,6 +48,7 @@ QDQ_TARGET void tile(const TileRows& a, const int8_t* w, int64_t quads, int32_t*
       for (int r = 0; r < Rows; ++r) {
         int32_t four;
         std::memcpy(&four, base + r * a.stride + 4 * q, 4);
+        if constexpr (Flip) four ^= static_cast<int32_t>(0x80808080u);
         const __m512i av = _mm512_set1_epi32(four);
 #pragma GCC unroll 4
         for (int b = 0; b < Blocks; ++b) c[r][b] = _mm512_dpbusd_epi32(c[r][b], av, wv[b]);
@@ -61,22 +64,30 @@ QDQ_TARGET void tile(const TileRows& a, const int8_t* w, int64_t quads, int32_t*
 
 using TileFn = void (*)(const TileRows&, const int8_t*, int64_t, int32_t*);
 
-template <int Rows>
+template <int Rows, bool Flip>
 TileFn tile_for(int blocks) {
   switch (blocks) {
     case 1:
-      return tile<Rows, 1>;
+      return tile<Rows, 1, Flip>;
     case 2:
-      if constexpr (Rows * 2 <= 24) return tile<Rows, 2>;
+      if constexpr (Rows * 2 <= 24) return tile<Rows, 2, Flip>;
       break;
     case 3:
-      if constexpr (Rows * 3 <= 24) return tile<Rows, 3>;
+      if constexpr (Rows * 3 <= 24) return tile<Rows, 3, Flip>;
       break;
     case 4:
-      if constexpr (Rows * 4 <= 24) return tile<Rows, 4>;
+      if constexpr (Rows * 4 <= 24) return tile<Rows, 4, Flip>;
       break;
   }
   return nullptr;
+}
+
+template <bool Flip>
+TileFn tile_for(int rows, int blocks) {
+  return rows == 16   ? tile_for<16, Flip>(blocks)
+         : rows == 12 ? tile_for<12, Flip>(blocks)
+         : rows == 8  ? tile_for<8, Flip>(blocks)
+                      : tile_for<6, Flip>(blocks);
 }
 
 struct Avx512VnniOps {
@@ -89,11 +100,7 @@ struct Avx512VnniOps {
 
   static void gemm_tile(int rows, int blocks, const TileRows& a, const int8_t* w, int64_t quads,
                         int32_t* acc) {
-    TileFn fn = rows == 16   ? tile_for<16>(blocks)
-                : rows == 12 ? tile_for<12>(blocks)
-                : rows == 8  ? tile_for<8>(blocks)
-                             : tile_for<6>(blocks);
-    fn(a, w, quads, acc);
+    (a.flip ? tile_for<true>(rows, blocks) : tile_for<false>(rows, blocks))(a, w, quads, acc);
   }
 
   QDQ_TARGET static void float_epilogue(const QConvPacked& p, const EpilogueTile<float>& tile) {
