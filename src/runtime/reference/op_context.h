@@ -20,7 +20,8 @@ struct PlannedBuffer {
 class OpContext {
  public:
   OpContext(const Node& node, int64_t opset, std::vector<const Tensor*> inputs,
-            std::shared_ptr<void>* state = nullptr, const std::vector<PlannedBuffer>* plan = nullptr)
+            std::shared_ptr<void>* state = nullptr,
+            const std::vector<PlannedBuffer>* plan = nullptr)
       : node_(node),
         opset_(opset),
         inputs_(std::move(inputs)),
