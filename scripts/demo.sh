@@ -10,8 +10,8 @@ data=build/data/fashion-mnist
 [ -f "$data/test_batch.bin" ] || build/tools/qdq-dataset fashion-mnist --out="$data"
 build/tools/qdq-dataset tensor --dataset="$data/test_batch.bin" --first=0 --count=1 --out=build/data/image0.raw
 model=${1:-models/resnet20.qat.onnx}
-echo "qexec --onnx=$model --loadInputs=input:build/data/image0.raw"
-build/tools/qexec --onnx="$model" --loadInputs=input:build/data/image0.raw --exportOutput=build/data/output.json
+echo "qexec --onnx=$model --int8 --loadInputs=input:build/data/image0.raw"
+build/tools/qexec --onnx="$model" --int8 --loadInputs=input:build/data/image0.raw --exportOutput=build/data/output.json
 label=$(head -c1 "$data/test_batch.bin" | od -An -tu1 | tr -d ' ')
 predicted=$(node -e 'const d = Object.values(JSON.parse(require("fs").readFileSync(process.argv[1])))[0].data;
   console.log(d.indexOf(Math.max(...d)))' build/data/output.json)
