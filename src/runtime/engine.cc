@@ -8,6 +8,9 @@ bool is_integer_layer(const Node& n) {
   if (n.op_type == "QLinearConv" || n.op_type == "QLinearMatMul" || n.op_type == "ConvInteger" ||
       n.op_type == "MatMulInteger")
     return true;
+  // qdq's own: integer convolutions (also those with a float output: their
+  // sums are int32) and lookups on 8-bit tensors.
+  if (n.domain == "ai.qdq" && (n.op_type == "QConv" || n.op_type == "LookupTable")) return true;
   if (n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear") return false;
   auto is_8bit = [](const Value* v) {
     return v && (v->dtype == DType::kInt8 || v->dtype == DType::kUInt8);

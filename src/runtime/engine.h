@@ -29,8 +29,8 @@ struct Engine {
 // Rewrites `graph` in place for the INT8 path; `graph` must outlive the engine.
 Result<Engine> build_engine(Graph& graph, const EngineOptions& options);
 
-// True for a node that computes in integers: the QLinear/Integer ops, and data
-// movement or clamping whose inputs and outputs are all 8-bit.
+// True for a node that computes in integers: the QLinear/Integer ops, qdq's
+// QConv and LookupTable, and data movement or clamping on 8-bit tensors.
 bool is_integer_layer(const Node& node);
 
 }  // namespace qdq
