@@ -4,16 +4,6 @@
 #include "passes/quant_pattern.h"
 
 namespace qdq {
-namespace {
-
-std::optional<QuantParams> per_tensor_8bit(const Node* n) {
-  if (!n) return std::nullopt;
-  auto p = constant_quant_params(*n);
-  if (!p || !p->per_tensor() || !p->is_8bit()) return std::nullopt;
-  return p;
-}
-
-}  // namespace
 
 int FoldQdqAdd::run(Graph& graph, PassContext&) const {
   int folded = 0;
@@ -23,7 +13,8 @@ int FoldQdqAdd::run(Graph& graph, PassContext&) const {
     if (!add || !has_single_use(add->output(0))) continue;
     Node* a_dq = producer_if(add->input(0), "DequantizeLinear");
     Node* b_dq = producer_if(add->input(1), "DequantizeLinear");
-    auto a = per_tensor_8bit(a_dq), b = per_tensor_8bit(b_dq), c = per_tensor_8bit(q);
+    auto a = per_tensor_8bit_params(a_dq), b = per_tensor_8bit_params(b_dq),
+         c = per_tensor_8bit_params(q);
     if (!a || !b || !c || a->type != b->type || a->type != c->type) continue;
     std::vector<Value*> inputs = {a_dq->input(0),
                                   a->scale,

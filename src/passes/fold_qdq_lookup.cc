@@ -17,12 +17,6 @@ bool is_unary_float_op(const Node& n) {
   return true;
 }
 
-bool per_tensor_8bit(const Node* n) {
-  if (!n) return false;
-  auto p = constant_quant_params(*n);
-  return p && p->per_tensor() && p->is_8bit();
-}
-
 // The table's 256 inputs: entry i holds the 8-bit value whose byte is i.
 Tensor every_value(DType type) {
   Tensor t(type, {256});
@@ -46,7 +40,7 @@ int FoldQdqLookup::run(Graph& graph, PassContext& context) const {
   std::set<const Node*> removed;
   for (Node* q : graph.topological_order()) {
     if (removed.count(q) || q->op_type != "QuantizeLinear" || !q->domain.empty() ||
-        !per_tensor_8bit(q))
+        !per_tensor_8bit_params(q))
       continue;
     std::vector<Node*> chain;  // the float ops, last first
     Value* v = q->input(0);
@@ -55,7 +49,7 @@ int FoldQdqLookup::run(Graph& graph, PassContext& context) const {
       v = v->producer->input(0);
     }
     Node* dq = producer_if(v, "DequantizeLinear");
-    if (chain.empty() || !per_tensor_8bit(dq)) continue;
+    if (chain.empty() || !per_tensor_8bit_params(dq)) continue;
     // The zero point's type is the quantized type (an imported model's values
     // carry it too, graphs built in code need not).
     Tensor table = evaluate(context, graph, *dq, every_value(constant_quant_params(*dq)->type));

@@ -40,6 +40,13 @@ std::optional<QuantParams> constant_quant_params(const Node& n) {
   return p;
 }
 
+std::optional<QuantParams> per_tensor_8bit_params(const Node* n) {
+  if (!n) return std::nullopt;
+  auto p = constant_quant_params(*n);
+  if (!p || !p->per_tensor() || !p->is_8bit()) return std::nullopt;
+  return p;
+}
+
 Value* zero_point_value(Graph& graph, const QuantParams& p, const std::string& base) {
   return p.zero_point ? p.zero_point : add_constant(graph, base, Tensor::scalar<uint8_t>(0));
 }

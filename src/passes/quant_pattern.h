@@ -25,6 +25,9 @@ struct QuantParams {
 // The parameters of a DequantizeLinear or QuantizeLinear node when they are
 // constants with positive finite scales; nullopt otherwise.
 std::optional<QuantParams> constant_quant_params(const Node& q_or_dq);
+// constant_quant_params of `n` when they are per tensor and 8-bit (the
+// activations' kind); nullopt otherwise, also for a null `n`.
+std::optional<QuantParams> per_tensor_8bit_params(const Node* n);
 // The zero point as a value for a QLinear op's input list: the existing one,
 // or a new uint8 0 (the type ONNX assumes when it is absent).
 Value* zero_point_value(Graph& graph, const QuantParams& p, const std::string& base);
