@@ -56,7 +56,7 @@ void scalar_epilogue(const QConvPacked& p, int64_t channel, int count, const int
 }
 
 template <typename Ops, typename Q>
-void qconv_gemm(const QConvPacked& p, const uint8_t* x, const Q* residual, Q* out) {
+void qconv_gemm(QConvPacked& p, const uint8_t* x, const Q* residual, Q* out) {
   const QConvParams& q = p.params;
   const int64_t m = q.shape.out_channels;
   const int panel = static_cast<int>(std::min<int64_t>(p.blocks, Ops::kMaxBlocks));
@@ -152,7 +152,7 @@ void qconv_depthwise(const QConvPacked& p, const TX* x, const Q* residual, Q* ou
 template <typename Ops>
 void qconv_run(OpContext& ctx) {
   const auto state = qconv_state(ctx, Ops::kDomain);
-  const QConvPacked& p = *state;
+  QConvPacked& p = *state;  // mutable only for the padded input it keeps
   if (!qconv_packable(p.params) || !Ops::accepts(p)) return qconv_reference(ctx);
   Tensor& y = ctx.allocate_output(0, p.params.y_type, qconv_output_shape(p.params));
   const Tensor& x = ctx.input(0);

@@ -150,7 +150,7 @@ const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t
   return scratch;
 }
 
-QConvSource qconv_source(const QConvPacked& p, const uint8_t* x) {
+QConvSource qconv_source(QConvPacked& p, const uint8_t* x) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
   const int64_t c = q.shape.in_channels;
@@ -169,13 +169,14 @@ QConvSource qconv_source(const QConvPacked& p, const uint8_t* x) {
     s.flip = p.flip;
     return s;
   }
-  s.padded.assign(static_cast<size_t>(q.shape.batch * s.height * s.width * c),
-                  static_cast<uint8_t>(p.a_zero));
+  const auto bytes = static_cast<size_t>(q.shape.batch * s.height * s.width * c);
+  if (p.padded_input.size() != bytes) p.padded_input.assign(bytes, static_cast<uint8_t>(p.a_zero));
   for (int64_t n = 0; n < q.shape.batch; ++n)
     for (int64_t h = 0; h < q.height(); ++h)
-      copy_channels(s.padded.data() + ((n * s.height + h + s.pad_top) * s.width + s.pad_left) * c,
-                    x + (n * q.height() + h) * q.width() * c, q.width() * c, p.flip);
-  s.x = s.padded.data();
+      copy_channels(
+          p.padded_input.data() + ((n * s.height + h + s.pad_top) * s.width + s.pad_left) * c,
+          x + (n * q.height() + h) * q.width() * c, q.width() * c, p.flip);
+  s.x = p.padded_input.data();
   return s;
 }
 

@@ -42,6 +42,9 @@ struct QConvPacked {
   bool finite_multipliers = true;  // else the epilogues go scalar (the NaN rule)
   bool has_minus_128 = false;      // a weight of -128 (the AVX2 sign trick cannot take it)
   std::vector<uint8_t> zero_row;   // k_padded bytes of a_zero (padding taps)
+  // The direct tiles' padded input, kept across runs: its border (a_zero) is
+  // written once, the inside copied each run (qconv_source).
+  std::vector<uint8_t> padded_input;
 };
 
 // True when the optimized kernels handle this node (int8 weights, zero point 0,
@@ -67,7 +70,7 @@ struct TileRows {
 };
 
 // Where a layer's tiles read from. Channel counts that are a multiple of 4
-// read their taps straight from the input, padded once per run with a_zero
+// read their taps straight from the input, padded with a_zero each run
 // (and flipped) when the layer pads (or flips): no per-tile gathering. The
 // others gather each tile (qconv_gather_rows).
 struct QConvSource {
@@ -76,9 +79,8 @@ struct QConvSource {
   bool flip = false;                  // x is the input itself and still needs the flip
   int64_t height = 0, width = 0;      // its dims
   int64_t pad_top = 0, pad_left = 0;  // where the input sits in it
-  std::vector<uint8_t> padded;        // the storage when a copy was needed
 };
-QConvSource qconv_source(const QConvPacked& p, const uint8_t* x);
+QConvSource qconv_source(QConvPacked& p, const uint8_t* x);
 
 // The direct tile of output row `row` (batch * out_height + oh), pixels ow0 on.
 TileRows qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t row,
