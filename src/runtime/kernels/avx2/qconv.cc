@@ -18,6 +18,7 @@
 
 #include <cstring>
 
+#include "runtime/kernels/avx2/narrow.h"
 #include "runtime/kernels/qconv_driver.h"
 #include "runtime/kernels/registry.h"
 
@@ -159,14 +160,8 @@ struct Avx2Ops {
         r1 = kSigned ? _mm256_cvtepi8_epi32(_mm_srli_si128(bytes, 8))
                      : _mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8));
       }
-      // Values are within the type's range already: the packs only narrow.
-      const __m256i words =
-          _mm256_permute4x64_epi64(_mm256_packs_epi32(epilogue8(p, channel, acc16, r0),
-                                                      epilogue8(p, channel + 8, acc16 + 8, r1)),
-                                   0xD8);
-      const __m128i lo = _mm256_castsi256_si128(words), hi = _mm256_extracti128_si256(words, 1);
-      const __m128i bytes = kSigned ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);
+      store_narrowed16(out, epilogue8(p, channel, acc16, r0),
+                       epilogue8(p, channel + 8, acc16 + 8, r1));
     }
   }
 

@@ -8,6 +8,7 @@
 
 #include <immintrin.h>
 
+#include "runtime/kernels/avx2/narrow.h"
 #include "runtime/kernels/registry.h"
 #include "runtime/reference/quant_params.h"
 
@@ -37,11 +38,7 @@ QDQ_TARGET void quantize_run(const float* x, int64_t n, float scale, int32_t zer
       v = _mm256_blendv_ps(v, _mm256_setzero_ps(), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
       q[half] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, z), lo), hi));
     }
-    // In range already: the packs only narrow.
-    const __m256i words = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8);
-    const __m128i a = _mm256_castsi256_si128(words), b = _mm256_extracti128_si256(words, 1);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
-                     std::is_same_v<Q, int8_t> ? _mm_packs_epi16(a, b) : _mm_packus_epi16(a, b));
+    store_narrowed16(out + i, q[0], q[1]);
   }
   for (; i < n; ++i) out[i] = quantize_value<Q>(x[i], scale, zero);
 }
