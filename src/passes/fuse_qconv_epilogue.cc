@@ -13,18 +13,10 @@ bool is_integer_qconv(const Node& n) {
   return n.domain == "ai.qdq" && n.op_type == "QConv" && n.input(7) != nullptr;
 }
 
-// A constant scalar input (absent: nullopt, as for Clip's optional bounds).
-std::optional<double> scalar_input(const Node& n, size_t i) {
-  const Tensor* t = constant_of(n.input(i));
-  if (!t || t->numel() != 1) return std::nullopt;
-  return t->scalar_as_double();
-}
-
 bool same_scalar(const Value* a, const Value* b) {
   if (a == b) return true;
-  const Tensor *x = constant_of(a), *y = constant_of(b);
-  return x && y && x->numel() == 1 && y->numel() == 1 && x->dtype() == y->dtype() &&
-         x->scalar_as_double() == y->scalar_as_double();
+  const auto x = constant_scalar(a), y = constant_scalar(b);
+  return x && y && a->constant->dtype() == b->constant->dtype() && *x == *y;
 }
 
 // Narrows the clamp attributes lo/hi of `conv` by an integer Clip's bounds.
@@ -32,8 +24,8 @@ bool absorb_clip(Node& conv, const Node& clip, const char* lo, const char* hi) {
   if (!clip.domain.empty() || clip.op_type != "Clip" || clip.attributes.has("min") ||
       clip.attributes.has("max"))
     return false;
-  const auto min = clip.input(1) ? scalar_input(clip, 1) : std::optional<double>(-1e9);
-  const auto max = clip.input(2) ? scalar_input(clip, 2) : std::optional<double>(1e9);
+  const auto min = clip.input(1) ? constant_scalar(clip.input(1)) : std::optional<double>(-1e9);
+  const auto max = clip.input(2) ? constant_scalar(clip.input(2)) : std::optional<double>(1e9);
   if (!min || !max) return false;
   const int64_t old_lo = conv.attributes.get_int(lo, -1000000000);
   const int64_t old_hi = conv.attributes.get_int(hi, 1000000000);

@@ -53,11 +53,6 @@ Value* float_bias(Graph& graph, const Node& conv, const QdqConvInputs& in) {
   return add_constant(graph, conv.name + "_bias_float", std::move(bias));
 }
 
-bool scalar_constant(const Value* v) {
-  const Tensor* t = constant_of(v);
-  return t && t->numel() == 1;
-}
-
 // Ops whose result at an element depends only on the inputs' same element (with
 // broadcasting, which commutes with permuting every input's dims alike), so they
 // run unchanged in any layout: the ones between convolutions in CNNs. Returns
@@ -70,7 +65,7 @@ std::vector<size_t> layout_free_inputs(const Node& n) {
   if (n.op_type == "Clip" || n.op_type == "Relu") return {0};
   // Per-tensor quantization: one scale for every element.
   const bool per_tensor =
-      scalar_constant(n.input(1)) && (!n.input(2) || scalar_constant(n.input(2)));
+      constant_scalar(n.input(1)) && (!n.input(2) || constant_scalar(n.input(2)));
   if ((n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear") && per_tensor) return {0};
   return {};
 }

@@ -28,6 +28,12 @@ bool same_shape(const Value* a, const Value* b) {
 
 const Tensor* constant_of(const Value* v) { return v && v->constant ? &*v->constant : nullptr; }
 
+std::optional<double> constant_scalar(const Value* v) {
+  const Tensor* t = constant_of(v);
+  if (!t || t->numel() != 1) return std::nullopt;
+  return t->scalar_as_double();
+}
+
 std::string unique_name(const Graph& graph, const std::string& base) {
   if (!graph.find_value(base)) return base;
   for (int i = 1;; ++i) {

@@ -1,6 +1,7 @@
 // The small matching vocabulary every pass shares.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "graph/graph.h"
@@ -16,6 +17,8 @@ bool has_single_use(const Value* v);
 bool same_shape(const Value* a, const Value* b);
 // The constant behind `v`, or nullptr.
 const Tensor* constant_of(const Value* v);
+// The value of a one-element constant behind `v`, or nullopt.
+std::optional<double> constant_scalar(const Value* v);
 // Fresh value name based on `base` that the graph does not use yet.
 std::string unique_name(const Graph& graph, const std::string& base);
 // A new constant value named after `base` (made unique).
