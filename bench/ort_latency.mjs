@@ -1,5 +1,5 @@
 // ONNX Runtime's latency on one model, as bench/run measures it: batch N of
-// seeded random [N,3,32,32] input, default (all) graph optimizations, a warm-up,
+// seeded random input of the model's shape with batch N, default (all) graph optimizations, a warm-up,
 // then ITER timed runs; prints the median in ms.
 // usage: node ort_latency.mjs MODEL ITER THREADS BATCH
 import { createRequire } from 'node:module';
@@ -12,10 +12,11 @@ const [model, iterText, threadsText, batchText] = process.argv.slice(2);
 const iterations = Number(iterText), batch = Number(batchText);
 const session = await ort.InferenceSession.create(model, {
   intraOpNumThreads: Number(threadsText), interOpNumThreads: 1, logSeverityLevel: 3 });
-const data = new Float32Array(batch * 3 * 32 * 32);
+const dims = session.inputMetadata[0].shape.map((d, i) => (i === 0 ? batch : d));
+const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
 let seed = 1;
 for (let i = 0; i < data.length; ++i) { seed = (seed * 1103515245 + 12345) % 2147483648; data[i] = seed / 1073741824 - 1; }
-const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, [batch, 3, 32, 32]) };
+const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', data, dims) };
 for (let i = 0; i < 10; ++i) await session.run(feeds);
 const times = [];
 for (let i = 0; i < iterations; ++i) {

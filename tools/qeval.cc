@@ -14,6 +14,7 @@
 #include "data/dataset.h"
 #include "graph/onnx_import.h"
 #include "runtime/engine.h"
+#include "runtime/plan.h"
 
 namespace qdq {
 namespace {
@@ -21,9 +22,10 @@ namespace {
 const std::vector<cli::FlagSpec> kFlags = {
     {"help", false, "print this help"},
     {"onnx", true, "model to evaluate"},
-    {"loadEngine", true, "serialized plan to evaluate (not available yet)"},
+    {"loadEngine", true, "plan to evaluate (written by qexec --saveEngine)"},
     {"dataset", true,
-     "cifar10:PATH (test_batch.bin or its folder); imagenet:DIR (not available yet)"},
+     "cifar10:PATH (test_batch.bin or its folder); imagenet:DIR (class folders, or flat + "
+     "--labels)"},
     {"int8", false, "evaluate the INT8 engine (QDQ models)"},
     {"mean", true,
      "per-channel mean on [0,1] pixels, a,b,c (default ImageNet's 0.485,0.456,0.406)"},
@@ -41,18 +43,27 @@ const std::vector<cli::FlagSpec> kFlags = {
 };
 
 struct LoadedModel {
-  ImportedModel imported;
+  std::unique_ptr<Graph> graph;  // the engine refers to it
   std::unique_ptr<Engine> engine;
   std::string input;
   int64_t fixed_batch = 0;  // 0: dynamic
 };
 
-std::unique_ptr<LoadedModel> load(const std::string& path, bool int8) {
-  auto imported = import_onnx_file(path);
-  if (!imported.is_ok()) throw Error(imported.status().message(), imported.status().kind());
+// An ONNX model, built now (`int8`: the INT8 engine), or a plan built before.
+std::unique_ptr<LoadedModel> load(const std::string& path, bool int8, bool is_plan) {
   auto m = std::make_unique<LoadedModel>();
-  m->imported = std::move(imported.value());
-  Graph& g = m->imported.graph;
+  if (is_plan) {
+    auto plan = load_plan(path, selected_isa());
+    if (!plan.is_ok()) throw Error(plan.status().message(), plan.status().kind());
+    for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
+    m->graph = std::move(plan->graph);
+    m->engine = std::make_unique<Engine>(std::move(plan->engine));
+  } else {
+    auto imported = import_onnx_file(path);
+    if (!imported.is_ok()) throw Error(imported.status().message(), imported.status().kind());
+    m->graph = std::make_unique<Graph>(std::move(imported->graph));
+  }
+  Graph& g = *m->graph;
   check(g.inputs().size() == 1, path + ": qeval needs a model with one image input");
   check(g.outputs().size() >= 1, path + ": model has no outputs");
   const Value* in = g.inputs()[0];
@@ -60,7 +71,14 @@ std::unique_ptr<LoadedModel> load(const std::string& path, bool int8) {
   check(in->dtype == DType::kFloat32 && in->shape && in->shape->size() == 4,
         path + ": input '" + in->name + "' must be float32 [N, C, H, W]");
   if ((*in->shape)[0].is_known()) m->fixed_batch = (*in->shape)[0].size;
-  auto engine = build_engine(g, EngineOptions{int8, selected_isa()});
+  if (is_plan) {
+    const auto& ranges = m->engine->executor.input_ranges();
+    auto range = ranges.find(in->name);
+    if (range != ranges.end() && range->second.min[0] == range->second.max[0])
+      m->fixed_batch = range->second.min[0];
+    return m;
+  }
+  auto engine = build_engine(g, EngineOptions{int8, selected_isa(), {}});
   if (!engine.is_ok()) throw Error(path + ": " + engine.status().message(), engine.status().kind());
   m->engine = std::make_unique<Engine>(std::move(engine.value()));
   return m;
@@ -100,9 +118,12 @@ int run(int argc, char** argv) {
         "qeval --onnx=model.onnx --dataset=cifar10:PATH [--int8] [options]", kFlags);
     return 0;
   }
-  check(!flags.has("loadEngine"),
-        "--loadEngine is not available yet (the plan format is in progress)");
-  check(flags.has("onnx"), "no model given: use --onnx=model.onnx (see --help)");
+  check(flags.has("onnx") != flags.has("loadEngine"),
+        flags.has("onnx") ? "give --onnx or --loadEngine, not both"
+                          : "no model given: use --onnx=model.onnx or --loadEngine=model.plan "
+                            "(see --help)");
+  check(!(flags.has("loadEngine") && flags.has("int8")),
+        "--int8 is a build flag: a plan keeps the precision it was built with");
   check(flags.has("dataset"),
         "no dataset given: use --dataset=cifar10:PATH or imagenet:DIR (see --help)");
   const int threads = static_cast<int>(flags.get_int("threads", omp_get_num_procs()));
@@ -123,9 +144,10 @@ int run(int argc, char** argv) {
   const int64_t count = std::min(limit, dataset->size());
   const int64_t label_offset = flags.get_int("labelOffset", 0);
 
-  auto model = load(flags.get("onnx"), flags.has("int8"));
+  const bool from_plan = flags.has("loadEngine");
+  auto model = load(flags.get(from_plan ? "loadEngine" : "onnx"), flags.has("int8"), from_plan);
   std::unique_ptr<LoadedModel> reference;
-  if (flags.has("compare")) reference = load(flags.get("compare"), false);
+  if (flags.has("compare")) reference = load(flags.get("compare"), false, false);
   int64_t batch = flags.get_int("batch", 32);
   check(batch >= 1, "--batch must be at least 1");
   if (model->fixed_batch) batch = model->fixed_batch;

@@ -6,12 +6,15 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "cli/flags.h"
 #include "cli/report.h"
 #include "graph/onnx_import.h"
 #include "runtime/engine.h"
 #include "runtime/inputs.h"
+#include "runtime/plan.h"
 #include "runtime/timing.h"
 
 namespace qdq {
@@ -22,13 +25,13 @@ const std::vector<cli::FlagSpec> kFlags = {
     {"onnx", true, "ONNX model to build from (QDQ or plain FP32)"},
     {"int8", false, "INT8 engine: Q/DQ groups lowered to exact integer kernels (QDQ models)"},
     {"best", false, "every precision allowed (not available yet)"},
-    {"saveEngine", true, "write the serialized plan (not available yet)"},
-    {"loadEngine", true, "read a serialized plan (not available yet)"},
+    {"saveEngine", true, "write the built engine as a plan file"},
+    {"loadEngine", true, "run a plan file written by --saveEngine (instead of --onnx)"},
     {"calib", true, "calibration cache (not available yet)"},
     {"calibData", true, "calibration dataset (not available yet)"},
-    {"minShapes", true, "dynamic shape range (not available yet)"},
-    {"optShapes", true, "dynamic shape range (not available yet)"},
-    {"maxShapes", true, "dynamic shape range (not available yet)"},
+    {"minShapes", true, "smallest input shapes a plan accepts, e.g. input:1x3x32x32"},
+    {"optShapes", true, "shapes the plan is prepared and timed for (as --shapes)"},
+    {"maxShapes", true, "largest input shapes a plan accepts"},
     {"dumpProfile", false, "print per-layer times of the timed runs"},
     {"exportProfile", true, "write per-layer times of the timed runs as JSON"},
     {"shapes", true, "input shapes, e.g. input:1x3x224x224[,other:...]"},
@@ -95,16 +98,23 @@ int run(int argc, char** argv) {
     std::cout << cli::usage_text("qexec --onnx=model.onnx [options]", kFlags);
     return 0;
   }
-  for (const char* later : {"best", "saveEngine", "loadEngine", "calib", "calibData", "minShapes",
-                            "optShapes", "maxShapes"})
-    check(!flags.has(later),
-          std::string("--") + later + " is not available yet in this version of qexec " +
-              "(the INT8 engine and plan format are in progress); run without it for the " +
-              "FP32 reference engine");
+  for (const char* later : {"best", "calib", "calibData"})
+    check(!flags.has(later), std::string("--") + later +
+                                 " is not available yet in this version of qexec (calibration "
+                                 "and per-layer precision choice are in progress)");
   check(flags.positional().empty(), "unexpected argument '" +
                                         (flags.positional().empty() ? "" : flags.positional()[0]) +
                                         "' (flags take the form --name=value)");
-  check(flags.has("onnx"), "no model given: use --onnx=model.onnx (see --help)");
+  const bool from_plan = flags.has("loadEngine");
+  check(from_plan != flags.has("onnx"),
+        from_plan
+            ? "give --onnx or --loadEngine, not both"
+            : "no model given: use --onnx=model.onnx or --loadEngine=model.plan (see --help)");
+  check(!(from_plan && (flags.has("int8") || flags.has("saveEngine") || flags.has("minShapes") ||
+                        flags.has("maxShapes"))),
+        "--int8, --saveEngine and --minShapes/--maxShapes are build flags: a loaded plan keeps "
+        "what it was built with");
+  check(!(flags.has("shapes") && flags.has("optShapes")), "give --shapes or --optShapes, not both");
   const bool verbose = flags.has("verbose");
 
   const int threads = static_cast<int>(flags.get_int("threads", omp_get_num_procs()));
@@ -112,25 +122,57 @@ int run(int argc, char** argv) {
   omp_set_num_threads(threads);
 
   using Clock = std::chrono::steady_clock;
+  auto elapsed_ms = [](Clock::time_point since) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
+  };
+  const auto shape_overrides = parse_shapes_spec(flags.get("optShapes", flags.get("shapes")));
+  const int64_t batch = flags.get_int("batch", 0);
+  std::unique_ptr<Graph> graph;
+  std::optional<Engine> built;
+  std::map<std::string, Shape> shapes;
+  double load_ms = 0, build_ms = 0;
   const auto load_start = Clock::now();
-  auto imported = import_onnx_file(flags.get("onnx"));
-  if (!imported.is_ok()) return cli::report_error(imported.status());
-  const double load_ms =
-      std::chrono::duration<double, std::milli>(Clock::now() - load_start).count();
-  Graph& graph = imported->graph;
-  for (const auto& w : imported->warnings)
-    if (verbose) std::cout << "[W] " << w << "\n";
-
-  const bool int8 = flags.has("int8");
-  const auto build_start = Clock::now();
-  auto engine = build_engine(graph, EngineOptions{int8, selected_isa()});
-  if (!engine.is_ok()) return cli::report_error(engine.status());
-  const double build_ms =
-      std::chrono::duration<double, std::milli>(Clock::now() - build_start).count();
-  for (const auto& w : engine->warnings) std::cerr << "warning: " << w << "\n";
+  if (from_plan) {
+    auto plan = load_plan(flags.get("loadEngine"), selected_isa());
+    if (!plan.is_ok()) return cli::report_error(plan.status());
+    load_ms = elapsed_ms(load_start);
+    for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
+    if (verbose)
+      std::cout << "[I] plan " << flags.get("loadEngine") << ": made by " << plan->producer
+                << ", built for " << isa_name(plan->built_isa) << "\n";
+    graph = std::move(plan->graph);
+    built.emplace(std::move(plan->engine));
+    // The plan's opt shapes, unless --shapes/--batch say otherwise.
+    std::map<std::string, Shape> wanted = plan->opt_shapes;
+    for (const auto& [name, shape] : shape_overrides) wanted[name] = shape;
+    for (auto& [name, shape] : wanted)
+      if (batch > 0 && !shape.empty() && !shape_overrides.count(name)) shape[0] = batch;
+    shapes = resolve_input_shapes(*graph, wanted, 0);
+  } else {
+    auto imported = import_onnx_file(flags.get("onnx"));
+    if (!imported.is_ok()) return cli::report_error(imported.status());
+    load_ms = elapsed_ms(load_start);
+    for (const auto& w : imported->warnings)
+      if (verbose) std::cout << "[I] " << w << "\n";
+    graph = std::make_unique<Graph>(std::move(imported->graph));
+    shapes = resolve_input_shapes(*graph, shape_overrides, batch);
+    const auto build_start = Clock::now();
+    EngineOptions options{flags.has("int8"), selected_isa(),
+                          resolve_shape_ranges(parse_shapes_spec(flags.get("minShapes")),
+                                               parse_shapes_spec(flags.get("maxShapes")), shapes)};
+    auto engine = build_engine(*graph, options);
+    if (!engine.is_ok()) return cli::report_error(engine.status());
+    built.emplace(std::move(engine.value()));
+    for (const auto& w : built->warnings) std::cerr << "warning: " << w << "\n";
+    if (flags.has("saveEngine"))
+      cli::write_file_atomically(flags.get("saveEngine"), serialize_plan(*graph, *built, shapes));
+    build_ms = elapsed_ms(build_start);
+  }
+  Engine* engine = &*built;
+  const bool int8 = engine->int8;
   if (verbose) {
-    std::cout << "[I] model " << flags.get("onnx") << ": opset " << graph.opset << ", "
-              << graph.node_count() << " nodes after the passes\n";
+    std::cout << "[I] model: opset " << graph->opset << ", " << graph->node_count()
+              << " nodes after the passes\n";
     for (const auto& p : engine->passes.passes)
       std::cout << "[I] pass " << p.name << ": " << p.changes << " changes\n";
     for (const auto& [node, isa] : engine->executor.layer_kernels())
@@ -139,8 +181,6 @@ int run(int argc, char** argv) {
                 << " kernel=" << isa_name(isa) << "\n";
   }
 
-  const auto shapes = resolve_input_shapes(graph, parse_shapes_spec(flags.get("shapes")),
-                                           flags.get_int("batch", 0));
   std::map<std::string, std::string> input_files;
   if (flags.has("loadInputs"))
     for (const std::string& item : cli::split(flags.get("loadInputs"), ',')) {
@@ -154,7 +194,7 @@ int run(int argc, char** argv) {
     }
   std::map<std::string, Tensor> inputs;
   uint32_t seed = 1;
-  for (const Value* v : graph.inputs()) {
+  for (const Value* v : graph->inputs()) {
     const Shape& shape = shapes.at(v->name);
     auto file = input_files.find(v->name);
     inputs[v->name] = file != input_files.end() ? load_raw_tensor(file->second, v->dtype, shape)
@@ -209,7 +249,7 @@ int run(int argc, char** argv) {
 
   if (flags.has("exportOutput")) {
     std::vector<std::string> names;
-    for (const Value* v : graph.outputs()) names.push_back(v->name);
+    for (const Value* v : graph->outputs()) names.push_back(v->name);
     cli::write_file_atomically(flags.get("exportOutput"), cli::tensors_to_json(names, outputs));
   }
   if (flags.has("exportTimes")) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trains qdq's Fashion-MNIST CNNs and exports them the ways users do.
 
-For each model (resnet20, mobilenetv2):
+For each CIFAR-shaped model (resnet20, resnet18, mobilenetv2):
   <name>.fp32.onnx         plain FP32 (the exporter folds BN into Conv)
   <name>.qat.onnx          pytorch-quantization-style QAT: per-tensor symmetric
                            int8 fake-quant on every Conv/Linear input (max
@@ -14,12 +14,15 @@ For each model (resnet20, mobilenetv2):
                            u8 asymmetric activations, MinMax
   <name>.ptq_s8s8.onnx     same, s8 symmetric activations, Percentile 99.999
 and results.json with PyTorch and ONNX Runtime top-1 on the 10k test set.
+resnet50 is the ImageNet-shaped latency model: torchvision's ResNet-50 (1000-way
+head) trained briefly on the images upscaled to 224x224, exported as
+resnet50.fp32.onnx and resnet50.ptq_u8s8.onnx only.
 
 Data: Fashion-MNIST IDX files (Debian's dataset-fashion-mnist) laid out like
 CIFAR-10: 28x28 -> 32x32 with a 2-pixel zero pad, gray copied to RGB, normalized
 with one mean/std for all channels (computed on the padded training set).
 
-usage: make_fmnist_models.py --data DIR --out DIR [--models resnet20,mobilenetv2]
+usage: make_fmnist_models.py --data DIR --out DIR [--models resnet20,resnet18,mobilenetv2,resnet50]
 """
 import argparse
 import gzip
@@ -189,8 +192,31 @@ class MobileNetV2(nn.Module):
         return self.fc(x)
 
 
-MODELS = {"resnet20": ResNet20, "mobilenetv2": MobileNetV2}
-RECIPES = {"resnet20": dict(epochs=30, lr=0.1, wd=1e-4), "mobilenetv2": dict(epochs=20, lr=0.05, wd=4e-5)}
+class ResNet18(nn.Module):
+    """CIFAR variant (3x3 stride-1 stem, no max-pool), 64-128-256-512 channels."""
+
+    def __init__(self, residual_quantizer=True, num_classes=10):
+        super().__init__()
+        self.conv = QConv2d(3, 64, 3, 1, 1, bias=False)
+        self.bn = nn.BatchNorm2d(64)
+        layers, cin = [], 64
+        for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+            for i in range(2):
+                layers.append(BasicBlock(cin, cout, stride if i == 0 else 1, residual_quantizer))
+                cin = cout
+        self.layers = nn.Sequential(*layers)
+        self.fc = QLinear(512, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.conv(x)))
+        x = self.layers(x)
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return self.fc(x)
+
+
+MODELS = {"resnet20": ResNet20, "resnet18": ResNet18, "mobilenetv2": MobileNetV2}
+RECIPES = {"resnet20": dict(epochs=30, lr=0.1, wd=1e-4), "resnet18": dict(epochs=15, lr=0.1, wd=5e-4),
+           "mobilenetv2": dict(epochs=20, lr=0.05, wd=4e-5)}
 
 
 # ---------------------------------------------------------------- training
@@ -252,24 +278,79 @@ def calibrate(model, x, batches=8, batch=256):
         q.calibrating, q.enabled = False, True
 
 
-def export(model, path, opset=13):
+def export(model, path, opset=13, size=32):
     model.eval().cpu()
-    dummy = torch.randn(1, 3, 32, 32)
+    dummy = torch.randn(1, 3, size, size)
     torch.onnx.export(model, dummy, path, input_names=["input"], output_names=["logits"], opset_version=opset,
                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, do_constant_folding=True,
                       dynamo=False)
     model.cuda()
 
 
-def ort_top1(path, x_np, y_np, batch=500):
+def ort_top1(path, x_np, y_np, batch=500, prepare=lambda x: x):
     import onnxruntime as ort
     so = ort.SessionOptions()
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     correct = 0
     for i in range(0, len(x_np), batch):
-        logits = sess.run(None, {"input": x_np[i:i + batch]})[0]
+        logits = sess.run(None, {"input": prepare(x_np[i:i + batch])})[0]
         correct += int((logits.argmax(1) == y_np[i:i + batch]).sum())
     return 100.0 * correct / len(x_np)
+
+
+def upscale_224(x):
+    """What qeval does to an ImageNet-style folder of these images with
+    --resize=256 --crop=224: bilinear upscale (PIL's filter equals half-pixel
+    bilinear when enlarging), then the center 224x224."""
+    big = F.interpolate(x, size=(256, 256), mode="bilinear", align_corners=False)
+    return big[:, :, 16:240, 16:240]
+
+
+def make_resnet50(args, xtr, ytr, test_np, test_y, log):
+    """ImageNet-shaped model for latency work: torchvision's ResNet-50 (1000-way
+    head), trained briefly on the upscaled images; FP32 + ORT PTQ u8s8."""
+    import torchvision
+    t0 = time.time()
+    torch.manual_seed(SEED)
+    model = torchvision.models.resnet50(num_classes=1000).cuda().to(memory_format=torch.channels_last)
+    epochs, batch = args.resnet50_epochs, 128
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-5, nesterov=True)
+    steps = epochs * ((len(xtr) + batch - 1) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=steps, pct_start=0.2)
+    for epoch in range(epochs):
+        model.train()
+        perm = torch.randperm(len(xtr), device=xtr.device)
+        for i in range(0, len(xtr), batch):
+            idx = perm[i:i + batch]
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                loss = F.cross_entropy(model(upscale_224(augment(xtr[idx]))), ytr[idx], label_smoothing=0.05)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        log(f"  resnet50 epoch {epoch + 1}/{epochs} loss {loss.item():.4f} ({time.time() - t0:.0f}s)")
+    model.eval()
+
+    def prepare(x_np):
+        return upscale_224(torch.from_numpy(x_np)).numpy()
+
+    n = args.resnet50_eval
+    with torch.no_grad():
+        correct = 0
+        for i in range(0, n, 500):
+            x = upscale_224(torch.from_numpy(test_np[i:i + 500]).cuda())
+            correct += (model(x).argmax(1).cpu() == torch.from_numpy(test_y[i:i + 500])).sum().item()
+    r = {"recipe": {"epochs": epochs, "lr": 0.1, "wd": 5e-5, "batch": batch}, "eval_images": n,
+         "torch_fp32": 100.0 * correct / n}
+    fp32 = os.path.join(args.out, "resnet50.fp32.onnx")
+    export(model, fp32, size=224)
+    r["ort_fp32"] = ort_top1(fp32, test_np[:n], test_y[:n], batch=100, prepare=prepare)
+    path = os.path.join(args.out, "resnet50.ptq_u8s8.onnx")
+    ptq(fp32, path, prepare(args.calib_np[:64]), "u8", "minmax")
+    r["ort_ptq_u8s8"] = ort_top1(path, test_np[:n], test_y[:n], batch=100, prepare=prepare)
+    r["seconds"] = round(time.time() - t0, 1)
+    log(f"resnet50: {json.dumps(r)}")
+    return r
 
 
 def ptq(fp32_path, out_path, calib_np, activation, method):
@@ -299,6 +380,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--models", default="resnet20,mobilenetv2")
     ap.add_argument("--qat-epochs", type=int, default=2)
+    ap.add_argument("--resnet50-epochs", type=int, default=2)
+    ap.add_argument("--resnet50-eval", type=int, default=10000, help="test images ORT evaluates at 224x224")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(SEED)
@@ -321,7 +404,12 @@ def main():
     results_path = os.path.join(args.out, "results.json")
     results = json.load(open(results_path)) if os.path.exists(results_path) else {}
 
+    args.calib_np = calib_np
     for name in args.models.split(","):
+        if name == "resnet50":
+            results[name] = make_resnet50(args, xtr, ytr, test_np, test_y, log)
+            json.dump(results, open(results_path, "w"), indent=2)
+            continue
         t0 = time.time()
         recipe = RECIPES[name]
         torch.manual_seed(SEED)

@@ -62,11 +62,11 @@ void set_attribute(const std::string& name, const AttributeValue& value, onnx::A
 
 }  // namespace
 
-std::string export_onnx(const Graph& graph) {
-  onnx::ModelProto model;
+void export_onnx_proto(const Graph& graph, onnx::ModelProto* result) {
+  onnx::ModelProto& model = *result;
   model.set_ir_version(std::clamp<int64_t>(graph.ir_version, 3, kMaxCheckedIrVersion));
-  model.set_producer_name("qdq-opt");
-  model.set_producer_version("0.1");
+  model.set_producer_name("qdq");
+  model.set_producer_version(QDQ_VERSION);
   auto* opset = model.add_opset_import();
   opset->set_domain("");
   opset->set_version(graph.opset);
@@ -93,7 +93,16 @@ std::string export_onnx(const Graph& graph) {
           std::find(constants.begin(), constants.end(), in) == constants.end())
         constants.push_back(in);
     }
-    for (const Value* out : n->outputs()) np->add_output(out->name);
+    for (const Value* out : n->outputs()) {
+      np->add_output(out->name);
+      // Intermediate element types travel too, so a reader need not infer
+      // them again (shapes not: the executor computes those).
+      if (!out->is_graph_output && out->dtype != DType::kUndefined) {
+        auto* info = g->add_value_info();
+        info->set_name(out->name);
+        info->mutable_type()->mutable_tensor_type()->set_elem_type(dtype_to_onnx(out->dtype));
+      }
+    }
     for (const auto& [name, value] : n->attributes.all())
       set_attribute(name, value, np->add_attribute());
   }
@@ -114,6 +123,11 @@ std::string export_onnx(const Graph& graph) {
     fail("the rewritten model fails the ONNX checker: " + msg.substr(0, msg.find('\n')),
          ErrorKind::kInternal);
   }
+}
+
+std::string export_onnx(const Graph& graph) {
+  onnx::ModelProto model;
+  export_onnx_proto(graph, &model);
   return model.SerializeAsString();
 }
 

@@ -11,8 +11,8 @@
 namespace qdq {
 namespace {
 
-AttributeValue attribute_from_onnx(const onnx::AttributeProto& a,
-                                   const std::filesystem::path& dir) {
+AttributeValue attribute_from_onnx(const onnx::AttributeProto& a, const std::filesystem::path& dir,
+                                   const ExternalBlob* blob) {
   switch (a.type()) {
     case onnx::AttributeProto::INT:
       return a.i();
@@ -27,7 +27,7 @@ AttributeValue attribute_from_onnx(const onnx::AttributeProto& a,
     case onnx::AttributeProto::STRINGS:
       return std::vector<std::string>(a.strings().begin(), a.strings().end());
     case onnx::AttributeProto::TENSOR:
-      return tensor_from_onnx(a.t(), dir);
+      return tensor_from_onnx(a.t(), dir, blob);
     default:
       fail("attribute '" + a.name() + "' has a type we do not support (" +
                std::to_string(a.type()) + ")",
@@ -86,7 +86,7 @@ ImportedModel build_graph(onnx::ModelProto& model, const std::filesystem::path& 
   g.name = gp.name();
   for (const auto& init : gp.initializer()) {
     check(!init.name().empty(), "an initializer has no name");
-    g.add_constant(init.name(), tensor_from_onnx(init, dir));
+    g.add_constant(init.name(), tensor_from_onnx(init, dir, options.blob));
   }
   for (const auto& in : gp.input()) {
     if (Value* existing = g.find_value(in.name())) {
@@ -133,7 +133,8 @@ ImportedModel build_graph(onnx::ModelProto& model, const std::filesystem::path& 
                                  std::to_string(g.node_count()));
     Node* n = g.add_node(node.op_type(), inputs, outputs, node.name());
     n->domain = node.domain() == "ai.onnx" ? "" : node.domain();
-    for (const auto& a : node.attribute()) n->attributes.set(a.name(), attribute_from_onnx(a, dir));
+    for (const auto& a : node.attribute())
+      n->attributes.set(a.name(), attribute_from_onnx(a, dir, options.blob));
   }
   for (const auto& vi : gp.value_info())
     if (Value* v = g.find_value(vi.name())) apply_type(v, vi.type());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/onnx_tensor.h"
 #include "support/status.h"
 
 namespace qdq {
@@ -20,6 +21,8 @@ struct ImportOptions {
   // ONNX's shape inference fills in intermediate value shapes; it does not know
   // opsets newer than the installed libonnx, where we fall back to our own.
   bool run_shape_inference = true;
+  // A plan's blob, where its model's large tensors are (runtime/plan.h).
+  const ExternalBlob* blob = nullptr;
 };
 
 struct ImportedModel {

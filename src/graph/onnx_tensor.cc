@@ -1,5 +1,6 @@
 #include "graph/onnx_tensor.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -52,15 +53,56 @@ int32_t dtype_to_onnx(DType t) {
 
 namespace {
 
-std::string read_external(const onnx::TensorProto& proto, const std::filesystem::path& model_dir,
-                          size_t expected_bytes) {
+struct ExternalRef {
   std::string location;
   int64_t offset = 0, length = -1;
+};
+
+ExternalRef external_ref(const onnx::TensorProto& proto) {
+  ExternalRef ref;
   for (const auto& kv : proto.external_data()) {
-    if (kv.key() == "location") location = kv.value();
-    if (kv.key() == "offset") offset = std::stoll(kv.value());
-    if (kv.key() == "length") length = std::stoll(kv.value());
+    int64_t* number = kv.key() == "offset"   ? &ref.offset
+                      : kv.key() == "length" ? &ref.length
+                                             : nullptr;
+    if (kv.key() == "location") ref.location = kv.value();
+    if (!number) continue;
+    const std::string& text = kv.value();
+    check(!text.empty() && text.size() <= 18 &&
+              std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; }),
+          "tensor '" + proto.name() + "': external data " + kv.key() + " '" + text +
+              "' is not a number");
+    *number = std::stoll(text);
   }
+  return ref;
+}
+
+// Bytes a tensor of this shape needs, refusing sizes no model has (the shape
+// comes from a file) before anyone multiplies or allocates.
+size_t claimed_bytes(const std::string& name, DType dtype, const Shape& shape) {
+  const int64_t numel = element_count(shape);
+  check(static_cast<uint64_t>(numel) <= (uint64_t{64} << 30) / dtype_size(dtype),
+        "tensor '" + name + "': shape " + shape_to_string(shape) + " is too large");
+  return static_cast<size_t>(numel) * dtype_size(dtype);
+}
+
+// A view of a plan's blob: bounds checked before anything is read.
+Tensor blob_tensor(const onnx::TensorProto& proto, const ExternalRef& ref, const ExternalBlob& blob,
+                   DType dtype, Shape shape) {
+  const std::string what = "tensor '" + proto.name() + "': plan data";
+  const size_t bytes = claimed_bytes(proto.name(), dtype, shape);
+  check(ref.length >= 0 && static_cast<uint64_t>(ref.length) == bytes,
+        what + " holds " + std::to_string(ref.length) + " bytes, shape needs " +
+            std::to_string(bytes));
+  check(static_cast<uint64_t>(ref.offset) <= blob.size &&
+            bytes <= blob.size - static_cast<uint64_t>(ref.offset),
+        what + " runs past the end of the plan");
+  check(ref.offset % 64 == 0, what + " is not aligned");
+  return Tensor(dtype, std::move(shape), std::shared_ptr<void>(blob.owner, blob.data + ref.offset));
+}
+
+std::string read_external(const onnx::TensorProto& proto, const std::filesystem::path& model_dir,
+                          size_t expected_bytes) {
+  auto [location, offset, length] = external_ref(proto);
   const std::string what = "tensor '" + proto.name() + "': external data '" + location + "'";
   check(!location.empty(), what + " has no location");
   std::filesystem::path rel(location);
@@ -98,21 +140,37 @@ void copy_field(const Field& field, Tensor& t, const std::string& name) {
 
 }  // namespace
 
-Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::filesystem::path& model_dir) {
+Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::filesystem::path& model_dir,
+                        const ExternalBlob* blob) {
   DType dtype = dtype_from_onnx(proto.data_type());
   check(dtype != DType::kUndefined, "tensor '" + proto.name() + "': data type " +
                                         std::to_string(proto.data_type()) + " is not supported");
   Shape shape(proto.dims().begin(), proto.dims().end());
-  Tensor t(dtype, shape);
   const bool external = proto.data_location() == onnx::TensorProto::EXTERNAL;
+  if (external && blob) {
+    const ExternalRef ref = external_ref(proto);
+    check(ref.location == kPlanBlobLocation, "tensor '" + proto.name() +
+                                                 "': a plan's tensors live in the plan, not in '" +
+                                                 ref.location + "'");
+    return blob_tensor(proto, ref, *blob, dtype, std::move(shape));
+  }
+  // Sizes claimed by the file are checked before anything is allocated.
+  const size_t needed = claimed_bytes(proto.name(), dtype, shape);
   if (external || proto.has_raw_data()) {
-    std::string bytes = external ? read_external(proto, model_dir, t.nbytes()) : proto.raw_data();
-    check(bytes.size() == t.nbytes(),
-          "tensor '" + proto.name() + "': raw data holds " + std::to_string(bytes.size()) +
-              " bytes, shape " + shape_to_string(shape) + " needs " + std::to_string(t.nbytes()));
+    std::string bytes = external ? read_external(proto, model_dir, needed) : proto.raw_data();
+    check(bytes.size() == needed, "tensor '" + proto.name() + "': raw data holds " +
+                                      std::to_string(bytes.size()) + " bytes, shape " +
+                                      shape_to_string(shape) + " needs " + std::to_string(needed));
+    Tensor t(dtype, shape);
     if (!bytes.empty()) std::memcpy(t.raw(), bytes.data(), bytes.size());
     return t;
   }
+  const int64_t values = std::max({proto.float_data_size(), proto.double_data_size(),
+                                   proto.int64_data_size(), proto.int32_data_size()});
+  check(static_cast<uint64_t>(element_count(shape)) <= static_cast<uint64_t>(values),
+        "tensor '" + proto.name() + "': " + std::to_string(values) + " values for shape " +
+            shape_to_string(shape));
+  Tensor t(dtype, shape);
   switch (dtype) {
     case DType::kFloat32:
       copy_field<float>(proto.float_data(), t, proto.name());

@@ -1,7 +1,9 @@
 // Conversions between ONNX TensorProto and qdq::Tensor.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "graph/tensor.h"
@@ -15,9 +17,19 @@ namespace qdq {
 DType dtype_from_onnx(int32_t onnx_type);  // kUndefined if we do not support it
 int32_t dtype_to_onnx(DType t);
 
+// The blob of a plan file: tensors whose external data location is
+// kPlanBlobLocation are views into it (no copy), kept alive by `owner`.
+inline constexpr const char* kPlanBlobLocation = "qdq-plan-blob";
+struct ExternalBlob {
+  std::shared_ptr<void> owner;
+  uint8_t* data = nullptr;
+  size_t size = 0;
+};
+
 // Reads a TensorProto, including external data. External paths are resolved
 // against model_dir and must stay inside it (no absolute paths, no '..' escape).
-Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::filesystem::path& model_dir);
+Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::filesystem::path& model_dir,
+                        const ExternalBlob* blob = nullptr);
 void tensor_to_onnx(const Tensor& t, onnx::TensorProto* proto);
 
 // A serialized TensorProto file, as the ONNX test data stores inputs and outputs.

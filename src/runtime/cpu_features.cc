@@ -18,6 +18,24 @@ const char* isa_name(Isa isa) {
   return "ref";
 }
 
+std::vector<std::string> isa_cpu_features(Isa isa) {
+  switch (isa) {
+    case Isa::kRef:
+      return {};
+    case Isa::kAvx2:
+      return {"avx2", "fma"};
+    case Isa::kAvx512Vnni:
+      return {"avx512f", "avx512bw", "avx512vl", "avx512vnni"};
+  }
+  return {};
+}
+
+std::optional<Isa> isa_from_name(const std::string& name) {
+  for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kAvx512Vnni})
+    if (name == isa_name(isa)) return isa;
+  return std::nullopt;
+}
+
 Isa best_isa() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -31,11 +49,10 @@ Isa selected_isa() {
   const char* forced = std::getenv("QDQ_ISA");
   if (!forced || !*forced) return best_isa();
   const std::string name = forced;
-  for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kAvx512Vnni})
-    if (name == isa_name(isa)) {
-      check(isa <= best_isa(), "QDQ_ISA=" + name + ": this CPU does not support it");
-      return isa;
-    }
+  if (const auto isa = isa_from_name(name)) {
+    check(*isa <= best_isa(), "QDQ_ISA=" + name + ": this CPU does not support it");
+    return *isa;
+  }
   fail("QDQ_ISA=" + name + " is not a kernel level (ref, avx2, avx512vnni)");
 }
 

@@ -33,11 +33,15 @@ Result<Engine> build_engine(Graph& graph, const EngineOptions& options) {
       context.evaluate = evaluate_node;
       report = run_passes(graph, select_passes("", PipelineForm::kEngine), context);
     }
-    auto executor =
-        ReferenceExecutor::create(graph, ExecutorOptions{options.int8 ? options.isa : Isa::kRef});
+    auto executor = ReferenceExecutor::create(
+        graph, ExecutorOptions{options.int8 ? options.isa : Isa::kRef, options.input_ranges});
     if (!executor.is_ok()) throw Error(executor.status().message(), executor.status().kind());
-    Engine engine{std::move(executor.value()), report, context.warnings, 0,
-                  options.int8 ? options.isa : Isa::kRef};
+    Engine engine{std::move(executor.value()),
+                  report,
+                  context.warnings,
+                  0,
+                  options.int8 ? options.isa : Isa::kRef,
+                  options.int8};
     for (Node* n : graph.nodes()) engine.int8_layers += is_integer_layer(*n);
     return engine;
   });

@@ -4,6 +4,7 @@
 // exactly as ONNX defines it.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,8 @@ namespace qdq {
 
 struct EngineOptions {
   bool int8 = false;
-  Isa isa = Isa::kRef;  // kernel level for the INT8 path
+  Isa isa = Isa::kRef;                             // kernel level for the INT8 path
+  std::map<std::string, ShapeRange> input_ranges;  // --minShapes/--maxShapes
 };
 
 struct Engine {
@@ -24,6 +26,7 @@ struct Engine {
   std::vector<std::string> warnings;  // from the passes
   size_t int8_layers = 0;             // layers computing on quantized tensors
   Isa isa = Isa::kRef;
+  bool int8 = false;  // the INT8 path (else FP32, Q/DQ simulated)
 };
 
 // Rewrites `graph` in place for the INT8 path; `graph` must outlive the engine.

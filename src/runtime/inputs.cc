@@ -77,6 +77,30 @@ std::map<std::string, Shape> resolve_input_shapes(const Graph& graph,
   return out;
 }
 
+std::map<std::string, ShapeRange> resolve_shape_ranges(const std::map<std::string, Shape>& min,
+                                                       const std::map<std::string, Shape>& max,
+                                                       const std::map<std::string, Shape>& opt) {
+  std::map<std::string, ShapeRange> out;
+  for (const auto* named : {&min, &max})
+    for (const auto& [name, shape] : *named) {
+      check(opt.count(name) != 0,
+            "--minShapes/--maxShapes name '" + name + "', which is not an input of the model");
+      check(min.count(name) && max.count(name),
+            "input '" + name + "' needs both --minShapes and --maxShapes");
+    }
+  for (const auto& [name, lo] : min) {
+    const Shape& hi = max.at(name);
+    const Shape& o = opt.at(name);
+    bool ok = lo.size() == o.size() && hi.size() == o.size();
+    for (size_t d = 0; ok && d < o.size(); ++d) ok = lo[d] >= 0 && lo[d] <= o[d] && o[d] <= hi[d];
+    check(ok, "input '" + name + "': the shapes must satisfy min <= opt <= max in every dim (min " +
+                  shape_to_string(lo) + ", opt " + shape_to_string(o) + ", max " +
+                  shape_to_string(hi) + ")");
+    out[name] = {lo, o, hi};
+  }
+  return out;
+}
+
 Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed) {
   Tensor t(dtype, shape);
   std::mt19937 rng(seed);

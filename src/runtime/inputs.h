@@ -8,6 +8,7 @@
 #include <string>
 
 #include "graph/graph.h"
+#include "runtime/reference/executor.h"
 
 namespace qdq {
 
@@ -19,6 +20,12 @@ std::map<std::string, Shape> parse_shapes_spec(const std::string& spec);
 std::map<std::string, Shape> resolve_input_shapes(const Graph& graph,
                                                   const std::map<std::string, Shape>& overrides,
                                                   int64_t batch /* 0: keep */);
+
+// --minShapes/--maxShapes around the opt shapes: a range for each input either
+// names (both must, with opt's rank and min <= opt <= max per dim).
+std::map<std::string, ShapeRange> resolve_shape_ranges(const std::map<std::string, Shape>& min,
+                                                       const std::map<std::string, Shape>& max,
+                                                       const std::map<std::string, Shape>& opt);
 
 // Deterministic random contents: floats uniform in [-1, 1], integers over their
 // full range.

@@ -34,7 +34,7 @@ if "$build/tools/qdq-dataset" --help >/dev/null; then pass; else fail "qdq-datas
 expect_error "no model" "no model given" "$qexec"
 expect_error "unknown flag" "unknown flag --frobnicate" "$qexec" --onnx="$model" --frobnicate
 expect_error "int8 on an FP32 model" "needs calibration" "$qexec" --onnx="$model" --int8
-expect_error "loadEngine not yet" "not available yet" "$qexec" --loadEngine=x.plan
+expect_error "missing plan" "cannot open" "$qexec" --loadEngine=x.plan
 expect_error "bad threads" "threads" "$qexec" --onnx="$model" --threads=0
 expect_error "bad iterations" "not an integer" "$qexec" --onnx="$model" --iterations=ten
 expect_error "bad shapes spec" "shape spec" "$qexec" --onnx="$model" --shapes=input:1xAx32x32

@@ -21,6 +21,8 @@ int32_t wrapping(int64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(
 
 void pack(const OpContext& ctx, ActivationDomain domain, QConvPacked& p) {
   const QConvParams& q = p.params;
+  p.packed = true;
+  p.domain = domain;
   const SpatialGeometry& g = q.shape.geometry;
   const int64_t c = q.shape.in_channels / q.shape.group, m = q.shape.out_channels;
   const int8_t* w = ctx.input(3).data<int8_t>();
@@ -39,16 +41,17 @@ void pack(const OpContext& ctx, ActivationDomain domain, QConvPacked& p) {
   if (q.depthwise()) {
     std::copy(q.bias.begin(), q.bias.end(), p.bias.begin());
     const int64_t padded = p.blocks * kQConvBlock;
-    p.depthwise_weights.assign(static_cast<size_t>(taps * padded), 0);
+    std::vector<int32_t> depthwise(static_cast<size_t>(taps * padded), 0);
     for (int64_t ch = 0; ch < m; ++ch)
       for (int64_t t = 0; t < taps; ++t)
-        p.depthwise_weights[static_cast<size_t>(t * padded + ch)] =
+        depthwise[static_cast<size_t>(t * padded + ch)] =
             static_cast<uint16_t>(int16_t{w[ch * taps + t]});
+    p.depthwise_weights = SharedArray<int32_t>(std::move(depthwise));
     return;
   }
   p.k = taps * c;
   p.k_padded = round_up(p.k, 4);
-  p.weights.assign(static_cast<size_t>(p.blocks * p.k_padded * kQConvBlock), 0);
+  std::vector<int8_t> weights(static_cast<size_t>(p.blocks * p.k_padded * kQConvBlock), 0);
   for (int64_t oc = 0; oc < m; ++oc) {
     int64_t sum = 0;
     for (int64_t ch = 0; ch < c; ++ch)
@@ -56,14 +59,37 @@ void pack(const OpContext& ctx, ActivationDomain domain, QConvPacked& p) {
         const int8_t v = w[(oc * c + ch) * taps + t];
         const int64_t kk = t * c + ch;
         const int64_t block = oc / kQConvBlock, lane = oc % kQConvBlock;
-        p.weights[static_cast<size_t>(
-            ((block * (p.k_padded / 4) + kk / 4) * kQConvBlock + lane) * 4 + kk % 4)] = v;
+        weights[static_cast<size_t>(((block * (p.k_padded / 4) + kk / 4) * kQConvBlock + lane) * 4 +
+                                    kk % 4)] = v;
         sum += v;
       }
     p.bias[static_cast<size_t>(oc)] =
         wrapping(int64_t{q.bias[static_cast<size_t>(oc)]} - int64_t{p.a_zero} * sum);
   }
-  p.zero_row.assign(static_cast<size_t>(p.k_padded), static_cast<uint8_t>(p.a_zero));
+  p.weights = SharedArray<int8_t>(std::move(weights));
+}
+
+// A packed state that did not come from pack() (a plan's) must fit the layer
+// before a kernel indexes it: every size the kernels rely on is checked.
+void check_packed_state(const OpContext& ctx, const QConvPacked& p) {
+  const QConvParams& q = p.params;
+  const SpatialGeometry& g = q.shape.geometry;
+  const int64_t c = q.shape.in_channels / q.shape.group, m = q.shape.out_channels;
+  const int64_t taps = g.kernel_size();
+  const size_t channels = static_cast<size_t>(p.blocks * kQConvBlock);
+  bool ok = p.blocks == (m + kQConvBlock - 1) / kQConvBlock && p.bias.size() == channels &&
+            p.multipliers.size() == channels && p.bias_float.size() == channels;
+  if (q.depthwise())
+    ok = ok && p.depthwise_weights.size() == static_cast<size_t>(taps) * channels;
+  else
+    ok = ok && p.k == taps * c && p.k_padded == round_up(p.k, 4) &&
+         p.weights.size() == static_cast<size_t>(p.blocks * p.k_padded * kQConvBlock);
+  const bool flip = (q.x_type == DType::kInt8) == (p.domain == ActivationDomain::kUnsigned);
+  ok = ok && p.flip == flip &&
+       p.a_zero == q.x_zero + (!flip                                     ? 0
+                               : p.domain == ActivationDomain::kUnsigned ? 128
+                                                                         : -128);
+  ctx.require(ok, "the plan's packed weights do not fit this layer (a corrupt or foreign plan)");
 }
 
 // One tap's channels into a gathered row. Inline 16-byte moves (SSE2, baseline
@@ -89,13 +115,23 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
   std::shared_ptr<void> local;
   std::shared_ptr<void>& slot = ctx.state() ? *ctx.state() : local;
   auto state = std::static_pointer_cast<QConvPacked>(slot);
-  if (!state || state->input_shape != ctx.input(0).shape()) {
-    state = std::make_shared<QConvPacked>();
-    state->params = read_qconv_params(ctx);
-    state->input_shape = ctx.input(0).shape();
-    if (qconv_packable(state->params)) pack(ctx, domain, *state);
-    slot = state;
+  if (state && state->input_shape == ctx.input(0).shape()) return state;
+  // Weights packed for another domain (a plan built for another instruction
+  // set) are packed again.
+  if (!state || (state->packed && state->domain != domain)) state = std::make_shared<QConvPacked>();
+  state->params = read_qconv_params(ctx);
+  state->input_shape = ctx.input(0).shape();
+  state->padded_input.clear();
+  if (qconv_packable(state->params)) {
+    if (!state->packed)
+      pack(ctx, domain, *state);
+    else
+      check_packed_state(ctx, *state);
+    if (!state->params.depthwise())
+      state->zero_row.assign(static_cast<size_t>(state->k_padded),
+                             static_cast<uint8_t>(state->a_zero));
   }
+  slot = state;
   return state;
 }
 

@@ -17,6 +17,7 @@
 
 #include "graph/tensor.h"
 #include "runtime/reference/qconv.h"
+#include "support/shared_array.h"
 
 namespace qdq {
 
@@ -25,17 +26,22 @@ constexpr int64_t kQConvBlock = 16;  // output channels per packed block
 // The activations' signedness a kernel multiplies in.
 enum class ActivationDomain { kUnsigned, kSigned };
 
+// A layer's packed weights depend on its constants alone: they are made once
+// (or come from a plan) and kept when the input shape changes; params and the
+// padded input follow the shape.
 struct QConvPacked {
   QConvParams params;
-  Shape input_shape;  // what params were read for
+  Shape input_shape;    // what params were read for
+  bool packed = false;  // the weight arrays below are filled, for `domain`
+  ActivationDomain domain = ActivationDomain::kUnsigned;
   bool flip = false;  // x is stored with the other signedness: a = x ^ 0x80
   int32_t a_zero = 0;
   // GEMM form (group 1): K = kH * kW * C (tap-major, channels innermost, as the
   // NHWC rows are gathered), padded to a multiple of 4.
   int64_t k = 0, k_padded = 0, blocks = 0;
-  std::vector<int8_t> weights;  // [block][k_padded / 4][16][4]
+  SharedArray<int8_t> weights;  // [block][k_padded / 4][16][4]
   // Depthwise form: [tap][channel padded to 16], each weight in the low 16 bits.
-  std::vector<int32_t> depthwise_weights;
+  SharedArray<int32_t> depthwise_weights;
   std::vector<int32_t> bias;       // [blocks * 16], the a_zero correction included
   std::vector<float> multipliers;  // [blocks * 16]
   std::vector<float> bias_float;   // [blocks * 16], the float output's B
@@ -51,8 +57,9 @@ struct QConvPacked {
 // group 1 or depthwise); the others run the reference kernel.
 bool qconv_packable(const QConvParams& p);
 
-// The node's packed state, made on the first run and again when the input
-// shape changes (weights are constants of the plan).
+// The node's packed state: packed on the first run (or taken from a plan,
+// after checking its sizes against the layer), params re-read when the input
+// shape changes.
 std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain);
 
 // The activation operand of one GEMM tile: `segments` runs of `quads` 4-byte

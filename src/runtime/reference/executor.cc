@@ -11,9 +11,25 @@
 
 namespace qdq {
 
-void check_input_matches(const Value& input, const Tensor& t) {
+void check_input_matches(const Value& input, const Tensor& t, const ShapeRange* range) {
   check(t.dtype() == input.dtype, "input '" + input.name + "': expected " +
                                       dtype_name(input.dtype) + ", got " + dtype_name(t.dtype()));
+  if (range) {
+    bool ok = range->min.size() == t.rank() && range->max.size() == t.rank();
+    for (size_t i = 0; ok && i < t.rank(); ++i)
+      ok = t.dim(i) >= range->min[i] && (range->max[i] < 0 || t.dim(i) <= range->max[i]);
+    auto bound = [](const Shape& s) {
+      std::string text;
+      for (size_t i = 0; i < s.size(); ++i) {
+        if (i) text += 'x';
+        text += s[i] < 0 ? std::string("any") : std::to_string(s[i]);
+      }
+      return text;
+    };
+    check(ok, "input '" + input.name + "': shape " + shape_to_string(t.shape()) +
+                  " is outside the plan's range " + bound(range->min) + " .. " + bound(range->max) +
+                  " (rebuild with other --minShapes/--maxShapes)");
+  }
   if (!input.shape) return;
   const SymbolicShape& s = *input.shape;
   bool ok = s.size() == t.rank();
@@ -114,6 +130,17 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
                                                     const ExecutorOptions& options) {
   return catch_errors([&]() -> ReferenceExecutor {
     ReferenceExecutor ex(graph);
+    ex.input_ranges_ = options.input_ranges;
+    for (const auto& [name, range] : options.input_ranges) {
+      const Value* v = graph.find_value(name);
+      check(v && v->is_graph_input, "a shape range names '" + name + "', not an input");
+      for (size_t d = 0; v->shape && d < v->shape->size() && d < range.min.size(); ++d) {
+        const Dim& dim = (*v->shape)[d];
+        check(!dim.is_known() || (range.min[d] == dim.size && range.max[d] == dim.size),
+              "input '" + name + "': dim " + std::to_string(d) + " is fixed at " +
+                  std::to_string(dim.size) + " by the model; a shape range cannot change it");
+      }
+    }
     std::unordered_map<const Value*, int> slot_of;
     auto slot = [&](const Value* v) {
       auto [it, inserted] = slot_of.emplace(v, static_cast<int>(slot_of.size()));
@@ -172,7 +199,8 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
       const Value& v = *graph_->inputs()[i];
       auto it = inputs.find(v.name);
       check(it != inputs.end(), "input '" + v.name + "' was not given");
-      check_input_matches(v, it->second);
+      auto range = input_ranges_.find(v.name);
+      check_input_matches(v, it->second, range == input_ranges_.end() ? nullptr : &range->second);
       slots[input_slots_[i]] = it->second;
     }
     for (const auto& [name, t] : inputs) {

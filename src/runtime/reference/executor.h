@@ -15,10 +15,18 @@
 
 namespace qdq {
 
+// The shapes an input may take (a plan built with --minShapes/--maxShapes):
+// per dim, min <= size <= max; max -1 is unbounded. opt is what the plan was
+// prepared for.
+struct ShapeRange {
+  Shape min, opt, max;
+};
+
 struct ExecutorOptions {
   // Kernel level: kRef runs the reference kernels only; higher levels use the
   // optimized kernel of kernels.inc where one exists (bit-identical results).
   Isa isa = Isa::kRef;
+  std::map<std::string, ShapeRange> input_ranges;  // inputs not named: any shape the model allows
 };
 
 class ReferenceExecutor {
@@ -41,6 +49,10 @@ class ReferenceExecutor {
     return arena_bytes_ ? arena_bytes_ : peak_activation_bytes_;
   }
   size_t layer_count() const { return steps_.size(); }
+  // Layer i's kernel state (packed weights, made on the first run): what a
+  // plan saves, and restores before the first run.
+  std::shared_ptr<void>& layer_state(size_t i) { return steps_.at(i).state; }
+  const std::map<std::string, ShapeRange>& input_ranges() const { return input_ranges_; }
   // The kernel level each layer runs at, in execution order.
   std::vector<std::pair<const Node*, Isa>> layer_kernels() const;
 
@@ -87,6 +99,7 @@ class ReferenceExecutor {
   std::shared_ptr<void> arena_;
   size_t arena_bytes_ = 0;
   bool replan_ = true;
+  std::map<std::string, ShapeRange> input_ranges_;
   NodeObserver observer_;
   bool profiling_ = false;
   int64_t profiled_runs_ = 0;
@@ -97,7 +110,8 @@ class ReferenceExecutor {
 std::vector<Tensor> evaluate_node(const Node& node, const std::vector<const Tensor*>& inputs,
                                   int64_t opset);
 
-// Checks a runtime tensor against a graph input's declared type and shape.
-void check_input_matches(const Value& input, const Tensor& t);
+// Checks a runtime tensor against a graph input's declared type and shape, and
+// the range it was given (nullptr: none).
+void check_input_matches(const Value& input, const Tensor& t, const ShapeRange* range = nullptr);
 
 }  // namespace qdq

@@ -100,7 +100,7 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
   y->producer->domain = "ai.qdq";
   b.output(y);
   Graph g = b.build();
-  auto ex = ReferenceExecutor::create(g, ExecutorOptions{isa});
+  auto ex = ReferenceExecutor::create(g, ExecutorOptions{isa, {}});
   EXPECT_TRUE(ex.is_ok()) << ex.status().message();
   auto first = ex->run({});
   EXPECT_TRUE(first.is_ok()) << first.status().message();

@@ -67,7 +67,7 @@ std::vector<Tensor> run(const ConvCase& c, Isa isa, uint32_t seed, Fill how, int
                   a);
   b.output(y);
   Graph g = b.build();
-  auto ex = ReferenceExecutor::create(g, ExecutorOptions{isa});
+  auto ex = ReferenceExecutor::create(g, ExecutorOptions{isa, {}});
   EXPECT_TRUE(ex.is_ok());
   std::vector<Tensor> first = ex->run({}).value();
   std::vector<Tensor> again = ex->run({}).value();  // second run: packed weights reused

@@ -20,7 +20,7 @@ Tensor run(const std::string& op, Tensor x, float scale, Tensor zero, Isa isa) {
                        b.constant("z", std::move(zero))});
   b.output(y);
   Graph g = b.build();
-  auto ex = ReferenceExecutor::create(g, ExecutorOptions{isa});
+  auto ex = ReferenceExecutor::create(g, ExecutorOptions{isa, {}});
   EXPECT_TRUE(ex.is_ok());
   auto out = ex->run({});
   EXPECT_TRUE(out.is_ok()) << out.status().message();

@@ -120,7 +120,7 @@ Graph plan_with_a_view() {
 
 TEST(MemoryPlan, LaterRunsUseTheArenaAndGiveTheFirstRunsResults) {
   Graph g = plan_with_a_view();
-  auto ex = ReferenceExecutor::create(g, ExecutorOptions{best_isa()});
+  auto ex = ReferenceExecutor::create(g, ExecutorOptions{best_isa(), {}});
   ASSERT_TRUE(ex.is_ok());
   Tensor x(DType::kFloat32, {2, 3, 4, 5});
   for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i % 17) - 8.0f;
