@@ -136,6 +136,20 @@ done >"$work/both"
 if [ "$(wc -l <"$work/both")" -eq 2 ] && [ "$(sort -u "$work/both" | wc -l)" -eq 1 ]; then pass
 else fail "qeval imagenet: vs cifar10: $(cat "$work/both")"; fi
 expect_error "qeval bad dataset kind" "unknown" "$qeval" --onnx="$model" --dataset=mnist:"$data"
+# Report mode: the published table, from a list of models.
+printf '# comment\nResNet-20 fp32=%s qat=%s ptq=%s\nPTQ-only ptq=%s\n' "$src/models/resnet20.fp32.onnx" \
+  "$src/models/resnet20.qat.onnx" "$src/models/resnet20.ptq_u8s8.onnx" "$src/models/resnet20.ptq_s8s8.onnx" |
+  sed "s|=$src/models/|=models/|g" >"$work/list.txt"
+mkdir -p "$work/models" && cp "$src"/models/resnet20.*.onnx "$work/models/"
+"$qeval" --report="$work/list.txt" --dataset=cifar10:"$data" --mean=0.2190 --std=0.3318 --limit=32 \
+  --markdown="$work/report.md" >"$work/out" 2>"$work/err"
+rc=$?
+if [ $rc -eq 0 ] && grep -qE '^\| ResNet-20 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| 1\.1 → 0\.3 \|$' "$work/out" &&
+  grep -qE '^\| PTQ-only \| — \| — \| [0-9.]+ \| — \| [0-9.]+ \| — → 0\.3 \|$' "$work/out" &&
+  cmp -s "$work/out" "$work/report.md"
+then pass; else fail "qeval --report (rc=$rc): $(cat "$work/out" "$work/err" | head -c 600)"; fi
+printf 'Bad fp16=x.onnx\n' >"$work/bad_list.txt"
+expect_error "qeval report bad line" "bad_list.txt:1: 'fp16=x.onnx' is not fp32=F" "$qeval" --report="$work/bad_list.txt" --dataset=cifar10:"$data"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
