@@ -10,6 +10,7 @@
 #include "passes/pass_manager.h"
 #include "passes/pipeline.h"
 #include "runtime/reference/executor.h"
+#include "runtime/reference/registry.h"
 
 namespace qdq {
 namespace {
@@ -60,7 +61,7 @@ int run(int argc, char** argv) {
   const auto passes = select_passes(flags.get("passes"),
                                     form == "qdq" ? PipelineForm::kQdq : PipelineForm::kQOperator);
 
-  auto imported = import_onnx_file(flags.positional()[0]);
+  auto imported = import_onnx_file(flags.positional()[0], runtime_import_options());
   if (!imported.is_ok()) return cli::report_error(imported.status());
   Graph& graph = imported->graph;
   const auto before = op_counts(graph);

@@ -18,6 +18,7 @@
 #include "graph/onnx_import.h"
 #include "runtime/engine.h"
 #include "runtime/plan.h"
+#include "runtime/reference/registry.h"
 #include "runtime/timing.h"
 
 namespace qdq {
@@ -68,7 +69,7 @@ std::unique_ptr<LoadedModel> load(const std::string& path, bool int8, bool is_pl
     m->graph = std::move(plan->graph);
     m->engine = std::make_unique<Engine>(std::move(plan->engine));
   } else {
-    auto imported = import_onnx_file(path);
+    auto imported = import_onnx_file(path, runtime_import_options());
     if (!imported.is_ok()) throw Error(imported.status().message(), imported.status().kind());
     m->graph = std::make_unique<Graph>(std::move(imported->graph));
   }

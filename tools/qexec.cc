@@ -15,6 +15,7 @@
 #include "runtime/engine.h"
 #include "runtime/inputs.h"
 #include "runtime/plan.h"
+#include "runtime/reference/registry.h"
 #include "runtime/timing.h"
 
 namespace qdq {
@@ -149,7 +150,7 @@ int run(int argc, char** argv) {
       if (batch > 0 && !shape.empty() && !shape_overrides.count(name)) shape[0] = batch;
     shapes = resolve_input_shapes(*graph, wanted, 0);
   } else {
-    auto imported = import_onnx_file(flags.get("onnx"));
+    auto imported = import_onnx_file(flags.get("onnx"), runtime_import_options());
     if (!imported.is_ok()) return cli::report_error(imported.status());
     load_ms = elapsed_ms(load_start);
     for (const auto& w : imported->warnings)

@@ -22,6 +22,15 @@ std::string read_file(const std::filesystem::path& path) {
   return ss.str();
 }
 
+// Images larger than any photo of an image-classification set are refused
+// before the decoders allocate for them (a header can claim 16384 x 16384).
+constexpr uint64_t kMaxImageSide = 16384;
+constexpr uint64_t kMaxImagePixels = 40'000'000;
+bool image_size_ok(uint64_t width, uint64_t height) {
+  return width > 0 && height > 0 && width <= kMaxImageSide && height <= kMaxImageSide &&
+         width * height <= kMaxImagePixels;
+}
+
 // libjpeg reports errors through a callback; jump back out instead of exit().
 struct JpegError {
   jpeg_error_mgr manager;
@@ -55,10 +64,16 @@ RgbImage decode_jpeg(const std::string& bytes, const std::filesystem::path& path
   jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(bytes.data()),
                static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
+  if (!image_size_ok(cinfo.image_width, cinfo.image_height)) {
+    jpeg_destroy_decompress(&cinfo);
+    fail(path.string() + ": image size out of range");
+  }
+  // Progressive files buffer every coefficient: bounded by the pixel cap, and
+  // by this, whatever the header's component layout.
+  cinfo.mem->max_memory_to_use = 1L << 30;
   cinfo.out_color_space = JCS_RGB;
   jpeg_start_decompress(&cinfo);
-  if (cinfo.output_width == 0 || cinfo.output_height == 0 || cinfo.output_width > 16384 ||
-      cinfo.output_height > 16384) {
+  if (!image_size_ok(cinfo.output_width, cinfo.output_height)) {
     jpeg_destroy_decompress(&cinfo);
     fail(path.string() + ": image size out of range");
   }
@@ -82,7 +97,7 @@ RgbImage decode_png(const std::string& bytes, const std::filesystem::path& path)
   png.version = PNG_IMAGE_VERSION;
   check(png_image_begin_read_from_memory(&png, bytes.data(), bytes.size()) != 0,
         path.string() + ": not a readable PNG (" + png.message + ")");
-  if (png.width == 0 || png.height == 0 || png.width > 16384 || png.height > 16384) {
+  if (!image_size_ok(png.width, png.height)) {
     png_image_free(&png);
     fail(path.string() + ": image size out of range");
   }

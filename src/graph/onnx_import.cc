@@ -3,10 +3,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "graph/onnx_shape_inference.h"
 #include "graph/onnx_tensor.h"
 #include "graph/verifier.h"
 #include "onnx/onnx_pb.h"
-#include "onnx/shape_inference/implementation.h"
 
 namespace qdq {
 namespace {
@@ -72,7 +72,10 @@ ImportedModel build_graph(onnx::ModelProto& model, const std::filesystem::path& 
 
   if (options.run_shape_inference) {
     try {
-      onnx::shape_inference::InferShapes(model);
+      for (const auto& node : model.graph().node())
+        if (options.trusted_op && !options.trusted_op(node.domain(), node.op_type()))
+          throw std::runtime_error("op " + node.op_type() + " is not one qdq runs");
+      infer_shapes_guarded(model);
     } catch (const std::exception& e) {
       // Not fatal: older libonnx lacks schemas for new opsets; the executor
       // computes every shape at run time anyway.

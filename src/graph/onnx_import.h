@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,12 @@ struct ImportOptions {
   // ONNX's shape inference fills in intermediate value shapes; it does not know
   // opsets newer than the installed libonnx, where we fall back to our own.
   bool run_shape_inference = true;
+  // The ops whose ONNX shape inference may run. libonnx's inference functions
+  // trust the node's structure (fuzzing found a malformed STFT node that
+  // crashes libonnx 1.12), so a model holding any other op is imported without
+  // inferred shapes. Empty: every op. Tools pass the ops qdq runs
+  // (runtime_import_options): a model with others is refused later anyway.
+  std::function<bool(const std::string& domain, const std::string& op_type)> trusted_op;
   // A plan's blob, where its model's large tensors are (runtime/plan.h).
   const ExternalBlob* blob = nullptr;
 };

@@ -20,7 +20,9 @@ inline constexpr uint32_t kPlanFormatVersion = 1;
 
 // Serializes a built engine. It runs the engine once first, on zero inputs of
 // each range's opt shape, so that every packed weight array exists and goes
-// into the plan. The same graph and options give the same bytes.
+// into the plan (where zeros are no valid input, e.g. a scale fed as an input,
+// it carries none and the first run after loading packs). The same graph and
+// options give the same bytes.
 std::string serialize_plan(const Graph& graph, Engine& engine,
                            const std::map<std::string, Shape>& opt_shapes);
 

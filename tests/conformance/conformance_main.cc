@@ -17,6 +17,7 @@
 #include "graph/onnx_tensor.h"
 #include "onnx/onnx_pb.h"
 #include "runtime/reference/executor.h"
+#include "runtime/reference/registry.h"
 
 namespace fs = std::filesystem;
 using namespace qdq;
@@ -83,7 +84,7 @@ std::string compare(const Tensor& got, const Tensor& want) {
 
 // "" when the case passes, else why not.
 std::string run_case(const fs::path& dir) {
-  auto model = import_onnx_file(dir / "model.onnx");
+  auto model = import_onnx_file(dir / "model.onnx", runtime_import_options());
   if (!model.is_ok()) return model.status().message();
   Graph& g = model->graph;
   auto ex = ReferenceExecutor::create(g);

@@ -38,4 +38,12 @@ std::vector<std::string> reference_op_types() {
   return names;
 }
 
+ImportOptions runtime_import_options() {
+  ImportOptions options;
+  options.trusted_op = [](const std::string& domain, const std::string& op_type) {
+    return find_reference_kernel(kernel_key(domain == "ai.onnx" ? "" : domain, op_type)) != nullptr;
+  };
+  return options;
+}
+
 }  // namespace qdq

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "graph/onnx_import.h"
 #include "runtime/reference/op_context.h"
 
 namespace qdq {
@@ -19,6 +20,9 @@ std::string kernel_key(const std::string& domain, const std::string& op_type);
 // nullptr when the op has no reference kernel. `key` as kernel_key makes it.
 ReferenceKernel find_reference_kernel(const std::string& key);
 std::vector<std::string> reference_op_types();
+// Import options for models qdq will run: ONNX shape inference only for ops
+// with a reference kernel (ImportOptions::trusted_op says why).
+ImportOptions runtime_import_options();
 
 void add_activation_ops(ReferenceOpTable& table);
 void add_elementwise_ops(ReferenceOpTable& table);
