@@ -38,11 +38,19 @@ void check_conv_pool(onnx::InferenceContext& ctx, int weight) {
     if (w_rank >= 0 && w_rank != rank)
       fail_shape_inference("weight rank ", w_rank, " differs from input rank ", rank);
   }
-  for (const char* name : {"kernel_shape", "strides", "dilations", "output_padding"})
-    if (const auto* a = ctx.getAttribute(name); a && a->ints_size() != spatial)
+  // Counts per spatial dim, and values it divides by or sizes with.
+  for (const char* name : {"kernel_shape", "strides", "dilations", "output_padding", "pads"}) {
+    const auto* a = ctx.getAttribute(name);
+    if (!a) continue;
+    const bool pads = std::string(name) == "pads";
+    if (a->ints_size() != (pads ? 2 * spatial : spatial))
       fail_shape_inference(name, " has ", a->ints_size(), " values for ", spatial, " spatial dims");
-  if (const auto* a = ctx.getAttribute("pads"); a && a->ints_size() != 2 * spatial)
-    fail_shape_inference("pads has ", a->ints_size(), " values for ", spatial, " spatial dims");
+    const bool positive = std::string(name) != "output_padding" && !pads;
+    for (int64_t v : a->ints())
+      if (positive ? v < 1 : v < 0) fail_shape_inference(name, " holds ", v);
+  }
+  if (const auto* a = ctx.getAttribute("group"); a && a->i() < 1)
+    fail_shape_inference("group is ", a->i());
   if (const auto* a = ctx.getAttribute("output_shape");
       a && a->ints_size() != spatial && a->ints_size() != rank)
     fail_shape_inference("output_shape has ", a->ints_size(), " values");
