@@ -52,6 +52,9 @@ const std::vector<cli::FlagSpec> kFlags = {
     {"markdown", true, "report mode: also write the table to this file"},
 };
 
+// qexec's default activation limit (qexec --maxActivationMB says more).
+constexpr size_t kMaxActivationBytes = size_t{8} << 30;
+
 struct LoadedModel {
   std::unique_ptr<Graph> graph;  // the engine refers to it
   std::unique_ptr<Engine> engine;
@@ -63,7 +66,7 @@ struct LoadedModel {
 std::unique_ptr<LoadedModel> load(const std::string& path, bool int8, bool is_plan) {
   auto m = std::make_unique<LoadedModel>();
   if (is_plan) {
-    auto plan = load_plan(path, selected_isa());
+    auto plan = load_plan(path, selected_isa(), kMaxActivationBytes);
     if (!plan.is_ok()) throw Error(plan.status().message(), plan.status().kind());
     for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
     m->graph = std::move(plan->graph);
@@ -88,7 +91,7 @@ std::unique_ptr<LoadedModel> load(const std::string& path, bool int8, bool is_pl
       m->fixed_batch = range->second.min[0];
     return m;
   }
-  auto engine = build_engine(g, EngineOptions{int8, selected_isa(), {}});
+  auto engine = build_engine(g, EngineOptions{int8, selected_isa(), {}, kMaxActivationBytes});
   if (!engine.is_ok()) throw Error(path + ": " + engine.status().message(), engine.status().kind());
   m->engine = std::make_unique<Engine>(std::move(engine.value()));
   return m;

@@ -33,6 +33,8 @@ const std::vector<cli::FlagSpec> kFlags = {
     {"minShapes", true, "smallest input shapes a plan accepts, e.g. input:1x3x32x32"},
     {"optShapes", true, "shapes the plan is prepared and timed for (as --shapes)"},
     {"maxShapes", true, "largest input shapes a plan accepts"},
+    {"maxWeightMB", true, "refuse models whose weights claim more (default 4096)"},
+    {"maxActivationMB", true, "refuse runs that would hold more activation memory (default 8192)"},
     {"dumpProfile", false, "print per-layer times of the timed runs"},
     {"exportProfile", true, "write per-layer times of the timed runs as JSON"},
     {"shapes", true, "input shapes, e.g. input:1x3x224x224[,other:...]"},
@@ -128,13 +130,19 @@ int run(int argc, char** argv) {
   };
   const auto shape_overrides = parse_shapes_spec(flags.get("optShapes", flags.get("shapes")));
   const int64_t batch = flags.get_int("batch", 0);
+  const int64_t max_weight_mb = flags.get_int("maxWeightMB", 4096);
+  const int64_t max_activation_mb = flags.get_int("maxActivationMB", 8192);
+  check(max_weight_mb >= 1 && max_activation_mb >= 1 && max_weight_mb <= (int64_t{1} << 30) &&
+            max_activation_mb <= (int64_t{1} << 30),
+        "--maxWeightMB and --maxActivationMB must be positive");
+  const size_t max_activation_bytes = static_cast<size_t>(max_activation_mb) << 20;
   std::unique_ptr<Graph> graph;
   std::optional<Engine> built;
   std::map<std::string, Shape> shapes;
   double load_ms = 0, build_ms = 0;
   const auto load_start = Clock::now();
   if (from_plan) {
-    auto plan = load_plan(flags.get("loadEngine"), selected_isa());
+    auto plan = load_plan(flags.get("loadEngine"), selected_isa(), max_activation_bytes);
     if (!plan.is_ok()) return cli::report_error(plan.status());
     load_ms = elapsed_ms(load_start);
     for (const auto& w : plan->warnings) std::cerr << "warning: " << w << "\n";
@@ -150,7 +158,9 @@ int run(int argc, char** argv) {
       if (batch > 0 && !shape.empty() && !shape_overrides.count(name)) shape[0] = batch;
     shapes = resolve_input_shapes(*graph, wanted, 0);
   } else {
-    auto imported = import_onnx_file(flags.get("onnx"), runtime_import_options());
+    ImportOptions import_options = runtime_import_options();
+    import_options.max_weight_bytes = static_cast<size_t>(max_weight_mb) << 20;
+    auto imported = import_onnx_file(flags.get("onnx"), import_options);
     if (!imported.is_ok()) return cli::report_error(imported.status());
     load_ms = elapsed_ms(load_start);
     for (const auto& w : imported->warnings)
@@ -160,7 +170,8 @@ int run(int argc, char** argv) {
     const auto build_start = Clock::now();
     EngineOptions options{flags.has("int8"), selected_isa(),
                           resolve_shape_ranges(parse_shapes_spec(flags.get("minShapes")),
-                                               parse_shapes_spec(flags.get("maxShapes")), shapes)};
+                                               parse_shapes_spec(flags.get("maxShapes")), shapes),
+                          max_activation_bytes};
     auto engine = build_engine(*graph, options);
     if (!engine.is_ok()) return cli::report_error(engine.status());
     built.emplace(std::move(engine.value()));

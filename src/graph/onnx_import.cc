@@ -87,6 +87,16 @@ ImportedModel build_graph(onnx::ModelProto& model, const std::filesystem::path& 
 
   const onnx::GraphProto& gp = model.graph();
   g.name = gp.name();
+  if (options.max_weight_bytes) {
+    size_t weights = 0;
+    for (const auto& init : gp.initializer()) {
+      weights += tensor_proto_bytes(init);
+      check(weights <= options.max_weight_bytes,
+            "the initializers claim more than the weight limit of " +
+                std::to_string(options.max_weight_bytes >> 20) +
+                " MB (raise it with --maxWeightMB)");
+    }
+  }
   for (const auto& init : gp.initializer()) {
     check(!init.name().empty(), "an initializer has no name");
     g.add_constant(init.name(), tensor_from_onnx(init, dir, options.blob));

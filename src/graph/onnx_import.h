@@ -28,6 +28,9 @@ struct ImportOptions {
   // inferred shapes. Empty: every op. Tools pass the ops qdq runs
   // (runtime_import_options): a model with others is refused later anyway.
   std::function<bool(const std::string& domain, const std::string& op_type)> trusted_op;
+  // The most bytes the model's initializers may claim, checked before any is
+  // read (0: no limit beyond the per-tensor cap).
+  size_t max_weight_bytes = size_t{4} << 30;
   // A plan's blob, where its model's large tensors are (runtime/plan.h).
   const ExternalBlob* blob = nullptr;
 };

@@ -140,6 +140,13 @@ void copy_field(const Field& field, Tensor& t, const std::string& name) {
 
 }  // namespace
 
+size_t tensor_proto_bytes(const onnx::TensorProto& proto) {
+  const DType dtype = dtype_from_onnx(proto.data_type());
+  check(dtype != DType::kUndefined, "tensor '" + proto.name() + "': data type " +
+                                        std::to_string(proto.data_type()) + " is not supported");
+  return claimed_bytes(proto.name(), dtype, Shape(proto.dims().begin(), proto.dims().end()));
+}
+
 Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::filesystem::path& model_dir,
                         const ExternalBlob* blob) {
   DType dtype = dtype_from_onnx(proto.data_type());

@@ -31,6 +31,9 @@ struct ExternalBlob {
 Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::filesystem::path& model_dir,
                         const ExternalBlob* blob = nullptr);
 void tensor_to_onnx(const Tensor& t, onnx::TensorProto* proto);
+// The bytes a TensorProto's dims and type claim (checked: no overflow, below
+// the 64 GiB tensor cap), without reading its data.
+size_t tensor_proto_bytes(const onnx::TensorProto& proto);
 
 // A serialized TensorProto file, as the ONNX test data stores inputs and outputs.
 Tensor read_tensor_proto_file(const std::filesystem::path& path, std::string* name = nullptr);

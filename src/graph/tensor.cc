@@ -1,5 +1,6 @@
 #include "graph/tensor.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -70,13 +71,28 @@ std::string shape_to_string(const Shape& shape) {
   return s + "]";
 }
 
+namespace {
+thread_local size_t tensor_limit_bytes = size_t{64} << 30;  // far above any CNN tensor
+thread_local std::string tensor_limit_what = "the 64 GiB tensor limit";
+}  // namespace
+
+ScopedTensorLimit::ScopedTensorLimit(size_t bytes, std::string what)
+    : previous_bytes_(tensor_limit_bytes), previous_what_(std::move(tensor_limit_what)) {
+  tensor_limit_bytes = std::min(bytes, previous_bytes_);
+  tensor_limit_what = std::move(what);
+}
+
+ScopedTensorLimit::~ScopedTensorLimit() {
+  tensor_limit_bytes = previous_bytes_;
+  tensor_limit_what = std::move(previous_what_);
+}
+
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = element_count(shape_);
-  size_t bytes = nbytes();
-  // Guard against absurd sizes before asking the allocator (claimed shapes come
-  // from files); 64 GiB is far above any CNN tensor.
-  check(bytes <= (size_t{64} << 30),
-        "tensor of shape " + shape_to_string(shape_) + " is too large");
+  check(
+      static_cast<uint64_t>(numel_) <= tensor_limit_bytes / std::max<size_t>(1, dtype_size(dtype_)),
+      "a tensor of shape " + shape_to_string(shape_) + " would exceed " + tensor_limit_what);
+  const size_t bytes = nbytes();
   size_t alloc = (bytes + 63) / 64 * 64;
   if (alloc == 0) alloc = 64;
   void* p = std::aligned_alloc(64, alloc);

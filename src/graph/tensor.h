@@ -81,6 +81,22 @@ using Shape = std::vector<int64_t>;
 int64_t element_count(const Shape& shape);
 std::string shape_to_string(const Shape& shape);
 
+// The largest tensor this thread may allocate: shapes come from files, so
+// sizes are checked before the allocator is asked. 64 GiB unless narrowed —
+// the executor narrows it to what is left of its activation budget during a
+// run; `what` names the limit in the error.
+class ScopedTensorLimit {
+ public:
+  ScopedTensorLimit(size_t bytes, std::string what);
+  ~ScopedTensorLimit();
+  ScopedTensorLimit(const ScopedTensorLimit&) = delete;
+  ScopedTensorLimit& operator=(const ScopedTensorLimit&) = delete;
+
+ private:
+  size_t previous_bytes_;
+  std::string previous_what_;
+};
+
 class Tensor {
  public:
   Tensor() = default;

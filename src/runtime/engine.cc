@@ -34,7 +34,8 @@ Result<Engine> build_engine(Graph& graph, const EngineOptions& options) {
       report = run_passes(graph, select_passes("", PipelineForm::kEngine), context);
     }
     auto executor = ReferenceExecutor::create(
-        graph, ExecutorOptions{options.int8 ? options.isa : Isa::kRef, options.input_ranges});
+        graph, ExecutorOptions{options.int8 ? options.isa : Isa::kRef, options.input_ranges,
+                               options.max_activation_bytes});
     if (!executor.is_ok()) throw Error(executor.status().message(), executor.status().kind());
     Engine engine{std::move(executor.value()),
                   report,

@@ -18,6 +18,7 @@ struct EngineOptions {
   bool int8 = false;
   Isa isa = Isa::kRef;                             // kernel level for the INT8 path
   std::map<std::string, ShapeRange> input_ranges;  // --minShapes/--maxShapes
+  size_t max_activation_bytes = 0;                 // ExecutorOptions'
 };
 
 struct Engine {

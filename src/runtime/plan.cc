@@ -215,7 +215,8 @@ std::string serialize_plan(const Graph& graph, Engine& engine,
   return file;
 }
 
-Result<LoadedPlan> load_plan(const std::filesystem::path& path, Isa cpu_isa) {
+Result<LoadedPlan> load_plan(const std::filesystem::path& path, Isa cpu_isa,
+                             size_t max_activation_bytes) {
   auto mapped = MappedFile::open(path);
   if (!mapped.is_ok()) return mapped.status();
   auto result = catch_errors([&]() -> LoadedPlan {
@@ -263,7 +264,7 @@ Result<LoadedPlan> load_plan(const std::filesystem::path& path, Isa cpu_isa) {
     const Graph& graph = *graph_owner;
     std::map<std::string, Shape> opt_shapes;
 
-    ExecutorOptions options{header.int8() ? run_isa : Isa::kRef, {}};
+    ExecutorOptions options{header.int8() ? run_isa : Isa::kRef, {}, max_activation_bytes};
     check(header.inputs_size() == static_cast<int>(graph.inputs().size()),
           "plan's inputs do not match its graph");
     for (int i = 0; i < header.inputs_size(); ++i) {

@@ -38,6 +38,7 @@ struct LoadedPlan {
 // Reads and checks a plan (checksum, version, sizes) and makes its engine at
 // the plan's kernel level, or at `cpu_isa` when that is lower (the packed
 // weights are then packed again for it, with a warning).
-Result<LoadedPlan> load_plan(const std::filesystem::path& path, Isa cpu_isa);
+Result<LoadedPlan> load_plan(const std::filesystem::path& path, Isa cpu_isa,
+                             size_t max_activation_bytes = 0);
 
 }  // namespace qdq

@@ -108,6 +108,17 @@ struct Case {
 
 std::string serialized(const onnx::ModelProto& m) { return m.SerializeAsString(); }
 
+// A weight whose dims claim 10 GiB, holding 4 bytes.
+std::string claims_10_gb() {
+  auto m = conv_model();
+  auto* w = m.mutable_graph()->mutable_initializer(0);
+  w->clear_dims();
+  w->clear_float_data();
+  w->add_dims(2684354560);
+  w->set_raw_data(std::string(4, '\0'));
+  return serialized(m);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -193,16 +204,10 @@ int main(int argc, char** argv) {
          w->add_dims(int64_t{1} << 40);
          return serialized(m);
        }},
-      {"tensor_claims_10_gb", "", "shape [2684354560] needs 10737418240",
-       [] {
-         auto m = conv_model();
-         auto* w = m.mutable_graph()->mutable_initializer(0);
-         w->clear_dims();
-         w->clear_float_data();
-         w->add_dims(2684354560);
-         w->set_raw_data(std::string(4, '\0'));
-         return serialized(m);
-       }},
+      {"tensor_claims_10_gb", "", "more than the weight limit of 4096 MB",
+       [] { return claims_10_gb(); }},
+      {"tensor_claims_10_gb_under_a_raised_limit", "--maxWeightMB=65536",
+       "shape [2684354560] needs 10737418240", [] { return claims_10_gb(); }},
       {"negative_dim", "", "negative dimension",
        [] {
          auto m = conv_model();
@@ -246,6 +251,30 @@ int main(int argc, char** argv) {
       {"wrong_input_shape", "--shapes=input:1x3x5x5", "expected shape [1,3,4,4]",
        [&] { return good; }},
       {"int8_without_qdq", "--int8", "needs calibration", [&] { return good; }},
+      {"weights_over_limit", "--maxWeightMB=1", "more than the weight limit of 1 MB",
+       [] {
+         auto m = conv_model();
+         auto* w = m.mutable_graph()->mutable_initializer(0);
+         w->clear_float_data();
+         w->set_dims(0, 8192);  // 8192 x 3 x 3 x 3 floats: 0.9 MB, plus the next
+         w->set_raw_data(std::string(8192 * 27 * 4, '\0'));
+         add_floats(m.mutable_graph(), "extra", {65536}, std::vector<float>(65536, 1.0f));
+         return serialized(m);
+       }},
+      {"activations_over_limit", "--shapes=input:64x3x256x256 --maxActivationMB=16",
+       "the activation memory limit of 16 MB",
+       [] {
+         auto m = conv_model();  // any batch and size
+         auto* shape = m.mutable_graph()
+                           ->mutable_input(0)
+                           ->mutable_type()
+                           ->mutable_tensor_type()
+                           ->mutable_shape();
+         shape->mutable_dim(0)->set_dim_param("batch");
+         shape->mutable_dim(2)->set_dim_param("height");
+         shape->mutable_dim(3)->set_dim_param("width");
+         return serialized(m);
+       }},
   };
   std::ofstream tsv(out / "cases.tsv");
   for (const Case& c : cases) {

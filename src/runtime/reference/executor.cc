@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include "runtime/kernels/registry.h"
@@ -114,6 +115,9 @@ void ReferenceExecutor::make_memory_plan(const std::vector<SlotUse>& uses) {
     total = std::max(total, w.offset + w.bytes);
     placed.push_back(w);
   }
+  check(!max_activation_bytes_ || total <= max_activation_bytes_,
+        "the activations need " + std::to_string(total >> 20) + " MB, over the limit of " +
+            std::to_string(max_activation_bytes_ >> 20) + " MB (raise it with --maxActivationMB)");
   arena_bytes_ = total;
   arena_.reset();
   if (total == 0) return;
@@ -131,6 +135,7 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
   return catch_errors([&]() -> ReferenceExecutor {
     ReferenceExecutor ex(graph);
     ex.input_ranges_ = options.input_ranges;
+    ex.max_activation_bytes_ = options.max_activation_bytes;
     for (const auto& [name, range] : options.input_ranges) {
       const Value* v = graph.find_value(name);
       check(v && v->is_graph_input, "a shape range names '" + name + "', not an input");
@@ -218,6 +223,12 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
       std::vector<const Tensor*> args;
       for (int s : step.inputs) args.push_back(s < 0 ? nullptr : &slots[s]);
       OpContext ctx(*step.node, graph_->opset, std::move(args), &step.state, &step.plan);
+      std::optional<ScopedTensorLimit> limit;
+      if (max_activation_bytes_)
+        limit.emplace(max_activation_bytes_ - std::min(live, max_activation_bytes_),
+                      "the activation memory limit of " +
+                          std::to_string(max_activation_bytes_ >> 20) + " MB (" +
+                          step.node->describe() + "; raise it with --maxActivationMB)");
       const auto start = profiling_ ? Clock::now() : Clock::time_point();
       step.kernel(ctx);
       if (profiling_)

@@ -27,6 +27,9 @@ struct ExecutorOptions {
   // optimized kernel of kernels.inc where one exists (bit-identical results).
   Isa isa = Isa::kRef;
   std::map<std::string, ShapeRange> input_ranges;  // inputs not named: any shape the model allows
+  // Activation memory a run may hold at once (0: only the per-tensor cap);
+  // checked before each allocation.
+  size_t max_activation_bytes = 0;
 };
 
 class ReferenceExecutor {
@@ -100,6 +103,7 @@ class ReferenceExecutor {
   size_t arena_bytes_ = 0;
   bool replan_ = true;
   std::map<std::string, ShapeRange> input_ranges_;
+  size_t max_activation_bytes_ = 0;
   NodeObserver observer_;
   bool profiling_ = false;
   int64_t profiled_runs_ = 0;
