@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
   std::vector<Case> cases = {
       {"empty_file", "", "file is empty", [] { return std::string(); }},
       {"not_onnx", "", "protobuf parse failed",
-       [] { return std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff garbage", 22); }},
+       [] { return std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff garbage"); }},
       {"truncated", "", "protobuf parse failed", [&] { return good.substr(0, good.size() / 2); }},
       {"no_graph", "", "model has no graph",
        [] {
