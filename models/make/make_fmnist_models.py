@@ -129,24 +129,36 @@ class BasicBlock(nn.Module):
         return F.relu(out + identity)
 
 
-class ResNet20(nn.Module):
-    def __init__(self, residual_quantizer=True, num_classes=10):
+class CifarResNet(nn.Module):
+    """He et al.'s CIFAR ResNet layout: a 3x3 stride-1 stem (no max-pool), stages
+    of BasicBlocks (the first of each later stage strided), global pooling, FC."""
+
+    def __init__(self, widths, blocks, residual_quantizer=True, num_classes=10):
         super().__init__()
-        self.conv = QConv2d(3, 16, 3, 1, 1, bias=False)
-        self.bn = nn.BatchNorm2d(16)
-        layers, cin = [], 16
-        for cout, stride in [(16, 1), (32, 2), (64, 2)]:
-            for i in range(3):
-                layers.append(BasicBlock(cin, cout, stride if i == 0 else 1, residual_quantizer))
+        self.conv = QConv2d(3, widths[0], 3, 1, 1, bias=False)
+        self.bn = nn.BatchNorm2d(widths[0])
+        layers, cin = [], widths[0]
+        for stage, cout in enumerate(widths):
+            for i in range(blocks):
+                layers.append(BasicBlock(cin, cout, 2 if stage > 0 and i == 0 else 1, residual_quantizer))
                 cin = cout
         self.layers = nn.Sequential(*layers)
-        self.fc = QLinear(64, num_classes)
+        self.fc = QLinear(cin, num_classes)
 
     def forward(self, x):
         x = F.relu(self.bn(self.conv(x)))
         x = self.layers(x)
         x = F.adaptive_avg_pool2d(x, 1).flatten(1)
         return self.fc(x)
+
+
+def ResNet20(**kwargs):
+    return CifarResNet((16, 32, 64), 3, **kwargs)
+
+
+def ResNet18(**kwargs):
+    """CIFAR variant of ResNet-18: 64-128-256-512 channels, two blocks a stage."""
+    return CifarResNet((64, 128, 256, 512), 2, **kwargs)
 
 
 class InvertedResidual(nn.Module):
@@ -188,28 +200,6 @@ class MobileNetV2(nn.Module):
 
     def forward(self, x):
         x = self.features(x)
-        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
-        return self.fc(x)
-
-
-class ResNet18(nn.Module):
-    """CIFAR variant (3x3 stride-1 stem, no max-pool), 64-128-256-512 channels."""
-
-    def __init__(self, residual_quantizer=True, num_classes=10):
-        super().__init__()
-        self.conv = QConv2d(3, 64, 3, 1, 1, bias=False)
-        self.bn = nn.BatchNorm2d(64)
-        layers, cin = [], 64
-        for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
-            for i in range(2):
-                layers.append(BasicBlock(cin, cout, stride if i == 0 else 1, residual_quantizer))
-                cin = cout
-        self.layers = nn.Sequential(*layers)
-        self.fc = QLinear(512, num_classes)
-
-    def forward(self, x):
-        x = F.relu(self.bn(self.conv(x)))
-        x = self.layers(x)
         x = F.adaptive_avg_pool2d(x, 1).flatten(1)
         return self.fc(x)
 

@@ -101,12 +101,24 @@ onnx::ModelProto qdq_model(float scale, int zero_type = onnx::TensorProto::UINT8
   return m;
 }
 
+std::string serialized(const onnx::ModelProto& m) { return m.SerializeAsString(); }
+
+// The conv model with its weight's data in an external file at `location`.
+std::string external_weight(const std::string& location) {
+  auto m = conv_model();
+  auto* w = m.mutable_graph()->mutable_initializer(0);
+  w->clear_float_data();
+  w->set_data_location(onnx::TensorProto::EXTERNAL);
+  auto* kv = w->add_external_data();
+  kv->set_key("location");
+  kv->set_value(location);
+  return serialized(m);
+}
+
 struct Case {
   std::string name, flags, expected;
   std::function<std::string()> bytes;
 };
-
-std::string serialized(const onnx::ModelProto& m) { return m.SerializeAsString(); }
 
 // A weight whose dims claim 10 GiB, holding 4 bytes.
 std::string claims_10_gb() {
@@ -227,27 +239,9 @@ int main(int argc, char** argv) {
       {"axis_out_of_range", "", "axis",
        [] { return serialized(qdq_model(0.1f, onnx::TensorProto::UINT8, 7)); }},
       {"external_data_escapes", "", "path escapes the model's folder",
-       [] {
-         auto m = conv_model();
-         auto* w = m.mutable_graph()->mutable_initializer(0);
-         w->clear_float_data();
-         w->set_data_location(onnx::TensorProto::EXTERNAL);
-         auto* kv = w->add_external_data();
-         kv->set_key("location");
-         kv->set_value("../../../etc/passwd");
-         return serialized(m);
-       }},
+       [] { return external_weight("../../../etc/passwd"); }},
       {"external_data_absolute", "", "absolute paths are refused",
-       [] {
-         auto m = conv_model();
-         auto* w = m.mutable_graph()->mutable_initializer(0);
-         w->clear_float_data();
-         w->set_data_location(onnx::TensorProto::EXTERNAL);
-         auto* kv = w->add_external_data();
-         kv->set_key("location");
-         kv->set_value("/etc/passwd");
-         return serialized(m);
-       }},
+       [] { return external_weight("/etc/passwd"); }},
       {"wrong_input_shape", "--shapes=input:1x3x5x5", "expected shape [1,3,4,4]",
        [&] { return good; }},
       {"int8_without_qdq", "--int8", "needs calibration", [&] { return good; }},
