@@ -7,6 +7,7 @@
 #include "passes/fold_qdq_add.h"
 #include "passes/fold_qdq_conv.h"
 #include "passes/fold_qdq_lookup.h"
+#include "passes/fold_qdq_maxpool.h"
 #include "passes/fuse_batchnorm.h"
 #include "passes/fuse_qconv_epilogue.h"
 #include "passes/layout_nhwc.h"
@@ -35,6 +36,9 @@ const std::vector<PipelineEntry>& all_passes() {
     p.push_back({std::make_unique<FoldQdqConv>(), PipelineForm::kQOperator});
     // 6. Residual adds between quantized tensors (ORT PTQ graphs): QLinearAdd.
     p.push_back({std::make_unique<FoldQdqAdd>(), PipelineForm::kQOperator});
+    //    And a MaxPool between a DQ and a Q of the same parameters runs on the
+    //    8-bit tensor (exact; the ResNet stem's pool).
+    p.push_back({std::make_unique<FoldQdqMaxPool>(), PipelineForm::kQOperator});
     // 7. Engine only: the float islands left between quantized tensors
     //    (DQ -> ReLU6 -> Q) become lookup tables, after the conv lowering (5)
     //    took the activations that follow a conv directly.
