@@ -85,7 +85,7 @@ size_t claimed_bytes(const std::string& name, DType dtype, const Shape& shape) {
   return static_cast<size_t>(numel) * dtype_size(dtype);
 }
 
-// A view of a plan's blob: bounds checked before anything is read.
+// A view of a plan's blob: its size checked against the shape, its place by the blob.
 Tensor blob_tensor(const onnx::TensorProto& proto, const ExternalRef& ref, const ExternalBlob& blob,
                    DType dtype, Shape shape) {
   const std::string what = "tensor '" + proto.name() + "': plan data";
@@ -93,11 +93,9 @@ Tensor blob_tensor(const onnx::TensorProto& proto, const ExternalRef& ref, const
   check(ref.length >= 0 && static_cast<uint64_t>(ref.length) == bytes,
         what + " holds " + std::to_string(ref.length) + " bytes, shape needs " +
             std::to_string(bytes));
-  check(static_cast<uint64_t>(ref.offset) <= blob.size &&
-            bytes <= blob.size - static_cast<uint64_t>(ref.offset),
-        what + " runs past the end of the plan");
-  check(ref.offset % 64 == 0, what + " is not aligned");
-  return Tensor(dtype, std::move(shape), std::shared_ptr<void>(blob.owner, blob.data + ref.offset));
+  return Tensor(dtype, std::move(shape),
+                std::shared_ptr<void>(blob.owner,
+                                      blob.range(static_cast<uint64_t>(ref.offset), bytes, what)));
 }
 
 std::string read_external(const onnx::TensorProto& proto, const std::filesystem::path& model_dir,
@@ -145,6 +143,12 @@ size_t tensor_proto_bytes(const onnx::TensorProto& proto) {
   check(dtype != DType::kUndefined, "tensor '" + proto.name() + "': data type " +
                                         std::to_string(proto.data_type()) + " is not supported");
   return claimed_bytes(proto.name(), dtype, Shape(proto.dims().begin(), proto.dims().end()));
+}
+
+uint8_t* ExternalBlob::range(uint64_t offset, uint64_t bytes, const std::string& what) const {
+  check(offset <= size && bytes <= size - offset, what + " runs past the end of the plan");
+  check(offset % 64 == 0, what + " is not aligned");
+  return data + offset;
 }
 
 Tensor tensor_from_onnx(const onnx::TensorProto& proto, const std::filesystem::path& model_dir,

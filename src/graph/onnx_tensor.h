@@ -24,6 +24,11 @@ struct ExternalBlob {
   std::shared_ptr<void> owner;
   uint8_t* data = nullptr;
   size_t size = 0;
+
+  // The `bytes` at `offset`, checked first to lie inside the blob and to be
+  // 64-byte aligned (the file says where; it is not trusted). `what` names
+  // them in the error.
+  uint8_t* range(uint64_t offset, uint64_t bytes, const std::string& what) const;
 };
 
 // Reads a TensorProto, including external data. External paths are resolved

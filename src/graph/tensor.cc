@@ -72,26 +72,27 @@ std::string shape_to_string(const Shape& shape) {
 }
 
 namespace {
+const std::string kTensorCap = "the 64 GiB tensor limit";
 thread_local size_t tensor_limit_bytes = size_t{64} << 30;  // far above any CNN tensor
-thread_local std::string tensor_limit_what = "the 64 GiB tensor limit";
+thread_local const std::string* tensor_limit_what = &kTensorCap;
 }  // namespace
 
-ScopedTensorLimit::ScopedTensorLimit(size_t bytes, std::string what)
-    : previous_bytes_(tensor_limit_bytes), previous_what_(std::move(tensor_limit_what)) {
+ScopedTensorLimit::ScopedTensorLimit(size_t bytes, const std::string* what)
+    : previous_bytes_(tensor_limit_bytes), previous_what_(tensor_limit_what) {
   tensor_limit_bytes = std::min(bytes, previous_bytes_);
-  tensor_limit_what = std::move(what);
+  tensor_limit_what = what;
 }
 
 ScopedTensorLimit::~ScopedTensorLimit() {
   tensor_limit_bytes = previous_bytes_;
-  tensor_limit_what = std::move(previous_what_);
+  tensor_limit_what = previous_what_;
 }
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   numel_ = element_count(shape_);
   check(
       static_cast<uint64_t>(numel_) <= tensor_limit_bytes / std::max<size_t>(1, dtype_size(dtype_)),
-      "a tensor of shape " + shape_to_string(shape_) + " would exceed " + tensor_limit_what);
+      "a tensor of shape " + shape_to_string(shape_) + " would exceed " + *tensor_limit_what);
   const size_t bytes = nbytes();
   size_t alloc = (bytes + 63) / 64 * 64;
   if (alloc == 0) alloc = 64;

@@ -84,17 +84,18 @@ std::string shape_to_string(const Shape& shape);
 // The largest tensor this thread may allocate: shapes come from files, so
 // sizes are checked before the allocator is asked. 64 GiB unless narrowed —
 // the executor narrows it to what is left of its activation budget during a
-// run; `what` names the limit in the error.
+// run; `what` (owned by the caller, outliving the scope) names the limit in
+// the error. Setting one costs no allocation: it sits on the run's hot path.
 class ScopedTensorLimit {
  public:
-  ScopedTensorLimit(size_t bytes, std::string what);
+  ScopedTensorLimit(size_t bytes, const std::string* what);
   ~ScopedTensorLimit();
   ScopedTensorLimit(const ScopedTensorLimit&) = delete;
   ScopedTensorLimit& operator=(const ScopedTensorLimit&) = delete;
 
  private:
   size_t previous_bytes_;
-  std::string previous_what_;
+  const std::string* previous_what_;
 };
 
 class Tensor {

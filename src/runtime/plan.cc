@@ -95,14 +95,13 @@ plan::QConvState describe_qconv(const QConvPacked& p, BlobWriter& blob) {
   return s;
 }
 
-// A blob range as a typed array: bounds and alignment checked before use.
+// A blob range as a typed array (the blob checks where it lies).
 template <typename T>
 SharedArray<T> blob_array(const plan::BlobRange& r, const ExternalBlob& blob,
                           const std::string& what) {
-  check(r.offset() <= blob.size && r.size() <= blob.size - r.offset(),
-        what + " runs past the end of the plan");
-  check(r.offset() % kAlignment == 0 && r.size() % sizeof(T) == 0, what + " is misaligned");
-  return SharedArray<T>(blob.owner, reinterpret_cast<const T*>(blob.data + r.offset()),
+  check(r.size() % sizeof(T) == 0, what + " is not a whole number of elements");
+  return SharedArray<T>(blob.owner,
+                        reinterpret_cast<const T*>(blob.range(r.offset(), r.size(), what)),
                         r.size() / sizeof(T));
 }
 

@@ -136,6 +136,9 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
     ReferenceExecutor ex(graph);
     ex.input_ranges_ = options.input_ranges;
     ex.max_activation_bytes_ = options.max_activation_bytes;
+    ex.activation_limit_text_ = "the activation memory limit of " +
+                                std::to_string(options.max_activation_bytes >> 20) +
+                                " MB (raise it with --maxActivationMB)";
     for (const auto& [name, range] : options.input_ranges) {
       const Value* v = graph.find_value(name);
       check(v && v->is_graph_input, "a shape range names '" + name + "', not an input");
@@ -226,9 +229,7 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
       std::optional<ScopedTensorLimit> limit;
       if (max_activation_bytes_)
         limit.emplace(max_activation_bytes_ - std::min(live, max_activation_bytes_),
-                      "the activation memory limit of " +
-                          std::to_string(max_activation_bytes_ >> 20) + " MB (" +
-                          step.node->describe() + "; raise it with --maxActivationMB)");
+                      &activation_limit_text_);
       const auto start = profiling_ ? Clock::now() : Clock::time_point();
       step.kernel(ctx);
       if (profiling_)

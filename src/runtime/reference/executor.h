@@ -104,6 +104,7 @@ class ReferenceExecutor {
   bool replan_ = true;
   std::map<std::string, ShapeRange> input_ranges_;
   size_t max_activation_bytes_ = 0;
+  std::string activation_limit_text_;  // the error's words, made once
   NodeObserver observer_;
   bool profiling_ = false;
   int64_t profiled_runs_ = 0;
