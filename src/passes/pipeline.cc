@@ -7,10 +7,11 @@
 #include "passes/fold_qdq_add.h"
 #include "passes/fold_qdq_conv.h"
 #include "passes/fold_qdq_lookup.h"
-#include "passes/fold_qdq_maxpool.h"
+#include "passes/fold_qdq_passthrough.h"
 #include "passes/fuse_batchnorm.h"
 #include "passes/fuse_qconv_epilogue.h"
 #include "passes/layout_nhwc.h"
+#include "passes/lower_qdq_gemm.h"
 #include "passes/remove_redundant_qdq.h"
 
 namespace qdq {
@@ -33,12 +34,14 @@ const std::vector<PipelineEntry>& all_passes() {
     p.push_back({std::make_unique<RemoveRedundantQdq>(), PipelineForm::kQdq});
     // 5. Lowering: DQ -> Conv -> [act] -> Q groups become integer convolutions.
     //    Last, because it needs BN gone (3) and weights constant (1).
+    //    A quantized Gemm/MatMul (the classifier) is a 1x1 conv first.
+    p.push_back({std::make_unique<LowerQdqGemm>(), PipelineForm::kQOperator});
     p.push_back({std::make_unique<FoldQdqConv>(), PipelineForm::kQOperator});
     // 6. Residual adds between quantized tensors (ORT PTQ graphs): QLinearAdd.
     p.push_back({std::make_unique<FoldQdqAdd>(), PipelineForm::kQOperator});
-    //    And a MaxPool between a DQ and a Q of the same parameters runs on the
-    //    8-bit tensor (exact; the ResNet stem's pool).
-    p.push_back({std::make_unique<FoldQdqMaxPool>(), PipelineForm::kQOperator});
+    //    And the ops that only move or select values (MaxPool, Reshape, ...)
+    //    between a DQ and a Q of the same parameters run on the 8-bit tensor.
+    p.push_back({std::make_unique<FoldQdqPassthrough>(), PipelineForm::kQOperator});
     // 7. Engine only: the float islands left between quantized tensors
     //    (DQ -> ReLU6 -> Q) become lookup tables, after the conv lowering (5)
     //    took the activations that follow a conv directly.

@@ -1,0 +1,94 @@
+#include "passes/fold_qdq_passthrough.h"
+
+#include "passes/eliminate_dead_code.h"
+#include "passes/pass_test_util.h"
+
+namespace qdq {
+namespace {
+
+using testing::op_counts;
+
+// x -> Q -> DQ -> MaxPool (3x3, stride 2, pad 1) -> Q -> DQ, the second Q with
+// `out_scale` (the same as the first's: foldable).
+Graph pooled(float out_scale) {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::kFloat32, {2, 4, 7, 7});
+  Value* s = b.constant("s", Tensor::scalar<float>(0.05f));
+  Value* z = b.constant("z", Tensor::scalar<uint8_t>(120));
+  Value* so = b.constant("so", Tensor::scalar<float>(out_scale));
+  Attributes pool;
+  pool.set("kernel_shape", std::vector<int64_t>{3, 3});
+  pool.set("strides", std::vector<int64_t>{2, 2});
+  pool.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Value* p =
+      b.op("MaxPool", {b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, s, z}), s, z})}, pool);
+  b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {p, so, z}), so, z}));
+  return b.build();
+}
+
+TEST(FoldQdqPassthrough, PoolsTheQuantizedTensorWithIdenticalResults) {
+  FoldQdqPassthrough pass;
+  auto r = testing::rewrite_and_compare([] { return pooled(0.05f); }, {&pass}, 0.0f);
+  auto counts = op_counts(r.graph);
+  EXPECT_EQ(r.report.total_changes(), 1);
+  EXPECT_EQ(counts["MaxPool"], 1);
+  EXPECT_EQ(counts["QuantizeLinear"], 1);  // the input's
+  for (Node* n : r.graph.nodes())
+    if (n->op_type == "MaxPool") {
+      EXPECT_EQ(n->input(0)->producer->op_type, "QuantizeLinear");  // pools the uint8 tensor
+    }
+}
+
+TEST(FoldQdqPassthrough, OtherOutputParametersStayInFloat) {
+  FoldQdqPassthrough pass;
+  auto r = testing::rewrite_and_compare([] { return pooled(0.1f); }, {&pass}, 0.0f);
+  EXPECT_EQ(r.report.total_changes(), 0);
+}
+
+// x -> Q -> DQ -> Flatten -> Q -> DQ -> Reshape([0, 2, -1]) -> Q -> DQ with
+// one set of parameters: both shape ops move the uint8 values.
+Graph flattened() {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::kFloat32, {2, 4, 3, 3});
+  Value* s = b.constant("s", Tensor::scalar<float>(0.02f));
+  Value* z = b.constant("z", Tensor::scalar<uint8_t>(3));
+  auto qdq = [&](Value* v) {
+    return b.op("DequantizeLinear", {b.op("QuantizeLinear", {v, s, z}), s, z});
+  };
+  Value* flat = b.op("Flatten", {qdq(x)});
+  Tensor shape(DType::kInt64, {3});
+  shape.data<int64_t>()[0] = 0;
+  shape.data<int64_t>()[1] = 2;
+  shape.data<int64_t>()[2] = -1;
+  Value* reshaped = b.op("Reshape", {qdq(flat), b.constant("shape", std::move(shape))});
+  b.output(qdq(reshaped));
+  return b.build();
+}
+
+TEST(FoldQdqPassthrough, ShapeOpsMoveTheQuantizedValues) {
+  FoldQdqPassthrough pass;
+  EliminateDeadCode cleanup;
+  auto r = testing::rewrite_and_compare(flattened, {&pass, &cleanup}, 0.0f);
+  auto counts = op_counts(r.graph);
+  EXPECT_EQ(r.report.passes[0].changes, 2);
+  EXPECT_EQ(counts["QuantizeLinear"], 1);
+  EXPECT_EQ(counts["DequantizeLinear"], 1);  // the output's
+  EXPECT_EQ(r.graph.outputs()[0]->producer->op_type, "DequantizeLinear");
+  EXPECT_EQ(r.graph.outputs()[0]->producer->input(0)->producer->op_type, "Reshape");
+}
+
+TEST(FoldQdqPassthrough, OpsThatComputeStayInFloat) {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::kFloat32, {2, 4});
+  Value* s = b.constant("s", Tensor::scalar<float>(0.02f));
+  Value* z = b.constant("z", Tensor::scalar<uint8_t>(3));
+  Value* r = b.op("Relu", {b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, s, z}), s, z})});
+  b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {r, s, z}), s, z}));
+  Graph g = b.build();
+  FoldQdqPassthrough pass;
+  PassContext context;
+  EXPECT_EQ(pass.run(g, context), 0);
+}
+
+}  // namespace
+}  // namespace qdq
