@@ -17,6 +17,8 @@ namespace qdq {
 enum class DType : uint8_t { kUndefined, kFloat32, kFloat64, kUInt8, kInt8, kInt32, kInt64, kBool };
 
 size_t dtype_size(DType t);
+// uint8 or int8: the element types of quantized activations and weights.
+inline bool is_8bit(DType t) { return t == DType::kUInt8 || t == DType::kInt8; }
 const char* dtype_name(DType t);
 template <typename T>
 constexpr DType dtype_of();

@@ -176,6 +176,13 @@ int LayoutNhwc::run(Graph& graph, PassContext&) const {
       // Its channels-last form sums each channel in the same pixel order.
       rewriter.replace(n, "ai.qdq", "GlobalAveragePool", {rewriter.channels_last(n->input(0))});
       ++changed;
+    } else if (n->op_type == "MaxPool" && n->domain.empty() && n->outputs().size() == 1 &&
+               is_8bit(n->input(0)->dtype) && n->attributes.get_ints("kernel_shape").size() == 2 &&
+               rewriter.has_twin(n->input(0))) {
+      // An 8-bit MaxPool (fold_qdq_passthrough's) between channels-last convs:
+      // the maximum of each channel's window, read in place.
+      rewriter.replace(n, "ai.qdq", "MaxPool", {rewriter.channels_last(n->input(0))});
+      ++changed;
     } else if (auto data = layout_free_inputs(*n); !data.empty()) {
       std::vector<Value*> inputs = n->inputs();
       bool follows = false;  // only worth it next to a tensor already channels-last

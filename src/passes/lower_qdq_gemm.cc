@@ -25,8 +25,6 @@ std::optional<SymbolicShape> shape_through_qdq(const Value* v) {
   return v->shape;
 }
 
-bool is_8bit_type(DType t) { return t == DType::kInt8 || t == DType::kUInt8; }
-
 // The bias as a Conv takes it: M values, 1-D. A float constant or
 // DequantizeLinear of an int32 constant (what fold_qdq_conv lowers); a bias
 // that broadcasts over rows as well is not a per-column bias.
@@ -63,7 +61,7 @@ std::optional<GemmOperands> match(const Node& n) {
   if (!x_params || !g.w_dq) return std::nullopt;
   const Tensor* w = constant_of(g.w_dq->input(0));
   const auto w_params = constant_quant_params(*g.w_dq);
-  if (!w || w->rank() != 2 || !is_8bit_type(w->dtype()) || !w_params) return std::nullopt;
+  if (!w || w->rank() != 2 || !is_8bit(w->dtype()) || !w_params) return std::nullopt;
   g.w = *w_params;
   const int64_t m = w->dim(g.w_is_k_by_m ? 1 : 0);
   const int64_t out_axis = g.w_is_k_by_m ? 1 : 0;

@@ -15,7 +15,7 @@ struct QuantParams {
   int64_t axis = 1;
   DType type = DType::kUInt8;  // the quantized element type (int32 for biases)
 
-  bool is_8bit() const { return type == DType::kInt8 || type == DType::kUInt8; }
+  bool is_8bit() const { return qdq::is_8bit(type); }
 
   bool per_tensor() const { return scale->constant->numel() == 1; }
   float scale_at(int64_t i) const;

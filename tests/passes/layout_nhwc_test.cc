@@ -25,6 +25,22 @@ TEST(LayoutNhwc, QuantizedBlockRunsChannelsLastWithTransposesOnlyAtTheEdges) {
   EXPECT_EQ(counts["Transpose"], 2);   // in after the input's Q, out before the output's DQ
 }
 
+TEST(LayoutNhwc, QuantizedMaxPoolFollowsTheConvolutions) {
+  LayoutNhwc layout;
+  EliminateDeadCode dead_code;
+  auto r = testing::rewrite_and_compare(
+      [] { return lowered_residual_block(BlockStyle::kPooledSum); }, {&layout, &dead_code}, 0.0f);
+  auto counts = op_counts(r.graph);
+  EXPECT_EQ(counts["QConv"], 2);
+  EXPECT_EQ(counts["Transpose"], 2);
+  ASSERT_EQ(counts["MaxPool"], 1);
+  for (Node* n : r.graph.nodes())
+    if (n->op_type == "MaxPool") {
+      EXPECT_EQ(n->domain, "ai.qdq");
+      EXPECT_EQ(n->input(0)->producer->op_type, "QLinearAdd");
+    }
+}
+
 TEST(LayoutNhwc, FloatSumConvolutionBecomesFloatOutputQConv) {
   LayoutNhwc layout;
   EliminateDeadCode dead_code;

@@ -80,16 +80,22 @@ inline Tensor random_floats(const Shape& shape, uint32_t seed, float lo = -1.0f,
 // makes it (conv2's output quantized before the add). kFloatSum: conv2's output
 // meets the add in float and only the ReLU's output is quantized, as
 // pytorch-quantization exports it (TensorRT-style QAT).
-enum class BlockStyle { kQuantizedSum, kFloatSum };
+// kPooledSum: kQuantizedSum followed by a 3x3 stride-1 MaxPool between a DQ
+// and a Q of the sum's parameters (ResNet's stem pool, shape kept).
+enum class BlockStyle { kQuantizedSum, kFloatSum, kPooledSum };
 
 inline Graph qdq_residual_block(BlockStyle style) {
   GraphBuilder b(13);
   Value* x = b.input("x", DType::kFloat32, {1, 8, 6, 6});
+  std::map<float, std::pair<Value*, Value*>> params;  // one pair of constants per scale
   auto qdq = [&](Value* v, float scale, uint8_t zero) {
-    Value* s =
-        b.constant(std::string("s").append(std::to_string(scale)), Tensor::scalar<float>(scale));
-    Value* z =
-        b.constant(std::string("z").append(std::to_string(scale)), Tensor::scalar<uint8_t>(zero));
+    auto [it, added] = params.try_emplace(scale);
+    if (added)
+      it->second = {
+          b.constant(std::string("s").append(std::to_string(scale)), Tensor::scalar<float>(scale)),
+          b.constant(std::string("z").append(std::to_string(scale)),
+                     Tensor::scalar<uint8_t>(zero))};
+    auto [s, z] = it->second;
     return b.op("DequantizeLinear", {b.op("QuantizeLinear", {v, s, z}), s, z});
   };
   auto conv = [&](Value* in, uint32_t seed) {
@@ -120,14 +126,25 @@ inline Graph qdq_residual_block(BlockStyle style) {
   Value* identity = qdq(x, 0.02f, 128);
   Value* h = qdq(b.op("Relu", {conv(identity, 1)}), 0.03f, 10);  // zero point 10: a real clamp
   Value* y = conv(h, 5);
-  if (style == BlockStyle::kQuantizedSum)  // the final ReLU is implied by zero point 0
-    b.output(qdq(b.op("Add", {qdq(y, 0.05f, 120), identity}), 0.04f, 0));
-  else
+  if (style == BlockStyle::kFloatSum) {
     b.output(qdq(b.op("Relu", {b.op("Add", {y, identity})}), 0.04f, 0));
+  } else {  // the final ReLU is implied by zero point 0
+    Value* sum = qdq(b.op("Add", {qdq(y, 0.05f, 120), identity}), 0.04f, 0);
+    if (style == BlockStyle::kPooledSum) {
+      Attributes pool;
+      pool.set("kernel_shape", std::vector<int64_t>{3, 3});
+      pool.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+      sum = qdq(b.op("MaxPool", {sum}, pool), 0.04f, 0);
+    }
+    b.output(sum);
+  }
   Graph g = b.build();
-  // Every tensor of the block has the input's shape (as ONNX shape inference
-  // would record it for an imported model).
-  for (Node* n : g.nodes()) n->output(0)->shape = to_symbolic({1, 8, 6, 6});
+  // Every tensor of the block has the input's shape and its type (as ONNX
+  // shape inference would record them for an imported model).
+  for (Node* n : g.nodes()) {
+    n->output(0)->shape = to_symbolic({1, 8, 6, 6});
+    n->output(0)->dtype = n->op_type == "QuantizeLinear" ? DType::kUInt8 : DType::kFloat32;
+  }
   return g;
 }
 

@@ -2,6 +2,7 @@
 // GlobalAveragePool, GlobalMaxPool.
 #include "runtime/reference/pool.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "runtime/reference/registry.h"
@@ -167,6 +168,45 @@ void global_average_pool_nhwc_reference(OpContext& ctx) {
   ctx.output(0) = std::move(y);
 }
 
+SpatialGeometry max_pool_nhwc_geometry(const OpContext& ctx, const Tensor& x) {
+  ctx.require(is_8bit(x.dtype()) && x.rank() == 4, "expects an 8-bit [N, H, W, C] input");
+  return make_spatial_geometry(ctx, {x.dim(0), x.dim(3), x.dim(1), x.dim(2)},
+                               ctx.attrs().get_ints("kernel_shape"),
+                               ctx.attrs().get_int("ceil_mode", 0));
+}
+
+// ai.qdq.MaxPool: MaxPool on a channels-last 8-bit tensor (the layout pass's
+// form of a MaxPool between quantized tensors), output [N, OH, OW, C]. Without
+// Indices, only the maxima: the same values as MaxPool's, channel by channel.
+void max_pool_nhwc_reference(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const SpatialGeometry g = max_pool_nhwc_geometry(ctx, x);
+  const int64_t height = g.in[1], width = g.in[2], channels = x.dim(3);
+  Tensor y(x.dtype(), {x.dim(0), g.out[1], g.out[2], channels});
+  dispatch_types<int8_t, uint8_t>(ctx, x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* in = x.data<T>();
+    T* out = y.data<T>();
+    for (int64_t n = 0; n < x.dim(0); ++n)
+      for (int64_t oh = 0; oh < g.out[1]; ++oh)
+        for (int64_t ow = 0; ow < g.out[2]; ++ow)
+          for (int64_t c = 0; c < channels; ++c) {
+            T best = std::numeric_limits<T>::lowest();
+            for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+              const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+              if (ih < 0 || ih >= height) continue;
+              for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+                const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
+                if (iw < 0 || iw >= width) continue;
+                best = std::max(best, in[((n * height + ih) * width + iw) * channels + c]);
+              }
+            }
+            out[((n * g.out[1] + oh) * g.out[2] + ow) * channels + c] = best;
+          }
+  });
+  ctx.output(0) = std::move(y);
+}
+
 namespace {
 
 void global_max_pool(OpContext& ctx) {
@@ -185,6 +225,7 @@ void add_pool_ops(ReferenceOpTable& table) {
   table["GlobalAveragePool"] = global_average_pool;
   table["GlobalMaxPool"] = global_max_pool;
   table["ai.qdq.GlobalAveragePool"] = global_average_pool_nhwc_reference;
+  table["ai.qdq.MaxPool"] = max_pool_nhwc_reference;
 }
 
 }  // namespace qdq

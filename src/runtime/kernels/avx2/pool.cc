@@ -1,9 +1,16 @@
-// ai.qdq.GlobalAveragePool (channels-last) on AVX2: eight channels per vector,
-// each still summed pixel by pixel in the reference's order, then divided as
-// the reference divides, so the bits agree.
+// The channels-last pools on AVX2. GlobalAveragePool: eight channels per
+// vector, each still summed pixel by pixel in the reference's order, then
+// divided as the reference divides, so the bits agree. MaxPool on 8-bit
+// tensors: 32 channels per vector; a maximum is exact in any order.
 #include "runtime/reference/pool.h"
 
 #include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <vector>
 
 #include "runtime/kernels/registry.h"
 
@@ -28,7 +35,65 @@ QDQ_TARGET void average_channels(const float* x, int64_t pixels, int64_t channel
   }
 }
 
+// The maximum over `taps` pixels (element offsets from `x`) of each of
+// `channels` 8-bit channels.
+template <typename T>
+QDQ_TARGET void max_of_taps(const T* x, const int64_t* taps, int64_t tap_count, int64_t channels,
+                            T* out) {
+  constexpr bool kSigned = std::is_signed_v<T>;
+  int64_t c = 0;
+  for (; c + 32 <= channels; c += 32) {
+    __m256i best = _mm256_set1_epi8(static_cast<char>(std::numeric_limits<T>::lowest()));
+    for (int64_t t = 0; t < tap_count; ++t) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + taps[t] + c));
+      best = kSigned ? _mm256_max_epi8(best, v) : _mm256_max_epu8(best, v);
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + c), best);
+  }
+  for (; c < channels; ++c) {
+    T best = std::numeric_limits<T>::lowest();
+    for (int64_t t = 0; t < tap_count; ++t) best = std::max(best, x[taps[t] + c]);
+    out[c] = best;
+  }
+}
+
+template <typename T>
+void max_pool_nhwc(const Tensor& x, const SpatialGeometry& g, Tensor& y) {
+  const int64_t height = g.in[1], width = g.in[2], channels = x.dim(3);
+  const int64_t rows = x.dim(0) * g.out[1];
+#pragma omp parallel for schedule(static) if (rows * g.out[2] * channels > 16384)
+  for (int64_t row = 0; row < rows; ++row) {
+    const int64_t n = row / g.out[1], oh = row % g.out[1];
+    const T* image = x.data<T>() + n * height * width * channels;
+    T* out = y.data<T>() + row * g.out[2] * channels;
+    std::vector<int64_t> taps(static_cast<size_t>(g.kernel[1] * g.kernel[2]));
+    for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+      int64_t count = 0;
+      for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+        const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+        if (ih < 0 || ih >= height) continue;
+        for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+          const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
+          if (iw >= 0 && iw < width)
+            taps[static_cast<size_t>(count++)] = (ih * width + iw) * channels;
+        }
+      }
+      max_of_taps(image, taps.data(), count, channels, out + ow * channels);
+    }
+  }
+}
+
 }  // namespace
+
+void max_pool_nhwc_avx2(OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const SpatialGeometry g = max_pool_nhwc_geometry(ctx, x);
+  Tensor& y = ctx.allocate_output(0, x.dtype(), {x.dim(0), g.out[1], g.out[2], x.dim(3)});
+  if (x.dtype() == DType::kInt8)
+    max_pool_nhwc<int8_t>(x, g, y);
+  else
+    max_pool_nhwc<uint8_t>(x, g, y);
+}
 
 void global_average_pool_nhwc_avx2(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
