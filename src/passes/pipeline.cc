@@ -9,6 +9,7 @@
 #include "passes/fold_qdq_lookup.h"
 #include "passes/fold_qdq_passthrough.h"
 #include "passes/fuse_batchnorm.h"
+#include "passes/fuse_conv_activation.h"
 #include "passes/fuse_qconv_epilogue.h"
 #include "passes/layout_nhwc.h"
 #include "passes/lower_qdq_gemm.h"
@@ -51,6 +52,9 @@ const std::vector<PipelineEntry>& all_passes() {
     //    pass moved next to them.
     p.push_back({std::make_unique<LayoutNhwc>(), PipelineForm::kEngine});
     p.push_back({std::make_unique<FuseQConvEpilogue>(), PipelineForm::kEngine});
+    // 9. The convs still in float (FP32 models; float layers of INT8 ones)
+    //    clamp their own output: after the lowering took every conv it could.
+    p.push_back({std::make_unique<FuseConvActivation>(), PipelineForm::kEngine, true});
     return p;
   }();
   return passes;
@@ -68,7 +72,9 @@ std::vector<const Pass*> select_passes(const std::string& names, PipelineForm fo
   const bool everything = wanted.empty();
   std::vector<const Pass*> selected;
   for (const auto& e : all_passes()) {
-    const bool in_form = e.first_form <= form;
+    const bool in_form = form == PipelineForm::kFloatEngine
+                             ? e.first_form == PipelineForm::kQdq || e.float_engine
+                             : e.first_form <= form;
     if (everything ? in_form : wanted.count(e.pass->name()) != 0) {
       check(in_form, "pass " + e.pass->name() +
                          (e.first_form == PipelineForm::kEngine

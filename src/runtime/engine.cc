@@ -20,8 +20,8 @@ bool is_integer_layer(const Node& n) {
 
 Result<Engine> build_engine(Graph& graph, const EngineOptions& options) {
   return catch_errors([&]() -> Engine {
-    PipelineReport report;
     PassContext context;
+    context.evaluate = evaluate_node;
     if (options.int8) {
       bool quantized = false;
       for (Node* n : graph.nodes())
@@ -30,19 +30,17 @@ Result<Engine> build_engine(Graph& graph, const EngineOptions& options) {
             "--int8 on a model without Q/DQ nodes needs calibration (--calib/--calibData), which "
             "is not "
             "available yet; run it without --int8, or quantize it first");
-      context.evaluate = evaluate_node;
-      report = run_passes(graph, select_passes("", PipelineForm::kEngine), context);
     }
+    // The FP32 engine keeps float semantics: the Q/DQ-level cleanups and
+    // fusions, no integer lowering.
+    const PipelineReport report = run_passes(
+        graph, select_passes("", options.int8 ? PipelineForm::kEngine : PipelineForm::kFloatEngine),
+        context);
     auto executor = ReferenceExecutor::create(
-        graph, ExecutorOptions{options.int8 ? options.isa : Isa::kRef, options.input_ranges,
-                               options.max_activation_bytes});
+        graph, ExecutorOptions{options.isa, options.input_ranges, options.max_activation_bytes});
     if (!executor.is_ok()) throw Error(executor.status().message(), executor.status().kind());
-    Engine engine{std::move(executor.value()),
-                  report,
-                  context.warnings,
-                  0,
-                  options.int8 ? options.isa : Isa::kRef,
-                  options.int8};
+    Engine engine{
+        std::move(executor.value()), report, context.warnings, 0, options.isa, options.int8};
     for (Node* n : graph.nodes()) engine.int8_layers += is_integer_layer(*n);
     return engine;
   });

@@ -263,7 +263,7 @@ Result<LoadedPlan> load_plan(const std::filesystem::path& path, Isa cpu_isa,
     const Graph& graph = *graph_owner;
     std::map<std::string, Shape> opt_shapes;
 
-    ExecutorOptions options{header.int8() ? run_isa : Isa::kRef, {}, max_activation_bytes};
+    ExecutorOptions options{run_isa, {}, max_activation_bytes};
     check(header.inputs_size() == static_cast<int>(graph.inputs().size()),
           "plan's inputs do not match its graph");
     for (int i = 0; i < header.inputs_size(); ++i) {

@@ -76,7 +76,7 @@ rc=$?
 if [ $rc -eq 0 ] && grep -q '^=== Performance summary ===$' "$work/summary" &&
   grep -qE '^Throughput: [0-9.]+ qps$' "$work/summary" &&
   grep -qE '^Latency: min = [0-9.]+ ms, max = [0-9.]+ ms, mean = [0-9.]+ ms, median = [0-9.]+ ms, percentile\(50%\) = [0-9.]+ ms, percentile\(99%\) = [0-9.]+ ms$' "$work/summary" &&
-  grep -qE '^Engine: precision=fp32 layers=[0-9]+ int8=0 fp32=[0-9]+ weights=[0-9.]+ MB activations=[0-9.]+ MB threads=[0-9]+ isa=ref$' "$work/summary" &&
+  grep -qE '^Engine: precision=fp32 layers=[0-9]+ int8=0 fp32=[0-9]+ weights=[0-9.]+ MB activations=[0-9.]+ MB threads=[0-9]+ isa=[a-z0-9]+$' "$work/summary" &&
   grep -qE '^Build time: [0-9.]+ ms   Load time: [0-9.]+ ms$' "$work/summary"; then pass
 else fail "performance summary (rc=$rc): $(cat "$work/summary" "$work/err" | head -c 600)"; fi
 if node -e '

@@ -1,7 +1,10 @@
-// Convolution family: Conv (float), ConvInteger and QLinearConv (integer, exact).
+// Convolution family: Conv (float; ai.qdq.Conv also clamps its output, the
+// FP32 engine's fused activation), ConvInteger and QLinearConv (integer, exact).
 // One direct loop nest serves all three: the integer ones subtract zero points
 // and accumulate in int32; padding contributes nothing in either case (a padded
 // uint8 input equals its zero point, so x - x_zero_point = 0).
+#include <algorithm>
+
 #include "runtime/kernels/requantize.h"
 #include "runtime/reference/quant_params.h"
 #include "runtime/reference/registry.h"
@@ -81,6 +84,16 @@ void conv(OpContext& ctx) {
   ctx.output(0) = std::move(y);
 }
 
+// ai.qdq.Conv: Conv, then its output clamped to [activation_min,
+// activation_max] (fuse_conv_activation's Relu or Clip).
+void conv_clamped(OpContext& ctx) {
+  conv(ctx);
+  const auto [lo, hi] = conv_activation_range(ctx.attrs());
+  Tensor& y = ctx.output(0);
+  for (int64_t i = 0; i < y.numel(); ++i)
+    y.data<float>()[i] = std::min(std::max(y.data<float>()[i], lo), hi);
+}
+
 // Runs the integer loop nest for any uint8/int8 pairing of input and weight.
 void integer_conv(const OpContext& ctx, const ConvShape& s, const Tensor& x, int32_t x_zero,
                   const Tensor& w, const std::vector<int32_t>& w_zero, int32_t* acc) {
@@ -124,6 +137,7 @@ void qlinear_conv(OpContext& ctx) {
 
 void add_conv_ops(ReferenceOpTable& table) {
   table["Conv"] = conv;
+  table["ai.qdq.Conv"] = conv_clamped;
   table["ConvInteger"] = conv_integer;
   table["QLinearConv"] = qlinear_conv;
 }

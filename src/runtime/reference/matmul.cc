@@ -1,5 +1,7 @@
 // Matrix products: Gemm, MatMul (float) and MatMulInteger, QLinearMatMul
 // (integer, exact). MatMul-style ops broadcast batch dims like numpy.matmul.
+#include "runtime/reference/matmul.h"
+
 #include "runtime/kernels/requantize.h"
 #include "runtime/reference/quant_params.h"
 #include "runtime/reference/registry.h"
@@ -21,40 +23,6 @@ void matmul_accumulate(int64_t M, int64_t K, int64_t N, const TA* a, int64_t a_r
       for (int64_t n = 0; n < N; ++n)
         c[m * N + n] += av * (static_cast<TAcc>(b[k * b_row + n * b_col]) - b_zero[n]);
     }
-}
-
-void gemm(OpContext& ctx) {
-  const Tensor& a = ctx.input(0);
-  const Tensor& b = ctx.input(1);
-  ctx.require(a.dtype() == DType::kFloat32 && b.dtype() == DType::kFloat32,
-              "expects float32 inputs");
-  ctx.require(a.rank() == 2 && b.rank() == 2, "expects 2-D inputs, got " +
-                                                  shape_to_string(a.shape()) + " and " +
-                                                  shape_to_string(b.shape()));
-  const bool ta = ctx.attrs().get_int("transA", 0) != 0;
-  const bool tb = ctx.attrs().get_int("transB", 0) != 0;
-  const float alpha = ctx.attrs().get_float("alpha", 1.0f);
-  const float beta = ctx.attrs().get_float("beta", 1.0f);
-  const int64_t M = ta ? a.dim(1) : a.dim(0), K = ta ? a.dim(0) : a.dim(1);
-  const int64_t N = tb ? b.dim(0) : b.dim(1), Kb = tb ? b.dim(1) : b.dim(0);
-  ctx.require(K == Kb, "inner dimensions differ: " + shape_to_string(a.shape()) + " x " +
-                           shape_to_string(b.shape()));
-  Tensor y(DType::kFloat32, {M, N});
-  std::vector<float> zeros(static_cast<size_t>(std::max(M, N)), 0.0f);
-  matmul_accumulate<float, float, float>(M, K, N, a.data<float>(), ta ? 1 : K, ta ? M : 1,
-                                         zeros.data(), b.data<float>(), tb ? 1 : N, tb ? K : 1,
-                                         zeros.data(), y.data<float>());
-  float* out = y.data<float>();
-  for (int64_t i = 0; i < M * N; ++i) out[i] *= alpha;
-  if (const Tensor* c = ctx.optional_input(2)) {
-    ctx.require(c->dtype() == DType::kFloat32, "C must be float32");
-    Shape full = broadcast_shapes(ctx, c->shape(), {M, N});
-    ctx.require(full == Shape({M, N}),
-                "C " + shape_to_string(c->shape()) + " does not broadcast to [M, N]");
-    auto map = broadcast_index_map(c->shape(), {M, N});
-    for (int64_t i = 0; i < M * N; ++i) out[i] += beta * c->data<float>()[map[i]];
-  }
-  ctx.output(0) = std::move(y);
 }
 
 // numpy.matmul shape rules: 1-D operands are promoted and the added dim removed.
@@ -146,8 +114,42 @@ void qlinear_matmul(OpContext& ctx) {
 
 }  // namespace
 
+void gemm_reference(OpContext& ctx) {
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  ctx.require(a.dtype() == DType::kFloat32 && b.dtype() == DType::kFloat32,
+              "expects float32 inputs");
+  ctx.require(a.rank() == 2 && b.rank() == 2, "expects 2-D inputs, got " +
+                                                  shape_to_string(a.shape()) + " and " +
+                                                  shape_to_string(b.shape()));
+  const bool ta = ctx.attrs().get_int("transA", 0) != 0;
+  const bool tb = ctx.attrs().get_int("transB", 0) != 0;
+  const float alpha = ctx.attrs().get_float("alpha", 1.0f);
+  const float beta = ctx.attrs().get_float("beta", 1.0f);
+  const int64_t M = ta ? a.dim(1) : a.dim(0), K = ta ? a.dim(0) : a.dim(1);
+  const int64_t N = tb ? b.dim(0) : b.dim(1), Kb = tb ? b.dim(1) : b.dim(0);
+  ctx.require(K == Kb, "inner dimensions differ: " + shape_to_string(a.shape()) + " x " +
+                           shape_to_string(b.shape()));
+  Tensor y(DType::kFloat32, {M, N});
+  std::vector<float> zeros(static_cast<size_t>(std::max(M, N)), 0.0f);
+  matmul_accumulate<float, float, float>(M, K, N, a.data<float>(), ta ? 1 : K, ta ? M : 1,
+                                         zeros.data(), b.data<float>(), tb ? 1 : N, tb ? K : 1,
+                                         zeros.data(), y.data<float>());
+  float* out = y.data<float>();
+  for (int64_t i = 0; i < M * N; ++i) out[i] *= alpha;
+  if (const Tensor* c = ctx.optional_input(2)) {
+    ctx.require(c->dtype() == DType::kFloat32, "C must be float32");
+    Shape full = broadcast_shapes(ctx, c->shape(), {M, N});
+    ctx.require(full == Shape({M, N}),
+                "C " + shape_to_string(c->shape()) + " does not broadcast to [M, N]");
+    auto map = broadcast_index_map(c->shape(), {M, N});
+    for (int64_t i = 0; i < M * N; ++i) out[i] += beta * c->data<float>()[map[i]];
+  }
+  ctx.output(0) = std::move(y);
+}
+
 void add_matmul_ops(ReferenceOpTable& table) {
-  table["Gemm"] = gemm;
+  table["Gemm"] = gemm_reference;
   table["MatMul"] = matmul;
   table["MatMulInteger"] = matmul_integer;
   table["QLinearMatMul"] = qlinear_matmul;

@@ -1,5 +1,7 @@
 #include "runtime/reference/spatial.h"
 
+#include <limits>
+
 namespace qdq {
 
 SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_shape,
@@ -84,6 +86,11 @@ ConvShape conv_shape(const OpContext& ctx, const Shape& x, const Shape& w) {
 
 ConvShape conv_shape(const OpContext& ctx, const Tensor& x, const Tensor& w) {
   return conv_shape(ctx, x.shape(), w.shape());
+}
+
+std::pair<float, float> conv_activation_range(const Attributes& attrs) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  return {attrs.get_float("activation_min", -kInf), attrs.get_float("activation_max", kInf)};
 }
 
 }  // namespace qdq

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
 
 #include "runtime/reference/op_context.h"
 
@@ -34,6 +35,10 @@ struct ConvShape {
 };
 
 ConvShape conv_shape(const OpContext& ctx, const Tensor& x, const Tensor& w);
+
+// The output clamp of ai.qdq.Conv (a float Conv with its Relu/Clip fused):
+// attributes activation_min/activation_max, unbounded where absent.
+std::pair<float, float> conv_activation_range(const Attributes& attrs);
 // The same from shapes: x_shape channels-first ([N, C, spatial...]).
 ConvShape conv_shape(const OpContext& ctx, const Shape& x_shape, const Shape& w_shape);
 
