@@ -276,8 +276,8 @@ int run_report(const cli::Flags& flags, const Dataset& dataset, int64_t count, i
   table += "\ntop-1 (%) on " + std::to_string(count) + " images of " + flags.get("dataset") +
            "; latency: median, batch 1, " + std::to_string(omp_get_max_threads()) +
            " threads, isa=" + isa_name(selected_isa()) +
-           "; FP32 is qdq's FP32 engine, which runs the portable reference kernels (no optimized "
-           "FP32 path yet): compare INT8 with ONNX Runtime's FP32 in bench/run\n";
+           "; both latencies are qdq's engines (FP32: Q/DQ-level fusions, float kernels); "
+           "ONNX Runtime's side by side: bench/run\n";
   std::cout << table;
   if (flags.has("markdown")) cli::write_file_atomically(flags.get("markdown"), table);
   return 0;

@@ -3,7 +3,7 @@
 // the error, not the bits: with inputs and weights in [-1, 1] and at most a
 // few hundred terms, |error| stays below 1e-4 (a float's relative precision
 // times the sum of the magnitudes). Geometries: padding, strides, dilations,
-// groups (depthwise), 1x1 (read directly, no gathering), batches that split
+// groups, depthwise (a direct loop), 1x1 (read directly, no gathering), batches that split
 // over threads, 1-D and 3-D windows.
 #include <gtest/gtest.h>
 
@@ -57,6 +57,7 @@ const std::vector<ConvCase>& cases() {
       {{2, 32, 7, 7}, {24, 32, 1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}},       // 1x1: read directly
       {{1, 32, 8, 8}, {64, 32, 1, 1}, {2, 2}, {0, 0, 0, 0}, {1, 1}},       // strided 1x1
       {{2, 24, 10, 10}, {24, 1, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 24},  // depthwise
+      {{1, 16, 11, 9}, {16, 1, 5, 3}, {2, 2}, {2, 1, 1, 2}, {1, 2}, 16},   // strided, dilated
       {{1, 12, 9, 9}, {6, 4, 3, 3}, {1, 1}, {2, 2, 2, 2}, {2, 2}, 3},      // grouped, dilated
       {{2, 5, 17}, {7, 5, 4}, {3}, {2, 1}, {1}},                           // 1-D
       {{1, 4, 5, 6, 7}, {3, 4, 2, 3, 2}, {1, 2, 1}, {0, 1, 1, 1, 0, 1}, {1, 1, 2}},  // 3-D

@@ -80,6 +80,48 @@ void convolve_image(const ConvShape& s, const float* x, const float* w, const fl
   }
 }
 
+// Depthwise convs (one input and one output channel per group): a direct loop
+// per channel plane, whose rows vectorize, since a GEMM with one output row
+// would not pay for gathering the windows. Each output sums the bias, then
+// the taps in the reference's order.
+void depthwise_planes(const ConvShape& s, const float* x, const float* w, const float* bias,
+                      float* y) {
+  const SpatialGeometry& g = s.geometry;
+#pragma omp parallel for schedule(static)
+  for (int64_t plane = 0; plane < s.batch * s.out_channels; ++plane) {
+    const int64_t c = plane % s.out_channels;
+    const float* in = x + plane * g.in_size();
+    const float* taps = w + c * g.kernel_size();
+    float* out = y + plane * g.out_size();
+    for (int64_t i = 0; i < g.out_size(); ++i) out[i] = bias ? bias[c] : 0.0f;
+    for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0)
+      for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1)
+        for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
+          const float tap = taps[(k0 * g.kernel[1] + k1) * g.kernel[2] + k2];
+          // The output columns whose tap lands inside the input row.
+          const int64_t off2 = k2 * g.dilation[2] - g.pad_begin[2];
+          const int64_t o2_lo = off2 >= 0 ? 0 : (-off2 + g.stride[2] - 1) / g.stride[2];
+          int64_t o2_end = g.in[2] - off2 <= 0 ? 0 : (g.in[2] - 1 - off2) / g.stride[2] + 1;
+          if (o2_end > g.out[2]) o2_end = g.out[2];
+          for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
+            const int64_t i0 = o0 * g.stride[0] - g.pad_begin[0] + k0 * g.dilation[0];
+            if (i0 < 0 || i0 >= g.in[0]) continue;
+            for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
+              const int64_t i1 = o1 * g.stride[1] - g.pad_begin[1] + k1 * g.dilation[1];
+              if (i1 < 0 || i1 >= g.in[1]) continue;
+              const float* row = in + (i0 * g.in[1] + i1) * g.in[2] + off2;
+              float* out_row = out + (o0 * g.out[1] + o1) * g.out[2];
+              if (g.stride[2] == 1)
+                for (int64_t o2 = o2_lo; o2 < o2_end; ++o2) out_row[o2] += tap * row[o2];
+              else
+                for (int64_t o2 = o2_lo; o2 < o2_end; ++o2)
+                  out_row[o2] += tap * row[o2 * g.stride[2]];
+            }
+          }
+        }
+  }
+}
+
 }  // namespace
 
 void conv_fp32_avx2(OpContext& ctx) {
@@ -100,7 +142,9 @@ void conv_fp32_avx2(OpContext& ctx) {
   // if clause: a parallel region nested in an inactive one gets a second
   // thread pool, whose spinning threads then fight the first's.)
   thread_local Eigen::VectorXf scratch;
-  if (s.batch == 1) {
+  if (s.group == s.in_channels && s.group == s.out_channels) {
+    depthwise_planes(s, x.data<float>(), w.data<float>(), b, y.data<float>());
+  } else if (s.batch == 1) {
     convolve_image(s, x.data<float>(), w.data<float>(), b, y.data<float>(), scratch);
   } else {
 #pragma omp parallel for schedule(static)
