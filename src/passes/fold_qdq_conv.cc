@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include "graph/quantization.h"
 #include "passes/pattern.h"
@@ -20,24 +21,6 @@ struct ConvGroup : QdqConvInputs {
   float act_max = std::numeric_limits<float>::infinity();
 };
 
-bool read_activation(Node* act, ConvGroup& g) {
-  if (act->op_type == "Relu") {
-    g.act_min = 0.0f;
-    return true;
-  }
-  if (act->op_type != "Clip") return false;
-  for (size_t i = 1; i < 3; ++i) {
-    Value* bound = act->input(i);
-    if (!bound) continue;
-    if (!bound->is_constant() || bound->constant->numel() != 1) return false;
-    (i == 1 ? g.act_min : g.act_max) = static_cast<float>(bound->constant->scalar_as_double());
-  }
-  if (act->attributes.has("min"))
-    g.act_min = act->attributes.get_float("min", g.act_min);  // Clip < 11
-  if (act->attributes.has("max")) g.act_max = act->attributes.get_float("max", g.act_max);
-  return true;
-}
-
 std::optional<ConvGroup> match(Node* q) {
   ConvGroup g{};
   g.y_q = q;
@@ -48,7 +31,9 @@ std::optional<ConvGroup> match(Node* q) {
   if (!has_single_use(v) || !v->producer) return std::nullopt;
   Node* n = v->producer;
   if (n->op_type == "Relu" || n->op_type == "Clip") {
-    if (!read_activation(n, g)) return std::nullopt;
+    const auto bounds = activation_bounds(*n);
+    if (!bounds) return std::nullopt;
+    std::tie(g.act_min, g.act_max) = *bounds;
     g.activation = n;
     v = n->input(0);
     if (!has_single_use(v)) return std::nullopt;

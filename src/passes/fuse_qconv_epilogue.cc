@@ -8,9 +8,11 @@ namespace qdq {
 namespace {
 
 // A QConv with an 8-bit output: one with a y_zero_point (a float output's
-// Clip or Add is a float op).
+// Clip or Add is a float op) and an int32 bias or none (a float bias makes a
+// float sum, whose clamps are float: fuse_qconv_float_sum's).
 bool is_integer_qconv(const Node& n) {
-  return n.domain == "ai.qdq" && n.op_type == "QConv" && n.input(7) != nullptr;
+  return n.domain == "ai.qdq" && n.op_type == "QConv" && n.input(7) != nullptr &&
+         (!n.input(8) || n.input(8)->dtype != DType::kFloat32);
 }
 
 bool same_scalar(const Value* a, const Value* b) {

@@ -1,6 +1,7 @@
 #include "passes/pattern.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace qdq {
 
@@ -53,6 +54,22 @@ void replace_all_uses(Graph& graph, Value* from, Value* to) {
   for (Node* c : consumers)
     for (size_t i = 0; i < c->inputs().size(); ++i)
       if (c->inputs()[i] == from) graph.replace_input(c, i, to);
+}
+
+std::optional<std::pair<float, float>> activation_bounds(const Node& n) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  if (!n.domain.empty()) return std::nullopt;
+  if (n.op_type == "Relu") return std::pair{0.0f, kInf};
+  if (n.op_type != "Clip") return std::nullopt;
+  // Clip < 11 has attributes, later ones optional constant inputs.
+  std::pair bounds{n.attributes.get_float("min", -kInf), n.attributes.get_float("max", kInf)};
+  for (size_t i = 1; i < 3; ++i) {
+    if (!n.input(i)) continue;
+    const auto bound = constant_scalar(n.input(i));
+    if (!bound) return std::nullopt;
+    (i == 1 ? bounds.first : bounds.second) = static_cast<float>(*bound);
+  }
+  return bounds;
 }
 
 }  // namespace qdq

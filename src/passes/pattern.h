@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "graph/graph.h"
 
@@ -19,6 +20,9 @@ bool same_shape(const Value* a, const Value* b);
 const Tensor* constant_of(const Value* v);
 // The value of a one-element constant behind `v`, or nullopt.
 std::optional<double> constant_scalar(const Value* v);
+// The clamp a Relu or a Clip (constant bounds) applies to its input, as
+// [lo, hi] with infinities for an open side; nullopt for other nodes.
+std::optional<std::pair<float, float>> activation_bounds(const Node& n);
 // Fresh value name based on `base` that the graph does not use yet.
 std::string unique_name(const Graph& graph, const std::string& base);
 // A new constant value named after `base` (made unique).

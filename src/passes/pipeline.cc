@@ -11,6 +11,7 @@
 #include "passes/fuse_batchnorm.h"
 #include "passes/fuse_conv_activation.h"
 #include "passes/fuse_qconv_epilogue.h"
+#include "passes/fuse_qconv_float_sum.h"
 #include "passes/layout_nhwc.h"
 #include "passes/lower_qdq_gemm.h"
 #include "passes/remove_redundant_qdq.h"
@@ -52,6 +53,9 @@ const std::vector<PipelineEntry>& all_passes() {
     //    pass moved next to them.
     p.push_back({std::make_unique<LayoutNhwc>(), PipelineForm::kEngine});
     p.push_back({std::make_unique<FuseQConvEpilogue>(), PipelineForm::kEngine});
+    //    The float-output convs of TensorRT-style QAT: their block ends (add,
+    //    activation, quantization) in the conv too.
+    p.push_back({std::make_unique<FuseQConvFloatSum>(), PipelineForm::kEngine});
     // 9. The convs still in float (FP32 models; float layers of INT8 ones)
     //    clamp their own output: after the lowering took every conv it could.
     p.push_back({std::make_unique<FuseConvActivation>(), PipelineForm::kEngine, true});

@@ -33,8 +33,9 @@ void pack(const OpContext& ctx, ActivationDomain domain, QConvPacked& p) {
   p.bias.assign(static_cast<size_t>(p.blocks * kQConvBlock), 0);
   p.multipliers.assign(p.bias.size(), 0.0f);
   std::copy(q.multipliers.begin(), q.multipliers.end(), p.multipliers.begin());
-  p.finite_multipliers = std::all_of(q.multipliers.begin(), q.multipliers.end(),
-                                     [](float v) { return std::isfinite(v); });
+  auto finite = [](float v) { return std::isfinite(v); };
+  p.finite_multipliers = std::all_of(q.multipliers.begin(), q.multipliers.end(), finite) &&
+                         std::all_of(q.bias_float.begin(), q.bias_float.end(), finite);
   p.bias_float.assign(p.bias.size(), 0.0f);
   std::copy(q.bias_float.begin(), q.bias_float.end(), p.bias_float.begin());
   p.has_minus_128 = std::any_of(w, w + m * c * taps, [](int8_t v) { return v == -128; });

@@ -45,9 +45,11 @@ struct QConvPacked {
   std::vector<int32_t> bias;       // [blocks * 16], the a_zero correction included
   std::vector<float> multipliers;  // [blocks * 16]
   std::vector<float> bias_float;   // [blocks * 16], the float output's B
-  bool finite_multipliers = true;  // else the epilogues go scalar (the NaN rule)
-  bool has_minus_128 = false;      // a weight of -128 (the AVX2 sign trick cannot take it)
-  std::vector<uint8_t> zero_row;   // k_padded bytes of a_zero (padding taps)
+  // Multipliers and float biases finite, else the 8-bit epilogues go scalar
+  // (where a NaN can arise, and the reference's NaN rule applies).
+  bool finite_multipliers = true;
+  bool has_minus_128 = false;     // a weight of -128 (the AVX2 sign trick cannot take it)
+  std::vector<uint8_t> zero_row;  // k_padded bytes of a_zero (padding taps)
   // The direct tiles' padded input, kept across runs: its border (a_zero) is
   // written once, the inside copied each run (qconv_source).
   std::vector<uint8_t> padded_input;

@@ -18,6 +18,39 @@ std::pair<int32_t, int32_t> clamp_attributes(const OpContext& ctx, const char* l
   return {static_cast<int32_t>(std::max(a, type_lo)), static_cast<int32_t>(std::min(b, type_hi))};
 }
 
+// The float sum's parameters (see qconv.h), after the shapes and y's.
+void read_float_sum(const OpContext& ctx, float x_scale, const std::vector<float>& w_scale,
+                    float y_scale, QConvParams& p) {
+  const int64_t m = p.shape.out_channels;
+  const Tensor& b = ctx.input(8);
+  ctx.require(b.numel() == m, "a float bias must hold one value per output channel");
+  p.float_sum = true;
+  p.y_scale = y_scale;
+  p.bias_float.assign(b.data<float>(), b.data<float>() + m);
+  for (int64_t i = 0; i < m; ++i)
+    p.multipliers.push_back(x_scale * w_scale[static_cast<size_t>(i)]);
+  const auto [lo, hi] = conv_activation_range(ctx.attrs());
+  ctx.require(lo <= hi, "activation_min exceeds activation_max");
+  p.act_min = lo;
+  p.act_max = hi;
+  dispatch_types<uint8_t, int8_t>(ctx, p.y_type, [&](auto tag) {
+    using Q = decltype(tag);
+    p.conv_min = std::numeric_limits<Q>::min();
+    p.conv_max = std::numeric_limits<Q>::max();
+  });
+  ctx.require(!ctx.has_input(12) && !ctx.has_input(13) && !ctx.has_input(14),
+              "a float sum is quantized once, by y_scale: no sum parameters, no table");
+  if (!ctx.has_input(9)) return;
+  const Tensor& r = ctx.input(9);
+  ctx.require(r.dtype() == p.y_type, "the residual must have the output's type");
+  ctx.require(r.shape() == qconv_output_shape(p),
+              "residual shape " + shape_to_string(r.shape()) + " differs from the output's");
+  QConvParams::Residual res;
+  res.scale = read_scales(ctx, ctx.input(10), 1, "r_scale")[0];
+  res.zero = read_zero_points(ctx, &ctx.input(11), 1, "r_zero_point")[0];
+  p.residual = res;
+}
+
 }  // namespace
 
 QConvParams read_qconv_params(const OpContext& ctx) {
@@ -51,6 +84,10 @@ QConvParams read_qconv_params(const OpContext& ctx) {
   p.y_type = ctx.input(7).dtype();
   const float y_scale = read_scales(ctx, ctx.input(6), 1, "y_scale")[0];
   p.y_zero = read_zero_points(ctx, &ctx.input(7), 1, "y_zero_point")[0];
+  if (ctx.has_input(8) && ctx.input(8).dtype() == DType::kFloat32) {
+    read_float_sum(ctx, x_scale, w_scale, y_scale, p);
+    return p;
+  }
   if (const Tensor* b = ctx.optional_input(8)) {
     ctx.require(b->dtype() == DType::kInt32 && b->numel() == m,
                 "bias must be int32, one per output channel");

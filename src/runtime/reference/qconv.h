@@ -20,9 +20,19 @@
 // BatchNorm-folded residual Add or a pooling first). Per output element:
 //   out = float(sum (x - x_zero) * (w - w_zero)) * (x_scale * w_scale[m]) + B[m]
 // the integer sum exact where the float graph sums in float.
+//
+// Float sum (B float32 with y_scale and y_zero_point present): the end of a
+// TensorRT-style QAT block, float-output conv -> [Add(DequantizeLinear(r))]
+// -> [Relu/Clip] -> QuantizeLinear, in one kernel. Inputs 9-11 (r, r_scale,
+// r_zero_point) are the optional residual, 12-13 absent; float attributes
+// activation_min/activation_max the clamp. Per output element, in the float
+// steps of the ops it replaces (so fusing changes no bit):
+//   v = the float output's value above [+ float(r - r_zero) * r_scale]
+//   out = QuantizeLinear(min(max(v, activation_min), activation_max), y_scale, y_zero)
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -52,7 +62,11 @@ struct QConvParams {
     int32_t sum_zero = 0;
     int32_t out_min = 0, out_max = 0;
   };
-  std::optional<Residual> residual;
+  std::optional<Residual> residual;  // float sum: only scale and zero
+  bool float_sum = false;
+  float y_scale = 1;  // float sum: the final QuantizeLinear's
+  float act_min = -std::numeric_limits<float>::infinity();
+  float act_max = std::numeric_limits<float>::infinity();
   std::vector<uint8_t> table;  // the output table's bytes, empty without one
 
   int64_t height() const { return shape.geometry.in[1]; }
@@ -70,10 +84,20 @@ QConvParams read_qconv_params(const OpContext& ctx);
 // The output tensor's NHWC shape.
 Shape qconv_output_shape(const QConvParams& p);
 
+inline float qconv_float_epilogue(const QConvParams& p, int64_t channel, int32_t accumulator) {
+  const auto m = static_cast<size_t>(channel);
+  return static_cast<float>(accumulator) * p.multipliers[m] + p.bias_float[m];
+}
+
 // The epilogue of one output element from its int32 accumulator (bias
 // included) and, with a residual, the residual's element.
 template <typename Q>
 inline Q qconv_epilogue(const QConvParams& p, int64_t channel, int32_t accumulator, Q r) {
+  if (p.float_sum) {
+    float v = qconv_float_epilogue(p, channel, accumulator);
+    if (p.residual) v = v + dequantize_value(r, p.residual->scale, p.residual->zero);
+    return quantize_value<Q>(std::min(std::max(v, p.act_min), p.act_max), p.y_scale, p.y_zero);
+  }
   int32_t t = requantize<Q>(accumulator, p.multipliers[static_cast<size_t>(channel)], p.y_zero);
   t = std::min(std::max(t, p.conv_min), p.conv_max);
   if (!p.residual) return static_cast<Q>(t);
@@ -90,11 +114,6 @@ inline void qconv_apply_table(const QConvParams& p, Q* out, int64_t count) {
   if (p.table.empty()) return;
   for (int64_t i = 0; i < count; ++i)
     out[i] = static_cast<Q>(p.table[static_cast<uint8_t>(out[i])]);
-}
-
-inline float qconv_float_epilogue(const QConvParams& p, int64_t channel, int32_t accumulator) {
-  const auto m = static_cast<size_t>(channel);
-  return static_cast<float>(accumulator) * p.multipliers[m] + p.bias_float[m];
 }
 
 // The reference kernel (also what optimized kernels fall back to for the cases

@@ -45,7 +45,7 @@ struct Scales {
 
 template <typename TX, typename TY>
 Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int32_t xz, int32_t yz,
-           int32_t wz) {
+           int32_t wz, bool float_sum) {
   std::mt19937 rng(seed);
   GraphBuilder b(13);
   const int64_t oh = (c.height + 2 * c.pad - c.dilation * (c.kernel - 1) - 1) / c.stride + 1;
@@ -73,10 +73,15 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
       b.constant("wz", Tensor::from_vector<int8_t>({c.out_channels}, w_zero)),
       kFloatOutput ? nullptr : b.constant("ys", Tensor::scalar<float>(s.y)),
       kFloatOutput ? nullptr : b.constant("yz", Tensor::scalar<TY>(static_cast<TY>(yz))),
-      kFloatOutput ? b.constant("bias", Tensor::from_vector<float>({c.out_channels}, bias_float))
-                   : b.constant("bias", Tensor::from_vector<int32_t>({c.out_channels}, bias))};
+      kFloatOutput || float_sum
+          ? b.constant("bias", Tensor::from_vector<float>({c.out_channels}, bias_float))
+          : b.constant("bias", Tensor::from_vector<int32_t>({c.out_channels}, bias))};
   if constexpr (!kFloatOutput) {
-    if (c.residual) {
+    if (c.residual && float_sum) {
+      inputs.push_back(b.constant("r", fill<TY>({c.batch, oh, ow, c.out_channels}, rng, how)));
+      inputs.push_back(b.constant("rs", Tensor::scalar<float>(s.r)));
+      inputs.push_back(b.constant("rz", Tensor::scalar<TY>(static_cast<TY>(yz / 2))));
+    } else if (c.residual) {
       inputs.push_back(b.constant("r", fill<TY>({c.batch, oh, ow, c.out_channels}, rng, how)));
       inputs.push_back(b.constant("rs", Tensor::scalar<float>(s.r)));
       inputs.push_back(b.constant("rz", Tensor::scalar<TY>(static_cast<TY>(yz / 2))));
@@ -90,8 +95,11 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
   a.set("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad});
   a.set("dilations", std::vector<int64_t>{c.dilation, c.dilation});
   a.set("group", c.group);
-  if (c.clamp &&
-      !kFloatOutput) {  // a ReLU at the zero point, and a ReLU6-like upper bound after the add
+  if (c.clamp && float_sum) {  // ReLU6
+    a.set("activation_min", 0.0f);
+    a.set("activation_max", 6.0f);
+  } else if (c.clamp && !kFloatOutput) {
+    // a ReLU at the zero point, and a ReLU6-like upper bound after the add
     a.set("conv_min", int64_t{yz});
     a.set("out_min", int64_t{yz / 3});
     a.set("out_max", int64_t{yz / 3 + 60});
@@ -113,9 +121,9 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
 
 template <typename TX, typename TY>
 void expect_identical(Isa isa, const Case& c, uint32_t seed, Fill how, const Scales& s, int32_t xz,
-                      int32_t yz, int32_t wz = 0) {
-  const Tensor want = run<TX, TY>(c, Isa::kRef, seed, how, s, xz, yz, wz);
-  const Tensor got = run<TX, TY>(c, isa, seed, how, s, xz, yz, wz);
+                      int32_t yz, int32_t wz = 0, bool float_sum = false) {
+  const Tensor want = run<TX, TY>(c, Isa::kRef, seed, how, s, xz, yz, wz, float_sum);
+  const Tensor got = run<TX, TY>(c, isa, seed, how, s, xz, yz, wz, float_sum);
   ASSERT_EQ(want.shape(), got.shape());
   int64_t differing = 0, first = -1;
   for (int64_t i = 0; i < want.numel(); ++i)
@@ -124,7 +132,8 @@ void expect_identical(Isa isa, const Case& c, uint32_t seed, Fill how, const Sca
   EXPECT_EQ(differing, 0) << "first at " << first << " of " << want.numel() << ", case C"
                           << c.channels << " M" << c.out_channels << " " << c.height << "x"
                           << c.width << " k" << c.kernel << " s" << c.stride << " g" << c.group
-                          << (c.residual ? " +residual" : "") << (c.clamp ? " +clamp" : "");
+                          << (c.residual ? " +residual" : "") << (c.clamp ? " +clamp" : "")
+                          << (float_sum ? " float sum" : "");
 }
 
 const Case kCases[] = {
@@ -198,6 +207,24 @@ TEST_P(QConvKernel, FloatOutputMatchesReference) {
     expect_identical<uint8_t, float>(GetParam(), c, seed++, Fill::kRandom, kTypical, 128, 0);
     expect_identical<int8_t, float>(GetParam(), c, seed++, Fill::kExtreme, kTypical, 0, 0);
   }
+}
+
+// The TensorRT-style QAT block end: float bias, float residual, clamp, one
+// quantization; typical, adversarial and extreme scales (a tiny y_scale
+// saturates, a huge one rounds everything to the zero point).
+TEST_P(QConvKernel, FloatSumMatchesReference) {
+  const Scales ranges[] = {kTypical,
+                           {1e-8f, 1e-8f, 1e-8f, 1e-8f, 1e-8f, 1e-7f},
+                           {1e4f, 1e-8f, 1e4f, 1e-8f, 1e3f, 1e4f},
+                           {0.5f, 1e4f, 0.5f, 0.5f, 0.5f, 0.5f}};
+  uint32_t seed = 300;
+  for (const Scales& s : ranges)
+    for (const Case& c : kCases) {
+      expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kRandom, s, 128, 100, 0,
+                                         true);
+      expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kExtreme, s, 0, -3, 0, true);
+      expect_identical<uint8_t, int8_t>(GetParam(), c, seed++, Fill::kRandom, s, 7, 0, 0, true);
+    }
 }
 
 TEST_P(QConvKernel, WeightZeroPointsRunTheReference) {

@@ -68,9 +68,35 @@ QDQ_TARGET void tile_4x16(const TileRows& a, const int8_t* w, int32_t* acc) {
 // the zero point, then converting (round to nearest even) and adding the zero
 // point as an integer, equals the reference's round-add-clamp: rounding is
 // monotone and the bounds are integers.
+// Eight lanes of the float sum (finite multipliers and biases: no NaN), the
+// float steps of the reference's lane for lane; the final quantization
+// clamps like epilogue8's.
+QDQ_TARGET __m256i float_sum8(const QConvPacked& p, int64_t channel, const int32_t* acc8,
+                              __m256i r) {
+  const QConvParams& q = p.params;
+  const __m256i sum = _mm256_add_epi32(
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc8)),
+      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias.data() + channel)));
+  __m256 v = _mm256_add_ps(
+      _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(p.multipliers.data() + channel)),
+      _mm256_loadu_ps(p.bias_float.data() + channel));
+  if (q.residual)
+    v = _mm256_add_ps(
+        v,
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(r, _mm256_set1_epi32(q.residual->zero))),
+                      _mm256_set1_ps(q.residual->scale)));
+  v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(q.act_min)), _mm256_set1_ps(q.act_max));
+  v = _mm256_div_ps(v, _mm256_set1_ps(q.y_scale));
+  const __m256i t = _mm256_cvtps_epi32(
+      _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(static_cast<float>(q.conv_min - q.y_zero))),
+                    _mm256_set1_ps(static_cast<float>(q.conv_max - q.y_zero))));
+  return _mm256_add_epi32(t, _mm256_set1_epi32(q.y_zero));
+}
+
 QDQ_TARGET __m256i epilogue8(const QConvPacked& p, int64_t channel, const int32_t* acc8,
                              __m256i r) {
   const QConvParams& q = p.params;
+  if (q.float_sum) return float_sum8(p, channel, acc8, r);
   const __m256i sum = _mm256_add_epi32(
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc8)),
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias.data() + channel)));

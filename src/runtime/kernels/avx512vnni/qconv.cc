@@ -123,6 +123,47 @@ struct Avx512VnniOps {
     }
   }
 
+  // The float sum, the reference's float steps lane for lane (finite
+  // multipliers and biases: no NaN), quantized with the clamp-then-convert
+  // of the integer epilogue below.
+  template <typename Q>
+  QDQ_TARGET static void float_sum_epilogue(const QConvPacked& p, const EpilogueTile<Q>& tile) {
+    constexpr bool kSigned = std::is_same_v<Q, int8_t>;
+    const QConvParams& q = p.params;
+    const __m512 act_lo = _mm512_set1_ps(q.act_min), act_hi = _mm512_set1_ps(q.act_max);
+    const __m512 y_scale = _mm512_set1_ps(q.y_scale);
+    const __m512 lo = _mm512_set1_ps(static_cast<float>(q.conv_min - q.y_zero));
+    const __m512 hi = _mm512_set1_ps(static_cast<float>(q.conv_max - q.y_zero));
+    const __m512i y_zero = _mm512_set1_epi32(q.y_zero);
+    const Residual res(q);
+    for (int b = 0; b < tile.blocks; ++b) {
+      const int64_t offset = b * kQConvBlock;
+      const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
+      if (count <= 0) break;
+      const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
+      const int64_t channel = tile.channel + offset;
+      const __m512i bias = _mm512_loadu_si512(p.bias.data() + channel);
+      const __m512 multiplier = _mm512_loadu_ps(p.multipliers.data() + channel);
+      const __m512 bias_float = _mm512_loadu_ps(p.bias_float.data() + channel);
+      for (int r = 0; r < tile.rows; ++r) {
+        const __m512i sum = _mm512_add_epi32(
+            _mm512_loadu_si512(tile.acc + (r * tile.blocks + b) * kQConvBlock), bias);
+        __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier), bias_float);
+        const int64_t at = r * tile.pitch + offset;
+        if (tile.residual) {
+          const __m128i bytes = _mm_maskz_loadu_epi8(mask, tile.residual + at);
+          const __m512i rv = kSigned ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
+          v = _mm512_add_ps(
+              v, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(rv, res.zero)), res.scale));
+        }
+        v = _mm512_div_ps(_mm512_min_ps(_mm512_max_ps(v, act_lo), act_hi), y_scale);
+        const __m512i t =
+            _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), y_zero);
+        _mm_mask_storeu_epi8(tile.out + at, mask, _mm512_cvtepi32_epi8(t));
+      }
+    }
+  }
+
   template <typename Q>
   QDQ_TARGET static void epilogue(const QConvPacked& p, const EpilogueTile<Q>& tile) {
     if constexpr (std::is_same_v<Q, float>) {
@@ -142,6 +183,7 @@ struct Avx512VnniOps {
           }
         return;
       }
+      if (q.float_sum) return float_sum_epilogue(p, tile);
       // Clamping at the integer bounds less the zero point, then converting
       // (round to nearest even) and adding the zero point as an integer,
       // equals the reference's round-add-clamp: rounding is monotone and the

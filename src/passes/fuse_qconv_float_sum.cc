@@ -1,0 +1,98 @@
+#include "passes/fuse_qconv_float_sum.h"
+
+#include <limits>
+
+#include "passes/pattern.h"
+#include "passes/quant_pattern.h"
+
+namespace qdq {
+namespace {
+
+bool is_float_output_qconv(const Node& n) {
+  return n.domain == "ai.qdq" && n.op_type == "QConv" && !n.input(6) && !n.input(9);
+}
+
+// The single node reading `v`, or nullptr.
+Node* only_reader(const Value* v) { return has_single_use(v) ? v->consumers.front() : nullptr; }
+
+// The nodes of one fusable chain, found before anything changes.
+struct FloatSum {
+  Node* add = nullptr;  // with its DequantizeLinear'd other input
+  Node* residual_dq = nullptr;
+  Node* activation = nullptr;
+  std::pair<float, float> bounds{-std::numeric_limits<float>::infinity(),
+                                 std::numeric_limits<float>::infinity()};
+  Node* q = nullptr;
+  QuantParams y;
+};
+
+std::optional<FloatSum> match(const Node& conv) {
+  FloatSum f;
+  const Value* v = conv.output(0);
+  Node* next = only_reader(v);
+  if (next && next->domain.empty() && next->op_type == "Add") {
+    const Value* other = next->input(next->input(0) == v ? 1 : 0);
+    f.residual_dq = producer_if(other, "DequantizeLinear");
+    const auto r = per_tensor_8bit_params(f.residual_dq);
+    if (!r || !same_shape(other, v)) return std::nullopt;
+    f.add = next;
+    v = next->output(0);
+    next = only_reader(v);
+  }
+  if (next && activation_bounds(*next)) {
+    f.activation = next;
+    f.bounds = *activation_bounds(*next);
+    v = next->output(0);
+    next = only_reader(v);
+  }
+  if (!next || next->op_type != "QuantizeLinear" || !next->domain.empty()) return std::nullopt;
+  const auto y = per_tensor_8bit_params(next);
+  // The kernels read the residual in the output's type.
+  if (!y || (f.residual_dq && f.residual_dq->input(0)->dtype != y->type)) return std::nullopt;
+  f.q = next;
+  f.y = *y;
+  return f;
+}
+
+// The conv's float bias, or zeros: a float bias is what marks the float sum.
+Value* float_bias(Graph& graph, const Node& conv) {
+  if (Value* b = conv.input(8)) return b;
+  const int64_t channels = constant_of(conv.input(3))->dim(0);
+  return add_constant(graph, conv.name + "_bias", Tensor(DType::kFloat32, {channels}));
+}
+
+}  // namespace
+
+int FuseQConvFloatSum::run(Graph& graph, PassContext&) const {
+  int fused = 0;
+  for (Node* conv : graph.topological_order()) {
+    if (!is_float_output_qconv(*conv)) continue;
+    const auto f = match(*conv);
+    if (!f) continue;
+    std::vector<Value*> inputs = conv->inputs();
+    inputs.resize(9, nullptr);
+    inputs[6] = f->y.scale;
+    inputs[7] = zero_point_value(graph, f->y, f->q->name + "_zero");
+    inputs[8] = float_bias(graph, *conv);
+    if (f->residual_dq) {
+      const auto r = *per_tensor_8bit_params(f->residual_dq);
+      inputs.push_back(f->residual_dq->input(0));
+      inputs.push_back(r.scale);
+      inputs.push_back(zero_point_value(graph, r, f->residual_dq->name + "_zero"));
+    }
+    Attributes attributes = conv->attributes;
+    attributes.set("activation_min", f->bounds.first);
+    attributes.set("activation_max", f->bounds.second);
+    Value* out = f->q->output(0);
+    const std::string name = conv->name;
+    for (Node* n : {f->q, f->activation, f->add, conv})
+      if (n) graph.remove_node(n);
+    Node* fused_conv = graph.add_node("QConv", inputs, {out}, name);
+    fused_conv->domain = "ai.qdq";
+    fused_conv->attributes = std::move(attributes);
+    ++fused;
+  }
+  return fused;
+}
+
+}  // namespace qdq

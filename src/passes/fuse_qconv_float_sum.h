@@ -1,0 +1,23 @@
+#pragma once
+
+#include "passes/pass.h"
+
+namespace qdq {
+
+// The end of a TensorRT-style QAT residual block, as the layout pass leaves
+// it: a float-output QConv -> [Add of a DequantizeLinear'd tensor] ->
+// [Relu/Clip] -> QuantizeLinear, four ops reading and writing float tensors,
+// becomes one QConv that forms that float sum per output element and
+// quantizes it (runtime/reference/qconv.h, "float sum"). The same float steps
+// as the ops it replaces: exact. The QAT models' blocks then run as two
+// kernels, like the PTQ models' (issue 5's goal: QAT as fast as PTQ).
+class FuseQConvFloatSum : public Pass {
+ public:
+  std::string name() const override { return "fuse_qconv_float_sum"; }
+  std::string purpose() const override {
+    return "fuse [Add(DQ)] -> [Relu/Clip] -> Q after a float-output QConv into it (engine only)";
+  }
+  int run(Graph& graph, PassContext& context) const override;
+};
+
+}  // namespace qdq

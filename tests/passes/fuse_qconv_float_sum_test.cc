@@ -1,0 +1,91 @@
+#include "passes/fuse_qconv_float_sum.h"
+
+#include "passes/eliminate_dead_code.h"
+#include "passes/fuse_qconv_epilogue.h"
+#include "passes/layout_nhwc.h"
+#include "passes/pass_test_util.h"
+
+namespace qdq {
+namespace {
+
+using testing::BlockStyle;
+using testing::op_counts;
+
+// The TensorRT-style QAT block (conv2's float output meets the identity's DQ
+// in a float Add, then ReLU, then Q) as the engine's passes leave it before
+// this one: float-output QConvs, channels-last.
+Graph engine_block() {
+  Graph g = testing::lowered_residual_block(BlockStyle::kFloatSum);
+  LayoutNhwc layout;
+  FuseQConvEpilogue epilogue;
+  EliminateDeadCode dead_code;
+  PassContext context;
+  run_passes(g, {&layout, &epilogue, &dead_code}, context);
+  return g;
+}
+
+TEST(FuseQConvFloatSum, BlockEndBecomesOneConvWithIdenticalResults) {
+  FuseQConvFloatSum pass;
+  EliminateDeadCode dead_code;
+  // Tolerance 0: the fused conv does the float steps of the ops it replaces.
+  auto r = testing::rewrite_and_compare(engine_block, {&pass, &dead_code}, 0.0f);
+  auto counts = op_counts(r.graph);
+  EXPECT_EQ(r.report.passes[0].changes, 1);
+  EXPECT_EQ(counts["QConv"], 2);
+  EXPECT_EQ(counts["Add"], 0);
+  EXPECT_EQ(counts["Relu"], 0);
+  for (Node* n : r.graph.nodes())
+    if (n->op_type == "QConv" && n->inputs().size() > 9) {
+      EXPECT_EQ(n->input(8)->dtype, DType::kFloat32);  // the float bias marks the float sum
+      EXPECT_EQ(n->attributes.get_float("activation_min", -1.0f), 0.0f);
+      EXPECT_EQ(n->input(9)->producer->op_type, "Transpose");  // the block input, channels-last
+    }
+}
+
+// A float-output 1x1 QConv on a channels-last [1, 4, 4, 8] input whose output
+// meets a second input r in an Add, then a Q: with `dequantized_r`, r comes
+// through Q/DQ (fusable), else it is a float tensor (the QAT export without a
+// residual quantizer: it stays).
+Graph conv_plus(bool dequantized_r) {
+  GraphBuilder b(13);
+  const Shape shape = {1, 4, 4, 8};
+  Value* x = b.input("x", DType::kFloat32, shape);
+  Value* r = b.input("r", DType::kFloat32, shape);
+  Value* s = b.constant("s", Tensor::scalar<float>(0.05f));
+  Value* z = b.constant("z", Tensor::scalar<int8_t>(0));
+  Tensor w(DType::kInt8, {8, 8, 1, 1});
+  for (int64_t i = 0; i < w.numel(); ++i)
+    w.data<int8_t>()[i] = static_cast<int8_t>(i * 37 % 255 - 127);
+  Value* conv =
+      b.op("QConv", {b.op("QuantizeLinear", {x, s, z}), s, z, b.constant("w", std::move(w)),
+                     b.constant("ws", Tensor::scalar<float>(0.01f)),
+                     b.constant("wz", Tensor::scalar<int8_t>(0)), nullptr, nullptr,
+                     b.constant("b", testing::random_floats({8}, 3))});
+  conv->producer->domain = "ai.qdq";
+  Value* other =
+      dequantized_r ? b.op("DequantizeLinear", {b.op("QuantizeLinear", {r, s, z}), s, z}) : r;
+  Value* sum = b.op("Add", {conv, other});
+  b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {sum, s, z}), s, z}));
+  Graph g = b.build();
+  for (Node* n : g.nodes()) {
+    n->output(0)->shape = to_symbolic(shape);
+    n->output(0)->dtype = n->op_type == "QuantizeLinear" ? DType::kInt8 : DType::kFloat32;
+  }
+  return g;
+}
+
+TEST(FuseQConvFloatSum, AddOfADequantizedTensorFusesWithoutAnActivation) {
+  FuseQConvFloatSum pass;
+  auto r = testing::rewrite_and_compare([] { return conv_plus(true); }, {&pass}, 0.0f);
+  EXPECT_EQ(r.report.total_changes(), 1);
+  EXPECT_EQ(op_counts(r.graph)["Add"], 0);
+}
+
+TEST(FuseQConvFloatSum, AddOfAFloatTensorStays) {
+  FuseQConvFloatSum pass;
+  auto r = testing::rewrite_and_compare([] { return conv_plus(false); }, {&pass}, 0.0f);
+  EXPECT_EQ(r.report.total_changes(), 0);
+}
+
+}  // namespace
+}  // namespace qdq
