@@ -12,6 +12,7 @@
 #include "passes/fuse_conv_activation.h"
 #include "passes/fuse_qconv_epilogue.h"
 #include "passes/fuse_qconv_float_sum.h"
+#include "passes/insert_residual_qdq.h"
 #include "passes/layout_nhwc.h"
 #include "passes/lower_qdq_gemm.h"
 #include "passes/remove_redundant_qdq.h"
@@ -32,6 +33,10 @@ const std::vector<PipelineEntry>& all_passes() {
     //    DequantizeLinear of a constant: folded into the weight scale and bias,
     //    so the conv's output meets its QuantizeLinear directly.
     p.push_back({std::make_unique<FuseBatchNorm>(), PipelineForm::kQdq});
+    //    With BN gone, a residual Add meets the conv's output directly; where
+    //    its other input is float but quantized for another reader, it reads
+    //    that input through the same Q/DQ (TensorRT's rule; inexact, warned).
+    p.push_back({std::make_unique<InsertResidualQdq>(), PipelineForm::kQdq, false, true});
     // 4. Q(DQ(q)) pairs that cancel, before the group matchers look at edges.
     p.push_back({std::make_unique<RemoveRedundantQdq>(), PipelineForm::kQdq});
     // 5. Lowering: DQ -> Conv -> [act] -> Q groups become integer convolutions.
@@ -77,7 +82,7 @@ std::vector<const Pass*> select_passes(const std::string& names, PipelineForm fo
   std::vector<const Pass*> selected;
   for (const auto& e : all_passes()) {
     const bool in_form = form == PipelineForm::kFloatEngine
-                             ? e.first_form == PipelineForm::kQdq || e.float_engine
+                             ? (e.first_form == PipelineForm::kQdq && !e.inexact) || e.float_engine
                              : e.first_form <= form;
     if (everything ? in_form : wanted.count(e.pass->name()) != 0) {
       check(in_form, "pass " + e.pass->name() +

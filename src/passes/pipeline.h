@@ -14,13 +14,15 @@ namespace qdq {
 // kQOperator also lowers Q/DQ groups to integer operators (QLinearConv, ...);
 // kEngine also applies the INT8 engine's layout and fusions (qdq's own ai.qdq
 // ops), the form the engine runs. kFloatEngine is the FP32 engine's: kQdq's
-// passes and the engine passes that keep float semantics (float_engine).
+// passes that keep the model's results and the engine passes that keep float
+// semantics (float_engine).
 enum class PipelineForm { kQdq, kQOperator, kEngine, kFloatEngine };
 
 struct PipelineEntry {
   std::unique_ptr<Pass> pass;
   PipelineForm first_form;    // the pass runs in this form and the ones after it
   bool float_engine = false;  // an engine pass the FP32 engine runs too
+  bool inexact = false;       // changes results on purpose (the FP32 engine skips it)
 };
 
 // Every pass, in pipeline order.

@@ -82,7 +82,9 @@ inline Tensor random_floats(const Shape& shape, uint32_t seed, float lo = -1.0f,
 // pytorch-quantization exports it (TensorRT-style QAT).
 // kPooledSum: kQuantizedSum followed by a 3x3 stride-1 MaxPool between a DQ
 // and a Q of the sum's parameters (ResNet's stem pool, shape kept).
-enum class BlockStyle { kQuantizedSum, kFloatSum, kPooledSum };
+// kFloatIdentity: kFloatSum without a residual quantizer: the add reads the
+// block input itself, which conv1 reads through Q/DQ.
+enum class BlockStyle { kQuantizedSum, kFloatSum, kPooledSum, kFloatIdentity };
 
 inline Graph qdq_residual_block(BlockStyle style) {
   GraphBuilder b(13);
@@ -126,8 +128,9 @@ inline Graph qdq_residual_block(BlockStyle style) {
   Value* identity = qdq(x, 0.02f, 128);
   Value* h = qdq(b.op("Relu", {conv(identity, 1)}), 0.03f, 10);  // zero point 10: a real clamp
   Value* y = conv(h, 5);
-  if (style == BlockStyle::kFloatSum) {
-    b.output(qdq(b.op("Relu", {b.op("Add", {y, identity})}), 0.04f, 0));
+  if (style == BlockStyle::kFloatSum || style == BlockStyle::kFloatIdentity) {
+    Value* skip = style == BlockStyle::kFloatSum ? identity : x;
+    b.output(qdq(b.op("Relu", {b.op("Add", {y, skip})}), 0.04f, 0));
   } else {  // the final ReLU is implied by zero point 0
     Value* sum = qdq(b.op("Add", {qdq(y, 0.05f, 120), identity}), 0.04f, 0);
     if (style == BlockStyle::kPooledSum) {
