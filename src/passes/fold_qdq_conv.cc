@@ -118,13 +118,17 @@ void rewrite(Graph& graph, const ConvGroup& g) {
 
 }  // namespace
 
-int FoldQdqConv::run(Graph& graph, PassContext&) const {
+int FoldQdqConv::run(Graph& graph, PassContext& context) const {
   // QLinearConv needs opset 10, a Clip on int8 tensors opset 12.
   if (graph.opset < 12) return 0;
   int folded = 0;
   for (Node* n : graph.topological_order()) {
     if (n->op_type != "QuantizeLinear" || !n->domain.empty()) continue;
     if (auto group = match(n)) {
+      // The engine adds a float bias exactly (QConv's float sum, made by
+      // layout_nhwc and fuse_qconv_float_sum): no int32 rounding for it.
+      const bool float_bias = group->conv->input(2) && !group->bias_dq;
+      if (float_bias && context.form == PipelineForm::kEngine) continue;
       rewrite(graph, *group);
       ++folded;
     }

@@ -17,9 +17,19 @@ namespace qdq {
 using ConstantEvaluator = std::function<std::vector<Tensor>(
     const Node&, const std::vector<const Tensor*>&, int64_t opset)>;
 
+// What the rewritten graph is for, each form adding passes to the one before.
+// kQdq keeps standard Q/DQ form (cleaned and folded) for other runtimes;
+// kQOperator also lowers Q/DQ groups to integer operators (QLinearConv, ...);
+// kEngine also applies the INT8 engine's layout and fusions (qdq's own ai.qdq
+// ops), the form the engine runs. kFloatEngine is the FP32 engine's: kQdq's
+// passes that keep the model's results and the engine passes that keep float
+// semantics (float_engine).
+enum class PipelineForm { kQdq, kQOperator, kEngine, kFloatEngine };
+
 struct PassContext {
-  ConstantEvaluator evaluate;         // may be empty: folding passes then do nothing
-  std::vector<std::string> warnings;  // things a user should know (inexact rewrites)
+  ConstantEvaluator evaluate;              // may be empty: folding passes then do nothing
+  std::vector<std::string> warnings;       // things a user should know (inexact rewrites)
+  PipelineForm form = PipelineForm::kQdq;  // what the graph is rewritten for
 };
 
 class Pass {

@@ -9,15 +9,6 @@
 
 namespace qdq {
 
-// What the rewritten graph is for, each form adding passes to the one before.
-// kQdq keeps standard Q/DQ form (cleaned and folded) for other runtimes;
-// kQOperator also lowers Q/DQ groups to integer operators (QLinearConv, ...);
-// kEngine also applies the INT8 engine's layout and fusions (qdq's own ai.qdq
-// ops), the form the engine runs. kFloatEngine is the FP32 engine's: kQdq's
-// passes that keep the model's results and the engine passes that keep float
-// semantics (float_engine).
-enum class PipelineForm { kQdq, kQOperator, kEngine, kFloatEngine };
-
 struct PipelineEntry {
   std::unique_ptr<Pass> pass;
   PipelineForm first_form;    // the pass runs in this form and the ones after it

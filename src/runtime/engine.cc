@@ -22,6 +22,7 @@ Result<Engine> build_engine(Graph& graph, const EngineOptions& options) {
   return catch_errors([&]() -> Engine {
     PassContext context;
     context.evaluate = evaluate_node;
+    context.form = options.int8 ? PipelineForm::kEngine : PipelineForm::kFloatEngine;
     if (options.int8) {
       bool quantized = false;
       for (Node* n : graph.nodes())
@@ -33,9 +34,7 @@ Result<Engine> build_engine(Graph& graph, const EngineOptions& options) {
     }
     // The FP32 engine keeps float semantics: the Q/DQ-level cleanups and
     // fusions, no integer lowering.
-    const PipelineReport report = run_passes(
-        graph, select_passes("", options.int8 ? PipelineForm::kEngine : PipelineForm::kFloatEngine),
-        context);
+    const PipelineReport report = run_passes(graph, select_passes("", context.form), context);
     auto executor = ReferenceExecutor::create(
         graph, ExecutorOptions{options.isa, options.input_ranges, options.max_activation_bytes});
     if (!executor.is_ok()) throw Error(executor.status().message(), executor.status().kind());
