@@ -27,10 +27,9 @@ top1() {  # model, dataset, flags...
   build/tools/qeval --onnx="$model" --dataset="$dataset" "${norm[@]}" "${limit[@]}" "$@" 2>/dev/null |
     sed -n 's/^top1 = \([0-9.]*\) %.*/\1/p'
 }
-misses=0
-cell() {  # value, reference
+cell() {  # value, reference (runs in a subshell: the misses are counted from the table)
   if awk -v a="$1" -v b="$2" 'BEGIN {d = a - b; exit !(d <= 0.05 && d >= -0.05)}'; then echo "$1"
-  else echo "**$1**"; misses=$((misses + 1)); fi
+  else echo "**$1**"; fi
 }
 table="| model | reference (ORT) | FP32 engine: binary / PNG | --int8: binary / PNG |
 |---|---|---|---|"
@@ -48,4 +47,4 @@ done <models/reference_top1.txt
 table+=$'\n\n'"top-1 (%), ${limit[*]:-all 10,000} test images; bold: more than 0.05 off the reference. $(date -u +%F), $(nproc) threads."
 echo "$table"
 [ -z "$markdown" ] || printf '%s\n' "$table" >"$markdown"
-[ $misses = 0 ]
+! grep -q '\*\*[0-9]' <<<"$table"
