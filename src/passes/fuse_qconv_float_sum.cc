@@ -1,6 +1,7 @@
 #include "passes/fuse_qconv_float_sum.h"
 
 #include <limits>
+#include <set>
 
 #include "passes/pattern.h"
 #include "passes/quant_pattern.h"
@@ -65,8 +66,9 @@ Value* float_bias(Graph& graph, const Node& conv) {
 
 int FuseQConvFloatSum::run(Graph& graph, PassContext&) const {
   int fused = 0;
+  std::set<const Node*> removed;  // the snapshot below still lists them
   for (Node* conv : graph.topological_order()) {
-    if (!is_float_output_qconv(*conv)) continue;
+    if (removed.count(conv) || !is_float_output_qconv(*conv)) continue;
     const auto f = match(*conv);
     if (!f) continue;
     std::vector<Value*> inputs = conv->inputs();
@@ -86,7 +88,10 @@ int FuseQConvFloatSum::run(Graph& graph, PassContext&) const {
     Value* out = f->q->output(0);
     const std::string name = conv->name;
     for (Node* n : {f->q, f->activation, f->add, conv})
-      if (n) graph.remove_node(n);
+      if (n) {
+        removed.insert(n);
+        graph.remove_node(n);
+      }
     Node* fused_conv = graph.add_node("QConv", inputs, {out}, name);
     fused_conv->domain = "ai.qdq";
     fused_conv->attributes = std::move(attributes);

@@ -1,5 +1,7 @@
 #include "passes/lower_qdq_gemm.h"
 
+#include <set>
+
 #include "passes/pattern.h"
 #include "passes/quant_pattern.h"
 
@@ -103,7 +105,9 @@ Value* add_value(Graph& graph, const std::string& base, DType dtype, const Dim& 
 
 int LowerQdqGemm::run(Graph& graph, PassContext&) const {
   int lowered = 0;
+  std::set<const Node*> removed;  // the snapshot below still lists them
   for (Node* n : graph.topological_order()) {
+    if (removed.count(n)) continue;
     const auto g = match(*n);
     if (!g) continue;
     const Tensor& w = *constant_of(g->w_dq->input(0));
@@ -150,6 +154,7 @@ int LowerQdqGemm::run(Graph& graph, PassContext&) const {
       std::vector<Value*> q_inputs = q->inputs();
       q_inputs[0] = y4;
       const std::string q_name = q->name;
+      removed.insert(q);
       graph.remove_node(q);
       graph.add_node("QuantizeLinear", q_inputs, {y4_q}, q_name);
       flat_source = y4_q;
