@@ -40,9 +40,9 @@ std::optional<FloatSum> match(const Node& conv) {
     v = next->output(0);
     next = only_reader(v);
   }
-  if (next && activation_bounds(*next)) {
+  if (const auto bounds = next ? activation_bounds(*next) : std::nullopt) {
     f.activation = next;
-    f.bounds = *activation_bounds(*next);
+    f.bounds = *bounds;
     v = next->output(0);
     next = only_reader(v);
   }

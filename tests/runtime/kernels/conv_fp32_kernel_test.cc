@@ -10,7 +10,8 @@
 #include <random>
 
 #include "graph/builder.h"
-#include "runtime/reference/executor.h"
+#include "pass_test_util.h"
+#include "runtime/kernels/kernel_test_util.h"
 
 namespace qdq {
 namespace {
@@ -21,14 +22,6 @@ struct ConvCase {
   int64_t group = 1;
 };
 
-Tensor uniform(const Shape& shape, uint32_t seed) {
-  Tensor t(DType::kFloat32, shape);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
-  return t;
-}
-
 Tensor run_conv(const ConvCase& c, const std::string& domain, Attributes extra, Isa isa) {
   GraphBuilder b(13);
   Attributes a = std::move(extra);
@@ -37,17 +30,14 @@ Tensor run_conv(const ConvCase& c, const std::string& domain, Attributes extra, 
   a.set("dilations", c.dilations);
   a.set("group", c.group);
   Value* y = b.op("Conv",
-                  {b.constant("x", uniform(c.x, 1)), b.constant("w", uniform(c.w, 2)),
-                   b.constant("b", uniform({c.w[0]}, 3))},
+                  {b.constant("x", testing::random_floats(c.x, 1)),
+                   b.constant("w", testing::random_floats(c.w, 2)),
+                   b.constant("b", testing::random_floats({c.w[0]}, 3))},
                   a);
   y->producer->domain = domain;
   b.output(y);
   Graph g = b.build();
-  auto ex = ReferenceExecutor::create(g, ExecutorOptions{isa, {}});
-  EXPECT_TRUE(ex.is_ok()) << ex.status().message();
-  auto out = ex->run({});
-  EXPECT_TRUE(out.is_ok()) << out.status().message();
-  return out.value()[0];
+  return testing::run_at_isa(g, isa);
 }
 
 const std::vector<ConvCase>& cases() {

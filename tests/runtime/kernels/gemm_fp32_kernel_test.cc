@@ -8,18 +8,11 @@
 #include <random>
 
 #include "graph/builder.h"
-#include "runtime/reference/executor.h"
+#include "pass_test_util.h"
+#include "runtime/kernels/kernel_test_util.h"
 
 namespace qdq {
 namespace {
-
-Tensor uniform(const Shape& shape, uint32_t seed) {
-  Tensor t(DType::kFloat32, shape);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(rng);
-  return t;
-}
 
 Tensor run_gemm(int64_t m, int64_t k, int64_t n, bool ta, bool tb, float alpha, float beta,
                 const std::optional<Shape>& c_shape, Isa isa) {
@@ -29,16 +22,13 @@ Tensor run_gemm(int64_t m, int64_t k, int64_t n, bool ta, bool tb, float alpha, 
   a.set("transB", int64_t{tb});
   a.set("alpha", alpha);
   a.set("beta", beta);
-  std::vector<Value*> inputs = {b.constant("a", uniform(ta ? Shape{k, m} : Shape{m, k}, 1)),
-                                b.constant("b", uniform(tb ? Shape{n, k} : Shape{k, n}, 2))};
-  if (c_shape) inputs.push_back(b.constant("c", uniform(*c_shape, 3)));
+  std::vector<Value*> inputs = {
+      b.constant("a", testing::random_floats(ta ? Shape{k, m} : Shape{m, k}, 1)),
+      b.constant("b", testing::random_floats(tb ? Shape{n, k} : Shape{k, n}, 2))};
+  if (c_shape) inputs.push_back(b.constant("c", testing::random_floats(*c_shape, 3)));
   b.output(b.op("Gemm", inputs, a));
   Graph g = b.build();
-  auto ex = ReferenceExecutor::create(g, ExecutorOptions{isa, {}});
-  EXPECT_TRUE(ex.is_ok()) << ex.status().message();
-  auto out = ex->run({});
-  EXPECT_TRUE(out.is_ok()) << out.status().message();
-  return out.value()[0];
+  return testing::run_at_isa(g, isa);
 }
 
 class GemmFp32Kernel : public ::testing::TestWithParam<Isa> {

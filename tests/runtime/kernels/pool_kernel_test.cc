@@ -9,7 +9,7 @@
 #include <random>
 
 #include "graph/builder.h"
-#include "runtime/reference/executor.h"
+#include "runtime/kernels/kernel_test_util.h"
 
 namespace qdq {
 namespace {
@@ -35,11 +35,7 @@ Tensor run_pool(Tensor x, const Window& w, bool channels_last, Isa isa) {
   if (channels_last) y->producer->domain = "ai.qdq";
   b.output(y);
   Graph g = b.build();
-  auto ex = ReferenceExecutor::create(g, ExecutorOptions{isa, {}});
-  EXPECT_TRUE(ex.is_ok()) << ex.status().message();
-  auto out = ex->run({});
-  EXPECT_TRUE(out.is_ok()) << out.status().message();
-  return out.value()[0];
+  return testing::run_at_isa(g, isa);
 }
 
 // [N, H, W, C] 8-bit values, a third of them the type's extremes.
