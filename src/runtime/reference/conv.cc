@@ -36,11 +36,8 @@ void conv_accumulate(const ConvShape& s, const TX* x, TAcc x_zero, const TW* w,
             for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
               const TAcc wv =
                   static_cast<TAcc>(wc[(k0 * g.kernel[1] + k1) * g.kernel[2] + k2]) - w_zero[m];
-              // Output positions whose tap k2 lands inside the input row.
               const int64_t off2 = k2 * g.dilation[2] - g.pad_begin[2];
-              int64_t o2_lo = off2 >= 0 ? 0 : (-off2 + g.stride[2] - 1) / g.stride[2];
-              int64_t o2_hi = g.in[2] - 1 - off2 < 0 ? -1 : (g.in[2] - 1 - off2) / g.stride[2];
-              o2_hi = std::min(o2_hi, g.out[2] - 1);
+              const ColumnRange columns = tap_columns(g, k2);
               for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
                 const int64_t i0 = o0 * g.stride[0] - g.pad_begin[0] + k0 * g.dilation[0];
                 if (i0 < 0 || i0 >= g.in[0]) continue;
@@ -49,7 +46,7 @@ void conv_accumulate(const ConvShape& s, const TX* x, TAcc x_zero, const TW* w,
                   if (i1 < 0 || i1 >= g.in[1]) continue;
                   const TX* row = xc + (i0 * g.in[1] + i1) * g.in[2];
                   TAcc* orow = o + (o0 * g.out[1] + o1) * g.out[2];
-                  for (int64_t o2 = o2_lo; o2 <= o2_hi; ++o2)
+                  for (int64_t o2 = columns.begin; o2 < columns.end; ++o2)
                     orow[o2] += wv * (static_cast<TAcc>(row[o2 * g.stride[2] + off2]) - x_zero);
                 }
               }

@@ -1,5 +1,6 @@
 #include "runtime/reference/spatial.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace qdq {
@@ -86,6 +87,13 @@ ConvShape conv_shape(const OpContext& ctx, const Shape& x, const Shape& w) {
 
 ConvShape conv_shape(const OpContext& ctx, const Tensor& x, const Tensor& w) {
   return conv_shape(ctx, x.shape(), w.shape());
+}
+
+ColumnRange tap_columns(const SpatialGeometry& g, int64_t k2) {
+  const int64_t offset = k2 * g.dilation[2] - g.pad_begin[2];
+  const int64_t begin = offset >= 0 ? 0 : (-offset + g.stride[2] - 1) / g.stride[2];
+  const int64_t end = g.in[2] - offset <= 0 ? 0 : (g.in[2] - 1 - offset) / g.stride[2] + 1;
+  return {begin, std::min(end, g.out[2])};
 }
 
 std::pair<float, float> conv_activation_range(const Attributes& attrs) {

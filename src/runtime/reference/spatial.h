@@ -36,6 +36,15 @@ struct ConvShape {
 
 ConvShape conv_shape(const OpContext& ctx, const Tensor& x, const Tensor& w);
 
+// The output columns [begin, end) whose window tap k2 (along the last spatial
+// dim) lands inside the input row: the direct convolution loops' bounds.
+// Not inline: the AVX2 kernels' files call it too, and must not leave their
+// own AVX2 copy of it for the linker to pick.
+struct ColumnRange {
+  int64_t begin, end;
+};
+ColumnRange tap_columns(const SpatialGeometry& g, int64_t k2);
+
 // The output clamp of ai.qdq.Conv (a float Conv with its Relu/Clip fused):
 // attributes activation_min/activation_max, unbounded where absent.
 std::pair<float, float> conv_activation_range(const Attributes& attrs);

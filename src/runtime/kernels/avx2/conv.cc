@@ -98,11 +98,8 @@ void depthwise_planes(const ConvShape& s, const float* x, const float* w, const 
       for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1)
         for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
           const float tap = taps[(k0 * g.kernel[1] + k1) * g.kernel[2] + k2];
-          // The output columns whose tap lands inside the input row.
           const int64_t off2 = k2 * g.dilation[2] - g.pad_begin[2];
-          const int64_t o2_lo = off2 >= 0 ? 0 : (-off2 + g.stride[2] - 1) / g.stride[2];
-          int64_t o2_end = g.in[2] - off2 <= 0 ? 0 : (g.in[2] - 1 - off2) / g.stride[2] + 1;
-          if (o2_end > g.out[2]) o2_end = g.out[2];
+          const ColumnRange columns = tap_columns(g, k2);
           for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
             const int64_t i0 = o0 * g.stride[0] - g.pad_begin[0] + k0 * g.dilation[0];
             if (i0 < 0 || i0 >= g.in[0]) continue;
@@ -112,9 +109,10 @@ void depthwise_planes(const ConvShape& s, const float* x, const float* w, const 
               const float* row = in + (i0 * g.in[1] + i1) * g.in[2] + off2;
               float* out_row = out + (o0 * g.out[1] + o1) * g.out[2];
               if (g.stride[2] == 1)
-                for (int64_t o2 = o2_lo; o2 < o2_end; ++o2) out_row[o2] += tap * row[o2];
+                for (int64_t o2 = columns.begin; o2 < columns.end; ++o2)
+                  out_row[o2] += tap * row[o2];
               else
-                for (int64_t o2 = o2_lo; o2 < o2_end; ++o2)
+                for (int64_t o2 = columns.begin; o2 < columns.end; ++o2)
                   out_row[o2] += tap * row[o2 * g.stride[2]];
             }
           }
