@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# qeval on every Fashion-MNIST model of models/ (and .data/models/) against the
-# model card's reference top-1 (models/reference_top1.txt), on all 10,000 test
-# images in both formats qeval reads: the CIFAR-10 binary and a folder of PNGs
-# (class sub-folders). Each QDQ model twice: qdq's FP32 engine (Q/DQ simulated in
-# float, as ONNX defines it) and --int8. Prints a markdown table; a cell off the
-# reference by more than 0.05 is marked and makes the exit status 1.
+# qeval on every model of the model card (models/reference_top1.txt) against its
+# reference top-1, on all 10,000 test images in both formats qeval reads: a
+# CIFAR-10 binary and a folder of images (class sub-folders). Fashion-MNIST
+# models (models/*.onnx, and .data/models/ for the uncommitted ones): the binary
+# and PNGs that qdq-dataset writes. Real CIFAR-10 models (models/cifar10/): the
+# JPEG test images (../shared/data/cifar10-test-jpg.tar.xz, or .data/cifar10/)
+# and the binary qdq-dataset decodes from them. Each QDQ model twice: qdq's FP32
+# engine (Q/DQ simulated in float, as ONNX defines it) and --int8. Prints a
+# markdown table; a cell off the reference by more than 0.05 is marked and makes
+# the exit status 1.
 # usage: scripts/accuracy.sh [--limit=N] [--models=SUBSTRING] [--markdown=F]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,29 +22,45 @@ for arg in "$@"; do
   esac
 done
 scripts/build.sh build >/dev/null
-data=build/data/fashion-mnist
-[ -f "$data/test_batch.bin" ] || build/tools/qdq-dataset fashion-mnist --out="$data" >/dev/null
-[ -d "$data/png" ] || build/tools/qdq-dataset fashion-mnist --format=png --out="$data/png" >/dev/null
-norm=(--mean=0.2190,0.2190,0.2190 --std=0.3318,0.3318,0.3318)
+fmnist=build/data/fashion-mnist
+[ -f "$fmnist/test_batch.bin" ] || build/tools/qdq-dataset fashion-mnist --out="$fmnist" >/dev/null
+[ -d "$fmnist/png" ] || build/tools/qdq-dataset fashion-mnist --format=png --out="$fmnist/png" >/dev/null
+cifar=build/data/cifar10
+if [ ! -f "$cifar/test_batch.bin" ] && grep -q '^cifar10/' models/reference_top1.txt; then
+  tarball=../shared/data/cifar10-test-jpg.tar.xz
+  [ -f "$tarball" ] || tarball=.data/cifar10/cifar10-test-jpg.tar.xz
+  if [ -f "$tarball" ]; then
+    mkdir -p "$cifar" && tar -xJf "$tarball" -C "$cifar"
+    build/tools/qdq-dataset folder --dataset="$cifar/test" --out="$cifar/test_batch.bin" >/dev/null
+  fi
+fi
+# Per suite: the binary, the image folder, the normalization the models expect.
+suite() {  # file -> "binary folder mean std"
+  if [[ $1 == cifar10/* ]]; then echo "$cifar/test_batch.bin $cifar/test 0.485,0.456,0.406 0.229,0.224,0.225"
+  else echo "$fmnist/test_batch.bin $fmnist/png 0.2190,0.2190,0.2190 0.3318,0.3318,0.3318"; fi
+}
 top1() {  # model, dataset, flags...
   local model=$1 dataset=$2; shift 2
-  build/tools/qeval --onnx="$model" --dataset="$dataset" "${norm[@]}" "${limit[@]}" "$@" 2>/dev/null |
+  build/tools/qeval --onnx="$model" --dataset="$dataset" --mean="$mean" --std="$std" "${limit[@]}" "$@" 2>/dev/null |
     sed -n 's/^top1 = \([0-9.]*\) %.*/\1/p'
 }
 cell() {  # value, reference (runs in a subshell: the misses are counted from the table)
   if awk -v a="$1" -v b="$2" 'BEGIN {d = a - b; exit !(d <= 0.05 && d >= -0.05)}'; then echo "$1"
   else echo "**$1**"; fi
 }
-table="| model | reference (ORT) | FP32 engine: binary / PNG | --int8: binary / PNG |
+table="| model | reference (ORT) | FP32 engine: binary / images | --int8: binary / images |
 |---|---|---|---|"
 while read -r file reference; do
   [[ -z $file || $file == \#* || $file != *"$filter"* ]] && continue
   model=models/$file
   [ -f "$model" ] || model=.data/models/$file
   [ -f "$model" ] || { echo "($file: not in models/ or .data/models/, skipped)" >&2; continue; }
-  row="| $file | $reference | $(cell "$(top1 "$model" "cifar10:$data")" "$reference") / $(cell "$(top1 "$model" "imagenet:$data/png" --resize=32 --crop=32)" "$reference") |"
+  read -r binary folder mean std <<<"$(suite "$file")"
+  [ -f "$binary" ] || { echo "($file: no test images at $binary, skipped)" >&2; continue; }
+  images=(--resize=32 --crop=32)
+  row="| $file | $reference | $(cell "$(top1 "$model" "cifar10:$binary")" "$reference") / $(cell "$(top1 "$model" "imagenet:$folder" "${images[@]}")" "$reference") |"
   if [[ $file == *fp32* ]]; then row+=" — |"
-  else row+=" $(cell "$(top1 "$model" "cifar10:$data" --int8)" "$reference") / $(cell "$(top1 "$model" "imagenet:$data/png" --resize=32 --crop=32 --int8)" "$reference") |"; fi
+  else row+=" $(cell "$(top1 "$model" "cifar10:$binary" --int8)" "$reference") / $(cell "$(top1 "$model" "imagenet:$folder" "${images[@]}" --int8)" "$reference") |"; fi
   table+=$'\n'"$row"
   echo "$row" >&2
 done <models/reference_top1.txt

@@ -1,7 +1,10 @@
 #include "passes/fold_qdq_passthrough.h"
 
+#include <algorithm>
 #include <map>
+#include <optional>
 
+#include "graph/quantization.h"
 #include "passes/pattern.h"
 #include "passes/quant_pattern.h"
 
@@ -11,11 +14,39 @@ namespace {
 // The first opset whose schema of the op accepts 8-bit tensors; unknown ops
 // are not pass-through.
 int first_8bit_opset(const std::string& op_type) {
-  static const std::map<std::string, int> opsets = {{"MaxPool", 12}, {"Reshape", 5},
-                                                    {"Flatten", 9},  {"Transpose", 1},
-                                                    {"Squeeze", 1},  {"Unsqueeze", 1}};
+  static const std::map<std::string, int> opsets = {
+      {"MaxPool", 12}, {"Reshape", 5},   {"Flatten", 9}, {"Transpose", 1},
+      {"Squeeze", 1},  {"Unsqueeze", 1}, {"Slice", 1},   {"Pad", 11}};
   auto it = opsets.find(op_type);
   return it == opsets.end() ? -1 : it->second;
+}
+
+// A float constant, also one that comes dequantized (ONNX Runtime's
+// quantize_static quantizes Pad's fill value too).
+std::optional<float> constant_fill(const Value* v) {
+  if (const auto c = constant_scalar(v)) return static_cast<float>(*c);
+  Node* dq = producer_if(v, "DequantizeLinear");
+  const auto params = dq ? per_tensor_8bit_params(dq) : std::nullopt;
+  const auto q = dq ? constant_scalar(dq->input(0)) : std::nullopt;
+  if (!params || !q) return std::nullopt;
+  return dequantize_value(static_cast<int32_t>(*q), params->scale_at(0), params->zero_point_at(0));
+}
+
+// Pad's fill value on the 8-bit tensor: Q(c), so that Q(Pad(DQ(x), c)) =
+// Pad(x, Q(c)) element for element (Q of a padded element is Q(c)). nullptr
+// when the fill value is not a constant.
+Value* quantized_fill(Graph& graph, const Node& pad, const QuantParams& q) {
+  float fill = 0.0f;
+  if (pad.inputs().size() > 2 && pad.input(2)) {
+    const auto c = constant_fill(pad.input(2));
+    if (!c) return nullptr;
+    fill = *c;
+  }
+  const float scale = q.scale_at(0);
+  const int32_t zero = q.zero_point_at(0);
+  Tensor t = q.type == DType::kInt8 ? Tensor::scalar(quantize_value<int8_t>(fill, scale, zero))
+                                    : Tensor::scalar(quantize_value<uint8_t>(fill, scale, zero));
+  return add_constant(graph, pad.name + "_fill_quantized", std::move(t));
 }
 
 }  // namespace
@@ -36,6 +67,12 @@ int FoldQdqPassthrough::run(Graph& graph, PassContext&) const {
     if (!dq_params || !same_quant_params(*dq_params, *q_params)) continue;
     std::vector<Value*> inputs = op->inputs();
     inputs[0] = dq->input(0);
+    if (op->op_type == "Pad" && op->attributes.get_string("mode", "constant") == "constant") {
+      Value* fill = quantized_fill(graph, *op, *q_params);
+      if (!fill) continue;
+      inputs.resize(std::max<size_t>(inputs.size(), 3));
+      inputs[2] = fill;
+    }
     Value* out = q->output(0);
     const std::string op_type = op->op_type, name = op->name;
     Attributes attributes = op->attributes;

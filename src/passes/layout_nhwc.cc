@@ -70,6 +70,79 @@ std::vector<size_t> layout_free_inputs(const Node& n) {
   return {};
 }
 
+// GlobalAveragePool, or an AveragePool whose one window is the whole 2-D plane
+// (CIFAR ResNets pool 8x8 that way): the same sums in the same order.
+bool averages_whole_planes(const Node& n) {
+  if (!n.domain.empty()) return false;
+  if (n.op_type == "GlobalAveragePool") return true;
+  const Value* x = n.input(0);
+  if (n.op_type != "AveragePool" || !x->shape || x->shape->size() != 4) return false;
+  const auto kernel = n.attributes.get_ints("kernel_shape");
+  const auto pads = n.attributes.get_ints("pads");
+  const auto dilations = n.attributes.get_ints("dilations");
+  const std::string auto_pad = n.attributes.get_string("auto_pad", "NOTSET");
+  return kernel.size() == 2 && (*x->shape)[2].is_known() && kernel[0] == (*x->shape)[2].size &&
+         (*x->shape)[3].is_known() && kernel[1] == (*x->shape)[3].size &&
+         std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; }) &&
+         std::all_of(dilations.begin(), dilations.end(), [](int64_t d) { return d == 1; }) &&
+         (auto_pad == "NOTSET" || auto_pad == "VALID");
+}
+
+// Where an NCHW dim (axis, possibly negative) sits in NHWC; -1 for no dim.
+int64_t channels_last_axis(int64_t axis) {
+  const int64_t nchw = axis < 0 ? axis + 4 : axis;
+  if (nchw < 0 || nchw > 3) return -1;
+  return std::find(kToNhwc.begin(), kToNhwc.end(), nchw) - kToNhwc.begin();
+}
+
+// The parameter inputs of an 8-bit Slice or Pad (opsets 10 / 11 on, constant
+// parameters) rewritten for its data in NHWC: Slice's axes renumbered, Pad's
+// pads given for every dim in NHWC order. Input 0 is left for the caller;
+// nullopt when a parameter is not constant. The CIFAR ResNets' "option A"
+// shortcut is such a Slice and Pad between channels-last convolutions.
+std::optional<std::vector<Value*>> channels_last_slice_or_pad(Graph& graph, const Node& n) {
+  if (!n.domain.empty() || !is_8bit(n.input(0)->dtype) || n.outputs().size() != 1)
+    return std::nullopt;
+  std::vector<Value*> inputs = n.inputs();
+  inputs.resize(std::max<size_t>(inputs.size(), 4));
+  std::vector<int64_t> axes;  // none: dims 0, 1, ... in order
+  if (inputs[3]) {
+    const Tensor* t = constant_of(inputs[3]);
+    if (!t) return std::nullopt;
+    axes = t->to_int64_vector();
+  }
+  auto axis_at = [&](size_t i) { return i < axes.size() ? axes[i] : static_cast<int64_t>(i); };
+  if (n.op_type == "Slice" && graph.opset >= 10) {
+    const Tensor* starts = constant_of(inputs[1]);
+    if (!starts) return std::nullopt;
+    Tensor renumbered(DType::kInt64, {starts->numel()});
+    for (int64_t i = 0; i < starts->numel(); ++i) {
+      renumbered.data<int64_t>()[i] = channels_last_axis(axis_at(static_cast<size_t>(i)));
+      if (renumbered.data<int64_t>()[i] < 0) return std::nullopt;
+    }
+    inputs[3] = add_constant(graph, n.name + "_axes_nhwc", std::move(renumbered));
+    return inputs;
+  }
+  if (n.op_type == "Pad" && graph.opset >= 11) {
+    const Tensor* pads = constant_of(inputs[1]);
+    if (!pads) return std::nullopt;
+    const std::vector<int64_t> given = pads->to_int64_vector();
+    const size_t count = given.size() / 2;
+    Tensor all(DType::kInt64, {8});
+    std::fill_n(all.data<int64_t>(), 8, 0);
+    for (size_t i = 0; i < count; ++i) {
+      const int64_t d = channels_last_axis(axis_at(i));
+      if (d < 0) return std::nullopt;
+      all.data<int64_t>()[d] = given[i];
+      all.data<int64_t>()[d + 4] = given[i + count];
+    }
+    inputs[1] = add_constant(graph, n.name + "_pads_nhwc", std::move(all));
+    inputs.resize(3);
+    return inputs;
+  }
+  return std::nullopt;
+}
+
 std::optional<SymbolicShape> permuted(const std::optional<SymbolicShape>& shape,
                                       const std::vector<int64_t>& perm) {
   if (!shape || shape->size() != 4) return std::nullopt;
@@ -171,8 +244,8 @@ int LayoutNhwc::run(Graph& graph, PassContext&) const {
                                     float_bias(graph, *n, *in)};
       rewriter.replace(n, "ai.qdq", "QConv", std::move(inputs));
       ++changed;
-    } else if (n->op_type == "GlobalAveragePool" && n->domain.empty() &&
-               n->input(0)->dtype == DType::kFloat32 && rewriter.has_twin(n->input(0))) {
+    } else if (averages_whole_planes(*n) && n->input(0)->dtype == DType::kFloat32 &&
+               rewriter.has_twin(n->input(0))) {
       // Its channels-last form sums each channel in the same pixel order.
       rewriter.replace(n, "ai.qdq", "GlobalAveragePool", {rewriter.channels_last(n->input(0))});
       ++changed;
@@ -182,6 +255,13 @@ int LayoutNhwc::run(Graph& graph, PassContext&) const {
       // An 8-bit MaxPool (fold_qdq_passthrough's) between channels-last convs:
       // the maximum of each channel's window, read in place.
       rewriter.replace(n, "ai.qdq", "MaxPool", {rewriter.channels_last(n->input(0))});
+      ++changed;
+    } else if (auto moved =
+                   (n->op_type == "Slice" || n->op_type == "Pad") && rewriter.has_twin(n->input(0))
+                       ? channels_last_slice_or_pad(graph, *n)
+                       : std::nullopt) {
+      (*moved)[0] = rewriter.channels_last(n->input(0));
+      rewriter.replace(n, "", n->op_type, std::move(*moved));
       ++changed;
     } else if (auto data = layout_free_inputs(*n); !data.empty()) {
       std::vector<Value*> inputs = n->inputs();

@@ -10,7 +10,8 @@ namespace qdq {
 // 3x3 window reads whole channel vectors; so does Conv(DQ(x), DQ(w)) whose
 // output stays float (TensorRT-style QAT), as a QConv with a float output. The
 // element-wise ops between convolutions (QLinearAdd, Add, Clip, Relu, per-tensor
-// Q/DQ) follow them into NHWC, so Transposes are left only where the graph
+// Q/DQ) and the 8-bit data movers (MaxPool, Slice, Pad) follow them into NHWC,
+// so Transposes are left only where the graph
 // enters and leaves the channels-last region.
 // Engine form only: ai.qdq ops are qdq's own.
 class LayoutNhwc : public Pass {

@@ -12,6 +12,7 @@
 #include "passes/fuse_conv_activation.h"
 #include "passes/fuse_qconv_epilogue.h"
 #include "passes/fuse_qconv_float_sum.h"
+#include "passes/infer_shapes.h"
 #include "passes/insert_residual_qdq.h"
 #include "passes/layout_nhwc.h"
 #include "passes/lower_qdq_gemm.h"
@@ -27,6 +28,9 @@ const std::vector<PipelineEntry>& all_passes() {
     //    (int8 weights behind a DequantizeLinear), which is what the BN and Q/DQ
     //    matchers below look for.
     p.push_back({std::make_unique<FoldConstants>(), PipelineForm::kQdq});
+    //    Shapes that only the folded constants determine (a Pad's pads made by
+    //    a shape subgraph) become known, for the matchers that compare shapes.
+    p.push_back({std::make_unique<InferShapes>(), PipelineForm::kQdq});
     // 2. Identity/Dropout would hide producer-consumer pairs from the matchers.
     p.push_back({std::make_unique<EliminateDeadCode>(), PipelineForm::kQdq});
     // 3. BatchNormalization next to its conv, now that the conv's weight is a

@@ -77,6 +77,59 @@ TEST(FoldQdqPassthrough, ShapeOpsMoveTheQuantizedValues) {
   EXPECT_EQ(r.graph.outputs()[0]->producer->input(0)->producer->op_type, "Reshape");
 }
 
+TEST(FoldQdqPassthrough, OptionAShortcutSlicesAndPadsTheQuantizedTensor) {
+  FoldQdqPassthrough pass;
+  auto r = testing::rewrite_and_compare(
+      [] { return testing::qdq_residual_block(testing::BlockStyle::kShortcutPooled); }, {&pass},
+      0.0f);
+  EXPECT_EQ(r.report.total_changes(), 2);
+  for (Node* n : r.graph.nodes())
+    if (n->op_type == "Slice" || n->op_type == "Pad") {
+      EXPECT_EQ(n->input(0)->dtype, DType::kUInt8) << n->op_type;
+      EXPECT_EQ(n->output(0)->dtype, DType::kUInt8) << n->op_type;
+    }
+}
+
+// x -> Q -> DQ -> Pad(fill) -> Q -> DQ, one set of parameters.
+Graph padded(Value* (*fill)(GraphBuilder&)) {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::kFloat32, {1, 2, 3, 3});
+  Value* s = b.constant("s", Tensor::scalar<float>(0.05f));
+  Value* z = b.constant("z", Tensor::scalar<uint8_t>(120));
+  Value* pads = b.constant("pads", Tensor::from_vector<int64_t>({8}, {0, 0, 1, 2, 0, 0, 2, 1}));
+  std::vector<Value*> inputs = {b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, s, z}), s, z}),
+                                pads};
+  if (fill) inputs.push_back(fill(b));
+  b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {b.op("Pad", inputs), s, z}), s, z}));
+  return b.build();
+}
+
+TEST(FoldQdqPassthrough, PadFillsWithTheQuantizedFillValue) {
+  FoldQdqPassthrough pass;
+  // 0.33 is no multiple of the scale: the 8-bit Pad fills Q(0.33) = 127, what
+  // Q makes of the float Pad's fill.
+  auto r = testing::rewrite_and_compare(
+      [] { return padded([](GraphBuilder& b) { return b.constant("c", Tensor::scalar(0.33f)); }); },
+      {&pass}, 0.0f);
+  EXPECT_EQ(r.report.total_changes(), 1);
+  for (Node* n : r.graph.nodes())
+    if (n->op_type == "Pad") {
+      ASSERT_TRUE(n->input(2) && n->input(2)->constant);
+      EXPECT_EQ(n->input(2)->constant->dtype(), DType::kUInt8);
+      EXPECT_EQ(n->input(2)->constant->data<uint8_t>()[0], 127);
+    }
+  // No fill value: zeros, the zero point.
+  auto zeros = testing::rewrite_and_compare([] { return padded(nullptr); }, {&pass}, 0.0f);
+  EXPECT_EQ(zeros.report.total_changes(), 1);
+}
+
+TEST(FoldQdqPassthrough, PadWithAComputedFillStaysInFloat) {
+  FoldQdqPassthrough pass;
+  Graph g = padded([](GraphBuilder& b) { return b.input("fill", DType::kFloat32, {}); });
+  PassContext context;
+  EXPECT_EQ(pass.run(g, context), 0);
+}
+
 TEST(FoldQdqPassthrough, OpsThatComputeStayInFloat) {
   GraphBuilder b(13);
   Value* x = b.input("x", DType::kFloat32, {2, 4});

@@ -41,6 +41,24 @@ TEST(LayoutNhwc, QuantizedMaxPoolFollowsTheConvolutions) {
     }
 }
 
+TEST(LayoutNhwc, ShortcutAndWholePlaneAverageFollowTheConvolutions) {
+  LayoutNhwc layout;
+  EliminateDeadCode dead_code;
+  auto r = testing::rewrite_and_compare(
+      [] { return lowered_residual_block(BlockStyle::kShortcutPooled); }, {&layout, &dead_code},
+      0.0f);
+  auto counts = op_counts(r.graph);
+  EXPECT_EQ(counts["QConv"], 2);
+  EXPECT_EQ(counts["Transpose"], 2);  // no way out and back for the shortcut
+  EXPECT_EQ(counts["Slice"], 1);
+  EXPECT_EQ(counts["Pad"], 1);
+  EXPECT_EQ(counts["AveragePool"], 0);
+  for (Node* n : r.graph.nodes())
+    if (n->op_type == "GlobalAveragePool") {
+      EXPECT_EQ(n->domain, "ai.qdq");
+    }
+}
+
 TEST(LayoutNhwc, FloatSumConvolutionBecomesFloatOutputQConv) {
   LayoutNhwc layout;
   EliminateDeadCode dead_code;

@@ -84,7 +84,13 @@ inline Tensor random_floats(const Shape& shape, uint32_t seed, float lo = -1.0f,
 // and a Q of the sum's parameters (ResNet's stem pool, shape kept).
 // kFloatIdentity: kFloatSum without a residual quantizer: the add reads the
 // block input itself, which conv1 reads through Q/DQ.
-enum class BlockStyle { kQuantizedSum, kFloatSum, kPooledSum, kFloatIdentity };
+// kShortcutPooled: kQuantizedSum whose identity is an "option A" shortcut as ONNX
+// Runtime quantizes the CIFAR ResNets: channels 0..3 sliced out, zero-padded
+// back to 8 channels (the fill value a DequantizeLinear of the zero point),
+// each op between a DQ and a Q of the input's parameters; the sum then averaged
+// by an AveragePool whose window is the whole 6x6 plane (the CIFAR ResNets'
+// head), quantized again.
+enum class BlockStyle { kQuantizedSum, kFloatSum, kPooledSum, kFloatIdentity, kShortcutPooled };
 
 inline Graph qdq_residual_block(BlockStyle style) {
   GraphBuilder b(13);
@@ -126,6 +132,23 @@ inline Graph qdq_residual_block(BlockStyle style) {
         a);
   };
   Value* identity = qdq(x, 0.02f, 128);
+  std::map<Value*, Shape> other_shapes;  // the shortcut's narrow tensors, its fill scalar
+  if (style == BlockStyle::kShortcutPooled) {
+    auto ints = [&](const char* name, std::vector<int64_t> v) {
+      return b.constant(name, Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v));
+    };
+    Value* narrow =
+        b.op("Slice", {identity, ints("starts", {0}), ints("ends", {4}), ints("axes", {1})});
+    Value* narrow_dq = qdq(narrow, 0.02f, 128);
+    for (Value* v : {narrow, narrow_dq->producer->input(0), narrow_dq})
+      other_shapes[v] = {1, 4, 6, 6};
+    auto [s, z] = params.at(0.02f);
+    Value* fill =
+        b.op("DequantizeLinear", {b.constant("fill", Tensor::scalar<uint8_t>(128)), s, z});
+    other_shapes[fill] = {};
+    identity =
+        qdq(b.op("Pad", {narrow_dq, ints("pads", {0, 2, 0, 0, 0, 2, 0, 0}), fill}), 0.02f, 128);
+  }
   Value* h = qdq(b.op("Relu", {conv(identity, 1)}), 0.03f, 10);  // zero point 10: a real clamp
   Value* y = conv(h, 5);
   if (style == BlockStyle::kFloatSum || style == BlockStyle::kFloatIdentity) {
@@ -138,14 +161,23 @@ inline Graph qdq_residual_block(BlockStyle style) {
       pool.set("kernel_shape", std::vector<int64_t>{3, 3});
       pool.set("pads", std::vector<int64_t>{1, 1, 1, 1});
       sum = qdq(b.op("MaxPool", {sum}, pool), 0.04f, 0);
+    } else if (style == BlockStyle::kShortcutPooled) {
+      Attributes pool;
+      pool.set("kernel_shape", std::vector<int64_t>{6, 6});
+      sum = qdq(b.op("AveragePool", {sum}, pool), 0.01f, 0);
+      for (Value* v : {sum, sum->producer->input(0), sum->producer->input(0)->producer->input(0)})
+        other_shapes[v] = {1, 8, 1, 1};
     }
     b.output(sum);
   }
   Graph g = b.build();
-  // Every tensor of the block has the input's shape and its type (as ONNX
-  // shape inference would record them for an imported model).
+  // Every tensor of the block has the input's shape (other_shapes lists the
+  // others) and its type, as ONNX shape inference would record them for an
+  // imported model.
   for (Node* n : g.nodes()) {
-    n->output(0)->shape = to_symbolic({1, 8, 6, 6});
+    auto other = other_shapes.find(n->output(0));
+    n->output(0)->shape =
+        to_symbolic(other == other_shapes.end() ? Shape{1, 8, 6, 6} : other->second);
     n->output(0)->dtype = n->op_type == "QuantizeLinear" ? DType::kUInt8 : DType::kFloat32;
   }
   return g;
