@@ -3,6 +3,8 @@
 // both runtimes see one decode), normalized as qeval normalizes them.
 // usage: node ort_top1.mjs MODEL TEST_BATCH.bin MEAN(a,b,c) STD(a,b,c) [LIMIT]
 // prints "top1 = X %  images = N" (qeval's line) on stdout.
+// ORT_GRAPH_OPT=disabled runs the Q/DQ graph as ONNX defines it (no QDQ fusion:
+// every Q and DQ executed in float), the column that qdq's exactness is about.
 import { createRequire } from 'node:module';
 import { join, dirname } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -19,7 +21,8 @@ const record = 1 + 3 * 32 * 32;
 const bytes = readFileSync(binary);
 if (bytes.length % record !== 0) throw new Error(`${binary}: not a CIFAR-10 binary (${bytes.length} bytes)`);
 const images = Math.min(bytes.length / record, limitText ? Number(limitText) : Infinity);
-const session = await ort.InferenceSession.create(model, { interOpNumThreads: 1, logSeverityLevel: 3 });
+const session = await ort.InferenceSession.create(model, {
+  interOpNumThreads: 1, logSeverityLevel: 3, graphOptimizationLevel: process.env.ORT_GRAPH_OPT || 'all' });
 const batch = 100;
 let correct = 0;
 for (let first = 0; first < images; first += batch) {

@@ -74,21 +74,22 @@ int run(int argc, char** argv) {
 
   for (const auto& w : context.warnings) std::cerr << "warning: " << w << "\n";
   for (const auto& p : report.passes) std::cout << p.name << ": " << p.changes << " changes\n";
-  std::cout << "rounds: " << report.rounds << "\n\nop                      before  after\n";
   std::map<std::string, int> all = before;
   for (const auto& [op, n] : after) all.emplace(op, 0);
+  size_t width = 24;  // the op column: wide enough for domain-qualified names
+  for (const auto& [op, unused] : all) width = std::max(width, op.size() + 2);
+  auto padded = [width](std::string text) { return text.append(width - text.size(), ' '); };
+  std::cout << "rounds: " << report.rounds << "\n\n" << padded("op") << "before  after\n";
   int total_before = 0, total_after = 0;
   for (const auto& [op, unused] : all) {
     const int b = before.count(op) ? before.at(op) : 0, a = after.count(op) ? after.at(op) : 0;
     total_before += b;
     total_after += a;
-    std::string left = op;
-    left.resize(std::max<size_t>(left.size() + 1, 24), ' ');
-    std::cout << left << std::to_string(b)
+    std::cout << padded(op) << std::to_string(b)
               << std::string(8 - std::min<size_t>(7, std::to_string(b).size()), ' ') << a << "\n";
   }
-  std::cout << "total                   " << total_before << " -> " << total_after
-            << " nodes; wrote " << flags.get("o") << "\n";
+  std::cout << padded("total") << total_before << " -> " << total_after << " nodes; wrote "
+            << flags.get("o") << "\n";
 
   if (flags.has("report")) {
     std::string json = "{\n  \"passes\": [";
