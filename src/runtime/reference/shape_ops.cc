@@ -187,6 +187,22 @@ void permute_elements(const uint8_t* src, uint8_t* dst, const Shape& out_shape,
   }
 }
 
+// permute_elements for any element size.
+void copy_strided(const Tensor& x, Tensor& y, int64_t first, const std::vector<int64_t>& strides) {
+  const auto* src = static_cast<const uint8_t*>(x.raw()) + first * dtype_size(x.dtype());
+  auto* dst = static_cast<uint8_t*>(y.raw());
+  switch (dtype_size(x.dtype())) {
+    case 1:
+      return permute_elements<1>(src, dst, y.shape(), strides);
+    case 2:
+      return permute_elements<2>(src, dst, y.shape(), strides);
+    case 4:
+      return permute_elements<4>(src, dst, y.shape(), strides);
+    default:
+      return permute_elements<8>(src, dst, y.shape(), strides);
+  }
+}
+
 void transpose(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const int64_t rank = static_cast<int64_t>(x.rank());
@@ -204,19 +220,7 @@ void transpose(OpContext& ctx) {
   const auto in_strides = strides_of(x.shape());
   std::vector<int64_t> strides;  // the input's stride along each output dim
   for (int64_t p : perm) strides.push_back(in_strides[static_cast<size_t>(p)]);
-  Tensor& y = ctx.allocate_output(0, x.dtype(), out_shape);
-  const auto* src = static_cast<const uint8_t*>(x.raw());
-  auto* dst = static_cast<uint8_t*>(y.raw());
-  switch (dtype_size(x.dtype())) {
-    case 1:
-      permute_elements<1>(src, dst, out_shape, strides);
-      break;
-    case 4:
-      permute_elements<4>(src, dst, out_shape, strides);
-      break;
-    default:
-      permute_elements<8>(src, dst, out_shape, strides);
-  }
+  copy_strided(x, ctx.allocate_output(0, x.dtype(), out_shape), 0, strides);
 }
 
 void concat(OpContext& ctx) {
@@ -320,26 +324,21 @@ void slice(OpContext& ctx) {
     begin[d] = s;
     step[d] = steps[i];
   }
-  auto in_strides = strides_of(x.shape());
-  const int64_t total = element_count(out_shape);
-  std::vector<int64_t> map(static_cast<size_t>(total));
-  std::vector<int64_t> idx(static_cast<size_t>(rank), 0);
-  for (int64_t n = 0; n < total; ++n) {
-    int64_t flat = 0;
-    for (int64_t d = 0; d < rank; ++d) flat += (begin[d] + idx[d] * step[d]) * in_strides[d];
-    map[n] = flat;
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      if (++idx[d] < out_shape[d]) break;
-      idx[d] = 0;
-    }
+  // The slice is a strided view of x: its first element, and per dim the step
+  // in elements.
+  const auto in_strides = strides_of(x.shape());
+  int64_t first = 0;
+  std::vector<int64_t> strides(static_cast<size_t>(rank));
+  for (int64_t d = 0; d < rank; ++d) {
+    if (out_shape[d] > 0) first += begin[d] * in_strides[d];
+    strides[d] = step[d] * in_strides[d];
   }
-  ctx.output(0) = gather_elements(x, out_shape, map);
+  copy_strided(x, ctx.allocate_output(0, x.dtype(), out_shape), first, strides);
 }
 
-// Maps a padded coordinate back into [0, n) per mode; -1 means "use the constant".
+// Maps a padded coordinate back into [0, n) for the modes that read x.
 int64_t pad_source(int64_t i, int64_t n, const std::string& mode) {
   if (i >= 0 && i < n) return i;
-  if (mode == "constant") return -1;
   if (mode == "edge") return std::clamp<int64_t>(i, 0, n - 1);
   if (mode == "wrap") return ((i % n) + n) % n;
   // reflect: mirror without repeating the edge
@@ -384,6 +383,43 @@ void pad(OpContext& ctx) {
                 "cannot pad an empty dim");
   }
   auto in_strides = strides_of(x.shape());
+  if (mode == "constant") {
+    // The fill everywhere, then the part of x that stays (pads may be
+    // negative: crops) copied in row by row.
+    Tensor& y = ctx.allocate_output(0, x.dtype(), out_shape);
+    dispatch_any(ctx, x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      std::fill_n(y.data<T>(), y.numel(), static_cast<T>(value));
+    });
+    if (y.numel() == 0 || rank == 0) return;
+    const auto out_strides = strides_of(out_shape);
+    std::vector<int64_t> extent(rank);
+    int64_t src_first = 0, dst_first = 0;
+    for (int64_t d = 0; d < rank; ++d) {
+      const int64_t from = std::max<int64_t>(0, -before[d]), to = std::max<int64_t>(0, before[d]);
+      extent[d] = std::min(x.dim(d) - from, out_shape[d] - to);
+      if (extent[d] <= 0) return;  // nothing of x is left
+      src_first += from * in_strides[d];
+      dst_first += to * out_strides[d];
+    }
+    const size_t size = dtype_size(x.dtype());
+    const auto* src = static_cast<const uint8_t*>(x.raw());
+    auto* dst = static_cast<uint8_t*>(y.raw());
+    std::vector<int64_t> idx(static_cast<size_t>(rank - 1), 0);
+    for (;;) {
+      int64_t s_off = src_first, d_off = dst_first;
+      for (int64_t d = 0; d + 1 < rank; ++d)
+        s_off += idx[d] * in_strides[d], d_off += idx[d] * out_strides[d];
+      std::memcpy(dst + d_off * size, src + s_off * size,
+                  static_cast<size_t>(extent[rank - 1]) * size);
+      int64_t d = rank - 2;
+      for (; d >= 0; --d) {
+        if (++idx[d] < extent[d]) break;
+        idx[d] = 0;
+      }
+      if (d < 0) return;
+    }
+  }
   dispatch_any(ctx, x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     Tensor y(x.dtype(), out_shape);
@@ -392,15 +428,9 @@ void pad(OpContext& ctx) {
     std::vector<int64_t> idx(static_cast<size_t>(rank), 0);
     for (int64_t n = 0; n < y.numel(); ++n) {
       int64_t flat = 0;
-      bool use_constant = false;
-      for (int64_t d = 0; d < rank && !use_constant; ++d) {
-        int64_t src = pad_source(idx[d] - before[d], x.dim(d), mode);
-        if (src < 0)
-          use_constant = true;
-        else
-          flat += src * in_strides[d];
-      }
-      out[n] = use_constant ? static_cast<T>(value) : in[flat];
+      for (int64_t d = 0; d < rank; ++d)
+        flat += pad_source(idx[d] - before[d], x.dim(d), mode) * in_strides[d];
+      out[n] = in[flat];
       for (int64_t d = rank - 1; d >= 0; --d) {
         if (++idx[d] < out_shape[d]) break;
         idx[d] = 0;
