@@ -1,6 +1,7 @@
 #include "passes/fold_qdq_passthrough.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <optional>
 
@@ -16,9 +17,29 @@ namespace {
 int first_8bit_opset(const std::string& op_type) {
   static const std::map<std::string, int> opsets = {
       {"MaxPool", 12}, {"Reshape", 5},   {"Flatten", 9}, {"Transpose", 1},
-      {"Squeeze", 1},  {"Unsqueeze", 1}, {"Slice", 1},   {"Pad", 11}};
+      {"Squeeze", 1},  {"Unsqueeze", 1}, {"Slice", 1},   {"Pad", 11},
+      {"Relu", 12},    {"Clip", 12}};  // as a Clip on the 8-bit tensor
   auto it = opsets.find(op_type);
   return it == opsets.end() ? -1 : it->second;
+}
+
+// Q(value) as an 8-bit scalar constant; infinities saturate.
+Value* quantized_constant(Graph& graph, const std::string& name, float value,
+                          const QuantParams& q) {
+  const float scale = q.scale_at(0);
+  const int32_t zero = q.zero_point_at(0);
+  Tensor t = q.type == DType::kInt8 ? Tensor::scalar(quantize_value<int8_t>(value, scale, zero))
+                                    : Tensor::scalar(quantize_value<uint8_t>(value, scale, zero));
+  return add_constant(graph, name, std::move(t));
+}
+
+// An 8-bit Clip's bounds at its type's limits.
+bool clamps_nothing(const std::vector<Value*>& clip_inputs) {
+  const Tensor& lo = *clip_inputs[1]->constant;
+  const Tensor& hi = *clip_inputs[2]->constant;
+  return lo.dtype() == DType::kInt8
+             ? lo.data<int8_t>()[0] == INT8_MIN && hi.data<int8_t>()[0] == INT8_MAX
+             : lo.data<uint8_t>()[0] == 0 && hi.data<uint8_t>()[0] == UINT8_MAX;
 }
 
 // A float constant, also one that comes dequantized (ONNX Runtime's
@@ -42,11 +63,7 @@ Value* quantized_fill(Graph& graph, const Node& pad, const QuantParams& q) {
     if (!c) return nullptr;
     fill = *c;
   }
-  const float scale = q.scale_at(0);
-  const int32_t zero = q.zero_point_at(0);
-  Tensor t = q.type == DType::kInt8 ? Tensor::scalar(quantize_value<int8_t>(fill, scale, zero))
-                                    : Tensor::scalar(quantize_value<uint8_t>(fill, scale, zero));
-  return add_constant(graph, pad.name + "_fill_quantized", std::move(t));
+  return quantized_constant(graph, pad.name + "_fill_quantized", fill, q);
 }
 
 }  // namespace
@@ -73,12 +90,26 @@ int FoldQdqPassthrough::run(Graph& graph, PassContext&) const {
       inputs.resize(std::max<size_t>(inputs.size(), 3));
       inputs[2] = fill;
     }
-    Value* out = q->output(0);
-    const std::string op_type = op->op_type, name = op->name;
+    std::string op_type = op->op_type;
     Attributes attributes = op->attributes;
+    if (op_type == "Relu" || op_type == "Clip") {
+      // Q(clamp(DQ(x), lo, hi)) = clamp(x, Q(lo), Q(hi)): Q is monotonic and
+      // Q(DQ(x)) = x.
+      const auto bounds = activation_bounds(*op);
+      if (!bounds) continue;
+      inputs = {inputs[0], quantized_constant(graph, op->name + "_min", bounds->first, *q_params),
+                quantized_constant(graph, op->name + "_max", bounds->second, *q_params)};
+      op_type = "Clip";
+      attributes = {};
+    }
+    Value* out = q->output(0);
+    const std::string name = op->name;
     graph.remove_node(q);
     graph.remove_node(op);  // the DQ stays while others read it
-    graph.add_node(op_type, inputs, {out}, name)->attributes = std::move(attributes);
+    if (op_type == "Clip" && clamps_nothing(inputs) && !out->is_graph_output)
+      replace_all_uses(graph, out, inputs[0]);  // the Q range implied the activation
+    else
+      graph.add_node(op_type, inputs, {out}, name)->attributes = std::move(attributes);
     ++folded;
   }
   return folded;

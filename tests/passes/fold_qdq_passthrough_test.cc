@@ -130,12 +130,54 @@ TEST(FoldQdqPassthrough, PadWithAComputedFillStaysInFloat) {
   EXPECT_EQ(pass.run(g, context), 0);
 }
 
+// x -> Q -> DQ -> op -> Q -> DQ, one set of parameters (zero point `zero`).
+Graph activated(const char* op, uint8_t zero) {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::kFloat32, {2, 4, 3, 3});
+  Value* s = b.constant("s", Tensor::scalar<float>(0.02f));
+  Value* z = b.constant("z", Tensor::scalar<uint8_t>(zero));
+  std::vector<Value*> inputs = {
+      b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, s, z}), s, z})};
+  if (std::string(op) == "Clip")
+    inputs.insert(inputs.end(), {b.constant("lo", Tensor::scalar(-0.5f)),
+                                 b.constant("hi", Tensor::scalar(1.234f))});
+  b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {b.op(op, inputs), s, z}), s, z}));
+  return b.build();
+}
+
+TEST(FoldQdqPassthrough, ActivationsClampTheQuantizedTensor) {
+  FoldQdqPassthrough pass;
+  for (const char* op : {"Relu", "Clip"}) {
+    auto r = testing::rewrite_and_compare([op] { return activated(op, 100); }, {&pass}, 0.0f);
+    EXPECT_EQ(r.report.total_changes(), 1) << op;
+    auto counts = op_counts(r.graph);
+    EXPECT_EQ(counts["Clip"], 1) << op;
+    EXPECT_EQ(counts["Relu"], 0) << op;
+    for (Node* n : r.graph.nodes())
+      if (n->op_type == "Clip") {
+        // Relu: [Q(0), 255] = [100, 255]; Clip: [Q(-0.5), Q(1.234)] = [75, 162].
+        const bool relu = std::string(op) == "Relu";
+        EXPECT_EQ(n->input(1)->constant->data<uint8_t>()[0], relu ? 100 : 75);
+        EXPECT_EQ(n->input(2)->constant->data<uint8_t>()[0], relu ? 255 : 162);
+      }
+  }
+}
+
+TEST(FoldQdqPassthrough, ReluThatTheRangeImpliesDisappears) {
+  FoldQdqPassthrough pass;
+  // Zero point 0 on uint8: every value is >= 0 already.
+  auto r = testing::rewrite_and_compare([] { return activated("Relu", 0); }, {&pass}, 0.0f);
+  auto counts = op_counts(r.graph);
+  EXPECT_EQ(counts["Relu"] + counts["Clip"], 0);
+  EXPECT_EQ(counts["QuantizeLinear"], 1);
+}
+
 TEST(FoldQdqPassthrough, OpsThatComputeStayInFloat) {
   GraphBuilder b(13);
   Value* x = b.input("x", DType::kFloat32, {2, 4});
   Value* s = b.constant("s", Tensor::scalar<float>(0.02f));
   Value* z = b.constant("z", Tensor::scalar<uint8_t>(3));
-  Value* r = b.op("Relu", {b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, s, z}), s, z})});
+  Value* r = b.op("Sigmoid", {b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, s, z}), s, z})});
   b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {r, s, z}), s, z}));
   Graph g = b.build();
   FoldQdqPassthrough pass;
