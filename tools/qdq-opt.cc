@@ -3,6 +3,8 @@
 #include <iostream>
 #include <map>
 
+#include "calibration/quantize_model.h"
+#include "cli/calibration_flags.h"
 #include "cli/flags.h"
 #include "cli/report.h"
 #include "graph/onnx_export.h"
@@ -15,15 +17,21 @@
 namespace qdq {
 namespace {
 
-const std::vector<cli::FlagSpec> kFlags = {
-    {"help", false, "print this help"},
-    {"o", true, "output model (also --o=F)"},
-    {"passes", true, "run only these passes, comma-separated (default: all, in pipeline order)"},
-    {"list-passes", false, "list the passes with their purpose, in pipeline order"},
-    {"report", true, "write what changed as JSON"},
-    {"form", true,
-     "qdq (default: standard Q/DQ form, cleaned and folded) or qoperator (QLinearConv, ...)"},
-};
+const std::vector<cli::FlagSpec> kFlags = cli::with_flags(
+    {
+        {"help", false, "print this help"},
+        {"o", true, "output model (also --o=F)"},
+        {"passes", true,
+         "run only these passes, comma-separated (default: all, in pipeline order)"},
+        {"list-passes", false, "list the passes with their purpose, in pipeline order"},
+        {"report", true, "write what changed as JSON"},
+        {"form", true,
+         "qdq (default: standard Q/DQ form, cleaned and folded) or qoperator (QLinearConv, ...)"},
+        {"quantize", false,
+         "quantize an FP32 model: calibrate on --calibData (or read --calib), insert Q/DQ "
+         "(per-channel int8 weights, 8-bit activations)"},
+    },
+    cli::calibration_flag_specs());
 
 std::map<std::string, int> op_counts(const Graph& g) {
   std::map<std::string, int> counts;
@@ -65,6 +73,19 @@ int run(int argc, char** argv) {
   if (!imported.is_ok()) return cli::report_error(imported.status());
   Graph& graph = imported->graph;
   const auto before = op_counts(graph);
+  if (flags.has("quantize")) {
+    const QuantizeModelOptions options = cli::parse_calibration_flags(flags);
+    auto quantized = quantize_model(graph, options);
+    if (!quantized.is_ok()) return cli::report_error(quantized.status());
+    std::cout << "quantize: " << quantized->layers << " layers, " << quantized->tensors
+              << " activation tensors, ranges from "
+              << (quantized->from_cache ? "the cache " + options.cache_path
+                                        : "calibration on " + options.calib_data)
+              << (quantized->wrote_cache ? ", cache written to " + options.cache_path : "") << "\n";
+  } else {
+    for (const auto& spec : cli::calibration_flag_specs())
+      check(!flags.has(spec.name), "--" + spec.name + " belongs to --quantize");
+  }
   PassContext context;
   context.evaluate = evaluate_node;
   const PipelineReport report = run_passes(graph, passes, context);

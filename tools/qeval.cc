@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "cli/calibration_flags.h"
 #include "cli/flags.h"
 #include "cli/report.h"
 #include "data/accuracy.h"
@@ -24,33 +25,31 @@
 namespace qdq {
 namespace {
 
-const std::vector<cli::FlagSpec> kFlags = {
-    {"help", false, "print this help"},
-    {"onnx", true, "model to evaluate"},
-    {"loadEngine", true, "plan to evaluate (written by qexec --saveEngine)"},
-    {"dataset", true,
-     "cifar10:PATH (test_batch.bin or its folder); imagenet:DIR (class folders, or flat + "
-     "--labels)"},
-    {"int8", false, "evaluate the INT8 engine (QDQ models)"},
-    {"mean", true,
-     "per-channel mean on [0,1] pixels, a,b,c (default ImageNet's 0.485,0.456,0.406)"},
-    {"std", true, "per-channel std (default 0.229,0.224,0.225)"},
-    {"resize", true, "imagenet: shorter side to N, antialiased bilinear (default 256)"},
-    {"crop", true, "imagenet: center crop N x N (default 224)"},
-    {"labels", true, "imagenet: a flat folder's labels, 'file label' lines"},
-    {"limit", true, "first N images"},
-    {"labelOffset", true, "model class = dataset class + N"},
-    {"batch", true, "inference batch (default 32; a model with a fixed batch dim uses its own)"},
-    {"threads", true, "worker threads (default: all cores)"},
-    {"compare", true, "reference model: also report top-1 agreement and mean |logit difference|"},
-    {"json", true, "write the result as JSON"},
-    {"verbose", false, "per-class accuracy"},
-    {"report", true,
-     "report mode: a list of models, one row per line: 'Name fp32=F qat=F ptq=F' (any of the "
-     "three; "
-     "paths relative to the list)"},
-    {"markdown", true, "report mode: also write the table to this file"},
-};
+const std::vector<cli::FlagSpec> kFlags = cli::with_flags(
+    {
+        {"help", false, "print this help"},
+        {"onnx", true, "model to evaluate"},
+        {"loadEngine", true, "plan to evaluate (written by qexec --saveEngine)"},
+        {"dataset", true,
+         "cifar10:PATH (test_batch.bin or its folder); imagenet:DIR (class folders, or flat + "
+         "--labels)"},
+        {"int8", false, "evaluate the INT8 engine (QDQ models)"},
+        {"limit", true, "first N images"},
+        {"labelOffset", true, "model class = dataset class + N"},
+        {"batch", true,
+         "inference batch (default 32; a model with a fixed batch dim uses its own)"},
+        {"threads", true, "worker threads (default: all cores)"},
+        {"compare", true,
+         "reference model: also report top-1 agreement and mean |logit difference|"},
+        {"json", true, "write the result as JSON"},
+        {"verbose", false, "per-class accuracy"},
+        {"report", true,
+         "report mode: a list of models, one row per line: 'Name fp32=F qat=F ptq=F' (any of the "
+         "three; "
+         "paths relative to the list)"},
+        {"markdown", true, "report mode: also write the table to this file"},
+    },
+    cli::image_flag_specs());
 
 // qexec's default activation limit (qexec --maxActivationMB says more).
 constexpr size_t kMaxActivationBytes = size_t{8} << 30;
@@ -302,13 +301,7 @@ int run(int argc, char** argv) {
   check(threads >= 1 && threads <= 1024, "--threads must be between 1 and 1024");
   omp_set_num_threads(threads);
 
-  DatasetOptions options;
-  options.mean = cli::parse_float_triple(flags.get("mean"), options.mean, "mean");
-  options.std = cli::parse_float_triple(flags.get("std"), options.std, "std");
-  for (float v : options.std) check(v > 0.0f, "--std values must be positive");
-  options.resize = flags.get_int("resize", -1);
-  options.crop = flags.get_int("crop", -1);
-  options.labels_file = flags.get("labels");
+  const DatasetOptions options = cli::parse_image_flags(flags);
   const std::string spec = flags.get("dataset");
   const auto dataset = Dataset::open(spec, options);
   const int64_t limit = flags.get_int("limit", dataset->size());

@@ -2,6 +2,7 @@
 // Flags and output lines are fixed by CONTRACT.md.
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -9,6 +10,8 @@
 #include <memory>
 #include <optional>
 
+#include "calibration/quantize_model.h"
+#include "cli/calibration_flags.h"
 #include "cli/flags.h"
 #include "cli/report.h"
 #include "graph/onnx_import.h"
@@ -21,36 +24,46 @@
 namespace qdq {
 namespace {
 
-const std::vector<cli::FlagSpec> kFlags = {
-    {"help", false, "print this help"},
-    {"onnx", true, "ONNX model to build from (QDQ or plain FP32)"},
-    {"int8", false, "INT8 engine: Q/DQ groups lowered to exact integer kernels (QDQ models)"},
-    {"best", false, "every precision allowed (not available yet)"},
-    {"saveEngine", true, "write the built engine as a plan file"},
-    {"loadEngine", true, "run a plan file written by --saveEngine (instead of --onnx)"},
-    {"calib", true, "calibration cache (not available yet)"},
-    {"calibData", true, "calibration dataset (not available yet)"},
-    {"minShapes", true, "smallest input shapes a plan accepts, e.g. input:1x3x32x32"},
-    {"optShapes", true, "shapes the plan is prepared and timed for (as --shapes)"},
-    {"maxShapes", true, "largest input shapes a plan accepts"},
-    {"maxWeightMB", true, "refuse models whose weights claim more (default 4096)"},
-    {"maxActivationMB", true, "refuse runs that would hold more activation memory (default 8192)"},
-    {"dumpProfile", false, "print per-layer times of the timed runs"},
-    {"exportProfile", true, "write per-layer times of the timed runs as JSON"},
-    {"shapes", true, "input shapes, e.g. input:1x3x224x224[,other:...]"},
-    {"batch", true, "batch dimension of every input"},
-    {"threads", true, "worker threads (default: all cores)"},
-    {"iterations", true, "run at least N timed iterations (default 10)"},
-    {"warmUp", true, "warm up for at least MS milliseconds (default 200)"},
-    {"duration", true, "time for at least S seconds (default 3)"},
-    {"avgRuns", true, "average --verbose progress lines over N runs (default 10)"},
-    {"percentile", true, "latency percentiles to report (default 90,95,99)"},
-    {"loadInputs", true, "raw little-endian inputs: name:file.bin[,name2:file2.bin]"},
-    {"exportOutput", true, "write output tensors as JSON"},
-    {"exportTimes", true, "write per-iteration latencies as JSON"},
-    {"skipInference", false, "build only"},
-    {"verbose", false, "build log: layers, shapes, warnings"},
-};
+const std::vector<cli::FlagSpec> kFlags = cli::with_flags(
+    {
+        {"help", false, "print this help"},
+        {"onnx", true, "ONNX model to build from (QDQ or plain FP32)"},
+        {"int8", false,
+         "INT8 engine: Q/DQ groups lowered to exact integer kernels (QDQ models; FP32 models are "
+         "quantized first, calibrated on --calibData or --calib)"},
+        {"best", false, "every precision allowed (not available yet)"},
+        {"saveEngine", true, "write the built engine as a plan file"},
+        {"loadEngine", true, "run a plan file written by --saveEngine (instead of --onnx)"},
+        {"minShapes", true, "smallest input shapes a plan accepts, e.g. input:1x3x32x32"},
+        {"optShapes", true, "shapes the plan is prepared and timed for (as --shapes)"},
+        {"maxShapes", true, "largest input shapes a plan accepts"},
+        {"maxWeightMB", true, "refuse models whose weights claim more (default 4096)"},
+        {"maxActivationMB", true,
+         "refuse runs that would hold more activation memory (default 8192)"},
+        {"dumpProfile", false, "print per-layer times of the timed runs"},
+        {"exportProfile", true, "write per-layer times of the timed runs as JSON"},
+        {"shapes", true, "input shapes, e.g. input:1x3x224x224[,other:...]"},
+        {"batch", true, "batch dimension of every input"},
+        {"threads", true, "worker threads (default: all cores)"},
+        {"iterations", true, "run at least N timed iterations (default 10)"},
+        {"warmUp", true, "warm up for at least MS milliseconds (default 200)"},
+        {"duration", true, "time for at least S seconds (default 3)"},
+        {"avgRuns", true, "average --verbose progress lines over N runs (default 10)"},
+        {"percentile", true, "latency percentiles to report (default 90,95,99)"},
+        {"loadInputs", true, "raw little-endian inputs: name:file.bin[,name2:file2.bin]"},
+        {"exportOutput", true, "write output tensors as JSON"},
+        {"exportTimes", true, "write per-iteration latencies as JSON"},
+        {"skipInference", false, "build only"},
+        {"verbose", false, "build log: layers, shapes, warnings"},
+    },
+    cli::calibration_flag_specs());
+
+// Q/DQ or QLinear nodes: a quantized model (explicit quantization).
+bool has_quantization(const Graph& graph) {
+  for (const Node* n : graph.nodes())
+    if (n->op_type == "QuantizeLinear" || n->op_type.rfind("QLinear", 0) == 0) return true;
+  return false;
+}
 
 std::string mb(size_t bytes) {
   char buf[32];
@@ -101,10 +114,9 @@ int run(int argc, char** argv) {
     std::cout << cli::usage_text("qexec --onnx=model.onnx [options]", kFlags);
     return 0;
   }
-  for (const char* later : {"best", "calib", "calibData"})
-    check(!flags.has(later), std::string("--") + later +
-                                 " is not available yet in this version of qexec (calibration "
-                                 "and per-layer precision choice are in progress)");
+  check(!flags.has("best"),
+        "--best is not available yet in this version of qexec (per-layer precision choice is in "
+        "progress)");
   check(flags.positional().empty(), "unexpected argument '" +
                                         (flags.positional().empty() ? "" : flags.positional()[0]) +
                                         "' (flags take the form --name=value)");
@@ -118,6 +130,11 @@ int run(int argc, char** argv) {
         "--int8, --saveEngine and --minShapes/--maxShapes are build flags: a loaded plan keeps "
         "what it was built with");
   check(!(flags.has("shapes") && flags.has("optShapes")), "give --shapes or --optShapes, not both");
+  const auto& calibration_flags = cli::calibration_flag_specs();
+  const bool calibrating = std::any_of(calibration_flags.begin(), calibration_flags.end(),
+                                       [&](const cli::FlagSpec& f) { return flags.has(f.name); });
+  check(!calibrating || (!from_plan && flags.has("int8")),
+        "--calibData, --calib and the other calibration flags go with --onnx=FP32 model --int8");
   const bool verbose = flags.has("verbose");
 
   const int threads = static_cast<int>(flags.get_int("threads", omp_get_num_procs()));
@@ -168,6 +185,27 @@ int run(int argc, char** argv) {
     graph = std::make_unique<Graph>(std::move(imported->graph));
     shapes = resolve_input_shapes(*graph, shape_overrides, batch);
     const auto build_start = Clock::now();
+    if (flags.has("int8") && !has_quantization(*graph)) {
+      QuantizeModelOptions quantize = cli::parse_calibration_flags(flags);
+      if (quantize.calib_data.empty() && quantize.cache_path.empty()) {
+        quantize.placeholder_amax = 4.0f;
+        std::cerr << "warning: --int8 on an FP32 model without --calibData or --calib: placeholder "
+                     "ranges [-4, 4] for every activation; the timing holds, the accuracy is "
+                     "meaningless\n";
+      }
+      auto quantized = quantize_model(*graph, quantize);
+      if (!quantized.is_ok()) return cli::report_error(quantized.status());
+      if (verbose)
+        std::cout << "[I] quantized " << quantized->layers << " layers, ranges from "
+                  << (quantize.placeholder_amax > 0 ? std::string("placeholders")
+                      : quantized->from_cache       ? "the cache " + quantize.cache_path
+                                                    : "calibration on " + quantize.calib_data)
+                  << "\n";
+    } else {
+      check(!calibrating,
+            "the model is quantized already: --calibData, --calib and the other "
+            "calibration flags are for FP32 models");
+    }
     EngineOptions options{flags.has("int8"), selected_isa(),
                           resolve_shape_ranges(parse_shapes_spec(flags.get("minShapes")),
                                                parse_shapes_spec(flags.get("maxShapes")), shapes),

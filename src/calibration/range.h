@@ -1,7 +1,7 @@
 // Choosing a tensor's quantization range from what calibration observed: the
-// three calibrators users know from TensorRT and pytorch-quantization. All
-// three pick amax for a symmetric range [-amax, amax] (int8, zero point 0) or,
-// for a tensor that is never negative, [0, amax] (uint8, zero point 0).
+// calibrators users know from TensorRT and pytorch-quantization. All pick amax for a symmetric
+// range [-amax, amax] (int8, zero point 0) or, for a tensor that is never negative, [0, amax]
+// (uint8, zero point 0).
 //
 // - MinMax: the largest |x| seen. Keeps every value; one outlier stretches the
 //   scale for all the others.
@@ -11,6 +11,9 @@
 //   least information, measured as KL(P || Q) between the clipped histogram P
 //   (the clipped-away mass added to its last bin) and P quantized to 128
 //   levels and expanded back over P's non-empty bins.
+// - MSE: the threshold whose quantization (rounding inside, clipping outside)
+//   has the least mean squared error over the histogram (pytorch-quantization's
+//   "mse" method).
 #pragma once
 
 #include <cstdint>
@@ -42,5 +45,8 @@ class AbsHistogram {
 float amax_percentile(const AbsHistogram& histogram, double percentile);
 // `levels`: the quantized levels on one side of zero (128 for int8).
 float amax_entropy(const AbsHistogram& histogram, int levels = 128);
+// `steps`: the quantization steps over [0, amax] (127 for int8, 255 for a
+// nonnegative tensor in uint8).
+float amax_mse(const AbsHistogram& histogram, int steps);
 
 }  // namespace qdq

@@ -1,9 +1,11 @@
 #include "passes/fold_qdq_passthrough.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "graph/quantization.h"
 #include "passes/pattern.h"
@@ -53,66 +55,129 @@ std::optional<float> constant_fill(const Value* v) {
   return dequantize_value(static_cast<int32_t>(*q), params->scale_at(0), params->zero_point_at(0));
 }
 
-// Pad's fill value on the 8-bit tensor: Q(c), so that Q(Pad(DQ(x), c)) =
-// Pad(x, Q(c)) element for element (Q of a padded element is Q(c)). nullptr
-// when the fill value is not a constant.
-Value* quantized_fill(Graph& graph, const Node& pad, const QuantParams& q) {
-  float fill = 0.0f;
-  if (pad.inputs().size() > 2 && pad.input(2)) {
-    const auto c = constant_fill(pad.input(2));
-    if (!c) return nullptr;
-    fill = *c;
+// `op`, reading DQ(x) with parameters `p`, as the same op on x itself: its
+// type and inputs (Pad's fill value and Relu/Clip's bounds quantized with p;
+// Relu becomes a Clip). nullopt when a fill value or bound is not constant,
+// or, with `representable`, when one does not survive Q then DQ unchanged
+// (the result is then DQ'd, not Q'd, so the op must commute with DQ exactly).
+struct OpOn8Bit {
+  std::string op_type;
+  std::vector<Value*> inputs;
+  Attributes attributes;
+};
+std::optional<OpOn8Bit> on_8bit(Graph& graph, const Node& op, Value* x, const QuantParams& p,
+                                bool representable) {
+  auto exact = [&](float v) {
+    if (!representable) return true;
+    const float scale = p.scale_at(0);
+    const int32_t zero = p.zero_point_at(0);
+    const int32_t q = p.type == DType::kInt8 ? quantize_value<int8_t>(v, scale, zero)
+                                             : quantize_value<uint8_t>(v, scale, zero);
+    return dequantize_value(q, scale, zero) == v;
+  };
+  OpOn8Bit out{op.op_type, op.inputs(), op.attributes};
+  out.inputs[0] = x;
+  if (op.op_type == "Pad" && op.attributes.get_string("mode", "constant") == "constant") {
+    float fill = 0.0f;
+    if (op.inputs().size() > 2 && op.input(2)) {
+      const auto c = constant_fill(op.input(2));
+      if (!c) return std::nullopt;
+      fill = *c;
+    }
+    if (!exact(fill)) return std::nullopt;
+    out.inputs.resize(std::max<size_t>(out.inputs.size(), 3));
+    out.inputs[2] = quantized_constant(graph, op.name + "_fill_quantized", fill, p);
   }
-  return quantized_constant(graph, pad.name + "_fill_quantized", fill, q);
+  if (op.op_type == "Relu" || op.op_type == "Clip") {
+    // clamp(DQ(x), lo, hi) -> Q: clamp(x, Q(lo), Q(hi)), Q being monotonic
+    // and Q(DQ(x)) = x.
+    const auto bounds = activation_bounds(op);
+    if (!bounds || (std::isfinite(bounds->first) && !exact(bounds->first)) ||
+        (std::isfinite(bounds->second) && !exact(bounds->second)))
+      return std::nullopt;
+    out.inputs = {x, quantized_constant(graph, op.name + "_min", bounds->first, p),
+                  quantized_constant(graph, op.name + "_max", bounds->second, p)};
+    out.op_type = "Clip";
+    out.attributes = {};
+  }
+  return out;
 }
 
-}  // namespace
+// The ops this pass moves, with a DequantizeLinear of per-tensor 8-bit
+// parameters before them; nullptr otherwise.
+Node* dequantized_input(const Graph& graph, const Node& op) {
+  if (!op.domain.empty() || op.outputs().size() != 1 || op.inputs().empty()) return nullptr;
+  const int opset = first_8bit_opset(op.op_type);
+  if (opset < 0 || graph.opset < opset) return nullptr;
+  Node* dq = producer_if(op.input(0), "DequantizeLinear");
+  return per_tensor_8bit_params(dq) ? dq : nullptr;
+}
 
-int FoldQdqPassthrough::run(Graph& graph, PassContext&) const {
+// DQ(x) -> op -> Q of the same parameters: op on x, writing the Q's output.
+int fold_between_dq_and_q(Graph& graph) {
   int folded = 0;
   for (Node* q : graph.topological_order()) {
     if (q->op_type != "QuantizeLinear" || !q->domain.empty()) continue;
     const auto q_params = per_tensor_8bit_params(q);
     Node* op = q->input(0)->producer;
-    if (!q_params || !op || !op->domain.empty() || op->outputs().size() != 1 ||
-        !has_single_use(op->output(0)) || op->inputs().empty())
-      continue;
-    const int opset = first_8bit_opset(op->op_type);
-    if (opset < 0 || graph.opset < opset) continue;
-    Node* dq = producer_if(op->input(0), "DequantizeLinear");
-    const auto dq_params = per_tensor_8bit_params(dq);
-    if (!dq_params || !same_quant_params(*dq_params, *q_params)) continue;
-    std::vector<Value*> inputs = op->inputs();
-    inputs[0] = dq->input(0);
-    if (op->op_type == "Pad" && op->attributes.get_string("mode", "constant") == "constant") {
-      Value* fill = quantized_fill(graph, *op, *q_params);
-      if (!fill) continue;
-      inputs.resize(std::max<size_t>(inputs.size(), 3));
-      inputs[2] = fill;
-    }
-    std::string op_type = op->op_type;
-    Attributes attributes = op->attributes;
-    if (op_type == "Relu" || op_type == "Clip") {
-      // Q(clamp(DQ(x), lo, hi)) = clamp(x, Q(lo), Q(hi)): Q is monotonic and
-      // Q(DQ(x)) = x.
-      const auto bounds = activation_bounds(*op);
-      if (!bounds) continue;
-      inputs = {inputs[0], quantized_constant(graph, op->name + "_min", bounds->first, *q_params),
-                quantized_constant(graph, op->name + "_max", bounds->second, *q_params)};
-      op_type = "Clip";
-      attributes = {};
-    }
+    if (!q_params || !op || !has_single_use(op->output(0))) continue;
+    Node* dq = dequantized_input(graph, *op);
+    if (!dq || !same_quant_params(*per_tensor_8bit_params(dq), *q_params)) continue;
+    auto moved = on_8bit(graph, *op, dq->input(0), *q_params, false);
+    if (!moved) continue;
     Value* out = q->output(0);
     const std::string name = op->name;
     graph.remove_node(q);
     graph.remove_node(op);  // the DQ stays while others read it
-    if (op_type == "Clip" && clamps_nothing(inputs) && !out->is_graph_output)
-      replace_all_uses(graph, out, inputs[0]);  // the Q range implied the activation
+    if (moved->op_type == "Clip" && clamps_nothing(moved->inputs) && !out->is_graph_output)
+      replace_all_uses(graph, out, moved->inputs[0]);  // the Q range implied the activation
     else
-      graph.add_node(op_type, inputs, {out}, name)->attributes = std::move(attributes);
+      graph.add_node(moved->op_type, moved->inputs, {out}, name)->attributes =
+          std::move(moved->attributes);
     ++folded;
   }
   return folded;
+}
+
+// DQ(x) -> op read in float (no Q after it): op on x, then the DQ. The float
+// reader (a residual add after an option-A shortcut's Slice and Pad) then
+// reads a DequantizeLinear directly, which the conv epilogues fuse.
+int sink_dequantize(Graph& graph) {
+  int sunk = 0;
+  std::set<const Node*> removed;  // the snapshot below still lists them
+  for (Node* op : graph.topological_order()) {
+    if (removed.count(op)) continue;
+    Node* dq = dequantized_input(graph, *op);
+    if (!dq) continue;
+    const auto params = per_tensor_8bit_params(dq);
+    Value* x = dq->input(0);
+    auto moved = on_8bit(graph, *op, x, *params, true);
+    if (!moved) continue;
+    Value* out = op->output(0);
+    Value* moved_out = graph.add_value(unique_name(graph, out->name + "_8bit"), x->dtype);
+    moved_out->shape = out->shape;
+    std::vector<Value*> dq_inputs = dq->inputs();
+    dq_inputs[0] = moved_out;
+    const std::string name = op->name;
+    Attributes dq_attributes = dq->attributes;
+    removed.insert(op);
+    graph.remove_node(op);
+    graph.add_node(moved->op_type, moved->inputs, {moved_out}, name)->attributes =
+        std::move(moved->attributes);
+    graph
+        .add_node("DequantizeLinear", dq_inputs, {out},
+                  unique_name(graph, name + "_DequantizeLinear"))
+        ->attributes = std::move(dq_attributes);
+    ++sunk;
+  }
+  return sunk;
+}
+
+}  // namespace
+
+int FoldQdqPassthrough::run(Graph& graph, PassContext&) const {
+  const int folded = fold_between_dq_and_q(graph);
+  return folded + sink_dequantize(graph);
 }
 
 }  // namespace qdq

@@ -28,9 +28,8 @@ Result<Engine> build_engine(Graph& graph, const EngineOptions& options) {
       for (Node* n : graph.nodes())
         quantized |= n->op_type == "QuantizeLinear" || n->op_type == "QLinearConv";
       check(quantized,
-            "--int8 on a model without Q/DQ nodes needs calibration (--calib/--calibData), which "
-            "is not "
-            "available yet; run it without --int8, or quantize it first");
+            "--int8 on a model without Q/DQ nodes needs it quantized first (qexec --calibData, "
+            "qdq-opt --quantize)");
     }
     // The FP32 engine keeps float semantics: the Q/DQ-level cleanups and
     // fusions, no integer lowering.

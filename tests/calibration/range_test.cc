@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -74,6 +75,27 @@ TEST(AmaxEntropy, ReluOutputsZeroSpikeDoesNotDecide) {
   AbsHistogram h(2.0f);
   h.add(values.data(), static_cast<int64_t>(values.size()));
   EXPECT_GT(amax_entropy(h), 1.9f);
+}
+
+TEST(AmaxMse, KeepsEvenlySpreadValuesAndClipsALaplaceTail) {
+  const auto spread = evenly_spread(200000, 3.0f);
+  AbsHistogram even(3.0f);
+  even.add(spread.data(), static_cast<int64_t>(spread.size()));
+  EXPECT_GT(amax_mse(even, 127), 2.9f);
+
+  // Laplace-like magnitudes (exponential, mean 1; max 12.6 here): the
+  // MSE-optimal 8-bit clip is about 9.9 (Banner et al., ACIQ), below the max.
+  std::mt19937 rng(7);
+  std::exponential_distribution<float> exponential(1.0f);
+  std::vector<float> values(200000);
+  float max = 0.0f;
+  for (float& v : values) max = std::max(max, v = exponential(rng));
+  AbsHistogram h(max);
+  h.add(values.data(), static_cast<int64_t>(values.size()));
+  const float int8 = amax_mse(h, 127), uint8 = amax_mse(h, 255);
+  EXPECT_GT(int8, 9.0f);
+  EXPECT_LT(int8, 11.0f);
+  EXPECT_GE(uint8, int8);  // finer steps: clipping pays less
 }
 
 }  // namespace

@@ -39,10 +39,61 @@ TEST(FoldQdqPassthrough, PoolsTheQuantizedTensorWithIdenticalResults) {
     }
 }
 
-TEST(FoldQdqPassthrough, OtherOutputParametersStayInFloat) {
+TEST(FoldQdqPassthrough, OtherOutputParametersRequantizeAfterThe8BitOp) {
   FoldQdqPassthrough pass;
   auto r = testing::rewrite_and_compare([] { return pooled(0.1f); }, {&pass}, 0.0f);
-  EXPECT_EQ(r.report.total_changes(), 0);
+  EXPECT_EQ(r.report.total_changes(), 1);
+  for (Node* n : r.graph.nodes())
+    if (n->op_type == "MaxPool") {
+      EXPECT_EQ(n->input(0)->producer->op_type, "QuantizeLinear");  // pools the uint8 tensor
+      EXPECT_EQ(n->output(0)->consumers.at(0)->op_type, "DequantizeLinear");
+    }
+}
+
+// x -> Q -> DQ -> Slice -> Pad -> Add(the block's float y) and
+// x -> Q -> DQ -> Clip(lo, 6) -> output: float readers after data movers.
+Graph read_in_float(float clip_scale) {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::kFloat32, {1, 4, 4, 4});
+  Value* y = b.input("y", DType::kFloat32, {1, 4, 2, 2});
+  Value* s = b.constant("s", Tensor::scalar<float>(0.05f));
+  Value* z = b.constant("z", Tensor::scalar<uint8_t>(128));
+  Value* cs = b.constant("cs", Tensor::scalar<float>(clip_scale));
+  auto ints = [&](const char* name, std::vector<int64_t> v) {
+    return b.constant(name, Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v));
+  };
+  Value* dq = b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, s, z}), s, z});
+  Value* sliced = b.op("Slice", {dq, ints("starts", {0, 0}), ints("ends", {4, 4}),
+                                 ints("axes", {2, 3}), ints("steps", {2, 2})});
+  Value* padded =
+      b.op("Pad", {b.op("Slice", {sliced, ints("s2", {0}), ints("e2", {2}), ints("a2", {1})}),
+                   ints("pads", {0, 1, 0, 0, 0, 1, 0, 0})});
+  b.output(b.op("Add", {y, padded}));
+  Value* cdq = b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, cs, z}), cs, z});
+  b.output(b.op("Clip", {cdq, b.constant("lo", Tensor::scalar(-0.5f)),
+                         b.constant("hi", Tensor::scalar(6.0f))}));
+  return b.build();
+}
+
+TEST(FoldQdqPassthrough, FloatReadersGetTheDequantizeAfterTheDataMovers) {
+  FoldQdqPassthrough pass;
+  // Scale 0.05: -0.5 and 6 are levels, the Clip moves too; 0.07: 6 is no
+  // level, clamping the 8-bit tensor would differ, the Clip stays in float.
+  for (float clip_scale : {0.05f, 0.07f}) {
+    auto r = testing::rewrite_and_compare([clip_scale] { return read_in_float(clip_scale); },
+                                          {&pass}, 0.0f);
+    EXPECT_EQ(r.report.total_changes(), clip_scale == 0.05f ? 4 : 3);
+    for (Node* n : r.graph.nodes()) {
+      if (n->op_type == "Add") {
+        EXPECT_EQ(n->input(1)->producer->op_type, "DequantizeLinear");
+      } else if (n->op_type == "Slice" || n->op_type == "Pad") {  // on the uint8 tensor
+        EXPECT_NE(n->input(0)->producer->op_type, "DequantizeLinear") << n->op_type;
+      } else if (n->op_type == "Clip") {
+        EXPECT_EQ(n->input(0)->producer->op_type,
+                  clip_scale == 0.05f ? "QuantizeLinear" : "DequantizeLinear");
+      }
+    }
+  }
 }
 
 // x -> Q -> DQ -> Flatten -> Q -> DQ -> Reshape([0, 2, -1]) -> Q -> DQ with

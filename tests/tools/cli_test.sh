@@ -33,7 +33,13 @@ if "$build/tools/qdq-dataset" --help >/dev/null; then pass; else fail "qdq-datas
 # Bad usage
 expect_error "no model" "no model given" "$qexec"
 expect_error "unknown flag" "unknown flag --frobnicate" "$qexec" --onnx="$model" --frobnicate
-expect_error "int8 on an FP32 model" "needs calibration" "$qexec" --onnx="$model" --int8
+# --int8 on an FP32 model without calibration data: placeholder ranges, said once.
+"$qexec" --onnx="$model" --int8 --iterations=1 --duration=0 --warmUp=0 >"$work/out" 2>"$work/err"
+if [ $? -eq 0 ] && [ "$(grep -c '^warning: .*placeholder ranges.*accuracy is meaningless' "$work/err")" -eq 1 ] &&
+  grep -q '^Engine: precision=int8' "$work/out"
+then pass; else fail "qexec --int8 on FP32 without calibration: $(head -c 300 "$work/err")"; fi
+expect_error "calibration flags on a QDQ model" "quantized already" "$qexec" --onnx="$qat" --int8 --calibImages=8
+expect_error "calibration flags without --int8" "go with --onnx=FP32 model --int8" "$qexec" --onnx="$model" --calibImages=8
 expect_error "missing plan" "cannot open" "$qexec" --loadEngine=x.plan
 expect_error "bad threads" "threads" "$qexec" --onnx="$model" --threads=0
 expect_error "bad iterations" "not an integer" "$qexec" --onnx="$model" --iterations=ten
@@ -148,6 +154,33 @@ if [ $rc -eq 0 ] && grep -qE '^\| ResNet-20 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| 
   grep -qE '^\| PTQ-only \| — \| — \| [0-9.]+ \| — \| [0-9.]+ \| — → 0\.3 \|$' "$work/out" &&
   cmp -s "$work/out" "$work/report.md"
 then pass; else fail "qeval --report (rc=$rc): $(cat "$work/out" "$work/err" | head -c 600)"; fi
+# Calibration: qdq-opt --quantize writes a QDQ model and the cache; with the
+# cache it writes the same model without images; a cache of another model,
+# a malformed one, or no images at all are refused.
+calib=(--calibData=cifar10:"$data" --mean=0.2190 --std=0.3318 --calibImages=64)
+rm -f "$work/o.onnx"
+"$opt" "$model" --quantize "${calib[@]}" --calib="$work/r20.cache" -o "$work/q1.onnx" >"$work/out" 2>"$work/err"
+rc=$?
+if [ $rc -eq 0 ] && grep -qE '^quantize: [0-9]+ layers, [0-9]+ activation tensors, ranges from calibration' "$work/out" &&
+  grep -q '^calibrating \[#*\] 128/128 images$' "$work/err" && head -1 "$work/r20.cache" | grep -q '^qdq-calibration-cache 1$'
+then pass; else fail "qdq-opt --quantize (rc=$rc): $(cat "$work/out" "$work/err" | head -c 400)"; fi
+"$opt" "$model" --quantize --calib="$work/r20.cache" -o "$work/q2.onnx" >"$work/out" 2>"$work/err"
+if [ $? -eq 0 ] && grep -q 'ranges from the cache' "$work/out" && cmp -s "$work/q1.onnx" "$work/q2.onnx"
+then pass; else fail "qdq-opt --quantize from the cache: $(cat "$work/out" "$work/err" | head -c 400)"; fi
+"$qeval" --onnx="$work/q1.onnx" --int8 --dataset=cifar10:"$data" --mean=0.2190 --std=0.3318 --limit=200 2>/dev/null >"$work/eval"
+if awk '/^top1/ {exit !($3 > 85)}' "$work/eval"; then pass; else fail "quantized model top-1: $(cat "$work/eval")"; fi
+expect_error "stale calibration cache" "made for another model" "$opt" "$src/models/mobilenetv2.fp32.onnx" --quantize --calib="$work/r20.cache" -o "$work/o.onnx"
+printf 'qdq-calibration-cache 1\nmodel zz\n' >"$work/bad.cache"
+expect_error "malformed calibration cache" "bad.cache:2" "$opt" "$model" --quantize --calib="$work/bad.cache" -o "$work/o.onnx"
+expect_error "quantize without images" "give --calibData" "$opt" "$model" --quantize -o "$work/o.onnx"
+expect_error "quantize a QDQ model" "quantized already" "$opt" "$qat" --quantize "${calib[@]}" -o "$work/o.onnx"
+expect_error "bad calibrator" "mse, entropy, percentile or minmax" "$opt" "$model" --quantize "${calib[@]}" --calibrator=kl -o "$work/o.onnx"
+expect_error "calibration flag without --quantize" "belongs to --quantize" "$opt" "$model" --calibImages=8 -o "$work/o.onnx"
+if [ ! -e "$work/o.onnx" ]; then pass; else fail "qdq-opt --quantize left an output after an error"; fi
+"$qexec" --onnx="$model" --int8 --calib="$work/r20.cache" --iterations=1 --duration=0 --warmUp=0 >"$work/out" 2>"$work/err"
+if [ $? -eq 0 ] && ! grep -q warning "$work/err" && grep -q '^Engine: precision=int8' "$work/out"
+then pass; else fail "qexec --int8 --calib on an FP32 model: $(head -c 300 "$work/err")"; fi
+
 printf 'Bad fp16=x.onnx\n' >"$work/bad_list.txt"
 expect_error "qeval report bad line" "bad_list.txt:1: 'fp16=x.onnx' is not fp32=F" "$qeval" --report="$work/bad_list.txt" --dataset=cifar10:"$data"
 

@@ -1,0 +1,132 @@
+#include "calibration/calibrate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <set>
+
+#include "calibration/range.h"
+#include "runtime/engine.h"
+#include "support/status.h"
+
+namespace qdq {
+namespace {
+
+struct Observed {
+  float max_abs = 0.0f;
+  float min = 0.0f;
+  bool seen = false;
+  std::unique_ptr<AbsHistogram> histogram;  // the second pass's
+};
+
+// Feeds the images in batches to the engine; `observe` sees each wanted tensor.
+class CalibrationRun {
+ public:
+  CalibrationRun(Engine& engine, const Graph& graph, const Dataset& dataset,
+                 const CalibrationOptions& options)
+      : engine_(engine), dataset_(dataset), options_(options) {
+    const Value* in = graph.inputs().at(0);
+    input_ = in->name;
+    batch_ = options.batch;
+    if (in->shape && !in->shape->empty() && (*in->shape)[0].is_known())
+      batch_ = (*in->shape)[0].size;
+    images_ = std::min(options.images, dataset.size());
+    if (images_ >= batch_) images_ -= images_ % batch_;  // whole batches for a fixed batch dim
+  }
+
+  int64_t images() const { return images_; }
+
+  void pass(const std::function<void(const std::string&, const Tensor&)>& observe,
+            int64_t done_before, int64_t total) {
+    engine_.executor.set_observer([&](const Node& node, const std::vector<Tensor>& outs) {
+      for (size_t i = 0; i < outs.size(); ++i)
+        if (node.output(i)) observe(node.output(i)->name, outs[i]);
+    });
+    for (int64_t first = 0; first < images_; first += batch_) {
+      ImageBatch batch = dataset_.load(first, std::min(batch_, images_ - first));
+      if (batch.images.numel() == 0) continue;
+      observe(input_, batch.images);
+      auto r = engine_.executor.run({{input_, batch.images}});
+      if (!r.is_ok()) fail(r.status().message(), r.status().kind());
+      if (options_.progress)
+        options_.progress(done_before + std::min(first + batch_, images_), total);
+    }
+    engine_.executor.set_observer(nullptr);
+  }
+
+ private:
+  Engine& engine_;
+  const Dataset& dataset_;
+  const CalibrationOptions& options_;
+  std::string input_;
+  int64_t batch_ = 1, images_ = 0;
+};
+
+float pick_amax(const Observed& o, const CalibrationOptions& options) {
+  switch (options.calibrator) {
+    case Calibrator::kMinMax:
+      return o.max_abs;
+    case Calibrator::kPercentile:
+      return amax_percentile(*o.histogram, options.percentile);
+    case Calibrator::kMse:
+      return amax_mse(*o.histogram, o.min >= 0.0f ? 255 : 127);  // insert_qdq's choice of type
+    case Calibrator::kEntropy:
+      break;
+  }
+  return amax_entropy(*o.histogram);
+}
+
+}  // namespace
+
+Result<std::map<std::string, TensorRange>> calibrate(Graph& graph,
+                                                     const std::vector<std::string>& tensors,
+                                                     const Dataset& dataset,
+                                                     const CalibrationOptions& options) {
+  return catch_errors([&] {
+    check(graph.inputs().size() == 1, "calibration needs a model with one image input",
+          ErrorKind::kUnsupported);
+    EngineOptions engine_options;
+    engine_options.isa = best_isa();
+    auto engine = build_engine(graph, engine_options);
+    if (!engine.is_ok()) fail(engine.status().message(), engine.status().kind());
+    CalibrationRun run(*engine, graph, dataset, options);
+    check(run.images() > 0, "the calibration dataset holds no images");
+
+    std::map<std::string, Observed> observed;
+    for (const auto& name : tensors) observed[name];
+    const bool histograms = options.calibrator != Calibrator::kMinMax;
+    const int64_t total = run.images() * (histograms ? 2 : 1);
+    run.pass(
+        [&](const std::string& name, const Tensor& t) {
+          auto it = observed.find(name);
+          if (it == observed.end() || t.dtype() != DType::kFloat32) return;
+          Observed& o = it->second;
+          o.seen = true;
+          for (int64_t i = 0; i < t.numel(); ++i) {
+            const float v = t.data<float>()[i];
+            if (std::isnan(v)) continue;
+            o.max_abs = std::max(o.max_abs, std::fabs(v));
+            o.min = std::min(o.min, v);
+          }
+        },
+        0, total);
+    for (const auto& [name, o] : observed)
+      check(o.seen, "calibration did not see tensor '" + name + "': the model does not compute it",
+            ErrorKind::kInternal);
+    if (histograms) {
+      for (auto& [name, o] : observed) o.histogram = std::make_unique<AbsHistogram>(o.max_abs);
+      run.pass(
+          [&](const std::string& name, const Tensor& t) {
+            auto it = observed.find(name);
+            if (it != observed.end() && t.dtype() == DType::kFloat32)
+              it->second.histogram->add(t.data<float>(), t.numel());
+          },
+          run.images(), total);
+    }
+    std::map<std::string, TensorRange> ranges;
+    for (const auto& [name, o] : observed) ranges[name] = {pick_amax(o, options), o.min >= 0.0f};
+    return ranges;
+  });
+}
+
+}  // namespace qdq

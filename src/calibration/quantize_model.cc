@@ -1,0 +1,121 @@
+#include "calibration/quantize_model.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "calibration/cache.h"
+#include "graph/onnx_export.h"
+#include "graph/onnx_import.h"
+#include "passes/pass_manager.h"
+#include "passes/pipeline.h"
+#include "runtime/reference/executor.h"
+
+namespace qdq {
+namespace {
+
+std::string calibrator_name(const CalibrationOptions& o) {
+  switch (o.calibrator) {
+    case Calibrator::kMinMax:
+      return "minmax";
+    case Calibrator::kMse:
+      return "mse";
+    case Calibrator::kPercentile: {
+      char text[48];
+      std::snprintf(text, sizeof text, "percentile %g", o.percentile);
+      return text;
+    }
+    case Calibrator::kEntropy:
+      break;
+  }
+  return "entropy";
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  check(in.good(), "cannot read the calibration cache " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Temp file, then rename: never a half-written cache.
+void write_text_atomically(const std::string& path, const std::string& text) {
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << text;
+    check(out.good(), "cannot write the calibration cache " + path);
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec) {
+    std::filesystem::remove(temp, ec);
+    fail("cannot write the calibration cache " + path);
+  }
+}
+
+}  // namespace
+
+Result<QuantizeModelReport> quantize_model(Graph& graph, const QuantizeModelOptions& options) {
+  return catch_errors([&] {
+    for (const Node* n : graph.nodes())
+      check(n->op_type != "QuantizeLinear" && n->op_type != "DequantizeLinear",
+            "the model is quantized already (it holds " + n->describe() +
+                "): calibration is for FP32 models");
+    // BN folded into the convs first: calibration sees the tensors the
+    // quantized model will have.
+    PassContext context;
+    context.evaluate = evaluate_node;
+    run_passes(graph, select_passes("", PipelineForm::kQdq), context);
+
+    QuantizeModelReport report;
+    const std::vector<std::string> tensors = tensors_to_calibrate(graph, options.layers);
+    check(!tensors.empty(),
+          "the model has no Conv, Gemm or MatMul with constant weights to quantize",
+          ErrorKind::kUnsupported);
+    const uint64_t fingerprint = model_fingerprint(graph);
+    std::map<std::string, TensorRange> ranges;
+    const bool cached = !options.cache_path.empty() && std::filesystem::exists(options.cache_path);
+    if (options.placeholder_amax > 0.0f) {
+      for (const auto& name : tensors) ranges[name] = {options.placeholder_amax, false};
+    } else if (cached) {
+      CalibrationCache cache =
+          parse_calibration_cache(read_text(options.cache_path), options.cache_path);
+      check(cache.model == fingerprint, "calibration cache " + options.cache_path +
+                                            " was made for another model (its fingerprint "
+                                            "differs): delete it to calibrate again");
+      for (const auto& name : tensors)
+        check(cache.ranges.count(name) != 0,
+              "calibration cache " + options.cache_path + " has no range for tensor '" + name +
+                  "' (made with other --keepFirstLayer/--keepLastLayer flags?)");
+      ranges = std::move(cache.ranges);
+      report.from_cache = true;
+    } else {
+      check(!options.calib_data.empty(),
+            "calibration needs images: give --calibData=SPEC (or --calib=FILE of an earlier run)");
+      const auto dataset = Dataset::open(options.calib_data, options.dataset);
+      // The engine rewrites the graph it runs: calibrate a copy.
+      auto copy = import_onnx_bytes(export_onnx(graph), "");
+      if (!copy.is_ok()) fail(copy.status().message(), ErrorKind::kInternal);
+      auto calibrated = calibrate(copy->graph, tensors, *dataset, options.calibration);
+      if (!calibrated.is_ok()) fail(calibrated.status().message(), calibrated.status().kind());
+      ranges = std::move(calibrated.value());
+      if (!options.cache_path.empty()) {
+        write_text_atomically(
+            options.cache_path,
+            format_calibration_cache({fingerprint,
+                                      calibrator_name(options.calibration) + " " +
+                                          std::to_string(options.calibration.images),
+                                      ranges}));
+        report.wrote_cache = true;
+      }
+    }
+    report.layers = insert_qdq(graph, ranges, options.layers);
+    report.tensors = static_cast<int>(tensors.size());
+    return report;
+  });
+}
+
+}  // namespace qdq

@@ -1,0 +1,172 @@
+// Calibration end to end on tiny graphs built in code: the cache's text form,
+// which tensors get ranges, what insert_qdq writes, and calibrate() over a
+// dataset whose values are known.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "calibration/cache.h"
+#include "calibration/calibrate.h"
+#include "calibration/insert_qdq.h"
+#include "graph/builder.h"
+#include "passes/pass_test_util.h"
+
+namespace qdq {
+namespace {
+
+TEST(CalibrationCache, RoundTripsItsText) {
+  CalibrationCache cache{0x0123456789abcdefULL,
+                         "entropy 512",
+                         {{"input", {2.640000104904175f, false}}, {"relu_1", {0.1f, true}}}};
+  const std::string text = format_calibration_cache(cache);
+  const CalibrationCache back = parse_calibration_cache(text, "c.txt");
+  EXPECT_EQ(back.model, cache.model);
+  EXPECT_EQ(back.calibrator, "entropy 512");
+  ASSERT_EQ(back.ranges.size(), 2u);
+  EXPECT_EQ(back.ranges.at("input").amax, 2.640000104904175f);  // bit for bit
+  EXPECT_FALSE(back.ranges.at("input").nonnegative);
+  EXPECT_TRUE(back.ranges.at("relu_1").nonnegative);
+  EXPECT_EQ(format_calibration_cache(back), text);
+}
+
+TEST(CalibrationCache, MalformedTextNamesTheLine) {
+  const std::string header = "qdq-calibration-cache 1\nmodel 0123456789abcdef\ncalibrator minmax\n";
+  for (const auto& [text, where] : std::vector<std::pair<std::string, std::string>>{
+           {"TRT-8601-EntropyCalibration2\n", "c.txt:1"},
+           {"qdq-calibration-cache 1\nmodel 12\n", "c.txt:2"},
+           {header + "x 1.5\n", "c.txt:4"},
+           {header + "x nan signed\n", "c.txt:4"},
+           {header + "x -1 signed\n", "c.txt:4"},
+           {header + "x 1 maybe\n", "c.txt:4"},
+           {header + "x 1 signed\nx 2 signed\n", "c.txt:5"},
+           {"qdq-calibration-cache 1\n", "header"}}) {
+    try {
+      parse_calibration_cache(text, "c.txt");
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(where), std::string::npos) << e.what();
+    }
+  }
+}
+
+// x [1,2,5,5] -> Conv(3x3, 4 channels, bias) -> Relu -> Flatten -> Gemm(transB) -> y.
+Graph conv_relu_gemm() {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::kFloat32, {1, 2, 5, 5});
+  Attributes conv;
+  conv.set("kernel_shape", std::vector<int64_t>{3, 3});
+  Value* h = b.op("Relu", {b.op("Conv",
+                                {x, b.constant("w", testing::random_floats({4, 2, 3, 3}, 1)),
+                                 b.constant("b", testing::random_floats({4}, 2))},
+                                conv)});
+  Attributes gemm;
+  gemm.set("transB", int64_t{1});
+  b.output(b.op("Gemm",
+                {b.op("Flatten", {h}), b.constant("fc", testing::random_floats({3, 36}, 3)),
+                 b.constant("fc_b", testing::random_floats({3}, 4))},
+                gemm));
+  return b.build();
+}
+
+TEST(InsertQdq, ListsEachLayersActivationInputOnce) {
+  Graph g = conv_relu_gemm();
+  const auto all = tensors_to_calibrate(g, {});
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0], "x");
+  EXPECT_EQ(tensors_to_calibrate(g, {true, false}).size(), 1u);
+  EXPECT_EQ(tensors_to_calibrate(g, {true, true}).size(), 0u);
+}
+
+TEST(InsertQdq, QuantizesWeightsPerChannelBiasesToInt32AndActivationsByRange) {
+  Graph g = conv_relu_gemm();
+  const auto names = tensors_to_calibrate(g, {});
+  EXPECT_EQ(insert_qdq(g, {{names[0], {1.0f, false}}, {names[1], {4.0f, true}}}, {}), 2);
+  auto counts = testing::op_counts(g);
+  EXPECT_EQ(counts["QuantizeLinear"], 2);
+  EXPECT_EQ(counts["DequantizeLinear"], 6);  // 2 activations, 2 weights, 2 biases
+  for (Node* n : g.nodes()) {
+    if (n->op_type != "DequantizeLinear") continue;
+    const Tensor* q = n->input(0)->constant ? &*n->input(0)->constant : nullptr;
+    if (!q) {
+      // An activation: int8 for x (may be negative), uint8 for the ReLU output.
+      const Tensor& zero = *n->input(2)->constant;
+      EXPECT_EQ(zero.dtype(),
+                n->input(0)->producer->input(0)->name == "x" ? DType::kInt8 : DType::kUInt8);
+    } else if (q->dtype() == DType::kInt8) {
+      // A weight: per output channel, the largest |w| of each channel at 127.
+      const Tensor& scale = *n->input(1)->constant;
+      EXPECT_EQ(scale.numel(), q->dim(0) == 4 ? 4 : 3);
+      int max_q = 0;
+      for (int64_t i = 0; i < q->numel(); ++i)
+        max_q = std::max(max_q, std::abs(int{q->data<int8_t>()[i]}));
+      EXPECT_EQ(max_q, 127);
+    } else {
+      EXPECT_EQ(q->dtype(), DType::kInt32);  // a bias
+    }
+  }
+  // The quantized model computes what the float one does, to quantization error.
+  std::map<std::string, Tensor> in{{"x", testing::random_floats({1, 2, 5, 5}, 9)}};
+  Graph f = conv_relu_gemm();
+  const Tensor want = testing::run_graph(f, in)[0];
+  const Tensor got = testing::run_graph(g, in)[0];
+  for (int64_t i = 0; i < want.numel(); ++i)
+    EXPECT_NEAR(got.data<float>()[i], want.data<float>()[i], 0.15f) << "output " << i;
+}
+
+// A dataset of `count` images [3, 4, 4] with values (i % 7) - 3 scaled by
+// `scale`: max |x| = 3 * scale, negative values present.
+class RampDataset : public Dataset {
+ public:
+  RampDataset(int64_t count, float scale) : count_(count), scale_(scale) {}
+  int64_t size() const override { return count_; }
+  ImageBatch load(int64_t first, int64_t count) const override {
+    ImageBatch batch;
+    batch.images = Tensor(DType::kFloat32, {count, 3, 4, 4});
+    for (int64_t i = 0; i < batch.images.numel(); ++i)
+      batch.images.data<float>()[i] = static_cast<float>((first * 48 + i) % 7 - 3) * scale_;
+    batch.labels.assign(static_cast<size_t>(count), 0);
+    return batch;
+  }
+
+ private:
+  int64_t count_;
+  float scale_;
+};
+
+TEST(Calibrate, MinMaxSeesTheLargestValueAndTheSignOfEachTensor) {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::kFloat32, {2, 3, 4, 4});
+  b.output(b.op("Relu", {x}));
+  Graph g = b.build();
+  const std::string relu = g.outputs()[0]->name;
+  CalibrationOptions options;
+  options.calibrator = Calibrator::kMinMax;
+  options.batch = 2;
+  int64_t last_progress = 0;
+  options.progress = [&](int64_t done, int64_t total) {
+    EXPECT_EQ(total, 10);
+    last_progress = done;
+  };
+  RampDataset data(11, 0.5f);
+  auto ranges = calibrate(g, {"x", relu}, data, options);
+  ASSERT_TRUE(ranges.is_ok()) << ranges.status().message();
+  EXPECT_EQ(last_progress, 10);  // the fixed batch of 2: 10 of the 11 images
+  EXPECT_EQ(ranges->at("x").amax, 1.5f);
+  EXPECT_FALSE(ranges->at("x").nonnegative);
+  EXPECT_EQ(ranges->at(relu).amax, 1.5f);
+  EXPECT_TRUE(ranges->at(relu).nonnegative);
+}
+
+TEST(Calibrate, UnknownTensorIsAnError) {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::kFloat32, {1, 3, 4, 4});
+  b.output(b.op("Relu", {x}));
+  Graph g = b.build();
+  RampDataset data(4, 1.0f);
+  auto ranges = calibrate(g, {"nope"}, data, {});
+  ASSERT_FALSE(ranges.is_ok());
+  EXPECT_NE(ranges.status().message().find("'nope'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace qdq
