@@ -244,7 +244,8 @@ int main(int argc, char** argv) {
        [] { return external_weight("/etc/passwd"); }},
       {"wrong_input_shape", "--shapes=input:1x3x5x5", "expected shape [1,3,4,4]",
        [&] { return good; }},
-      {"int8_without_qdq", "--int8", "needs calibration", [&] { return good; }},
+      {"int8_cache_without_images", "--int8 --calib=missing.cache", "calibration needs images",
+       [&] { return good; }},
       {"weights_over_limit", "--maxWeightMB=1", "more than the weight limit of 1 MB",
        [] {
          auto m = conv_model();
