@@ -6,14 +6,12 @@
 #include <cstdio>
 #include <sstream>
 
-#include "graph/onnx_export.h"
 #include "support/status.h"
 
 namespace qdq {
 
-uint64_t model_fingerprint(const Graph& graph) {
-  const std::string bytes = export_onnx(graph);
-  return XXH3_64bits(bytes.data(), bytes.size());
+uint64_t model_fingerprint(const std::string& serialized_model) {
+  return XXH3_64bits(serialized_model.data(), serialized_model.size());
 }
 
 std::string format_calibration_cache(const CalibrationCache& cache) {

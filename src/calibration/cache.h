@@ -16,7 +16,6 @@
 #include <string>
 
 #include "calibration/calibrate.h"
-#include "graph/graph.h"
 
 namespace qdq {
 
@@ -26,8 +25,9 @@ struct CalibrationCache {
   std::map<std::string, TensorRange> ranges;
 };
 
-// The fingerprint of an FP32 graph (its ONNX serialization's hash).
-uint64_t model_fingerprint(const Graph& graph);
+// The fingerprint of an FP32 model: the hash of its serialized ONNX form
+// (export_onnx of the graph calibration runs on).
+uint64_t model_fingerprint(const std::string& serialized_model);
 std::string format_calibration_cache(const CalibrationCache& cache);
 // Throws qdq::Error naming `path` and the line on malformed text.
 CalibrationCache parse_calibration_cache(const std::string& text, const std::string& path);

@@ -82,11 +82,7 @@ Value* quantize_bias(Graph& graph, const Value* bias, float x_scale,
   Tensor q(DType::kInt32, {n});
   for (int64_t c = 0; c < n; ++c) {
     scales[c] = x_scale * w_scales[static_cast<size_t>(c)];
-    // QLinearConv's int32 bias; a bias beyond its range (no real model has
-    // one) saturates.
-    double v = std::nearbyint(static_cast<double>(b.data<float>()[c]) / scales[c]);
-    if (std::isnan(v)) v = 0.0;
-    q.data<int32_t>()[c] = static_cast<int32_t>(std::clamp(v, -2147483647.0, 2147483647.0));
+    q.data<int32_t>()[c] = quantize_bias_value(b.data<float>()[c], static_cast<double>(scales[c]));
   }
   Value* out = graph.add_value(unique_name(graph, bias->name + "_dequantized"), DType::kFloat32);
   out->shape = bias->shape;

@@ -11,6 +11,7 @@
 #include "passes/pass_manager.h"
 #include "passes/pipeline.h"
 #include "runtime/reference/executor.h"
+#include "support/files.h"
 
 namespace qdq {
 namespace {
@@ -40,22 +41,6 @@ std::string read_text(const std::string& path) {
   return text.str();
 }
 
-// Temp file, then rename: never a half-written cache.
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << text;
-    check(out.good(), "cannot write the calibration cache " + path);
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) {
-    std::filesystem::remove(temp, ec);
-    fail("cannot write the calibration cache " + path);
-  }
-}
-
 }  // namespace
 
 Result<QuantizeModelReport> quantize_model(Graph& graph, const QuantizeModelOptions& options) {
@@ -75,7 +60,8 @@ Result<QuantizeModelReport> quantize_model(Graph& graph, const QuantizeModelOpti
     check(!tensors.empty(),
           "the model has no Conv, Gemm or MatMul with constant weights to quantize",
           ErrorKind::kUnsupported);
-    const uint64_t fingerprint = model_fingerprint(graph);
+    const std::string fp32_model = export_onnx(graph);
+    const uint64_t fingerprint = model_fingerprint(fp32_model);
     std::map<std::string, TensorRange> ranges;
     const bool cached = !options.cache_path.empty() && std::filesystem::exists(options.cache_path);
     if (options.placeholder_amax > 0.0f) {
@@ -97,13 +83,13 @@ Result<QuantizeModelReport> quantize_model(Graph& graph, const QuantizeModelOpti
             "calibration needs images: give --calibData=SPEC (or --calib=FILE of an earlier run)");
       const auto dataset = Dataset::open(options.calib_data, options.dataset);
       // The engine rewrites the graph it runs: calibrate a copy.
-      auto copy = import_onnx_bytes(export_onnx(graph), "");
+      auto copy = import_onnx_bytes(fp32_model, "");
       if (!copy.is_ok()) fail(copy.status().message(), ErrorKind::kInternal);
       auto calibrated = calibrate(copy->graph, tensors, *dataset, options.calibration);
       if (!calibrated.is_ok()) fail(calibrated.status().message(), calibrated.status().kind());
       ranges = std::move(calibrated.value());
       if (!options.cache_path.empty()) {
-        write_text_atomically(
+        write_file_atomically(
             options.cache_path,
             format_calibration_cache({fingerprint,
                                       calibrator_name(options.calibration) + " " +

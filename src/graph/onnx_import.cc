@@ -40,14 +40,7 @@ void apply_type(Value* v, const onnx::TypeProto& type) {
   const auto& tt = type.tensor_type();
   if (v->dtype == DType::kUndefined) v->dtype = dtype_from_onnx(tt.elem_type());
   if (!tt.has_shape() || v->shape) return;
-  SymbolicShape shape;
-  for (const auto& d : tt.shape().dim()) {
-    Dim dim;
-    if (d.has_dim_value()) dim.size = d.dim_value();
-    if (d.has_dim_param()) dim.symbol = d.dim_param();
-    shape.push_back(dim);
-  }
-  v->shape = shape;
+  v->shape = shape_from_onnx(tt.shape());
 }
 
 int64_t default_domain_opset(const onnx::ModelProto& model) {

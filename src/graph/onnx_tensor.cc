@@ -8,6 +8,17 @@
 
 namespace qdq {
 
+SymbolicShape shape_from_onnx(const onnx::TensorShapeProto& proto) {
+  SymbolicShape shape;
+  for (const auto& d : proto.dim()) {
+    Dim dim;
+    if (d.has_dim_value()) dim.size = d.dim_value();
+    if (d.has_dim_param()) dim.symbol = d.dim_param();
+    shape.push_back(dim);
+  }
+  return shape;
+}
+
 DType dtype_from_onnx(int32_t onnx_type) {
   switch (onnx_type) {
     case onnx::TensorProto::FLOAT:

@@ -6,15 +6,19 @@
 #include <memory>
 #include <string>
 
+#include "graph/graph.h"
 #include "graph/tensor.h"
 
 namespace onnx {
 class TensorProto;
-}
+class TensorShapeProto;
+}  // namespace onnx
 
 namespace qdq {
 
 DType dtype_from_onnx(int32_t onnx_type);  // kUndefined if we do not support it
+// Dims with a value are known; dims with a parameter keep it as their symbol.
+SymbolicShape shape_from_onnx(const onnx::TensorShapeProto& shape);
 int32_t dtype_to_onnx(DType t);
 
 // The blob of a plan file: tensors whose external data location is

@@ -51,6 +51,16 @@ inline Q quantize_value(float x, float scale, int32_t zero_point) {
   return round_and_saturate<Q>(x / scale, zero_point);
 }
 
+// A bias in QLinearConv's int32 units: round(real / unit), saturated (no real
+// model's bias comes near), NaN as 0.
+inline int32_t quantize_bias_value(double real, double unit) {
+  const double q = std::nearbyint(real / unit);
+  if (std::isnan(q)) return 0;
+  return static_cast<int32_t>(q < -2147483648.0  ? -2147483648.0
+                              : q > 2147483647.0 ? 2147483647.0
+                                                 : q);
+}
+
 // DequantizeLinear: (q - zero_point) * scale.
 inline float dequantize_value(int32_t q, float scale, int32_t zero_point) {
   return static_cast<float>(q - zero_point) * scale;

@@ -65,8 +65,7 @@ Value* int32_bias(Graph& graph, const ConvGroup& g, int64_t channels) {
     } else if (b) {
       real = b->constant->data<float>()[c];
     }
-    const double q = std::nearbyint(real / unit);
-    bias.data<int32_t>()[c] = static_cast<int32_t>(std::clamp(q, -2147483648.0, 2147483647.0));
+    bias.data<int32_t>()[c] = quantize_bias_value(real, unit);
   }
   return add_constant(graph, g.conv->name + "_bias_int32", std::move(bias));
 }

@@ -25,14 +25,19 @@ int first_8bit_opset(const std::string& op_type) {
   return it == opsets.end() ? -1 : it->second;
 }
 
-// Q(value) as an 8-bit scalar constant; infinities saturate.
+// Q(value) with per-tensor 8-bit parameters; infinities saturate.
+int32_t quantized_level(const QuantParams& q, float value) {
+  return q.type == DType::kInt8 ? quantize_value<int8_t>(value, q.scale_at(0), q.zero_point_at(0))
+                                : quantize_value<uint8_t>(value, q.scale_at(0), q.zero_point_at(0));
+}
+
+// Q(value) as a scalar constant of the quantized type.
 Value* quantized_constant(Graph& graph, const std::string& name, float value,
                           const QuantParams& q) {
-  const float scale = q.scale_at(0);
-  const int32_t zero = q.zero_point_at(0);
-  Tensor t = q.type == DType::kInt8 ? Tensor::scalar(quantize_value<int8_t>(value, scale, zero))
-                                    : Tensor::scalar(quantize_value<uint8_t>(value, scale, zero));
-  return add_constant(graph, name, std::move(t));
+  const int32_t level = quantized_level(q, value);
+  return add_constant(graph, name,
+                      q.type == DType::kInt8 ? Tensor::scalar(static_cast<int8_t>(level))
+                                             : Tensor::scalar(static_cast<uint8_t>(level)));
 }
 
 // An 8-bit Clip's bounds at its type's limits.
@@ -68,12 +73,8 @@ struct OpOn8Bit {
 std::optional<OpOn8Bit> on_8bit(Graph& graph, const Node& op, Value* x, const QuantParams& p,
                                 bool representable) {
   auto exact = [&](float v) {
-    if (!representable) return true;
-    const float scale = p.scale_at(0);
-    const int32_t zero = p.zero_point_at(0);
-    const int32_t q = p.type == DType::kInt8 ? quantize_value<int8_t>(v, scale, zero)
-                                             : quantize_value<uint8_t>(v, scale, zero);
-    return dequantize_value(q, scale, zero) == v;
+    return !representable ||
+           dequantize_value(quantized_level(p, v), p.scale_at(0), p.zero_point_at(0)) == v;
   };
   OpOn8Bit out{op.op_type, op.inputs(), op.attributes};
   out.inputs[0] = x;

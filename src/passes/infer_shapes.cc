@@ -4,6 +4,7 @@
 
 #include "graph/onnx_export.h"
 #include "graph/onnx_shape_inference.h"
+#include "graph/onnx_tensor.h"
 #include "onnx/onnx_pb.h"
 
 namespace qdq {
@@ -18,17 +19,6 @@ int resolved_dims(const SymbolicShape& shape, const std::set<std::string>& input
 
 bool fully_resolved(const Value* v, const std::set<std::string>& input_symbols) {
   return v->shape && resolved_dims(*v->shape, input_symbols) == static_cast<int>(v->shape->size());
-}
-
-SymbolicShape shape_from_onnx(const onnx::TensorShapeProto& proto) {
-  SymbolicShape shape;
-  for (const auto& d : proto.dim()) {
-    Dim dim;
-    if (d.has_dim_value()) dim.size = d.dim_value();
-    if (d.has_dim_param()) dim.symbol = d.dim_param();
-    shape.push_back(dim);
-  }
-  return shape;
 }
 
 }  // namespace

@@ -1,10 +1,7 @@
 #include "cli/report.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -16,27 +13,6 @@ int report_error(const Status& status) {
     if (c == '\n') c = ' ';
   std::cerr << "error: " << message << std::endl;
   return status.kind() == ErrorKind::kInternal ? 2 : 1;
-}
-
-void write_file_atomically(const std::filesystem::path& path, const std::string& contents) {
-  const std::filesystem::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    check(static_cast<bool>(out), "cannot write " + path.string());
-    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      fail("writing " + path.string() + " failed");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    fail("cannot write " + path.string());
-  }
 }
 
 std::string json_escape(const std::string& s) {

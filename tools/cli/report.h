@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "graph/tensor.h"
+#include "support/files.h"
 #include "support/status.h"
 
 namespace qdq::cli {
@@ -15,8 +16,7 @@ namespace qdq::cli {
 // (1 for bad input or usage, 2 for an internal failure).
 int report_error(const Status& status);
 
-// Writes to a temporary file beside `path`, then renames: never a partial file.
-void write_file_atomically(const std::filesystem::path& path, const std::string& contents);
+using qdq::write_file_atomically;  // support/files.h
 
 std::string json_escape(const std::string& s);
 std::string json_number(double v);
