@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake ninja-build pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
   libeigen3-dev libgtest-dev googletest libbenchmark-dev zlib1g-dev
-  libjpeg-dev libjpeg-turbo-progs libpng-dev libxxhash-dev clang libclang-rt-dev clang-format dataset-fashion-mnist)
+  libjpeg-dev libjpeg-turbo-progs libpng-dev libxxhash-dev nlohmann-json3-dev clang libclang-rt-dev clang-format dataset-fashion-mnist)
 # Node.js runs the ONNX Runtime peer; a machine may already have it from
 # elsewhere (nodesource), where Debian's npm package would conflict.
 command -v node >/dev/null || packages+=(nodejs)

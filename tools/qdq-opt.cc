@@ -9,6 +9,7 @@
 #include "cli/report.h"
 #include "graph/onnx_export.h"
 #include "graph/onnx_import.h"
+#include "passes/fusion_explainer.h"
 #include "passes/pass_manager.h"
 #include "passes/pipeline.h"
 #include "runtime/reference/executor.h"
@@ -23,7 +24,11 @@ const std::vector<cli::FlagSpec> kFlags = cli::with_flags(
         {"o", true, "output model (also --o=F)"},
         {"passes", true,
          "run only these passes, comma-separated (default: all, in pipeline order)"},
+        {"skip-passes", true, "leave these passes out, comma-separated"},
         {"list-passes", false, "list the passes with their purpose, in pipeline order"},
+        {"explain", false,
+         "also list what qexec's INT8 engine would leave in float (or in a slow integer form) "
+         "and why, and the share of multiply-adds in INT8"},
         {"report", true, "write what changed as JSON"},
         {"form", true,
          "qdq (default: standard Q/DQ form, cleaned and folded) or qoperator (QLinearConv, ...)"},
@@ -67,7 +72,8 @@ int run(int argc, char** argv) {
   check(flags.positional().size() == 1, "expected one input model (see --help)");
   check(flags.has("o"), "no output given: use -o out.onnx");
   const auto passes = select_passes(flags.get("passes"),
-                                    form == "qdq" ? PipelineForm::kQdq : PipelineForm::kQOperator);
+                                    form == "qdq" ? PipelineForm::kQdq : PipelineForm::kQOperator,
+                                    flags.get("skip-passes"));
 
   auto imported = import_onnx_file(flags.positional()[0], runtime_import_options());
   if (!imported.is_ok()) return cli::report_error(imported.status());
@@ -111,6 +117,23 @@ int run(int argc, char** argv) {
   }
   std::cout << padded("total") << total_before << " -> " << total_after << " nodes; wrote "
             << flags.get("o") << "\n";
+
+  if (flags.has("explain")) {
+    // The engine's own passes on top of what was written (the same selection),
+    // then the explainer on what the engine would run.
+    PassContext engine_context;
+    engine_context.evaluate = evaluate_node;
+    engine_context.form = PipelineForm::kEngine;
+    run_passes(graph,
+               select_passes(flags.get("passes"), PipelineForm::kEngine, flags.get("skip-passes")),
+               engine_context);
+    const FusionExplanation e = explain_fusion(graph, per_image_shape);
+    std::cout << "\n=== What qexec --int8 would run in float, and why ===\n";
+    for (const auto& note : e.notes)
+      std::cout << (is_integer_layer(*note.node) ? "slow int8 " : "float ") << note.node->describe()
+                << ": " << note.reason << "\n";
+    std::cout << cli::fusion_summary(e) << " (per image)\n";
+  }
 
   if (flags.has("report")) {
     std::string json = "{\n  \"passes\": [";

@@ -90,7 +90,7 @@ std::unique_ptr<LoadedModel> load(const std::string& path, bool int8, bool is_pl
       m->fixed_batch = range->second.min[0];
     return m;
   }
-  auto engine = build_engine(g, EngineOptions{int8, selected_isa(), {}, kMaxActivationBytes});
+  auto engine = build_engine(g, EngineOptions{int8, selected_isa(), {}, kMaxActivationBytes, {}});
   if (!engine.is_ok()) throw Error(path + ": " + engine.status().message(), engine.status().kind());
   m->engine = std::make_unique<Engine>(std::move(engine.value()));
   return m;

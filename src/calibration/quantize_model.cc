@@ -33,14 +33,6 @@ std::string calibrator_name(const CalibrationOptions& o) {
   return "entropy";
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  check(in.good(), "cannot read the calibration cache " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 Result<QuantizeModelReport> quantize_model(Graph& graph, const QuantizeModelOptions& options) {
@@ -68,7 +60,7 @@ Result<QuantizeModelReport> quantize_model(Graph& graph, const QuantizeModelOpti
       for (const auto& name : tensors) ranges[name] = {options.placeholder_amax, false};
     } else if (cached) {
       CalibrationCache cache =
-          parse_calibration_cache(read_text(options.cache_path), options.cache_path);
+          parse_calibration_cache(read_file(options.cache_path), options.cache_path);
       check(cache.model == fingerprint, "calibration cache " + options.cache_path +
                                             " was made for another model (its fingerprint "
                                             "differs): delete it to calibrate again");

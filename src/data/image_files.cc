@@ -11,16 +11,10 @@
 #include <map>
 #include <sstream>
 
+#include "support/files.h"
+
 namespace qdq {
 namespace {
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  check(static_cast<bool>(in), "cannot open " + path.string());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Images larger than any photo of an image-classification set are refused
 // before the decoders allocate for them (a header can claim 16384 x 16384).

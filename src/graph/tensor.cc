@@ -139,6 +139,15 @@ std::vector<int64_t> Tensor::to_int64_vector() const {
   });
 }
 
+std::vector<float> Tensor::to_float_vector() const {
+  return visit_dtype(dtype_, [this](auto tag) -> std::vector<float> {
+    std::vector<float> out(static_cast<size_t>(numel_));
+    auto v = values<decltype(tag)>();
+    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(v[i]);
+    return out;
+  });
+}
+
 double Tensor::scalar_as_double() const {
   check(numel_ == 1, "expected a single value, got shape " + shape_to_string(shape_));
   return visit_dtype(dtype_,

@@ -151,6 +151,8 @@ class Tensor {
   Tensor clone() const;
   // Any integer or float element, widened: for shape inputs, axes, scalars.
   std::vector<int64_t> to_int64_vector() const;
+  // Every element as float (values, not dequantized): for comparing outputs.
+  std::vector<float> to_float_vector() const;
   double scalar_as_double() const;
 
  private:

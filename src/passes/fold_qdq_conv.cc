@@ -123,7 +123,7 @@ int FoldQdqConv::run(Graph& graph, PassContext& context) const {
   int folded = 0;
   for (Node* n : graph.topological_order()) {
     if (n->op_type != "QuantizeLinear" || !n->domain.empty()) continue;
-    if (auto group = match(n)) {
+    if (auto group = match(n); group && !context.float_layers.count(group->conv->name)) {
       // The engine adds a float bias exactly (QConv's float sum, made by
       // layout_nhwc and fuse_qconv_float_sum): no int32 rounding for it.
       const bool float_bias = group->conv->input(2) && !group->bias_dq;

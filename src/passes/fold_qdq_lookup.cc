@@ -8,15 +8,6 @@
 namespace qdq {
 namespace {
 
-bool is_unary_float_op(const Node& n) {
-  static const std::set<std::string> kOps = {"Relu",        "Clip",      "LeakyRelu", "Sigmoid",
-                                             "HardSigmoid", "HardSwish", "Abs"};
-  if (!n.domain.empty() || !kOps.count(n.op_type) || n.outputs().size() != 1) return false;
-  for (size_t i = 1; i < n.inputs().size(); ++i)  // Clip's bounds
-    if (n.input(i) && !n.input(i)->is_constant()) return false;
-  return true;
-}
-
 // The table's 256 inputs: entry i holds the 8-bit value whose byte is i.
 Tensor every_value(DType type) {
   Tensor t(type, {256});
@@ -34,6 +25,15 @@ Tensor evaluate(const PassContext& context, const Graph& graph, const Node& n, c
 
 }  // namespace
 
+bool has_lookup_form(const Node& n) {
+  static const std::set<std::string> kOps = {"Relu",        "Clip",      "LeakyRelu", "Sigmoid",
+                                             "HardSigmoid", "HardSwish", "Abs"};
+  if (!n.domain.empty() || !kOps.count(n.op_type) || n.outputs().size() != 1) return false;
+  for (size_t i = 1; i < n.inputs().size(); ++i)  // Clip's bounds
+    if (n.input(i) && !n.input(i)->is_constant()) return false;
+  return true;
+}
+
 int FoldQdqLookup::run(Graph& graph, PassContext& context) const {
   if (!context.evaluate) return 0;
   int folded = 0;
@@ -44,7 +44,7 @@ int FoldQdqLookup::run(Graph& graph, PassContext& context) const {
       continue;
     std::vector<Node*> chain;  // the float ops, last first
     Value* v = q->input(0);
-    while (v->producer && is_unary_float_op(*v->producer) && has_single_use(v)) {
+    while (v->producer && has_lookup_form(*v->producer) && has_single_use(v)) {
       chain.push_back(v->producer);
       v = v->producer->input(0);
     }

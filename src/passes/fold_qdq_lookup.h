@@ -11,6 +11,9 @@ namespace qdq {
 // the float chain's results bit for bit. These are the float islands ONNX
 // Runtime's s8s8 graphs leave between convolutions (DQ -> Clip -> Q for ReLU6).
 // Engine form only: ai.qdq ops are qdq's own.
+// True for a unary op (constant parameters) this pass turns into a table.
+bool has_lookup_form(const Node& n);
+
 class FoldQdqLookup : public Pass {
  public:
   std::string name() const override { return "fold_qdq_lookup"; }

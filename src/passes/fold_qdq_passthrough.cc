@@ -176,6 +176,11 @@ int sink_dequantize(Graph& graph) {
 
 }  // namespace
 
+bool moves_8bit_values(const Node& n, int64_t opset) {
+  const int first = n.domain.empty() ? first_8bit_opset(n.op_type) : -1;
+  return first >= 0 && opset >= first;
+}
+
 int FoldQdqPassthrough::run(Graph& graph, PassContext&) const {
   const int folded = fold_between_dq_and_q(graph);
   return folded + sink_dequantize(graph);

@@ -14,6 +14,9 @@ namespace qdq {
 // opset it names (MaxPool 12), so the output is valid ONNX that ONNX Runtime runs too. Without it
 // ResNet-50's stem pool and its classifier's Flatten run in float between conversions, and the
 // CIFAR ResNets' "option A" shortcuts (Slice + zero Pad) too.
+// True for an op this pass runs on 8-bit tensors at `opset`.
+bool moves_8bit_values(const Node& n, int64_t opset);
+
 class FoldQdqPassthrough : public Pass {
  public:
   std::string name() const override { return "fold_qdq_passthrough"; }

@@ -9,10 +9,6 @@
 namespace qdq {
 namespace {
 
-bool is_float_output_qconv(const Node& n) {
-  return n.domain == "ai.qdq" && n.op_type == "QConv" && !n.input(6) && !n.input(9);
-}
-
 // The single node reading `v`, or nullptr.
 Node* only_reader(const Value* v) { return has_single_use(v) ? v->consumers.front() : nullptr; }
 
@@ -63,6 +59,10 @@ Value* float_bias(Graph& graph, const Node& conv) {
 }
 
 }  // namespace
+
+bool is_float_output_qconv(const Node& n) {
+  return n.domain == "ai.qdq" && n.op_type == "QConv" && !n.input(6) && !n.input(9);
+}
 
 int FuseQConvFloatSum::run(Graph& graph, PassContext&) const {
   int fused = 0;

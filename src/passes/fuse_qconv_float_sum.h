@@ -11,6 +11,10 @@ namespace qdq {
 // quantizes it (runtime/reference/qconv.h, "float sum"). The same float steps
 // as the ops it replaces: exact. The QAT models' blocks then run as two
 // kernels, like the PTQ models' (issue 5's goal: QAT as fast as PTQ).
+// A QConv whose output is float (no output scale, no residual yet): what this
+// pass extends.
+bool is_float_output_qconv(const Node& n);
+
 class FuseQConvFloatSum : public Pass {
  public:
   std::string name() const override { return "fuse_qconv_float_sum"; }

@@ -174,7 +174,7 @@ class Rewriter {
       }
     }
     Value* t = new_twin(v);
-    graph_.add_node("Transpose", {v}, {t}, unique_name(graph_, v->name + "_to_nhwc"))
+    graph_.add_node("Transpose", {v}, {t}, unique_name(graph_, v->name + kToNhwcSuffix))
         ->attributes.set("perm", kToNhwc);
     return t;
   }
@@ -194,7 +194,7 @@ class Rewriter {
     for (size_t i = 0; i < outputs.size(); ++i)
       graph_
           .add_node("Transpose", {twins[i]}, {outputs[i]},
-                    unique_name(graph_, outputs[i]->name + "_to_nchw"))
+                    unique_name(graph_, outputs[i]->name + kToNchwSuffix))
           ->attributes.set("perm", kToNchw);
   }
 
@@ -202,7 +202,8 @@ class Rewriter {
   void duplicate(const Node* n, std::vector<Value*> inputs) {
     std::vector<Value*> twins;
     for (Value* out : n->outputs()) twins.push_back(new_twin(out));
-    Node* m = graph_.add_node(n->op_type, inputs, twins, unique_name(graph_, n->name + "_nhwc"));
+    Node* m = graph_.add_node(n->op_type, inputs, twins,
+                              unique_name(graph_, n->name + kChannelsLastTwinSuffix));
     m->domain = n->domain;
     m->attributes = n->attributes;
   }
@@ -211,7 +212,7 @@ class Rewriter {
 
  private:
   Value* new_twin(Value* v) {
-    Value* t = graph_.add_value(unique_name(graph_, v->name + "_nhwc"), v->dtype);
+    Value* t = graph_.add_value(unique_name(graph_, v->name + kChannelsLastTwinSuffix), v->dtype);
     t->shape = permuted(v->shape, kToNhwc);
     twin_[v] = t;
     return t;
@@ -223,7 +224,14 @@ class Rewriter {
 
 }  // namespace
 
-int LayoutNhwc::run(Graph& graph, PassContext&) const {
+bool is_layout_conversion(const Node& n) {
+  if (!n.domain.empty() || n.op_type != "Transpose") return false;
+  const auto perm = n.attributes.get_ints("perm");
+  auto named = [&](const std::string& suffix) { return n.name.find(suffix) != std::string::npos; };
+  return (perm == kToNhwc && named(kToNhwcSuffix)) || (perm == kToNchw && named(kToNchwSuffix));
+}
+
+int LayoutNhwc::run(Graph& graph, PassContext& context) const {
   int changed = 0;
   Rewriter rewriter(graph);
   for (Node* n : graph.topological_order()) {
@@ -232,7 +240,7 @@ int LayoutNhwc::run(Graph& graph, PassContext&) const {
       inputs[0] = rewriter.channels_last(inputs[0]);
       rewriter.replace(n, "ai.qdq", "QConv", std::move(inputs));
       ++changed;
-    } else if (auto in = float_output_conv(*n)) {
+    } else if (auto in = float_output_conv(*n); in && !context.float_layers.count(n->name)) {
       std::vector<Value*> inputs = {rewriter.channels_last(in->x_dq->input(0)),
                                     in->x.scale,
                                     zero_point_value(graph, in->x, in->x_dq->name + "_zero"),

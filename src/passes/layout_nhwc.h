@@ -14,6 +14,14 @@ namespace qdq {
 // so Transposes are left only where the graph
 // enters and leaves the channels-last region.
 // Engine form only: ai.qdq ops are qdq's own.
+// The Transposes this pass places where the graph enters and leaves the
+// channels-last region are named after the value they convert plus these.
+inline constexpr const char* kToNhwcSuffix = "_to_nhwc";
+inline constexpr const char* kToNchwSuffix = "_to_nchw";
+// A value's channels-last twin is named after it plus this.
+inline constexpr const char* kChannelsLastTwinSuffix = "_nhwc";
+bool is_layout_conversion(const Node& n);
+
 class LayoutNhwc : public Pass {
  public:
   std::string name() const override { return "layout_nhwc"; }

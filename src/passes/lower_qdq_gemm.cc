@@ -103,11 +103,11 @@ Value* add_value(Graph& graph, const std::string& base, DType dtype, const Dim& 
 
 }  // namespace
 
-int LowerQdqGemm::run(Graph& graph, PassContext&) const {
+int LowerQdqGemm::run(Graph& graph, PassContext& context) const {
   int lowered = 0;
   std::set<const Node*> removed;  // the snapshot below still lists them
   for (Node* n : graph.topological_order()) {
-    if (removed.count(n)) continue;
+    if (removed.count(n) || context.float_layers.count(n->name)) continue;
     const auto g = match(*n);
     if (!g) continue;
     const Tensor& w = *constant_of(g->w_dq->input(0));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct PassContext {
   ConstantEvaluator evaluate;              // may be empty: folding passes then do nothing
   std::vector<std::string> warnings;       // things a user should know (inexact rewrites)
   PipelineForm form = PipelineForm::kQdq;  // what the graph is rewritten for
+  // Quantized convolutions and matrix products (by node name) the lowering
+  // passes leave in float: qexec --best measured them faster in FP32.
+  std::set<std::string> float_layers;
 };
 
 class Pass {

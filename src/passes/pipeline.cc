@@ -1,5 +1,6 @@
 #include "passes/pipeline.h"
 
+#include <algorithm>
 #include <set>
 
 #include "passes/eliminate_dead_code.h"
@@ -73,14 +74,30 @@ const std::vector<PipelineEntry>& all_passes() {
   return passes;
 }
 
-std::vector<const Pass*> select_passes(const std::string& names, PipelineForm form) {
-  std::set<std::string> wanted;
+namespace {
+
+std::set<std::string> name_set(const std::string& names) {
+  std::set<std::string> set;
   size_t start = 0;
   while (start < names.size()) {
     size_t end = names.find(',', start);
     if (end == std::string::npos) end = names.size();
-    if (end > start) wanted.insert(names.substr(start, end - start));
+    if (end > start) set.insert(names.substr(start, end - start));
     start = end + 1;
+  }
+  return set;
+}
+
+}  // namespace
+
+std::vector<const Pass*> select_passes(const std::string& names, PipelineForm form,
+                                       const std::string& skipped) {
+  std::set<std::string> wanted = name_set(names), unwanted = name_set(skipped);
+  for (const std::string& name : unwanted) {
+    const auto& all = all_passes();
+    check(std::any_of(all.begin(), all.end(),
+                      [&](const PipelineEntry& e) { return e.pass->name() == name; }),
+          "unknown pass '" + name + "' (see --list-passes)");
   }
   const bool everything = wanted.empty();
   std::vector<const Pass*> selected;
@@ -88,6 +105,10 @@ std::vector<const Pass*> select_passes(const std::string& names, PipelineForm fo
     const bool in_form = form == PipelineForm::kFloatEngine
                              ? (e.first_form == PipelineForm::kQdq && !e.inexact) || e.float_engine
                              : e.first_form <= form;
+    if (unwanted.count(e.pass->name())) {
+      wanted.erase(e.pass->name());
+      continue;
+    }
     if (everything ? in_form : wanted.count(e.pass->name()) != 0) {
       check(in_form, "pass " + e.pass->name() +
                          (e.first_form == PipelineForm::kEngine

@@ -19,8 +19,10 @@ struct PipelineEntry {
 // Every pass, in pipeline order.
 const std::vector<PipelineEntry>& all_passes();
 // The passes of `form` named in "a,b,c" (in pipeline order, whatever order they
-// are named in); an empty list means all of the form's passes. Throws for an
-// unknown name or a lowering pass asked for in the kQdq form.
-std::vector<const Pass*> select_passes(const std::string& names, PipelineForm form);
+// are named in); an empty list means all of the form's passes. Those named in
+// `skipped` are left out. Throws for an unknown name or a lowering pass asked
+// for in the kQdq form.
+std::vector<const Pass*> select_passes(const std::string& names, PipelineForm form,
+                                       const std::string& skipped = "");
 
 }  // namespace qdq

@@ -1,28 +1,16 @@
 #include "runtime/engine.h"
 
+#include "passes/fusion_explainer.h"
 #include "passes/pipeline.h"
 
 namespace qdq {
-
-bool is_integer_layer(const Node& n) {
-  if (n.op_type == "QLinearConv" || n.op_type == "QLinearMatMul" || n.op_type == "ConvInteger" ||
-      n.op_type == "MatMulInteger")
-    return true;
-  // qdq's own: integer convolutions (also those with a float output: their
-  // sums are int32) and lookups on 8-bit tensors.
-  if (n.domain == "ai.qdq" && (n.op_type == "QConv" || n.op_type == "LookupTable")) return true;
-  if (n.op_type == "QuantizeLinear" || n.op_type == "DequantizeLinear") return false;
-  auto is_8bit = [](const Value* v) {
-    return v && (v->dtype == DType::kInt8 || v->dtype == DType::kUInt8);
-  };
-  return !n.inputs().empty() && is_8bit(n.input(0)) && is_8bit(n.output(0));
-}
 
 Result<Engine> build_engine(Graph& graph, const EngineOptions& options) {
   return catch_errors([&]() -> Engine {
     PassContext context;
     context.evaluate = evaluate_node;
     context.form = options.int8 ? PipelineForm::kEngine : PipelineForm::kFloatEngine;
+    context.float_layers = options.float_layers;
     if (options.int8) {
       bool quantized = false;
       for (Node* n : graph.nodes())

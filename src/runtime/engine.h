@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct EngineOptions {
   Isa isa = Isa::kRef;                             // kernel level for the INT8 path
   std::map<std::string, ShapeRange> input_ranges;  // --minShapes/--maxShapes
   size_t max_activation_bytes = 0;                 // ExecutorOptions'
+  std::set<std::string> float_layers;              // PassContext's: quantized layers kept in FP32
 };
 
 struct Engine {
@@ -32,9 +34,5 @@ struct Engine {
 
 // Rewrites `graph` in place for the INT8 path; `graph` must outlive the engine.
 Result<Engine> build_engine(Graph& graph, const EngineOptions& options);
-
-// True for a node that computes in integers: the QLinear/Integer ops, qdq's
-// QConv and LookupTable, and data movement or clamping on 8-bit tensors.
-bool is_integer_layer(const Node& node);
 
 }  // namespace qdq

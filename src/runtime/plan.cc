@@ -9,6 +9,7 @@
 #include "graph/onnx_import.h"
 #include "graph/onnx_tensor.h"
 #include "onnx/onnx_pb.h"
+#include "passes/fusion_explainer.h"
 #include "plan.pb.h"
 #include "runtime/kernels/qconv_pack.h"
 #include "runtime/reference/registry.h"

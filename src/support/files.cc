@@ -3,10 +3,20 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "support/status.h"
 
 namespace qdq {
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  check(static_cast<bool>(in), "cannot read " + path.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  check(!in.bad(), "cannot read " + path.string());
+  return text.str();
+}
 
 void write_file_atomically(const std::filesystem::path& path, const std::string& contents) {
   const std::filesystem::path tmp = path.string() + ".tmp." + std::to_string(::getpid());

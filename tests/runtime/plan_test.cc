@@ -37,7 +37,7 @@ SavedPlan save_residual_block(Isa isa, std::map<std::string, ShapeRange> ranges 
   Value* x = g.inputs()[0];
   const Shape shape = ranges.empty() ? *static_shape(*x->shape) : ranges.begin()->second.opt;
   if (!ranges.empty()) (*x->shape)[0] = Dim{-1, "N"};  // a dynamic batch
-  auto engine = build_engine(g, EngineOptions{true, isa, std::move(ranges)});
+  auto engine = build_engine(g, EngineOptions{true, isa, std::move(ranges), 0, {}});
   EXPECT_TRUE(engine.is_ok()) << engine.status().message();
   SavedPlan saved;
   saved.bytes = serialize_plan(g, *engine, {{x->name, shape}});

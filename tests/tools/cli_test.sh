@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The command-line contract of qexec and qdq-dataset (../shared/CONTRACT.md):
+# The command-line contract of qexec, qdq-opt, qeval and qdq-dataset (../shared/CONTRACT.md):
 # --help exits 0; bad usage and bad input print ONE "error:" line and exit 1;
 # no partial output files; the performance summary has the fixed lines.
 # usage: cli_test.sh BUILD_DIR SOURCE_DIR
@@ -27,7 +27,8 @@ model=$src/models/resnet20.fp32.onnx
 qat=$src/models/resnet20.qat.onnx
 
 # --help
-if "$qexec" --help | grep -q -- "--onnx"; then pass; else fail "qexec --help"; fi
+"$qexec" --help >"$work/help"
+if grep -q -- "--onnx" "$work/help"; then pass; else fail "qexec --help"; fi
 if "$build/tools/qdq-dataset" --help >/dev/null; then pass; else fail "qdq-dataset --help"; fi
 
 # Bad usage
@@ -105,7 +106,8 @@ expect_error "QDQ_ISA unknown" "not a kernel level" env QDQ_ISA=sse9 "$qexec" --
 
 # qdq-opt
 opt=$build/tools/qdq-opt
-if "$opt" --help | grep -q -- "--passes"; then pass; else fail "qdq-opt --help"; fi
+"$opt" --help >"$work/help"
+if grep -q -- "--passes" "$work/help"; then pass; else fail "qdq-opt --help"; fi
 if "$opt" --list-passes | grep -q "^fold_constants: "; then pass; else fail "qdq-opt --list-passes"; fi
 expect_error "qdq-opt no output" "no output given" "$opt" "$model"
 expect_error "qdq-opt unknown pass" "unknown pass 'frob'" "$opt" "$model" -o "$work/o.onnx" --passes=fold_constants,frob
@@ -180,6 +182,52 @@ if [ ! -e "$work/o.onnx" ]; then pass; else fail "qdq-opt --quantize left an out
 "$qexec" --onnx="$model" --int8 --calib="$work/r20.cache" --iterations=1 --duration=0 --warmUp=0 >"$work/out" 2>"$work/err"
 if [ $? -eq 0 ] && ! grep -q warning "$work/err" && grep -q '^Engine: precision=int8' "$work/out"
 then pass; else fail "qexec --int8 --calib on an FP32 model: $(head -c 300 "$work/err")"; fi
+
+# Debugging a quantized model (#12): the explainer, the layer comparison, the
+# accuracy gate, --best.
+noresq=$src/models/resnet20.qat_noresq.onnx
+"$qexec" --onnx="$noresq" --int8 --verbose --iterations=1 --duration=0 --warmUp=0 >"$work/out" 2>"$work/err"
+if [ $? -eq 0 ] && grep -q "^\[I\] float Add '/layers/layers.3/Add': both inputs are float-output convolutions" "$work/out" &&
+  grep -q "^\[I\] float QuantizeLinear '/conv/input_quantizer/QuantizeLinear': quantizes the model's float input" "$work/out" &&
+  grep -qE '^\[I\] INT8 layers: [0-9]+ of [0-9]+; INT8 multiply-adds: 40\.81 M of 40\.81 M \(100\.0 %\)$' "$work/out"
+then pass; else fail "qexec --verbose explainer: $(grep -E 'float|INT8' "$work/out" | head -c 600)"; fi
+"$opt" "$noresq" -o "$work/o.onnx" --explain --skip-passes=insert_residual_qdq >"$work/before" 2>/dev/null &&
+  "$opt" "$noresq" -o "$work/o.onnx" --explain >"$work/after" 2>/dev/null
+before=$(grep -c "^float Add .*(residual branch)\|^float Add .*neither input\|^float Add .*both inputs" "$work/before")
+after=$(grep -c "^float Add " "$work/after")
+if [ "$before" -eq 9 ] && [ "$after" -eq 3 ] && grep -q '(per image)$' "$work/after"; then pass
+else fail "qdq-opt --explain before/after the residual pass: $before, $after float Adds"; fi
+expect_error "qdq-opt unknown skipped pass" "unknown pass 'frob'" "$opt" "$model" -o "$work/o.onnx" --skip-passes=frob
+rm -f "$work/o.onnx"
+"$qexec" --onnx="$qat" --int8 --compareLayers="$model" --exportLayers="$work/layers.json" \
+  --iterations=1 --duration=0 --warmUp=0 >"$work/out" 2>"$work/err"
+if [ $? -eq 0 ] && grep -qE '^=== Layer comparison: engine vs .*resnet20.fp32.onnx \(2[0-9] tensors, worst first\) ===$' "$work/out" &&
+  node -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1]));
+    if (l.length < 20 || !l.every(x => x.sqnrDb > 10 && x.cosine > 0.9 && x.elements > 0)) process.exit(1)' "$work/layers.json"
+then pass; else fail "--compareLayers: $(head -c 600 "$work/out") $(head -c 300 "$work/err")"; fi
+# The Q/DQ model against itself in reference semantics: the first layers agree exactly.
+"$qexec" --onnx="$qat" --int8 --compareLayers="$qat" --exportLayers="$work/self.json" --iterations=1 --duration=0 --warmUp=0 >/dev/null 2>&1 &&
+  node -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1])); if (l[0].maxAbsError !== 0) process.exit(1)' "$work/self.json" &&
+  pass || fail "--compareLayers against the model itself"
+expect_error "compareLayers missing reference" "cannot open" "$qexec" --onnx="$qat" --int8 --compareLayers="$work/none.onnx" --iterations=1 --duration=0 --warmUp=0
+"$qexec" --onnx="$model" --exportOutput="$work/ref.json" --iterations=1 --duration=0 --warmUp=0 >/dev/null 2>&1
+"$qexec" --onnx="$qat" --int8 --loadRefOutputs="$work/ref.json" --accuracyAlgorithm=cos --atol=0.02 \
+  --iterations=1 --duration=0 --warmUp=0 >"$work/out" 2>"$work/err"
+if [ $? -eq 0 ] && grep -qE "^output 'logits': cos error [0-9.e-]+, limit 0.02: PASS$" "$work/out" &&
+  grep -q '^Accuracy check: PASSED$' "$work/out"; then pass
+else fail "accuracy gate pass: $(head -c 400 "$work/out") $(head -c 300 "$work/err")"; fi
+expect_error "accuracy gate miss" "accuracy check failed against .*output 'logits' linf error" \
+  "$qexec" --onnx="$qat" --int8 --loadRefOutputs="$work/ref.json" --atol=0.001 --iterations=1 --duration=0 --warmUp=0
+expect_error "accuracy algorithm" "must be linf, l1, l2 or cos" "$qexec" --onnx="$qat" --loadRefOutputs="$work/ref.json" --accuracyAlgorithm=l3 --iterations=1 --duration=0 --warmUp=0
+printf '{"logits": {"shape": [1, 10], "data": [1, 2]}}' >"$work/short.json"
+expect_error "reference values count" "2 values for shape" "$qexec" --onnx="$qat" --loadRefOutputs="$work/short.json" --iterations=1 --duration=0 --warmUp=0
+printf '{"logits": [' >"$work/bad.json"
+expect_error "reference not JSON" "not valid JSON" "$qexec" --onnx="$qat" --loadRefOutputs="$work/bad.json" --iterations=1 --duration=0 --warmUp=0
+"$qexec" --onnx="$qat" --best --verbose --iterations=2 --duration=0 --warmUp=0 >"$work/out" 2>"$work/err"
+if [ $? -eq 0 ] && grep -qE '^\[I\] --best chose the (int8|mixed|fp32) engine' "$work/out" &&
+  [ "$(grep -c "^\[I\] --best: layer '.*': int8 " "$work/out")" -eq 22 ] && grep -q '^Engine: precision=' "$work/out"
+then pass; else fail "--best: $(head -c 400 "$work/err")"; fi
+expect_error "--best on a plan" "build flags" "$qexec" --loadEngine="$work/x.plan" --best
 
 printf 'Bad fp16=x.onnx\n' >"$work/bad_list.txt"
 expect_error "qeval report bad line" "bad_list.txt:1: 'fp16=x.onnx' is not fp32=F" "$qeval" --report="$work/bad_list.txt" --dataset=cifar10:"$data"

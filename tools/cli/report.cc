@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace qdq::cli {
@@ -58,6 +60,53 @@ std::string tensors_to_json(const std::vector<std::string>& names,
   }
   out << "\n}\n";
   return out.str();
+}
+
+std::map<std::string, NamedValues> tensors_from_json(const std::string& text,
+                                                     const std::string& what) {
+  const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  check(!json.is_discarded(), what + ": not valid JSON");
+  check(json.is_object(),
+        what + ": expected an object {\"name\": {\"shape\": [...], \"data\": [...]}}");
+  std::map<std::string, NamedValues> tensors;
+  for (const auto& [name, entry] : json.items()) {
+    const std::string where = what + ": '" + name + "'";
+    check(entry.is_object() && entry.contains("shape") && entry.contains("data") &&
+              entry["shape"].is_array() && entry["data"].is_array(),
+          where + " needs \"shape\" and \"data\" arrays");
+    NamedValues t;
+    for (const auto& d : entry["shape"]) {
+      check(d.is_number_integer() && d.get<int64_t>() >= 0,
+            where + ": shape dims must be integers >= 0");
+      t.shape.push_back(d.get<int64_t>());
+    }
+    check(element_count(t.shape) == static_cast<int64_t>(entry["data"].size()),
+          where + ": " + std::to_string(entry["data"].size()) + " values for shape " +
+              shape_to_string(t.shape));
+    t.data.reserve(entry["data"].size());
+    for (const auto& v : entry["data"]) {
+      check(v.is_number() || v.is_null(), where + ": data must be numbers");
+      const double d = v.is_null() ? std::numeric_limits<double>::quiet_NaN() : v.get<double>();
+      const double big = std::numeric_limits<float>::max();
+      t.data.push_back(d > big    ? std::numeric_limits<float>::infinity()
+                       : d < -big ? -std::numeric_limits<float>::infinity()
+                                  : static_cast<float>(d));
+    }
+    tensors.emplace(name, std::move(t));
+  }
+  return tensors;
+}
+
+std::string fusion_summary(const FusionExplanation& e) {
+  char buf[160];
+  const double share = e.multiply_adds > 0 ? 100.0 * static_cast<double>(e.integer_multiply_adds) /
+                                                 static_cast<double>(e.multiply_adds)
+                                           : 0.0;
+  std::snprintf(buf, sizeof buf,
+                "INT8 layers: %zu of %zu; INT8 multiply-adds: %.2f M of %.2f M (%.1f %%)",
+                e.integer_layers, e.layers, static_cast<double>(e.integer_multiply_adds) / 1e6,
+                static_cast<double>(e.multiply_adds) / 1e6, share);
+  return buf;
 }
 
 }  // namespace qdq::cli

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "graph/tensor.h"
+#include "passes/fusion_explainer.h"
 #include "support/files.h"
 #include "support/status.h"
 
@@ -23,6 +25,18 @@ std::string json_number(double v);
 // {"name": {"shape": [...], "data": [...]}, ...}
 std::string tensors_to_json(const std::vector<std::string>& names,
                             const std::vector<Tensor>& tensors);
+
+// Reads what tensors_to_json writes (null elements are NaN): by name, each
+// shape and its elements as float. Throws an input error naming `what`.
+struct NamedValues {
+  Shape shape;
+  std::vector<float> data;
+};
+std::map<std::string, NamedValues> tensors_from_json(const std::string& text,
+                                                     const std::string& what);
+
+// "INT8 layers: 37 of 41; INT8 multiply-adds: 40.55 M of 40.81 M (99.4 %)"
+std::string fusion_summary(const FusionExplanation& e);
 
 // Runs a tool's main body: qdq::Error and other exceptions become one error line.
 template <typename Fn>
