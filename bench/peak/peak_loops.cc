@@ -1,0 +1,133 @@
+#include "peak_loops.h"
+
+// GCC 12's AVX-512 headers fill unused lanes from _mm512_undefined_*(), which
+// its own -Wuninitialized flags at every call (a known false positive).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+namespace qdq::bench {
+namespace {
+
+volatile int sink;
+
+// The AVX2 level's int8 step: vpmaddubsw (u8 x s8 pairs -> s16), vpmaddwd
+// with ones (-> s32), vpaddd: 32 multiply-adds per three instructions. qdq's
+// AVX2 kernels feed it |a| and sign-moved weights so no pair sum saturates.
+__attribute__((target("avx2"))) int64_t int8_avx2(int64_t iterations) {
+  constexpr int kChains = 4;
+  __m256i acc[kChains] = {}, tmp[kChains] = {};
+  const __m256i a = _mm256_set1_epi8(3), w = _mm256_set1_epi8(-2), ones = _mm256_set1_epi16(1);
+  for (int64_t i = 0; i < iterations; ++i)
+    __asm__ volatile(
+        "vpmaddubsw %[w], %[a], %[t0]\n\t"
+        "vpmaddwd %[ones], %[t0], %[t0]\n\t"
+        "vpaddd %[t0], %[c0], %[c0]\n\t"
+        "vpmaddubsw %[w], %[a], %[t1]\n\t"
+        "vpmaddwd %[ones], %[t1], %[t1]\n\t"
+        "vpaddd %[t1], %[c1], %[c1]\n\t"
+        "vpmaddubsw %[w], %[a], %[t2]\n\t"
+        "vpmaddwd %[ones], %[t2], %[t2]\n\t"
+        "vpaddd %[t2], %[c2], %[c2]\n\t"
+        "vpmaddubsw %[w], %[a], %[t3]\n\t"
+        "vpmaddwd %[ones], %[t3], %[t3]\n\t"
+        "vpaddd %[t3], %[c3], %[c3]\n\t"
+        : [c0] "+x"(acc[0]), [t0] "+x"(tmp[0]), [c1] "+x"(acc[1]), [t1] "+x"(tmp[1]),
+          [c2] "+x"(acc[2]), [t2] "+x"(tmp[2]), [c3] "+x"(acc[3]), [t3] "+x"(tmp[3])
+        : [a] "x"(a), [w] "x"(w), [ones] "x"(ones));
+  sink = _mm256_extract_epi32(acc[0], 0);
+  return iterations * kChains * 32;
+}
+
+// AVX-512 VNNI: vpdpbusd, 64 u8 x s8 multiply-adds into s32 per instruction.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) int64_t int8_avx512vnni(int64_t iterations) {
+  constexpr int kChains = 12;
+  __m512i acc[kChains] = {};
+  const __m512i a = _mm512_set1_epi8(3), w = _mm512_set1_epi8(-2);
+  for (int64_t i = 0; i < iterations; ++i)
+    __asm__ volatile(
+        "vpdpbusd %[w], %[a], %[c0]\n\t"
+        "vpdpbusd %[w], %[a], %[c1]\n\t"
+        "vpdpbusd %[w], %[a], %[c2]\n\t"
+        "vpdpbusd %[w], %[a], %[c3]\n\t"
+        "vpdpbusd %[w], %[a], %[c4]\n\t"
+        "vpdpbusd %[w], %[a], %[c5]\n\t"
+        "vpdpbusd %[w], %[a], %[c6]\n\t"
+        "vpdpbusd %[w], %[a], %[c7]\n\t"
+        "vpdpbusd %[w], %[a], %[c8]\n\t"
+        "vpdpbusd %[w], %[a], %[c9]\n\t"
+        "vpdpbusd %[w], %[a], %[c10]\n\t"
+        "vpdpbusd %[w], %[a], %[c11]\n\t"
+        : [c0] "+v"(acc[0]), [c1] "+v"(acc[1]), [c2] "+v"(acc[2]), [c3] "+v"(acc[3]),
+          [c4] "+v"(acc[4]), [c5] "+v"(acc[5]), [c6] "+v"(acc[6]), [c7] "+v"(acc[7]),
+          [c8] "+v"(acc[8]), [c9] "+v"(acc[9]), [c10] "+v"(acc[10]), [c11] "+v"(acc[11])
+        : [a] "v"(a), [w] "v"(w));
+  sink = _mm512_reduce_add_epi32(acc[0]);
+  return iterations * kChains * 64;
+}
+
+// FP32 FMA on 8 lanes.
+__attribute__((target("avx2,fma"))) int64_t fp32_avx2(int64_t iterations) {
+  constexpr int kChains = 10;
+  __m256 acc[kChains] = {};
+  const __m256 a = _mm256_set1_ps(1.0f), w = _mm256_set1_ps(1e-9f);
+  for (int64_t i = 0; i < iterations; ++i)
+    __asm__ volatile(
+        "vfmadd231ps %[w], %[a], %[c0]\n\t"
+        "vfmadd231ps %[w], %[a], %[c1]\n\t"
+        "vfmadd231ps %[w], %[a], %[c2]\n\t"
+        "vfmadd231ps %[w], %[a], %[c3]\n\t"
+        "vfmadd231ps %[w], %[a], %[c4]\n\t"
+        "vfmadd231ps %[w], %[a], %[c5]\n\t"
+        "vfmadd231ps %[w], %[a], %[c6]\n\t"
+        "vfmadd231ps %[w], %[a], %[c7]\n\t"
+        "vfmadd231ps %[w], %[a], %[c8]\n\t"
+        "vfmadd231ps %[w], %[a], %[c9]\n\t"
+        : [c0] "+v"(acc[0]), [c1] "+v"(acc[1]), [c2] "+v"(acc[2]), [c3] "+v"(acc[3]),
+          [c4] "+v"(acc[4]), [c5] "+v"(acc[5]), [c6] "+v"(acc[6]), [c7] "+v"(acc[7]),
+          [c8] "+v"(acc[8]), [c9] "+v"(acc[9])
+        : [a] "v"(a), [w] "v"(w));
+  sink = static_cast<int>(_mm256_cvtss_f32(acc[0]));
+  return iterations * kChains * 8;
+}
+
+// FP32 FMA on 16 lanes.
+__attribute__((target("avx512f"))) int64_t fp32_avx512(int64_t iterations) {
+  constexpr int kChains = 12;
+  __m512 acc[kChains] = {};
+  const __m512 a = _mm512_set1_ps(1.0f), w = _mm512_set1_ps(1e-9f);
+  for (int64_t i = 0; i < iterations; ++i)
+    __asm__ volatile(
+        "vfmadd231ps %[w], %[a], %[c0]\n\t"
+        "vfmadd231ps %[w], %[a], %[c1]\n\t"
+        "vfmadd231ps %[w], %[a], %[c2]\n\t"
+        "vfmadd231ps %[w], %[a], %[c3]\n\t"
+        "vfmadd231ps %[w], %[a], %[c4]\n\t"
+        "vfmadd231ps %[w], %[a], %[c5]\n\t"
+        "vfmadd231ps %[w], %[a], %[c6]\n\t"
+        "vfmadd231ps %[w], %[a], %[c7]\n\t"
+        "vfmadd231ps %[w], %[a], %[c8]\n\t"
+        "vfmadd231ps %[w], %[a], %[c9]\n\t"
+        "vfmadd231ps %[w], %[a], %[c10]\n\t"
+        "vfmadd231ps %[w], %[a], %[c11]\n\t"
+        : [c0] "+v"(acc[0]), [c1] "+v"(acc[1]), [c2] "+v"(acc[2]), [c3] "+v"(acc[3]),
+          [c4] "+v"(acc[4]), [c5] "+v"(acc[5]), [c6] "+v"(acc[6]), [c7] "+v"(acc[7]),
+          [c8] "+v"(acc[8]), [c9] "+v"(acc[9]), [c10] "+v"(acc[10]), [c11] "+v"(acc[11])
+        : [a] "v"(a), [w] "v"(w));
+  sink = static_cast<int>(_mm512_reduce_add_ps(acc[0]));
+  return iterations * kChains * 16;
+}
+
+}  // namespace
+
+const std::vector<PeakLoop>& peak_loops() {
+  static const std::vector<PeakLoop> loops = {
+      {"int8/avx2_vpmaddubsw_ymm", Isa::kAvx2, true, int8_avx2},
+      {"int8/avx512vnni_vpdpbusd_zmm", Isa::kAvx512Vnni, true, int8_avx512vnni},
+      {"fp32/avx2_vfmadd_ymm", Isa::kAvx2, false, fp32_avx2},
+      {"fp32/avx512_vfmadd_zmm", Isa::kAvx512Vnni, false, fp32_avx512},
+  };
+  return loops;
+}
+
+}  // namespace qdq::bench
