@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (tests/fuzz/: ONNX import, plan loading, CIFAR-10
-# reading, image decoding) with clang, ASan and UBSan in build-fuzz, seeds their
+# Builds the libFuzzer targets (tests/fuzz/: ONNX import, building and running
+# engines, plan loading, CIFAR-10 reading, image decoding) with clang, ASan and UBSan in build-fuzz, seeds their
 # corpora from ONNX's conformance models, plans built from them, Fashion-MNIST
 # records and images, and runs each target for a bounded time. A crash, leak,
 # timeout or out-of-memory fails the run and leaves the input in
@@ -25,13 +25,20 @@ cmake --build build-fuzz
 scripts/build.sh build >/dev/null  # qexec and qdq-dataset make the seeds
 
 corpus=build-fuzz/corpus findings=build-fuzz/findings
-rm -rf "$corpus" && mkdir -p "$corpus"/{onnx_import,plan_load,cifar_reader,image_decode} "$findings"
+rm -rf "$corpus" && mkdir -p "$corpus"/{onnx_import,engine_run,plan_load,cifar_reader,image_decode} "$findings"
 node=/usr/share/libonnx-testdata/data/node
 i=0
 for dir in "$node"/test_*; do  # every 4th conformance model: a spread of ops
   i=$((i + 1)); ((i % 4 == 0)) || continue
   cp "$dir/model.onnx" "$corpus/onnx_import/$(basename "$dir").onnx"
 done
+# The engines' seeds: the conformance models of the ops qdq claims, and the
+# Q/DQ ones the passes rewrite.
+while read -r op; do
+  for dir in "$node"/test_"$(echo "$op" | sed -E 's/([a-z0-9])([A-Z])/\1_\2/g' | tr '[:upper:]' '[:lower:]')"*; do
+    [ -f "$dir/model.onnx" ] && cp "$dir/model.onnx" "$corpus/engine_run/$(basename "$dir").onnx"
+  done
+done < <(grep -v '^#' tests/conformance/claimed_ops.txt | awk '{print $1}')
 for name in test_qlinearconv test_conv_with_strides_padding test_relu test_add_bcast test_quantizelinear; do
   int8=""; [ $name = test_qlinearconv ] && int8=--int8
   build/tools/qexec --onnx="$node/$name/model.onnx" $int8 --saveEngine="$corpus/plan_load/$name.plan" \
@@ -47,12 +54,12 @@ find build-fuzz/png -name '0000[0-7].png' -exec cp {} "$corpus/image_decode/" \;
   >build-fuzz/seed.ppm
 cjpeg -quality 90 build-fuzz/seed.ppm >"$corpus/image_decode/seed.jpg"
 cjpeg -grayscale -progressive build-fuzz/seed.ppm >"$corpus/image_decode/seed_gray_progressive.jpg"
-for target in onnx_import plan_load cifar_reader image_decode; do  # what once broke
-  cp tests/fuzz/regressions/$target/* "$corpus/$target/"
+for target in onnx_import engine_run plan_load cifar_reader image_decode; do  # what once broke
+  cp tests/fuzz/regressions/$target/* "$corpus/$target/" 2>/dev/null || true
 done
 
 failed=0
-for target in onnx_import plan_load cifar_reader image_decode; do
+for target in onnx_import engine_run plan_load cifar_reader image_decode; do
   echo "== $target: ${budget[*]:-random seeds} for at most $seconds s"
   if ! build-fuzz/tests/fuzz/${target}_fuzz "$corpus/$target" "${budget[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 \
       -timeout=20 -max_len=65536 -artifact_prefix="$findings/$target-" -print_final_stats=1 \
