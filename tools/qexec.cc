@@ -69,6 +69,9 @@ const std::vector<cli::FlagSpec> kFlags = cli::with_flags(
          "semantics) on the same inputs; print SQNR, cosine and max error per tensor, worst "
          "first"},
         {"exportLayers", true, "with --compareLayers: write the per-tensor figures as JSON"},
+        {"noFp32Compare", false,
+         "--int8: skip timing the FP32 engine of the same model after the INT8 timing (and the "
+         "warning when INT8 is not faster)"},
         {"loadRefOutputs", true,
          "accuracy gate: reference outputs as --exportOutput writes them; exit 1 when an "
          "output misses (see --accuracyAlgorithm)"},
@@ -468,7 +471,7 @@ int run(int argc, char** argv) {
   const auto latencies = time_iterations(timing, timed_run);
   if (profiling) report_profile(*engine, flags);
   const LatencyStats stats = summarize_latencies(latencies);
-  if (int8 && !from_plan && !best) {
+  if (int8 && !from_plan && !best && !flags.has("noFp32Compare")) {
     // Is INT8 worth it here? The FP32 engine of the same model, same inputs.
     EngineOptions fp32_options;
     fp32_options.isa = selected_isa();

@@ -227,6 +227,12 @@ expect_error "reference not JSON" "not valid JSON" "$qexec" --onnx="$qat" --load
 if [ $? -eq 0 ] && grep -qE '^\[I\] --best chose the (int8|mixed|fp32) engine' "$work/out" &&
   [ "$(grep -c "^\[I\] --best: layer '.*': int8 " "$work/out")" -eq 22 ] && grep -q '^Engine: precision=' "$work/out"
 then pass; else fail "--best: $(head -c 400 "$work/err")"; fi
+# --int8 times the FP32 engine after its own timing, unless told not to.
+"$qexec" --onnx="$qat" --int8 --verbose --iterations=1 --duration=0 --warmUp=0 >"$work/with" 2>/dev/null
+"$qexec" --onnx="$qat" --int8 --verbose --noFp32Compare --iterations=1 --duration=0 --warmUp=0 >"$work/without" 2>/dev/null
+if grep -q '^\[I\] the FP32 engine on the same inputs: median' "$work/with" &&
+  ! grep -q 'the FP32 engine on the same inputs' "$work/without" && grep -q '^Engine: precision=int8' "$work/without"
+then pass; else fail "--int8's FP32 comparison and --noFp32Compare"; fi
 expect_error "--best on a plan" "build flags" "$qexec" --loadEngine="$work/x.plan" --best
 
 printf 'Bad fp16=x.onnx\n' >"$work/bad_list.txt"
