@@ -311,7 +311,7 @@ int run(int argc, char** argv) {
     for (const auto& w : imported->warnings)
       if (verbose) std::cout << "[I] " << w << "\n";
     graph = std::make_unique<Graph>(std::move(imported->graph));
-    quantized_sources = quantized_tensor_sources(*graph);
+    if (flags.has("compareLayers")) quantized_sources = quantized_tensor_sources(*graph);
     shapes = resolve_input_shapes(*graph, shape_overrides, batch);
   }
 
@@ -386,7 +386,7 @@ int run(int argc, char** argv) {
                                                 parse_shapes_spec(flags.get("maxShapes")), shapes);
     options.max_activation_bytes = max_activation_bytes;
     if (best) {
-      auto chosen = build_best_engine(quantized_model, options, inputs, side_timing);
+      auto chosen = build_best_engine(quantized_model, float_model, options, inputs, side_timing);
       if (!chosen.is_ok()) return cli::report_error(chosen.status());
       if (verbose)
         for (const auto& line : chosen->log) std::cout << "[I] --best: " << line << "\n";

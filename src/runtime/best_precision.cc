@@ -53,7 +53,8 @@ double median_latency_ms(Engine& engine, const std::map<std::string, Tensor>& in
   return summarize_latencies(time_iterations(timing, [&] { run_or_throw(engine, inputs); })).median;
 }
 
-Result<BestEngine> build_best_engine(const ModelSource& model, const EngineOptions& options,
+Result<BestEngine> build_best_engine(const ModelSource& model, const ModelSource& float_model,
+                                     const EngineOptions& options,
                                      const std::map<std::string, Tensor>& inputs,
                                      const TimingOptions& timing) {
   return catch_errors([&] {
@@ -61,7 +62,7 @@ Result<BestEngine> build_best_engine(const ModelSource& model, const EngineOptio
       EngineOptions o = options;
       o.int8 = int8;
       o.float_layers = std::move(float_layers);
-      auto built = build_engine_from(model, o);
+      auto built = build_engine_from(int8 ? model : float_model, o);
       if (!built.is_ok()) throw Error(built.status().message(), built.status().kind());
       return std::move(built.value());
     };

@@ -36,8 +36,11 @@ struct BestEngine {
   std::vector<std::string> float_layers;  // quantized layers chosen to run in FP32
   std::vector<std::string> log;           // what was measured, for --verbose
 };
-// `options.int8` is ignored: every precision is tried.
-Result<BestEngine> build_best_engine(const ModelSource& model, const EngineOptions& options,
+// `options.int8` is ignored: every precision is tried. The FP32 engine is
+// built from `float_model` (the FP32 file an FP32 model was quantized from;
+// a quantized file itself otherwise), the others from `model`.
+Result<BestEngine> build_best_engine(const ModelSource& model, const ModelSource& float_model,
+                                     const EngineOptions& options,
                                      const std::map<std::string, Tensor>& inputs,
                                      const TimingOptions& timing);
 

@@ -45,8 +45,8 @@ TEST(BestPrecision, FloatLayersStayInFloat) {
 
 TEST(BestPrecision, ChoosesOneOfTheEnginesItMeasured) {
   const std::map<std::string, Tensor> in = {{"x", random_floats({1, 8, 6, 6}, 4)}};
-  auto best = build_best_engine([] { return qdq_residual_block(BlockStyle::kQuantizedSum); },
-                                EngineOptions{false, selected_isa(), {}, 0, {}}, in,
+  const ModelSource block = [] { return qdq_residual_block(BlockStyle::kQuantizedSum); };
+  auto best = build_best_engine(block, block, EngineOptions{false, selected_isa(), {}, 0, {}}, in,
                                 TimingOptions{0.0, 3, 0.0});
   ASSERT_TRUE(best.is_ok()) << best.status().message();
   EXPECT_TRUE(best->precision == "int8" || best->precision == "fp32" || best->precision == "mixed");
