@@ -14,6 +14,7 @@ int FuseConvActivation::run(Graph& graph, PassContext&) const {
     Attributes attributes = conv->attributes;
     attributes.set("activation_min", range->first);
     attributes.set("activation_max", range->second);
+    if (act->op_type == "Relu") attributes.set("activation_relu", int64_t{1});
     Value* out = act->output(0);
     const std::string name = conv->name;
     graph.remove_node(act);

@@ -7,9 +7,9 @@ namespace qdq {
 // A float Conv whose only reader is a Relu or a Clip with constant bounds
 // becomes one ai.qdq.Conv that clamps its output to [activation_min,
 // activation_max] as it writes it: the FP32 engine's bias + ReLU epilogue,
-// one pass over the activations fewer per layer. Exact: the same clamp of the
-// same values. Runs in the engines only (ai.qdq is qdq's own domain), last, so
-// the integer lowering has taken every conv it can.
+// one pass over the activations fewer per layer. Exact: the clamp takes the
+// replaced op's steps (a Relu's with activation_relu). Runs in the engines only (ai.qdq is qdq's
+// own domain), last, so the integer lowering has taken every conv it can.
 class FuseConvActivation : public Pass {
  public:
   std::string name() const override { return "fuse_conv_activation"; }

@@ -14,24 +14,35 @@ Node* only_reader(const Value* v) { return has_single_use(v) ? v->consumers.fron
 
 // The nodes of one fusable chain, found before anything changes.
 struct FloatSum {
-  Node* add = nullptr;  // with its DequantizeLinear'd other input
-  Node* residual_dq = nullptr;
+  Node* add = nullptr;
+  Value* residual = nullptr;    // the Add's other input, or the 8-bit value below
+  Node* residual_dq = nullptr;  // the DequantizeLinear it came through, if 8-bit
   Node* activation = nullptr;
   std::pair<float, float> bounds{-std::numeric_limits<float>::infinity(),
                                  std::numeric_limits<float>::infinity()};
-  Node* q = nullptr;
+  Node* q = nullptr;  // absent: the output stays float
   QuantParams y;
+  Value* output = nullptr;  // what the fused conv writes
 };
 
 std::optional<FloatSum> match(const Node& conv) {
   FloatSum f;
-  const Value* v = conv.output(0);
+  Value* v = conv.output(0);
   Node* next = only_reader(v);
   if (next && next->domain.empty() && next->op_type == "Add") {
-    const Value* other = next->input(next->input(0) == v ? 1 : 0);
+    Value* other = next->input(next->input(0) == v ? 1 : 0);
+    // Elementwise on equal shapes, so the sum is per output element in
+    // whatever layout both sides are in (the layout pass keeps them alike).
+    if (!same_shape(other, v)) return std::nullopt;
     f.residual_dq = producer_if(other, "DequantizeLinear");
-    const auto r = per_tensor_8bit_params(f.residual_dq);
-    if (!r || !same_shape(other, v)) return std::nullopt;
+    if (f.residual_dq && per_tensor_8bit_params(f.residual_dq)) {
+      f.residual = f.residual_dq->input(0);
+    } else if (other->dtype == DType::kFloat32) {  // another float-output conv's, say
+      f.residual_dq = nullptr;
+      f.residual = other;
+    } else {
+      return std::nullopt;
+    }
     f.add = next;
     v = next->output(0);
     next = only_reader(v);
@@ -42,12 +53,18 @@ std::optional<FloatSum> match(const Node& conv) {
     v = next->output(0);
     next = only_reader(v);
   }
-  if (!next || next->op_type != "QuantizeLinear" || !next->domain.empty()) return std::nullopt;
-  const auto y = per_tensor_8bit_params(next);
-  // The kernels read the residual in the output's type.
-  if (!y || (f.residual_dq && f.residual_dq->input(0)->dtype != y->type)) return std::nullopt;
-  f.q = next;
-  f.y = *y;
+  const auto y = next && next->op_type == "QuantizeLinear" && next->domain.empty()
+                     ? per_tensor_8bit_params(next)
+                     : std::nullopt;
+  if (y) {
+    f.q = next;
+    f.y = *y;
+    f.output = next->output(0);
+  } else if (f.add || f.activation) {  // read in float (a pooling, several readers)
+    f.output = v;
+  } else {
+    return std::nullopt;
+  }
   return f;
 }
 
@@ -73,19 +90,23 @@ int FuseQConvFloatSum::run(Graph& graph, PassContext&) const {
     if (!f) continue;
     std::vector<Value*> inputs = conv->inputs();
     inputs.resize(9, nullptr);
-    inputs[6] = f->y.scale;
-    inputs[7] = zero_point_value(graph, f->y, f->q->name + "_zero");
+    if (f->q) {
+      inputs[6] = f->y.scale;
+      inputs[7] = zero_point_value(graph, f->y, f->q->name + "_zero");
+    }
     inputs[8] = float_bias(graph, *conv);
+    if (f->residual) inputs.push_back(f->residual);
     if (f->residual_dq) {
       const auto r = *per_tensor_8bit_params(f->residual_dq);
-      inputs.push_back(f->residual_dq->input(0));
       inputs.push_back(r.scale);
       inputs.push_back(zero_point_value(graph, r, f->residual_dq->name + "_zero"));
     }
     Attributes attributes = conv->attributes;
     attributes.set("activation_min", f->bounds.first);
     attributes.set("activation_max", f->bounds.second);
-    Value* out = f->q->output(0);
+    if (f->activation && f->activation->op_type == "Relu")
+      attributes.set("activation_relu", int64_t{1});
+    Value* out = f->output;
     const std::string name = conv->name;
     for (Node* n : {f->q, f->activation, f->add, conv})
       if (n) {

@@ -62,7 +62,7 @@ std::string input_problem(const Node& n, size_t index) {
     if (is_op(n, "Add"))
       return what + " (" + from +
              ") has no Q/DQ (residual branch): quantize the identity branch, or let "
-             "insert_residual_qdq reuse a quantizer of that tensor";
+             "qdq-opt's insert_residual_qdq reuse a quantizer of that tensor";
     return what + " is float (" + from + ", no QuantizeLinear/DequantizeLinear between)";
   }
   const auto params = constant_quant_params(*dq);
@@ -134,10 +134,10 @@ std::string float_layer_reason(const Node& n, int64_t opset) {
       return "neither input has Q/DQ (" + source(a) + ", " + source(b) +
              "): a residual add of two float branches; quantize one of them (the shortcut's "
              "output) so the add can run in the other's convolution";
-    if (is_integer_sum(a) && is_integer_sum(b))
-      return "both inputs are float-output convolutions (" + source(a) + ", " + source(b) +
-             "): a convolution's epilogue adds one quantized tensor; quantize one of them (the "
-             "shortcut's output) so the other can end with the add";
+    if ((is_integer_sum(a) || is_integer_sum(b)) && !same_shape(a, b))
+      return "adds a float-output convolution's result to a tensor of another shape (" + source(a) +
+             ", " + source(b) +
+             "): a convolution's epilogue adds only a tensor of its output's shape";
   }
   for (size_t i : *inputs) {
     const Value* v = n.input(i);

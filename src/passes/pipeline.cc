@@ -40,7 +40,9 @@ const std::vector<PipelineEntry>& all_passes() {
     p.push_back({std::make_unique<FuseBatchNorm>(), PipelineForm::kQdq});
     //    With BN gone, a residual Add meets the conv's output directly; where
     //    its other input is float but quantized for another reader, it reads
-    //    that input through the same Q/DQ (TensorRT's rule; inexact, warned).
+    //    that input through the same Q/DQ (TensorRT's rule; inexact, warned;
+    //    qdq-opt only: the INT8 engine fuses such an add exactly, reading the
+    //    float input, see fuse_qconv_float_sum).
     p.push_back({std::make_unique<InsertResidualQdq>(), PipelineForm::kQdq, false, true});
     // 4. Q(DQ(q)) pairs that cancel, before the group matchers look at edges.
     p.push_back({std::make_unique<RemoveRedundantQdq>(), PipelineForm::kQdq});
@@ -102,16 +104,20 @@ std::vector<const Pass*> select_passes(const std::string& names, PipelineForm fo
   const bool everything = wanted.empty();
   std::vector<const Pass*> selected;
   for (const auto& e : all_passes()) {
-    const bool in_form = form == PipelineForm::kFloatEngine
-                             ? (e.first_form == PipelineForm::kQdq && !e.inexact) || e.float_engine
-                             : e.first_form <= form;
+    // The engines run the model as it is: a pass that changes results is
+    // qdq-opt's (the user writes the changed model, warned).
+    const bool in_form =
+        form == PipelineForm::kFloatEngine
+            ? (e.first_form == PipelineForm::kQdq && !e.inexact) || e.float_engine
+            : e.first_form <= form && !(form == PipelineForm::kEngine && e.inexact);
     if (unwanted.count(e.pass->name())) {
       wanted.erase(e.pass->name());
       continue;
     }
     if (everything ? in_form : wanted.count(e.pass->name()) != 0) {
       check(in_form, "pass " + e.pass->name() +
-                         (e.first_form == PipelineForm::kEngine
+                         (e.inexact ? " changes results: the engines leave it to qdq-opt"
+                          : e.first_form == PipelineForm::kEngine
                               ? " makes the INT8 engine's own operators: it runs only in qexec"
                               : " lowers to integer operators: it needs --form=qoperator"));
       selected.push_back(e.pass.get());

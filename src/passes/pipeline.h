@@ -13,7 +13,7 @@ struct PipelineEntry {
   std::unique_ptr<Pass> pass;
   PipelineForm first_form;    // the pass runs in this form and the ones after it
   bool float_engine = false;  // an engine pass the FP32 engine runs too
-  bool inexact = false;       // changes results on purpose (the FP32 engine skips it)
+  bool inexact = false;       // changes results on purpose (qdq-opt's only: the engines skip it)
 };
 
 // Every pass, in pipeline order.

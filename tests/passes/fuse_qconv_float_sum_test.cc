@@ -43,10 +43,10 @@ TEST(FuseQConvFloatSum, BlockEndBecomesOneConvWithIdenticalResults) {
 }
 
 // A float-output 1x1 QConv on a channels-last [1, 4, 4, 8] input whose output
-// meets a second input r in an Add, then a Q: with `dequantized_r`, r comes
-// through Q/DQ (fusable), else it is a float tensor (the QAT export without a
-// residual quantizer: it stays).
-Graph conv_plus(bool dequantized_r) {
+// meets a second input r in an Add, then a Q (or, with `float_end`, a Relu
+// whose output is the model's): r comes through Q/DQ with `dequantized_r`,
+// else it is a float tensor (the QAT export without a residual quantizer).
+Graph conv_plus(bool dequantized_r, bool float_end = false) {
   GraphBuilder b(13);
   const Shape shape = {1, 4, 4, 8};
   Value* x = b.input("x", DType::kFloat32, shape);
@@ -65,7 +65,8 @@ Graph conv_plus(bool dequantized_r) {
   Value* other =
       dequantized_r ? b.op("DequantizeLinear", {b.op("QuantizeLinear", {r, s, z}), s, z}) : r;
   Value* sum = b.op("Add", {conv, other});
-  b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {sum, s, z}), s, z}));
+  b.output(float_end ? b.op("Relu", {sum})
+                     : b.op("DequantizeLinear", {b.op("QuantizeLinear", {sum, s, z}), s, z}));
   Graph g = b.build();
   for (Node* n : g.nodes()) {
     n->output(0)->shape = to_symbolic(shape);
@@ -74,17 +75,49 @@ Graph conv_plus(bool dequantized_r) {
   return g;
 }
 
+// The fused conv's residual input (9), after checking there is one conv.
+const Value* residual_of(const Graph& g) {
+  const Node* conv = nullptr;
+  for (const Node* n : g.nodes())
+    if (n->op_type == "QConv") conv = n;
+  EXPECT_TRUE(conv && conv->inputs().size() > 9);
+  return conv && conv->inputs().size() > 9 ? conv->input(9) : nullptr;
+}
+
 TEST(FuseQConvFloatSum, AddOfADequantizedTensorFusesWithoutAnActivation) {
   FuseQConvFloatSum pass;
   auto r = testing::rewrite_and_compare([] { return conv_plus(true); }, {&pass}, 0.0f);
   EXPECT_EQ(r.report.total_changes(), 1);
   EXPECT_EQ(op_counts(r.graph)["Add"], 0);
+  EXPECT_EQ(residual_of(r.graph)->dtype, DType::kInt8);  // read as the 8-bit tensor
 }
 
-TEST(FuseQConvFloatSum, AddOfAFloatTensorStays) {
+// A float r (the block input a QAT export adds as it is; a downsampling
+// block's shortcut conv) is added in float: exact, no quantizer invented.
+TEST(FuseQConvFloatSum, AddOfAFloatTensorFuses) {
   FuseQConvFloatSum pass;
   auto r = testing::rewrite_and_compare([] { return conv_plus(false); }, {&pass}, 0.0f);
-  EXPECT_EQ(r.report.total_changes(), 0);
+  EXPECT_EQ(r.report.total_changes(), 1);
+  EXPECT_EQ(op_counts(r.graph)["Add"], 0);
+  EXPECT_EQ(residual_of(r.graph)->name, "r");
+}
+
+// No QuantizeLinear after the Relu (the last block's sum, read by a
+// pooling): the conv writes the float sum, Relu's steps included.
+TEST(FuseQConvFloatSum, SumReadInFloatStaysFloat) {
+  FuseQConvFloatSum pass;
+  for (const bool dequantized_r : {true, false}) {
+    auto r =
+        testing::rewrite_and_compare([&] { return conv_plus(dequantized_r, true); }, {&pass}, 0.0f);
+    auto counts = op_counts(r.graph);
+    EXPECT_EQ(r.report.total_changes(), 1);
+    EXPECT_EQ(counts["Add"] + counts["Relu"], 0);
+    for (const Node* n : r.graph.nodes())
+      if (n->op_type == "QConv") {
+        EXPECT_EQ(n->output(0)->dtype, DType::kFloat32);
+        EXPECT_EQ(n->attributes.get_int("activation_relu", 0), 1);
+      }
+  }
 }
 
 }  // namespace

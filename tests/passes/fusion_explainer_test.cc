@@ -24,23 +24,44 @@ std::string reason_for(const FusionExplanation& e, const std::string& op_type) {
   return "";
 }
 
-TEST(FusionExplainer, ResidualAddOfFloatInputBeforeAndAfterTheResidualPass) {
+TEST(FusionExplainer, ResidualAddOfFloatInputFusesWithOrWithoutTheResidualPass) {
   // kFloatIdentity: the add reads the block input x itself, which conv1 reads
-  // through Q/DQ.
-  const Graph before =
-      engine_graph(qdq_residual_block(BlockStyle::kFloatIdentity), "insert_residual_qdq");
-  const FusionExplanation e = explain_fusion(before, per_image_shape);
-  EXPECT_NE(reason_for(e, "Add").find("input 1 'x' is the model's float input"), std::string::npos)
-      << reason_for(e, "Add");
-  // Both convolutions run in integers: 2 x (8 x 6 x 6 outputs) x (8 x 3 x 3).
-  EXPECT_EQ(e.multiply_adds, 2 * 288 * 72);
-  EXPECT_EQ(e.integer_multiply_adds, e.multiply_adds);
+  // through Q/DQ. The engine adds it in float in conv2's epilogue; after
+  // qdq-opt's insert_residual_qdq, the quantized x.
+  for (const bool inserted : {false, true}) {
+    Graph g = qdq_residual_block(BlockStyle::kFloatIdentity);
+    PassContext context;
+    context.evaluate = evaluate_node;
+    if (inserted) run_passes(g, select_passes("insert_residual_qdq", PipelineForm::kQdq), context);
+    const FusionExplanation e = explain_fusion(engine_graph(std::move(g)), per_image_shape);
+    EXPECT_EQ(reason_for(e, "Add"), "");
+    EXPECT_EQ(reason_for(e, "Relu"), "");
+    // Both convolutions run in integers: 2 x (8 x 6 x 6 outputs) x (8 x 3 x 3).
+    EXPECT_EQ(e.multiply_adds, 2 * 288 * 72);
+    EXPECT_EQ(e.integer_multiply_adds, e.multiply_adds);
+  }
+}
 
-  const Graph after = engine_graph(qdq_residual_block(BlockStyle::kFloatIdentity));
-  const FusionExplanation fused = explain_fusion(after, per_image_shape);
-  EXPECT_EQ(reason_for(fused, "Add"), "");
-  EXPECT_LT(fused.notes.size(), e.notes.size());
-  EXPECT_GT(fused.integer_layers, 0u);
+// DQ(Q(x)) + y -> Q: an add of a quantized and a float tensor, no conv to
+// take it.
+TEST(FusionExplainer, AddOfAFloatModelInput) {
+  GraphBuilder b(13);
+  const Shape shape = {1, 4, 4, 4};
+  Value* x = b.input("x", DType::kFloat32, shape);
+  Value* y = b.input("y", DType::kFloat32, shape);
+  Value* s = b.constant("s", Tensor::scalar<float>(0.1f));
+  Value* z = b.constant("z", Tensor::scalar<uint8_t>(0));
+  Value* sum =
+      b.op("Add", {b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, s, z}), s, z}), y});
+  b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {sum, s, z}), s, z}));
+  Graph g = b.build();
+  for (Node* n : g.nodes()) {
+    n->output(0)->shape = to_symbolic(shape);
+    n->output(0)->dtype = n->op_type == "QuantizeLinear" ? DType::kUInt8 : DType::kFloat32;
+  }
+  const std::string reason =
+      reason_for(explain_fusion(engine_graph(std::move(g)), per_image_shape), "Add");
+  EXPECT_NE(reason.find("input 1 'y' is the model's float input"), std::string::npos) << reason;
 }
 
 TEST(FusionExplainer, QuantizedBlockLeavesOnlyItsEdges) {

@@ -35,15 +35,26 @@ TEST(InsertResidualQdq, QuantizedIdentityIsLeftAlone) {
   EXPECT_TRUE(r.warnings.empty());
 }
 
-TEST(InsertResidualQdq, TheEngineThenRunsTheBlockAsTwoConvs) {
-  Graph g = testing::qdq_residual_block(BlockStyle::kFloatIdentity);
-  PassContext context;
-  context.evaluate = evaluate_node;
-  run_passes(g, select_passes("", PipelineForm::kEngine), context);
-  auto counts = op_counts(g);
-  EXPECT_EQ(counts["QConv"], 2);
-  EXPECT_EQ(counts["Add"], 0);
-  EXPECT_EQ(counts["Relu"], 0);
+// Either way the engine runs the block as two convs; the add reads the
+// identity in float as the model states it, or, after this pass (qdq-opt's),
+// the quantized identity.
+TEST(InsertResidualQdq, TheEngineRunsTheBlockAsTwoConvsWithOrWithoutIt) {
+  for (const bool inserted : {false, true}) {
+    Graph g = testing::qdq_residual_block(BlockStyle::kFloatIdentity);
+    PassContext context;
+    context.evaluate = evaluate_node;
+    if (inserted) run_passes(g, select_passes("insert_residual_qdq", PipelineForm::kQdq), context);
+    run_passes(g, select_passes("", PipelineForm::kEngine), context);
+    auto counts = op_counts(g);
+    EXPECT_EQ(counts["QConv"], 2);
+    EXPECT_EQ(counts["Add"], 0);
+    EXPECT_EQ(counts["Relu"], 0);
+    for (Node* n : g.nodes()) {
+      if (n->op_type == "QConv" && n->inputs().size() > 9) {
+        EXPECT_EQ(n->input(9)->dtype, inserted ? DType::kUInt8 : DType::kFloat32);
+      }
+    }
+  }
 }
 
 }  // namespace

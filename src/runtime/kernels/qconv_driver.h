@@ -10,9 +10,9 @@
 //                         const int8_t* w, int64_t quads, int32_t* acc);
 //       acc[r][b * 16 + lane] = sum over K of row r and block b; blocks are
 //       quads * 64 bytes apart in w
-//   template <Q> static void epilogue(const QConvPacked&, const EpilogueTile<Q>&);
-//       the tile's outputs from its accumulators (bias not added yet); Q is
-//       uint8_t, int8_t or float (the float output)
+//   template <Q, R> static void epilogue(const QConvPacked&, const EpilogueTile<Q, R>&);
+//       the tile's outputs from its accumulators (bias not added yet); Q, the
+//       output's type, and R, the residual's, are uint8_t, int8_t or float
 //   template <TX> static void depthwise(const QConvPacked&, const TX* const* taps,
 //       const int64_t* tap_index, int taps_count, int32_t* acc);
 //       acc[channel] = sum over the taps of (x - x_zero) * w, every channel
@@ -32,31 +32,31 @@ namespace qdq {
 // A tile's accumulators and where its results go: `rows` pixels, `pitch`
 // elements apart in the output (and the residual), `channels` channels from
 // `channel` on, accumulators [rows][blocks * 16].
-template <typename Q>
+template <typename Q, typename R>
 struct EpilogueTile {
   const int32_t* acc;
   int rows, blocks;
   int64_t channel, channels, pitch;
-  const Q* residual;  // nullptr without a residual
+  const R* residual;  // nullptr without a residual
   Q* out;
 };
 
 // The reference epilogue, element by element, for `count` channels of one
 // pixel from `channel` on: what the vector epilogues fall back to where a
 // multiplier is not finite (and the NaN rule comes into play).
-template <typename Q>
+template <typename Q, typename R>
 void scalar_epilogue(const QConvPacked& p, int64_t channel, int count, const int32_t* acc,
-                     const Q* residual, Q* out) {
+                     const R* residual, Q* out) {
   for (int i = 0; i < count; ++i) {
     // int32 wrap-around, as the vector lanes add: the true sum when it fits.
     const auto sum = static_cast<int32_t>(static_cast<uint32_t>(acc[i]) +
                                           static_cast<uint32_t>(p.bias[channel + i]));
-    out[i] = qconv_epilogue<Q>(p.params, channel + i, sum, residual ? residual[i] : Q{0});
+    out[i] = qconv_epilogue<Q, R>(p.params, channel + i, sum, residual ? residual[i] : R{0});
   }
 }
 
-template <typename Ops, typename Q>
-void qconv_gemm(QConvPacked& p, const uint8_t* x, const Q* residual, Q* out) {
+template <typename Ops, typename Q, typename R>
+void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const QConvParams& q = p.params;
   const int64_t m = q.shape.out_channels;
   const int panel = static_cast<int>(std::min<int64_t>(p.blocks, Ops::kMaxBlocks));
@@ -97,9 +97,9 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const Q* residual, Q* out) {
                        p.weights.data() + block * quads * 4 * kQConvBlock, quads, acc);
         const int64_t channel = block * kQConvBlock, at = first * m + channel;
         const int64_t channels = std::min<int64_t>(blocks * kQConvBlock, m - channel);
-        Ops::template epilogue<Q>(
-            p, EpilogueTile<Q>{acc, static_cast<int>(count), blocks, channel, channels, m,
-                               residual ? residual + at : nullptr, out + at});
+        Ops::template epilogue<Q, R>(
+            p, EpilogueTile<Q, R>{acc, static_cast<int>(count), blocks, channel, channels, m,
+                                  residual ? residual + at : nullptr, out + at});
         if constexpr (!std::is_same_v<Q, float>)  // while the tile is in L1
           for (int64_t r = 0; r < count; ++r) qconv_apply_table(q, out + at + r * m, channels);
       }
@@ -107,8 +107,8 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const Q* residual, Q* out) {
   }
 }
 
-template <typename Ops, typename TX, typename Q>
-void qconv_depthwise(const QConvPacked& p, const TX* x, const Q* residual, Q* out) {
+template <typename Ops, typename TX, typename Q, typename R>
+void qconv_depthwise(const QConvPacked& p, const TX* x, const R* residual, Q* out) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
   const int64_t c = q.shape.out_channels, padded = p.blocks * kQConvBlock;
@@ -139,9 +139,10 @@ void qconv_depthwise(const QConvPacked& p, const TX* x, const Q* residual, Q* ou
       // One epilogue for the row: its pixels are `padded` accumulators apart
       // and `c` output elements apart.
       const int64_t at = row * q.out_width() * c;
-      Ops::template epilogue<Q>(p, EpilogueTile<Q>{acc.data(), static_cast<int>(q.out_width()),
-                                                   static_cast<int>(p.blocks), 0, c, c,
-                                                   residual ? residual + at : nullptr, out + at});
+      Ops::template epilogue<Q, R>(
+          p, EpilogueTile<Q, R>{acc.data(), static_cast<int>(q.out_width()),
+                                static_cast<int>(p.blocks), 0, c, c,
+                                residual ? residual + at : nullptr, out + at});
       if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(q, out + at, q.out_width() * c);
     }
   }
@@ -156,14 +157,15 @@ void qconv_run(OpContext& ctx) {
   if (!qconv_packable(p.params) || !Ops::accepts(p)) return qconv_reference(ctx);
   Tensor& y = ctx.allocate_output(0, p.params.y_type, qconv_output_shape(p.params));
   const Tensor& x = ctx.input(0);
-  dispatch_types<uint8_t, int8_t, float>(ctx, p.params.y_type, [&](auto yt) {
+  dispatch_epilogue_types(ctx, p.params, [&](auto yt, auto rt) {
     using Q = decltype(yt);
-    const Q* residual = p.params.residual ? ctx.input(9).data<Q>() : nullptr;
+    using R = decltype(rt);
+    const R* residual = p.params.residual ? ctx.input(9).data<R>() : nullptr;
     if (!p.params.depthwise())
-      return qconv_gemm<Ops, Q>(p, static_cast<const uint8_t*>(x.raw()), residual, y.data<Q>());
+      return qconv_gemm<Ops, Q, R>(p, static_cast<const uint8_t*>(x.raw()), residual, y.data<Q>());
     dispatch_types<uint8_t, int8_t>(ctx, x.dtype(), [&](auto xt) {
       using TX = decltype(xt);
-      qconv_depthwise<Ops, TX, Q>(p, x.data<TX>(), residual, y.data<Q>());
+      qconv_depthwise<Ops, TX, Q, R>(p, x.data<TX>(), residual, y.data<Q>());
     });
   });
 }

@@ -85,10 +85,8 @@ void conv(OpContext& ctx) {
 // activation_max] (fuse_conv_activation's Relu or Clip).
 void conv_clamped(OpContext& ctx) {
   conv(ctx);
-  const auto [lo, hi] = conv_activation_range(ctx.attrs());
   Tensor& y = ctx.output(0);
-  for (int64_t i = 0; i < y.numel(); ++i)
-    y.data<float>()[i] = std::min(std::max(y.data<float>()[i], lo), hi);
+  apply_conv_activation(conv_activation(ctx.attrs()), y.data<float>(), y.numel());
 }
 
 // Runs the integer loop nest for any uint8/int8 pairing of input and weight.

@@ -18,36 +18,40 @@ std::pair<int32_t, int32_t> clamp_attributes(const OpContext& ctx, const char* l
   return {static_cast<int32_t>(std::max(a, type_lo)), static_cast<int32_t>(std::min(b, type_hi))};
 }
 
-// The float sum's parameters (see qconv.h), after the shapes and y's.
-void read_float_sum(const OpContext& ctx, float x_scale, const std::vector<float>& w_scale,
-                    float y_scale, QConvParams& p) {
+// The float epilogue's parameters (see qconv.h), after the shapes and y's.
+void read_float_epilogue(const OpContext& ctx, float x_scale, const std::vector<float>& w_scale,
+                         QConvParams& p) {
   const int64_t m = p.shape.out_channels;
-  const Tensor& b = ctx.input(8);
-  ctx.require(b.numel() == m, "a float bias must hold one value per output channel");
-  p.float_sum = true;
-  p.y_scale = y_scale;
-  p.bias_float.assign(b.data<float>(), b.data<float>() + m);
+  p.bias_float.assign(static_cast<size_t>(m), 0.0f);
+  if (const Tensor* b = ctx.optional_input(8)) {
+    ctx.require(b->dtype() == DType::kFloat32 && b->numel() == m,
+                "a float bias must be float32, one value per output channel");
+    std::copy_n(b->data<float>(), m, p.bias_float.begin());
+  }
   for (int64_t i = 0; i < m; ++i)
     p.multipliers.push_back(x_scale * w_scale[static_cast<size_t>(i)]);
-  const auto [lo, hi] = conv_activation_range(ctx.attrs());
-  ctx.require(lo <= hi, "activation_min exceeds activation_max");
-  p.act_min = lo;
-  p.act_max = hi;
-  dispatch_types<uint8_t, int8_t>(ctx, p.y_type, [&](auto tag) {
-    using Q = decltype(tag);
-    p.conv_min = std::numeric_limits<Q>::min();
-    p.conv_max = std::numeric_limits<Q>::max();
-  });
+  p.activation = conv_activation(ctx.attrs());
+  ctx.require(p.activation.lo <= p.activation.hi, "activation_min exceeds activation_max");
   ctx.require(!ctx.has_input(12) && !ctx.has_input(13) && !ctx.has_input(14),
-              "a float sum is quantized once, by y_scale: no sum parameters, no table");
-  if (!ctx.has_input(9)) return;
+              "a float epilogue takes no sum parameters and no table");
+  if (!ctx.has_input(9)) {
+    ctx.require(!ctx.has_input(10) && !ctx.has_input(11), "r_scale without a residual");
+    return;
+  }
   const Tensor& r = ctx.input(9);
-  ctx.require(r.dtype() == p.y_type, "the residual must have the output's type");
+  ctx.require(r.dtype() == DType::kFloat32 || is_8bit(r.dtype()),
+              "the residual must be float32, uint8 or int8");
   ctx.require(r.shape() == qconv_output_shape(p),
               "residual shape " + shape_to_string(r.shape()) + " differs from the output's");
+  p.residual_type = r.dtype();
   QConvParams::Residual res;
-  res.scale = read_scales(ctx, ctx.input(10), 1, "r_scale")[0];
-  res.zero = read_zero_points(ctx, &ctx.input(11), 1, "r_zero_point")[0];
+  if (r.dtype() == DType::kFloat32) {
+    ctx.require(!ctx.has_input(10) && !ctx.has_input(11),
+                "a float residual takes no r_scale or r_zero_point");
+  } else {
+    res.scale = read_scales(ctx, ctx.input(10), 1, "r_scale")[0];
+    res.zero = read_zero_points(ctx, &ctx.input(11), 1, "r_zero_point")[0];
+  }
   p.residual = res;
 }
 
@@ -68,24 +72,23 @@ QConvParams read_qconv_params(const OpContext& ctx) {
   p.w_zero = read_zero_points(ctx, &ctx.input(5), m, "w_zero_point");
   p.bias.assign(static_cast<size_t>(m), 0);
   if (!ctx.has_input(6)) {  // float output
-    ctx.require(!ctx.has_input(7) && !ctx.has_input(9),
-                "a float output takes neither y_zero_point nor a residual");
+    ctx.require(!ctx.has_input(7), "a float output takes no y_zero_point");
     p.y_type = DType::kFloat32;
-    p.bias_float.assign(static_cast<size_t>(m), 0.0f);
-    if (const Tensor* b = ctx.optional_input(8)) {
-      ctx.require(b->dtype() == DType::kFloat32 && b->numel() == m,
-                  "a float output's bias must be float32, one per output channel");
-      std::copy_n(b->data<float>(), m, p.bias_float.begin());
-    }
-    for (int64_t i = 0; i < m; ++i)
-      p.multipliers.push_back(x_scale * w_scale[static_cast<size_t>(i)]);
+    read_float_epilogue(ctx, x_scale, w_scale, p);
     return p;
   }
   p.y_type = ctx.input(7).dtype();
   const float y_scale = read_scales(ctx, ctx.input(6), 1, "y_scale")[0];
   p.y_zero = read_zero_points(ctx, &ctx.input(7), 1, "y_zero_point")[0];
   if (ctx.has_input(8) && ctx.input(8).dtype() == DType::kFloat32) {
-    read_float_sum(ctx, x_scale, w_scale, y_scale, p);
+    p.float_sum = true;
+    p.y_scale = y_scale;
+    dispatch_types<uint8_t, int8_t>(ctx, p.y_type, [&](auto tag) {
+      using Q = decltype(tag);
+      p.conv_min = std::numeric_limits<Q>::min();
+      p.conv_max = std::numeric_limits<Q>::max();
+    });
+    read_float_epilogue(ctx, x_scale, w_scale, p);
     return p;
   }
   if (const Tensor* b = ctx.optional_input(8)) {
@@ -120,6 +123,7 @@ QConvParams read_qconv_params(const OpContext& ctx) {
     res.sum_zero = read_zero_points(ctx, &ctx.input(13), 1, "sum_zero_point")[0];
     std::tie(res.out_min, res.out_max) = clamp_attributes<Q>(ctx, "out_min", "out_max");
     p.residual = res;
+    p.residual_type = p.y_type;
   });
   return p;
 }
@@ -141,9 +145,10 @@ void qconv_reference(OpContext& ctx) {
     using TW = decltype(wt);
     const TX* x = ctx.input(0).data<TX>();
     const TW* w = ctx.input(3).data<TW>();
-    dispatch_types<uint8_t, int8_t, float>(ctx, p.y_type, [&](auto yt) {
+    dispatch_epilogue_types(ctx, p, [&](auto yt, auto rt) {
       using Q = decltype(yt);
-      const Q* r = p.residual ? ctx.input(9).data<Q>() : nullptr;
+      using R = decltype(rt);
+      const R* r = p.residual ? ctx.input(9).data<R>() : nullptr;
       Q* out = y.data<Q>();
 #pragma omp parallel for collapse(2) schedule(static)
       for (int64_t n = 0; n < p.shape.batch; ++n)
@@ -166,10 +171,7 @@ void qconv_reference(OpContext& ctx) {
                 }
               }
               const int64_t i = ((n * p.out_height() + oh) * p.out_width() + ow) * c_out + m;
-              if constexpr (std::is_same_v<Q, float>)
-                out[i] = qconv_float_epilogue(p, m, acc);
-              else
-                out[i] = qconv_epilogue<Q>(p, m, acc, r ? r[i] : Q{0});
+              out[i] = qconv_epilogue<Q, R>(p, m, acc, r ? r[i] : R{0});
               if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(p, out + i, 1);
             }
     });

@@ -15,20 +15,21 @@
 // replaces, so fusing changes no bit. The clamp attributes default to the
 // type's range.
 //
-// Float output (y_scale and y_zero_point absent, B float32): the convolution of
-// a TensorRT-style QAT graph whose result is not quantized again (it meets a
-// BatchNorm-folded residual Add or a pooling first). Per output element:
-//   out = float(sum (x - x_zero) * (w - w_zero)) * (x_scale * w_scale[m]) + B[m]
-// the integer sum exact where the float graph sums in float.
-//
-// Float sum (B float32 with y_scale and y_zero_point present): the end of a
-// TensorRT-style QAT block, float-output conv -> [Add(DequantizeLinear(r))]
-// -> [Relu/Clip] -> QuantizeLinear, in one kernel. Inputs 9-11 (r, r_scale,
-// r_zero_point) are the optional residual, 12-13 absent; float attributes
-// activation_min/activation_max the clamp. Per output element, in the float
-// steps of the ops it replaces (so fusing changes no bit):
-//   v = the float output's value above [+ float(r - r_zero) * r_scale]
-//   out = QuantizeLinear(min(max(v, activation_min), activation_max), y_scale, y_zero)
+// Float epilogue (B float32): the convolution of a TensorRT-style QAT graph,
+// whose output is float, with the float ops after it fused: [Add of r] ->
+// [Relu/Clip] -> [QuantizeLinear]. Optional input 9 is r, float32 or 8-bit
+// (then dequantized by inputs 10-11, r_scale and r_zero_point), of the
+// output's shape; 12-14 absent; attributes activation_min/activation_max
+// (and activation_relu) the activation, as spatial.h's ConvActivation
+// applies it. Per output element, in the float steps of the ops it replaces
+// (so fusing changes no bit):
+//   v = float(sum (x - x_zero) * (w - w_zero)) * (x_scale * w_scale[m]) + B[m]
+//   [v = v + r, or v + float(r - r_zero) * r_scale]
+//   v = activation(v)
+//   out = v                                  (y_scale, y_zero_point absent)
+//   out = QuantizeLinear(v, y_scale, y_zero) ("float sum")
+// the integer sum exact where the float graph sums in float. A float output
+// without B (a plain QLinearConv-style conv read in float) takes B = 0.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,7 @@
 #include "runtime/kernels/requantize.h"
 #include "runtime/reference/op_context.h"
 #include "runtime/reference/spatial.h"
+#include "runtime/reference/tensor_util.h"
 
 namespace qdq {
 
@@ -49,9 +51,9 @@ struct QConvParams {
   int32_t x_zero = 0, y_zero = 0;
   std::vector<int32_t> w_zero;     // per output channel
   std::vector<int32_t> bias;       // per output channel, 0 without B (or with a float B)
-  std::vector<float> bias_float;   // float output: B per output channel, 0 without it
+  std::vector<float> bias_float;   // float epilogue: B per output channel, 0 without it
   std::vector<float> multipliers;  // requantize_multiplier(x_scale, w_scale[m], y_scale),
-                                   // or x_scale * w_scale[m] for a float output
+                                   // or x_scale * w_scale[m] for a float epilogue
   int32_t conv_min = 0, conv_max = 0;
   struct Residual {
     float conv_scale = 1;  // the conv output's (y) scale and zero point
@@ -62,11 +64,12 @@ struct QConvParams {
     int32_t sum_zero = 0;
     int32_t out_min = 0, out_max = 0;
   };
-  std::optional<Residual> residual;  // float sum: only scale and zero
-  bool float_sum = false;
-  float y_scale = 1;  // float sum: the final QuantizeLinear's
-  float act_min = -std::numeric_limits<float>::infinity();
-  float act_max = std::numeric_limits<float>::infinity();
+  std::optional<Residual> residual;  // float epilogue: only scale and zero (8-bit r)
+  DType residual_type = DType::kUndefined;
+  bool float_sum = false;  // a float epilogue with a quantized output
+  float y_scale = 1;       // float sum: the final QuantizeLinear's
+  ConvActivation activation{-std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::infinity(), false};
   std::vector<uint8_t> table;  // the output table's bytes, empty without one
 
   int64_t height() const { return shape.geometry.in[1]; }
@@ -74,6 +77,7 @@ struct QConvParams {
   int64_t out_height() const { return shape.geometry.out[1]; }
   int64_t out_width() const { return shape.geometry.out[2]; }
   bool float_output() const { return y_type == DType::kFloat32; }
+  bool float_epilogue() const { return float_sum || float_output(); }
   bool depthwise() const {
     return shape.group == shape.in_channels && shape.group == shape.out_channels;
   }
@@ -84,28 +88,54 @@ QConvParams read_qconv_params(const OpContext& ctx);
 // The output tensor's NHWC shape.
 Shape qconv_output_shape(const QConvParams& p);
 
-inline float qconv_float_epilogue(const QConvParams& p, int64_t channel, int32_t accumulator) {
+// The float epilogue of one output element from its int32 accumulator (bias
+// included) and, with a residual, the residual's element (R: its type).
+template <typename R>
+inline float qconv_float_value(const QConvParams& p, int64_t channel, int32_t accumulator, R r) {
   const auto m = static_cast<size_t>(channel);
-  return static_cast<float>(accumulator) * p.multipliers[m] + p.bias_float[m];
+  float v = static_cast<float>(accumulator) * p.multipliers[m] + p.bias_float[m];
+  if constexpr (std::is_same_v<R, float>) {
+    if (p.residual) v = v + r;
+  } else {
+    if (p.residual) v = v + dequantize_value(r, p.residual->scale, p.residual->zero);
+  }
+  return p.activation.apply(v);
 }
 
-// The epilogue of one output element from its int32 accumulator (bias
-// included) and, with a residual, the residual's element.
-template <typename Q>
-inline Q qconv_epilogue(const QConvParams& p, int64_t channel, int32_t accumulator, Q r) {
-  if (p.float_sum) {
-    float v = qconv_float_epilogue(p, channel, accumulator);
-    if (p.residual) v = v + dequantize_value(r, p.residual->scale, p.residual->zero);
-    return quantize_value<Q>(std::min(std::max(v, p.act_min), p.act_max), p.y_scale, p.y_zero);
+// The epilogue of one output element (Q: the output's type, R: the
+// residual's).
+template <typename Q, typename R = Q>
+inline Q qconv_epilogue(const QConvParams& p, int64_t channel, int32_t accumulator, R r) {
+  if constexpr (std::is_same_v<Q, float>) {
+    return qconv_float_value(p, channel, accumulator, r);
+  } else {
+    if (p.float_sum)
+      return quantize_value<Q>(qconv_float_value(p, channel, accumulator, r), p.y_scale, p.y_zero);
+    int32_t t = requantize<Q>(accumulator, p.multipliers[static_cast<size_t>(channel)], p.y_zero);
+    t = std::min(std::max(t, p.conv_min), p.conv_max);
+    // An integer residual has the output's type (read_qconv_params checks):
+    // only then is there a sum to form.
+    if constexpr (std::is_same_v<Q, R>) {
+      if (p.residual) {
+        const QConvParams::Residual& res = *p.residual;
+        const int32_t sum = quantize_value<Q>(dequantize_value(t, res.conv_scale, res.conv_zero) +
+                                                  dequantize_value(r, res.scale, res.zero),
+                                              res.sum_scale, res.sum_zero);
+        t = std::min(std::max(sum, res.out_min), res.out_max);
+      }
+    }
+    return static_cast<Q>(t);
   }
-  int32_t t = requantize<Q>(accumulator, p.multipliers[static_cast<size_t>(channel)], p.y_zero);
-  t = std::min(std::max(t, p.conv_min), p.conv_max);
-  if (!p.residual) return static_cast<Q>(t);
-  const QConvParams::Residual& res = *p.residual;
-  int32_t sum = quantize_value<Q>(
-      dequantize_value(t, res.conv_scale, res.conv_zero) + dequantize_value(r, res.scale, res.zero),
-      res.sum_scale, res.sum_zero);
-  return static_cast<Q>(std::min(std::max(sum, res.out_min), res.out_max));
+}
+
+// Calls fn(Q{}, R{}) with the output's and the residual's element types
+// (R = Q without a residual).
+template <typename Fn>
+void dispatch_epilogue_types(const OpContext& ctx, const QConvParams& p, Fn&& fn) {
+  dispatch_types<uint8_t, int8_t, float>(ctx, p.y_type, [&](auto yt) {
+    const DType r = p.residual ? p.residual_type : p.y_type;
+    dispatch_types<uint8_t, int8_t, float>(ctx, r, [&](auto rt) { fn(yt, rt); });
+  });
 }
 
 // Applies the output table, if any, to `count` outputs in place.

@@ -96,9 +96,20 @@ ColumnRange tap_columns(const SpatialGeometry& g, int64_t k2) {
   return {begin, std::min(end, g.out[2])};
 }
 
-std::pair<float, float> conv_activation_range(const Attributes& attrs) {
+bool ConvActivation::bounded() const {
   constexpr float kInf = std::numeric_limits<float>::infinity();
-  return {attrs.get_float("activation_min", -kInf), attrs.get_float("activation_max", kInf)};
+  return relu || lo > -kInf || hi < kInf;
+}
+
+ConvActivation conv_activation(const Attributes& attrs) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  return {attrs.get_float("activation_min", -kInf), attrs.get_float("activation_max", kInf),
+          attrs.get_int("activation_relu", 0) != 0};
+}
+
+void apply_conv_activation(const ConvActivation& activation, float* values, int64_t count) {
+  if (!activation.bounded()) return;
+  for (int64_t i = 0; i < count; ++i) values[i] = activation.apply(values[i]);
 }
 
 }  // namespace qdq

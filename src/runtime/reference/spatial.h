@@ -45,9 +45,24 @@ struct ColumnRange {
 };
 ColumnRange tap_columns(const SpatialGeometry& g, int64_t k2);
 
-// The output clamp of ai.qdq.Conv (a float Conv with its Relu/Clip fused):
-// attributes activation_min/activation_max, unbounded where absent.
-std::pair<float, float> conv_activation_range(const Attributes& attrs);
+// The Relu/Clip a convolution has fused (ai.qdq.Conv, ai.qdq.QConv):
+// attributes activation_min/activation_max, unbounded where absent, applied
+// in the steps of the op it replaced, so fusing changes no bit: Clip's
+// min(max(v, lo), hi) keeps a NaN and a -0; with activation_relu = 1, Relu's
+// v > lo ? v : lo makes both lo.
+struct ConvActivation {
+  float lo, hi;
+  bool relu;
+  bool bounded() const;
+  // Ternaries, not std::max/min: also inlined into the ISA-targeted kernels.
+  float apply(float v) const {
+    v = relu ? (v > lo ? v : lo) : (v < lo ? lo : v);
+    return hi < v ? hi : v;
+  }
+};
+ConvActivation conv_activation(const Attributes& attrs);
+// Applies it to `count` values in place (out of line, for the AVX2 files).
+void apply_conv_activation(const ConvActivation& activation, float* values, int64_t count);
 // The same from shapes: x_shape channels-first ([N, C, spatial...]).
 ConvShape conv_shape(const OpContext& ctx, const Shape& x_shape, const Shape& w_shape);
 

@@ -20,8 +20,27 @@ struct Case {
 
 enum class Fill { kRandom, kExtreme, kMinus128 };
 
+// A float residual: values around the outputs', or (adversarial) runs of
+// NaN, infinities, signed zeros, the largest and a subnormal value.
+Tensor fill_float(const Shape& shape, std::mt19937& rng, Fill how) {
+  Tensor t(DType::kFloat32, shape);
+  std::normal_distribution<float> dist(0.0f, 4.0f);
+  constexpr float kSpecial[] = {std::numeric_limits<float>::quiet_NaN(),
+                                std::numeric_limits<float>::infinity(),
+                                -std::numeric_limits<float>::infinity(),
+                                -0.0f,
+                                0.0f,
+                                3e38f,
+                                -3e38f,
+                                1e-40f,
+                                -1.5f};
+  for (int64_t i = 0; i < t.numel(); ++i)
+    t.data<float>()[i] = how == Fill::kRandom ? dist(rng) : kSpecial[i % std::size(kSpecial)];
+  return t;
+}
+
 template <typename T>
-Tensor fill(const Shape& shape, std::mt19937& rng, Fill how) {
+Tensor fill_8bit(const Shape& shape, std::mt19937& rng, Fill how) {
   Tensor t(dtype_of<T>(), shape);
   std::uniform_int_distribution<int> dist(std::numeric_limits<T>::min(),
                                           std::numeric_limits<T>::max());
@@ -38,12 +57,22 @@ Tensor fill(const Shape& shape, std::mt19937& rng, Fill how) {
   return t;
 }
 
+template <typename T>
+Tensor fill(const Shape& shape, std::mt19937& rng, Fill how) {
+  if constexpr (std::is_same_v<T, float>) {
+    return fill_float(shape, rng, how);
+  } else {
+    return fill_8bit<T>(shape, rng, how);
+  }
+}
+
 struct Scales {
   float x, y, r, sum;
   float w_lo, w_hi;
 };
 
-template <typename TX, typename TY>
+// TR: the residual's type (a float epilogue's may differ from the output's).
+template <typename TX, typename TY, typename TR>
 Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int32_t xz, int32_t yz,
            int32_t wz, bool float_sum) {
   std::mt19937 rng(seed);
@@ -76,12 +105,16 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
       kFloatOutput || float_sum
           ? b.constant("bias", Tensor::from_vector<float>({c.out_channels}, bias_float))
           : b.constant("bias", Tensor::from_vector<int32_t>({c.out_channels}, bias))};
-  if constexpr (!kFloatOutput) {
-    if (c.residual && float_sum) {
-      inputs.push_back(b.constant("r", fill<TY>({c.batch, oh, ow, c.out_channels}, rng, how)));
+  const bool float_epilogue = kFloatOutput || float_sum;
+  if (c.residual && float_epilogue) {
+    inputs.push_back(b.constant("r", fill<TR>({c.batch, oh, ow, c.out_channels}, rng, how)));
+    if constexpr (!std::is_same_v<TR, float>) {
       inputs.push_back(b.constant("rs", Tensor::scalar<float>(s.r)));
-      inputs.push_back(b.constant("rz", Tensor::scalar<TY>(static_cast<TY>(yz / 2))));
-    } else if (c.residual) {
+      inputs.push_back(b.constant("rz", Tensor::scalar<TR>(static_cast<TR>(yz / 2))));
+    }
+  }
+  if constexpr (!kFloatOutput) {
+    if (c.residual && !float_sum) {
       inputs.push_back(b.constant("r", fill<TY>({c.batch, oh, ow, c.out_channels}, rng, how)));
       inputs.push_back(b.constant("rs", Tensor::scalar<float>(s.r)));
       inputs.push_back(b.constant("rz", Tensor::scalar<TY>(static_cast<TY>(yz / 2))));
@@ -95,9 +128,12 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
   a.set("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad});
   a.set("dilations", std::vector<int64_t>{c.dilation, c.dilation});
   a.set("group", c.group);
-  if (c.clamp && float_sum) {  // ReLU6
+  if (c.clamp && float_epilogue) {  // ReLU6 (Clip's steps) or ReLU (Relu's), by seed
     a.set("activation_min", 0.0f);
-    a.set("activation_max", 6.0f);
+    if (seed % 2)
+      a.set("activation_max", 6.0f);
+    else
+      a.set("activation_relu", int64_t{1});
   } else if (c.clamp && !kFloatOutput) {
     // a ReLU at the zero point, and a ReLU6-like upper bound after the add
     a.set("conv_min", int64_t{yz});
@@ -114,16 +150,17 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
   EXPECT_TRUE(first.is_ok()) << first.status().message();
   auto again = ex->run({});  // packed weights reused
   EXPECT_TRUE(again.is_ok());
-  for (int64_t i = 0; i < first.value()[0].numel(); ++i)
-    EXPECT_EQ(first.value()[0].template data<TY>()[i], again.value()[0].template data<TY>()[i]);
+  EXPECT_EQ(std::memcmp(first.value()[0].raw(), again.value()[0].raw(),
+                        static_cast<size_t>(first.value()[0].numel()) * sizeof(TY)),
+            0);
   return first.value()[0];
 }
 
-template <typename TX, typename TY>
+template <typename TX, typename TY, typename TR = TY>
 void expect_identical(Isa isa, const Case& c, uint32_t seed, Fill how, const Scales& s, int32_t xz,
                       int32_t yz, int32_t wz = 0, bool float_sum = false) {
-  const Tensor want = run<TX, TY>(c, Isa::kRef, seed, how, s, xz, yz, wz, float_sum);
-  const Tensor got = run<TX, TY>(c, isa, seed, how, s, xz, yz, wz, float_sum);
+  const Tensor want = run<TX, TY, TR>(c, Isa::kRef, seed, how, s, xz, yz, wz, float_sum);
+  const Tensor got = run<TX, TY, TR>(c, isa, seed, how, s, xz, yz, wz, float_sum);
   ASSERT_EQ(want.shape(), got.shape());
   int64_t differing = 0, first = -1;
   for (int64_t i = 0; i < want.numel(); ++i)
@@ -133,7 +170,8 @@ void expect_identical(Isa isa, const Case& c, uint32_t seed, Fill how, const Sca
                           << c.channels << " M" << c.out_channels << " " << c.height << "x"
                           << c.width << " k" << c.kernel << " s" << c.stride << " g" << c.group
                           << (c.residual ? " +residual" : "") << (c.clamp ? " +clamp" : "")
-                          << (float_sum ? " float sum" : "");
+                          << (float_sum ? " float sum" : "") << " residual "
+                          << dtype_name(dtype_of<TR>()) << " seed " << seed;
 }
 
 const Case kCases[] = {
@@ -201,12 +239,17 @@ TEST_P(QConvKernel, MatchesReferenceAcrossScaleRanges) {
     }
 }
 
+// A float output, with the cases' residual (8-bit, dequantized, or float)
+// and activation (Relu's or Clip's steps): the QAT block end read in float.
 TEST_P(QConvKernel, FloatOutputMatchesReference) {
   uint32_t seed = 200;
-  for (const Case& c : kCases) {
-    expect_identical<uint8_t, float>(GetParam(), c, seed++, Fill::kRandom, kTypical, 128, 0);
-    expect_identical<int8_t, float>(GetParam(), c, seed++, Fill::kExtreme, kTypical, 0, 0);
-  }
+  for (const Case& c : kCases)
+    for (const Fill how : {Fill::kRandom, Fill::kExtreme}) {
+      expect_identical<uint8_t, float, uint8_t>(GetParam(), c, seed++, how, kTypical, 128, 0);
+      expect_identical<int8_t, float, int8_t>(GetParam(), c, seed++, how, kTypical, 0, 0);
+      expect_identical<uint8_t, float, float>(GetParam(), c, seed++, how, kTypical, 7, 0);
+      expect_identical<int8_t, float, float>(GetParam(), c, seed++, how, kTypical, -5, 0);
+    }
 }
 
 // The TensorRT-style QAT block end: float bias, float residual, clamp, one
@@ -224,6 +267,14 @@ TEST_P(QConvKernel, FloatSumMatchesReference) {
                                          true);
       expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kExtreme, s, 0, -3, 0, true);
       expect_identical<uint8_t, int8_t>(GetParam(), c, seed++, Fill::kRandom, s, 7, 0, 0, true);
+      // A float residual (another float-output conv's): NaN and infinities
+      // reach the quantization.
+      for (const Fill how : {Fill::kRandom, Fill::kExtreme}) {
+        expect_identical<uint8_t, uint8_t, float>(GetParam(), c, seed++, how, s, 128, 100, 0, true);
+        expect_identical<int8_t, int8_t, float>(GetParam(), c, seed++, how, s, 0, -3, 0, true);
+      }
+      expect_identical<int8_t, uint8_t, int8_t>(GetParam(), c, seed++, Fill::kRandom, s, 3, 9, 0,
+                                                true);
     }
 }
 

@@ -201,11 +201,7 @@ void conv_fp32_avx2(OpContext& ctx) {
                        y.data<float>() + n * y_image, scratch);
     }
   }
-  const auto [lo, hi] = conv_activation_range(ctx.attrs());
-  if (lo > -std::numeric_limits<float>::infinity() || hi < std::numeric_limits<float>::infinity()) {
-    Eigen::Map<Eigen::ArrayXf> out(y.data<float>(), y.numel());
-    out = out.max(lo).min(hi);
-  }
+  apply_conv_activation(conv_activation(ctx.attrs()), y.data<float>(), y.numel());
 }
 
 }  // namespace qdq

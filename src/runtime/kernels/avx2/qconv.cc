@@ -63,16 +63,29 @@ QDQ_TARGET void tile_4x16(const TileRows& a, const int8_t* w, int32_t* acc) {
   }
 }
 
-// Eight lanes of qconv_epilogue from channel `channel` on (finite multipliers);
-// `r` holds the residual's eight values. Clamping at the integer bounds less
-// the zero point, then converting (round to nearest even) and adding the zero
-// point as an integer, equals the reference's round-add-clamp: rounding is
-// monotone and the bounds are integers.
-// Eight lanes of the float sum (finite multipliers and biases: no NaN), the
-// float steps of the reference's lane for lane; the final quantization
-// clamps like epilogue8's.
-QDQ_TARGET __m256i float_sum8(const QConvPacked& p, int64_t channel, const int32_t* acc8,
-                              __m256i r) {
+// Eight residual values in float: a float residual's own, an 8-bit one's
+// dequantized (the reference's dequantize_value, lane for lane).
+template <typename R>
+QDQ_TARGET __m256 residual8(const QConvParams& q, const R* r) {
+  if constexpr (std::is_same_v<R, float>) {
+    return _mm256_loadu_ps(r);
+  } else {
+    const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r));
+    const __m256i v =
+        std::is_same_v<R, int8_t> ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
+    return _mm256_mul_ps(
+        _mm256_cvtepi32_ps(_mm256_sub_epi32(v, _mm256_set1_epi32(q.residual->zero))),
+        _mm256_set1_ps(q.residual->scale));
+  }
+}
+
+// Eight lanes of qconv_float_value from channel `channel` on, its float steps
+// lane for lane. vmaxps(a, b) is `a > b ? a : b` and vminps(a, b) `a < b ? a :
+// b`, NaN and signed zeros included, so ConvActivation's ternaries are Relu's
+// max(v, lo), Clip's max(lo, v), and min(hi, v).
+template <typename R>
+QDQ_TARGET __m256 float_value8(const QConvPacked& p, int64_t channel, const int32_t* acc8,
+                               const R* r) {
   const QConvParams& q = p.params;
   const __m256i sum = _mm256_add_epi32(
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc8)),
@@ -80,23 +93,32 @@ QDQ_TARGET __m256i float_sum8(const QConvPacked& p, int64_t channel, const int32
   __m256 v = _mm256_add_ps(
       _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(p.multipliers.data() + channel)),
       _mm256_loadu_ps(p.bias_float.data() + channel));
-  if (q.residual)
-    v = _mm256_add_ps(
-        v,
-        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(r, _mm256_set1_epi32(q.residual->zero))),
-                      _mm256_set1_ps(q.residual->scale)));
-  v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(q.act_min)), _mm256_set1_ps(q.act_max));
+  if (r) v = _mm256_add_ps(v, residual8(q, r));
+  if (!q.activation.bounded()) return v;
+  const __m256 lo = _mm256_set1_ps(q.activation.lo);
+  v = q.activation.relu ? _mm256_max_ps(v, lo) : _mm256_max_ps(lo, v);
+  return _mm256_min_ps(_mm256_set1_ps(q.activation.hi), v);
+}
+
+// QuantizeLinear of eight lanes by the float sum's y_scale. A NaN becomes 0
+// before the clamp, as in round_and_saturate. Clamping at the integer bounds
+// less the zero point, then converting (round to nearest even) and adding the
+// zero point as an integer, equals the reference's round-add-clamp: rounding
+// is monotone and the bounds are integers.
+QDQ_TARGET __m256i quantize8(const QConvParams& q, __m256 v) {
   v = _mm256_div_ps(v, _mm256_set1_ps(q.y_scale));
+  v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
   const __m256i t = _mm256_cvtps_epi32(
       _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(static_cast<float>(q.conv_min - q.y_zero))),
                     _mm256_set1_ps(static_cast<float>(q.conv_max - q.y_zero))));
   return _mm256_add_epi32(t, _mm256_set1_epi32(q.y_zero));
 }
 
+// Eight lanes of the integer qconv_epilogue from channel `channel` on (finite
+// multipliers); `r` holds the residual's eight values. Clamps as quantize8.
 QDQ_TARGET __m256i epilogue8(const QConvPacked& p, int64_t channel, const int32_t* acc8,
                              __m256i r) {
   const QConvParams& q = p.params;
-  if (q.float_sum) return float_sum8(p, channel, acc8, r);
   const __m256i sum = _mm256_add_epi32(
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc8)),
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias.data() + channel)));
@@ -133,52 +155,38 @@ struct Avx2Ops {
            : tile_4x16<false>(a, w, acc);  // one block per panel: the weights run contiguously
   }
 
-  template <typename Q>
-  QDQ_TARGET static void epilogue(const QConvPacked& p, const EpilogueTile<Q>& tile) {
+  template <typename Q, typename R>
+  QDQ_TARGET static void epilogue(const QConvPacked& p, const EpilogueTile<Q, R>& tile) {
     for (int b = 0; b < tile.blocks; ++b) {
       const int64_t offset = b * kQConvBlock;
       const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
       if (count <= 0) break;
       for (int r = 0; r < tile.rows; ++r) {
         const int64_t at = r * tile.pitch + offset;
-        store16<Q>(p, tile.channel + offset, static_cast<int>(count),
-                   tile.acc + (r * tile.blocks + b) * kQConvBlock,
-                   tile.residual ? tile.residual + at : nullptr, tile.out + at);
+        store16<Q, R>(p, tile.channel + offset, static_cast<int>(count),
+                      tile.acc + (r * tile.blocks + b) * kQConvBlock,
+                      tile.residual ? tile.residual + at : nullptr, tile.out + at);
       }
     }
   }
 
-  // Up to 16 channels of one pixel; the float output's are the plain float
-  // steps of qconv_float_epilogue, eight lanes at a time.
-  QDQ_TARGET static void store16_float(const QConvPacked& p, int64_t channel, int count,
-                                       const int32_t* acc16, float* out) {
-    if (count < 16) {
-      for (int i = 0; i < count; ++i)
-        out[i] = qconv_float_epilogue(p.params, channel + i, acc16[i] + p.bias[channel + i]);
-      return;
-    }
-    for (int half = 0; half < 2; ++half) {
-      const __m256i sum = _mm256_add_epi32(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc16 + 8 * half)),
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias.data() + channel + 8 * half)));
-      const __m256 v =
-          _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sum),
-                                      _mm256_loadu_ps(p.multipliers.data() + channel + 8 * half)),
-                        _mm256_loadu_ps(p.bias_float.data() + channel + 8 * half));
-      _mm256_storeu_ps(out + 8 * half, v);
-    }
-  }
-
-  // Up to 16 channels of one pixel.
-  template <typename Q>
+  // Up to 16 channels of one pixel (partial blocks: the scalar epilogue).
+  template <typename Q, typename R>
   QDQ_TARGET static void store16(const QConvPacked& p, int64_t channel, int count,
-                                 const int32_t* acc16, const Q* residual, Q* out) {
+                                 const int32_t* acc16, const R* residual, Q* out) {
+    const QConvParams& q = p.params;
+    const R* residual_high = residual ? residual + 8 : nullptr;
+    // A float output takes any multiplier: its steps are IEEE's either way.
+    if (count < 16 || (!std::is_same_v<Q, float> && !p.finite_multipliers))
+      return scalar_epilogue(p, channel, count, acc16, residual, out);
     if constexpr (std::is_same_v<Q, float>) {
-      return store16_float(p, channel, count, acc16, out);
-    } else {
+      _mm256_storeu_ps(out, float_value8(p, channel, acc16, residual));
+      _mm256_storeu_ps(out + 8, float_value8(p, channel + 8, acc16 + 8, residual_high));
+    } else if (q.float_sum) {
+      store_narrowed16(out, quantize8(q, float_value8(p, channel, acc16, residual)),
+                       quantize8(q, float_value8(p, channel + 8, acc16 + 8, residual_high)));
+    } else if constexpr (std::is_same_v<Q, R>) {  // an integer residual has the output's type
       constexpr bool kSigned = std::is_same_v<Q, int8_t>;
-      if (count < 16 || !p.finite_multipliers)
-        return scalar_epilogue(p, channel, count, acc16, residual, out);
       __m256i r0 = _mm256_setzero_si256(), r1 = r0;
       if (residual) {
         const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(residual));

@@ -103,39 +103,37 @@ struct Avx512VnniOps {
     (a.flip ? tile_for<true>(rows, blocks) : tile_for<false>(rows, blocks))(a, w, quads, acc);
   }
 
-  QDQ_TARGET static void float_epilogue(const QConvPacked& p, const EpilogueTile<float>& tile) {
-    for (int b = 0; b < tile.blocks; ++b) {
-      const int64_t offset = b * kQConvBlock;
-      const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
-      if (count <= 0) break;
-      const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
-      const int64_t channel = tile.channel + offset;
-      const __m512i bias = _mm512_loadu_si512(p.bias.data() + channel);
-      const __m512 multiplier = _mm512_loadu_ps(p.multipliers.data() + channel);
-      const __m512 bias_float = _mm512_loadu_ps(p.bias_float.data() + channel);
-      for (int r = 0; r < tile.rows; ++r) {
-        const __m512i sum = _mm512_add_epi32(
-            _mm512_loadu_si512(tile.acc + (r * tile.blocks + b) * kQConvBlock), bias);
-        const __m512 v =
-            _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier), bias_float);
-        _mm512_mask_storeu_ps(tile.out + r * tile.pitch + offset, mask, v);
-      }
+  // Sixteen residual values in float (masked to the block's channels): a
+  // float residual's own, an 8-bit one's dequantized.
+  template <typename R>
+  QDQ_TARGET static __m512 residual16(const QConvParams& q, const R* r, __mmask16 mask) {
+    if constexpr (std::is_same_v<R, float>) {
+      return _mm512_maskz_loadu_ps(mask, r);
+    } else {
+      const __m128i bytes = _mm_maskz_loadu_epi8(mask, r);
+      const __m512i v =
+          std::is_same_v<R, int8_t> ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
+      return _mm512_mul_ps(
+          _mm512_cvtepi32_ps(_mm512_sub_epi32(v, _mm512_set1_epi32(q.residual->zero))),
+          _mm512_set1_ps(q.residual->scale));
     }
   }
 
-  // The float sum, the reference's float steps lane for lane (finite
-  // multipliers and biases: no NaN), quantized with the clamp-then-convert
-  // of the integer epilogue below.
-  template <typename Q>
-  QDQ_TARGET static void float_sum_epilogue(const QConvPacked& p, const EpilogueTile<Q>& tile) {
-    constexpr bool kSigned = std::is_same_v<Q, int8_t>;
+  // The float epilogue, qconv_float_value's steps lane for lane: vmaxps(a, b)
+  // is `a > b ? a : b` and vminps `a < b ? a : b`, NaN and signed zeros
+  // included, so ConvActivation's ternaries are Relu's max(v, lo), Clip's
+  // max(lo, v), and min(hi, v). A float sum is quantized as the integer
+  // epilogue below clamps, a NaN made 0 first (round_and_saturate's rule).
+  template <typename Q, typename R>
+  QDQ_TARGET static void float_epilogue(const QConvPacked& p, const EpilogueTile<Q, R>& tile) {
     const QConvParams& q = p.params;
-    const __m512 act_lo = _mm512_set1_ps(q.act_min), act_hi = _mm512_set1_ps(q.act_max);
+    const ConvActivation& activation = q.activation;
+    const bool bounded = activation.bounded();
+    const __m512 act_lo = _mm512_set1_ps(activation.lo), act_hi = _mm512_set1_ps(activation.hi);
     const __m512 y_scale = _mm512_set1_ps(q.y_scale);
     const __m512 lo = _mm512_set1_ps(static_cast<float>(q.conv_min - q.y_zero));
     const __m512 hi = _mm512_set1_ps(static_cast<float>(q.conv_max - q.y_zero));
     const __m512i y_zero = _mm512_set1_epi32(q.y_zero);
-    const Residual res(q);
     for (int b = 0; b < tile.blocks; ++b) {
       const int64_t offset = b * kQConvBlock;
       const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
@@ -150,27 +148,29 @@ struct Avx512VnniOps {
             _mm512_loadu_si512(tile.acc + (r * tile.blocks + b) * kQConvBlock), bias);
         __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier), bias_float);
         const int64_t at = r * tile.pitch + offset;
-        if (tile.residual) {
-          const __m128i bytes = _mm_maskz_loadu_epi8(mask, tile.residual + at);
-          const __m512i rv = kSigned ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
-          v = _mm512_add_ps(
-              v, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(rv, res.zero)), res.scale));
+        if (tile.residual) v = _mm512_add_ps(v, residual16(q, tile.residual + at, mask));
+        if (bounded) {
+          v = activation.relu ? _mm512_max_ps(v, act_lo) : _mm512_max_ps(act_lo, v);
+          v = _mm512_min_ps(act_hi, v);
         }
-        v = _mm512_div_ps(_mm512_min_ps(_mm512_max_ps(v, act_lo), act_hi), y_scale);
-        const __m512i t =
-            _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), y_zero);
-        _mm_mask_storeu_epi8(tile.out + at, mask, _mm512_cvtepi32_epi8(t));
+        if constexpr (std::is_same_v<Q, float>) {
+          _mm512_mask_storeu_ps(tile.out + at, mask, v);
+        } else {
+          v = _mm512_div_ps(v, y_scale);
+          v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);
+          const __m512i t =
+              _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), y_zero);
+          _mm_mask_storeu_epi8(tile.out + at, mask, _mm512_cvtepi32_epi8(t));
+        }
       }
     }
   }
 
-  template <typename Q>
-  QDQ_TARGET static void epilogue(const QConvPacked& p, const EpilogueTile<Q>& tile) {
+  template <typename Q, typename R>
+  QDQ_TARGET static void epilogue(const QConvPacked& p, const EpilogueTile<Q, R>& tile) {
     if constexpr (std::is_same_v<Q, float>) {
       return float_epilogue(p, tile);
     } else {
-      constexpr bool kSigned = std::is_same_v<Q, int8_t>;
-      const QConvParams& q = p.params;
       if (!p.finite_multipliers) {
         for (int r = 0; r < tile.rows; ++r)
           for (int b = 0; b < tile.blocks && b * kQConvBlock < tile.channels; ++b) {
@@ -183,51 +183,59 @@ struct Avx512VnniOps {
           }
         return;
       }
-      if (q.float_sum) return float_sum_epilogue(p, tile);
-      // Clamping at the integer bounds less the zero point, then converting
-      // (round to nearest even) and adding the zero point as an integer,
-      // equals the reference's round-add-clamp: rounding is monotone and the
-      // bounds are integers. No NaN can arise: the multipliers are finite.
-      const Residual res(q);
-      const __m512 conv_lo = _mm512_set1_ps(static_cast<float>(q.conv_min - q.y_zero));
-      const __m512 conv_hi = _mm512_set1_ps(static_cast<float>(q.conv_max - q.y_zero));
-      const __m512i y_zero = _mm512_set1_epi32(q.y_zero);
-      for (int b = 0; b < tile.blocks; ++b) {
-        const int64_t offset = b * kQConvBlock;
-        const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
-        if (count <= 0) break;
-        const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
-        const __m512i bias = _mm512_loadu_si512(p.bias.data() + tile.channel + offset);
-        const __m512 multiplier = _mm512_loadu_ps(p.multipliers.data() + tile.channel + offset);
-        for (int r = 0; r < tile.rows; ++r) {
-          const __m512i sum = _mm512_add_epi32(
-              _mm512_loadu_si512(tile.acc + (r * tile.blocks + b) * kQConvBlock), bias);
-          __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier);
-          // t - y_zero: the conv's requantized, clamped output less its zero point.
-          __m512i t = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv_lo), conv_hi));
-          const int64_t at = r * tile.pitch + offset;
-          if (tile.residual) {
-            const __m128i bytes = _mm_maskz_loadu_epi8(mask, tile.residual + at);
-            const __m512i rv = kSigned ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
-            // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
-            v = _mm512_div_ps(
-                _mm512_add_ps(
-                    _mm512_mul_ps(_mm512_cvtepi32_ps(t), res.conv_scale),
-                    _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(rv, res.zero)), res.scale)),
-                res.sum_scale);
-            t = _mm512_add_epi32(
-                _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, res.lo), res.hi)), res.sum_zero);
-          } else {
-            t = _mm512_add_epi32(t, y_zero);
-          }
-          // Narrowed in a register: the masked narrowing store to memory is
-          // several times slower.
-          const __m128i out_bytes = _mm512_cvtepi32_epi8(t);
-          if (count == kQConvBlock)
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(tile.out + at), out_bytes);
-          else
-            _mm_mask_storeu_epi8(tile.out + at, mask, out_bytes);
+      if (p.params.float_sum) return float_epilogue(p, tile);
+      // An integer residual has the output's type (read_qconv_params checks).
+      if constexpr (std::is_same_v<Q, R>) integer_epilogue(p, tile);
+    }
+  }
+
+  template <typename Q>
+  QDQ_TARGET static void integer_epilogue(const QConvPacked& p, const EpilogueTile<Q, Q>& tile) {
+    constexpr bool kSigned = std::is_same_v<Q, int8_t>;
+    const QConvParams& q = p.params;
+    // Clamping at the integer bounds less the zero point, then converting
+    // (round to nearest even) and adding the zero point as an integer,
+    // equals the reference's round-add-clamp: rounding is monotone and the
+    // bounds are integers. No NaN can arise: the multipliers are finite.
+    const Residual res(q);
+    const __m512 conv_lo = _mm512_set1_ps(static_cast<float>(q.conv_min - q.y_zero));
+    const __m512 conv_hi = _mm512_set1_ps(static_cast<float>(q.conv_max - q.y_zero));
+    const __m512i y_zero = _mm512_set1_epi32(q.y_zero);
+    for (int b = 0; b < tile.blocks; ++b) {
+      const int64_t offset = b * kQConvBlock;
+      const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
+      if (count <= 0) break;
+      const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
+      const __m512i bias = _mm512_loadu_si512(p.bias.data() + tile.channel + offset);
+      const __m512 multiplier = _mm512_loadu_ps(p.multipliers.data() + tile.channel + offset);
+      for (int r = 0; r < tile.rows; ++r) {
+        const __m512i sum = _mm512_add_epi32(
+            _mm512_loadu_si512(tile.acc + (r * tile.blocks + b) * kQConvBlock), bias);
+        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier);
+        // t - y_zero: the conv's requantized, clamped output less its zero point.
+        __m512i t = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv_lo), conv_hi));
+        const int64_t at = r * tile.pitch + offset;
+        if (tile.residual) {
+          const __m128i bytes = _mm_maskz_loadu_epi8(mask, tile.residual + at);
+          const __m512i rv = kSigned ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
+          // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
+          v = _mm512_div_ps(
+              _mm512_add_ps(
+                  _mm512_mul_ps(_mm512_cvtepi32_ps(t), res.conv_scale),
+                  _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(rv, res.zero)), res.scale)),
+              res.sum_scale);
+          t = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, res.lo), res.hi)),
+                               res.sum_zero);
+        } else {
+          t = _mm512_add_epi32(t, y_zero);
         }
+        // Narrowed in a register: the masked narrowing store to memory is
+        // several times slower.
+        const __m128i out_bytes = _mm512_cvtepi32_epi8(t);
+        if (count == kQConvBlock)
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(tile.out + at), out_bytes);
+        else
+          _mm_mask_storeu_epi8(tile.out + at, mask, out_bytes);
       }
     }
   }
