@@ -68,10 +68,7 @@ Graph conv_plus(bool dequantized_r, bool float_end = false) {
   b.output(float_end ? b.op("Relu", {sum})
                      : b.op("DequantizeLinear", {b.op("QuantizeLinear", {sum, s, z}), s, z}));
   Graph g = b.build();
-  for (Node* n : g.nodes()) {
-    n->output(0)->shape = to_symbolic(shape);
-    n->output(0)->dtype = n->op_type == "QuantizeLinear" ? DType::kInt8 : DType::kFloat32;
-  }
+  testing::set_elementwise_values(g, shape, DType::kInt8);
   return g;
 }
 

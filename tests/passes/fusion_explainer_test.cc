@@ -55,10 +55,7 @@ TEST(FusionExplainer, AddOfAFloatModelInput) {
       b.op("Add", {b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, s, z}), s, z}), y});
   b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {sum, s, z}), s, z}));
   Graph g = b.build();
-  for (Node* n : g.nodes()) {
-    n->output(0)->shape = to_symbolic(shape);
-    n->output(0)->dtype = n->op_type == "QuantizeLinear" ? DType::kUInt8 : DType::kFloat32;
-  }
+  set_elementwise_values(g, shape, DType::kUInt8);
   const std::string reason =
       reason_for(explain_fusion(engine_graph(std::move(g)), per_image_shape), "Add");
   EXPECT_NE(reason.find("input 1 'y' is the model's float input"), std::string::npos) << reason;
@@ -86,10 +83,7 @@ Graph island(const std::string& op_type, float x_scale, float y_scale, Attribute
   Value* y = b.op(op_type, {dq}, std::move(attrs));
   b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {y, ys, z}), ys, z}));
   Graph g = b.build();
-  for (Node* n : g.nodes()) {
-    n->output(0)->shape = to_symbolic({1, 4, 4, 4});
-    n->output(0)->dtype = n->op_type == "QuantizeLinear" ? DType::kUInt8 : DType::kFloat32;
-  }
+  set_elementwise_values(g, Shape{1, 4, 4, 4}, DType::kUInt8);
   return g;
 }
 

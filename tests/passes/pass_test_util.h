@@ -66,6 +66,15 @@ inline RewriteResult rewrite_and_compare(const std::function<Graph()>& make,
   return r;
 }
 
+// Gives every node output of an elementwise test graph `shape`, and the
+// dtype of its kind: `quantized` for a QuantizeLinear's, float32 otherwise.
+inline void set_elementwise_values(Graph& g, const Shape& shape, DType quantized) {
+  for (Node* n : g.nodes()) {
+    n->output(0)->shape = to_symbolic(shape);
+    n->output(0)->dtype = n->op_type == "QuantizeLinear" ? quantized : DType::kFloat32;
+  }
+}
+
 inline Tensor random_floats(const Shape& shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
   Tensor t(DType::kFloat32, shape);
   std::mt19937 rng(seed);

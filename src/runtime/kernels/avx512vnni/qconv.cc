@@ -131,9 +131,7 @@ struct Avx512VnniOps {
     const bool bounded = activation.bounded();
     const __m512 act_lo = _mm512_set1_ps(activation.lo), act_hi = _mm512_set1_ps(activation.hi);
     const __m512 y_scale = _mm512_set1_ps(q.y_scale);
-    const __m512 lo = _mm512_set1_ps(static_cast<float>(q.conv_min - q.y_zero));
-    const __m512 hi = _mm512_set1_ps(static_cast<float>(q.conv_max - q.y_zero));
-    const __m512i y_zero = _mm512_set1_epi32(q.y_zero);
+    const OutputBounds out(q);
     for (int b = 0; b < tile.blocks; ++b) {
       const int64_t offset = b * kQConvBlock;
       const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
@@ -158,8 +156,8 @@ struct Avx512VnniOps {
         } else {
           v = _mm512_div_ps(v, y_scale);
           v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);
-          const __m512i t =
-              _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), y_zero);
+          const __m512i t = _mm512_add_epi32(
+              _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, out.lo), out.hi)), out.zero);
           _mm_mask_storeu_epi8(tile.out + at, mask, _mm512_cvtepi32_epi8(t));
         }
       }
@@ -198,9 +196,7 @@ struct Avx512VnniOps {
     // equals the reference's round-add-clamp: rounding is monotone and the
     // bounds are integers. No NaN can arise: the multipliers are finite.
     const Residual res(q);
-    const __m512 conv_lo = _mm512_set1_ps(static_cast<float>(q.conv_min - q.y_zero));
-    const __m512 conv_hi = _mm512_set1_ps(static_cast<float>(q.conv_max - q.y_zero));
-    const __m512i y_zero = _mm512_set1_epi32(q.y_zero);
+    const OutputBounds conv(q);
     for (int b = 0; b < tile.blocks; ++b) {
       const int64_t offset = b * kQConvBlock;
       const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
@@ -213,7 +209,7 @@ struct Avx512VnniOps {
             _mm512_loadu_si512(tile.acc + (r * tile.blocks + b) * kQConvBlock), bias);
         __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier);
         // t - y_zero: the conv's requantized, clamped output less its zero point.
-        __m512i t = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv_lo), conv_hi));
+        __m512i t = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv.lo), conv.hi));
         const int64_t at = r * tile.pitch + offset;
         if (tile.residual) {
           const __m128i bytes = _mm_maskz_loadu_epi8(mask, tile.residual + at);
@@ -227,7 +223,7 @@ struct Avx512VnniOps {
           t = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, res.lo), res.hi)),
                                res.sum_zero);
         } else {
-          t = _mm512_add_epi32(t, y_zero);
+          t = _mm512_add_epi32(t, conv.zero);
         }
         // Narrowed in a register: the masked narrowing store to memory is
         // several times slower.
@@ -239,6 +235,17 @@ struct Avx512VnniOps {
       }
     }
   }
+
+  // The conv's output bounds less its zero point, and the zero point: the
+  // clamp before the conversion.
+  struct OutputBounds {
+    __m512 lo, hi;
+    __m512i zero;
+    QDQ_TARGET explicit OutputBounds(const QConvParams& q)
+        : lo(_mm512_set1_ps(static_cast<float>(q.conv_min - q.y_zero))),
+          hi(_mm512_set1_ps(static_cast<float>(q.conv_max - q.y_zero))),
+          zero(_mm512_set1_epi32(q.y_zero)) {}
+  };
 
   // The residual's parameters in vector form: the sum is clamped at its
   // bounds less its zero point, like the conv's output.
