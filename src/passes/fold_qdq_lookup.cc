@@ -49,7 +49,11 @@ int FoldQdqLookup::run(Graph& graph, PassContext& context) const {
       v = v->producer->input(0);
     }
     Node* dq = producer_if(v, "DequantizeLinear");
-    if (chain.empty() || !per_tensor_8bit_params(dq)) continue;
+    const auto x_params = per_tensor_8bit_params(dq);
+    // No ops between: a requantization (equal parameters cancel instead,
+    // remove_redundant_qdq).
+    if (!x_params || (chain.empty() && same_quant_params(*x_params, *per_tensor_8bit_params(q))))
+      continue;
     // The zero point's type is the quantized type (an imported model's values
     // carry it too, graphs built in code need not).
     Tensor table = evaluate(context, graph, *dq, every_value(constant_quant_params(*dq)->type));
@@ -58,7 +62,7 @@ int FoldQdqLookup::run(Graph& graph, PassContext& context) const {
     table = evaluate(context, graph, *q, table);
     Value* x = dq->input(0);
     Value* out = q->output(0);
-    const std::string name = chain.back()->name;
+    const std::string name = chain.empty() ? q->name : chain.back()->name;
     for (Node* n : chain) removed.insert(n);
     removed.insert(q);
     graph.remove_node(q);

@@ -5,7 +5,8 @@
 namespace qdq {
 
 // DQ(x) -> unary float ops (Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid,
-// HardSwish, Abs) -> Q, with 8-bit per-tensor x and output, becomes
+// HardSwish, Abs; or none: a requantization) -> Q, with 8-bit per-tensor x
+// and output, becomes
 // ai.qdq.LookupTable(x, table): an 8-bit input has 256 values, so the 256
 // results, computed once by the reference kernels on exactly those inputs, are
 // the float chain's results bit for bit. These are the float islands ONNX
@@ -18,7 +19,7 @@ class FoldQdqLookup : public Pass {
  public:
   std::string name() const override { return "fold_qdq_lookup"; }
   std::string purpose() const override {
-    return "fold DQ -> unary float ops -> Q on 8-bit tensors into a 256-entry lookup table";
+    return "fold DQ -> [unary float ops] -> Q on 8-bit tensors into a 256-entry lookup table";
   }
   int run(Graph& graph, PassContext& context) const override;
 };

@@ -182,7 +182,7 @@ class Rewriter {
   // Replaces `n` by a node of `op_type` reading `inputs` and writing
   // channels-last twins of n's outputs; n's outputs become Transposes of the
   // twins, which dead-code elimination drops when nothing reads them.
-  void replace(Node* n, std::string domain, std::string op_type, std::vector<Value*> inputs) {
+  Node* replace(Node* n, std::string domain, std::string op_type, std::vector<Value*> inputs) {
     std::vector<Value*> outputs = n->outputs(), twins;
     for (Value* out : outputs) twins.push_back(new_twin(out));
     Attributes attrs = n->attributes;
@@ -196,6 +196,7 @@ class Rewriter {
           .add_node("Transpose", {twins[i]}, {outputs[i]},
                     unique_name(graph_, outputs[i]->name + kToNchwSuffix))
           ->attributes.set("perm", kToNchw);
+    return m;
   }
 
   // Adds a channels-last copy of `n` reading `inputs`, and keeps `n`.
@@ -221,6 +222,17 @@ class Rewriter {
   Graph& graph_;
   std::unordered_map<const Value*, Value*> twin_;
 };
+
+// True when some input of `n` is channels-last already and every input is
+// 4-D (or has a twin): worth running `n` channels-last, and possible.
+bool follows_channels_last(const Rewriter& rewriter, const Node& n) {
+  bool follows = false, rank4 = true;
+  for (const Value* v : n.inputs()) {
+    follows |= rewriter.has_twin(v);
+    rank4 &= rewriter.has_twin(v) || (v->shape && v->shape->size() == 4);
+  }
+  return follows && rank4;
+}
 
 }  // namespace
 
@@ -271,10 +283,19 @@ int LayoutNhwc::run(Graph& graph, PassContext& context) const {
       (*moved)[0] = rewriter.channels_last(n->input(0));
       rewriter.replace(n, "", n->op_type, std::move(*moved));
       ++changed;
+    } else if (n->op_type == "Concat" && n->domain.empty() && follows_channels_last(rewriter, *n)) {
+      // Joined along the same dim, renumbered: fold_qdq_concat's 8-bit
+      // Concat between channels-last convs (an Inception or DenseNet block).
+      std::vector<Value*> inputs;
+      for (Value* v : n->inputs()) inputs.push_back(rewriter.channels_last(v));
+      const int64_t axis = channels_last_axis(n->attributes.get_int("axis", 0));
+      rewriter.replace(n, "", "Concat", std::move(inputs))->attributes.set("axis", axis);
+      ++changed;
     } else if (auto data = layout_free_inputs(*n); !data.empty()) {
       std::vector<Value*> inputs = n->inputs();
-      bool follows = false;  // only worth it next to a tensor already channels-last
-      bool rank4 = true;     // else broadcasting would pair different dims
+      // Only worth it next to a tensor already channels-last; 4-D, else
+      // broadcasting would pair different dims.
+      bool follows = false, rank4 = true;
       for (size_t i : data) {
         follows |= rewriter.has_twin(inputs[i]);
         rank4 &=

@@ -6,6 +6,7 @@
 #include "passes/eliminate_dead_code.h"
 #include "passes/fold_constants.h"
 #include "passes/fold_qdq_add.h"
+#include "passes/fold_qdq_concat.h"
 #include "passes/fold_qdq_conv.h"
 #include "passes/fold_qdq_lookup.h"
 #include "passes/fold_qdq_passthrough.h"
@@ -56,6 +57,7 @@ const std::vector<PipelineEntry>& all_passes() {
     //    And the ops that only move or select values (MaxPool, Reshape, ...)
     //    between a DQ and a Q of the same parameters run on the 8-bit tensor.
     p.push_back({std::make_unique<FoldQdqPassthrough>(), PipelineForm::kQOperator});
+    p.push_back({std::make_unique<FoldQdqConcat>(), PipelineForm::kQOperator});
     // 7. Engine only: the float islands left between quantized tensors
     //    (DQ -> ReLU6 -> Q) become lookup tables, after the conv lowering (5)
     //    took the activations that follow a conv directly.

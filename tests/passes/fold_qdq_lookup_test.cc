@@ -45,6 +45,27 @@ TEST(FoldQdqLookup, FloatIslandsBecomeTablesWithIdenticalResults) {
   EXPECT_EQ(counts["QuantizeLinear"], 2);  // the inputs' quantizers stay
 }
 
+// DQ -> Q with other parameters (int8 to uint8, another scale): a
+// requantization, also a table.
+Graph requantized(float out_scale) {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::kFloat32, {1, 4, 5, 5});
+  Value* s = b.constant("s", Tensor::scalar<float>(0.031f));
+  Value* z = b.constant("z", Tensor::scalar<int8_t>(3));
+  Value* so = b.constant("so", Tensor::scalar<float>(out_scale));
+  Value* zo = b.constant("zo", Tensor::scalar<uint8_t>(128));
+  Value* dq = b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, s, z}), s, z});
+  b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {dq, so, zo}), so, zo}));
+  return b.build();
+}
+
+TEST(FoldQdqLookup, RequantizationBecomesATable) {
+  FoldQdqLookup pass;
+  auto r = testing::rewrite_and_compare([] { return requantized(0.05f); }, {&pass}, 0.0f);
+  EXPECT_EQ(op_counts(r.graph)["LookupTable"], 1);
+  EXPECT_EQ(op_counts(r.graph)["QuantizeLinear"], 1);  // the input's
+}
+
 TEST(FoldQdqLookup, NeedsAnEvaluator) {
   Graph g = float_islands();
   FoldQdqLookup pass;
