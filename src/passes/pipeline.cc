@@ -8,6 +8,7 @@
 #include "passes/fold_qdq_add.h"
 #include "passes/fold_qdq_concat.h"
 #include "passes/fold_qdq_conv.h"
+#include "passes/fold_qdq_global_pool.h"
 #include "passes/fold_qdq_lookup.h"
 #include "passes/fold_qdq_passthrough.h"
 #include "passes/fuse_batchnorm.h"
@@ -70,6 +71,9 @@ const std::vector<PipelineEntry>& all_passes() {
     //    The float-output convs of TensorRT-style QAT: their block ends (add,
     //    activation, quantization) in the conv too.
     p.push_back({std::make_unique<FuseQConvFloatSum>(), PipelineForm::kEngine});
+    //    The channels-last GlobalAveragePool reads the 8-bit tensor before it
+    //    and quantizes its mean itself.
+    p.push_back({std::make_unique<FoldQdqGlobalPool>(), PipelineForm::kEngine});
     // 9. The convs still in float (FP32 models; float layers of INT8 ones)
     //    clamp their own output: after the lowering took every conv it could.
     p.push_back({std::make_unique<FuseConvActivation>(), PipelineForm::kEngine, true});

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "graph/quantization.h"
+#include "runtime/reference/quant_params.h"
 #include "runtime/reference/registry.h"
 #include "runtime/reference/spatial.h"
 #include "runtime/reference/tensor_util.h"
@@ -148,23 +150,63 @@ void global_average_pool(OpContext& ctx) {
 
 }  // namespace
 
-// ai.qdq.GlobalAveragePool: GlobalAveragePool on a channels-last [N, H, W, C]
-// tensor (the layout pass's form), output [N, 1, 1, C]. Each channel is summed
-// in the same pixel order as the ONNX op sums its plane, so the results are
-// GlobalAveragePool's bit for bit.
+GlobalPoolParams read_global_pool_params(const OpContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  ctx.require((x.dtype() == DType::kFloat32 || is_8bit(x.dtype())) && x.rank() == 4,
+              "expects a float32 or 8-bit [N, H, W, C] input");
+  ctx.require(is_8bit(x.dtype()) == ctx.has_input(1),
+              "an 8-bit input takes x_scale (and x_zero_point), a float one neither");
+  GlobalPoolParams p;
+  p.pixels = x.dim(1) * x.dim(2);
+  p.channels = x.dim(3);
+  if (ctx.has_input(1)) p.x_scale = read_scales(ctx, ctx.input(1), 1, "x_scale")[0];
+  p.x_zero = read_zero_points(ctx, ctx.optional_input(2), 1, "x_zero_point")[0];
+  if (ctx.has_input(3)) {
+    p.y_scale = read_scales(ctx, ctx.input(3), 1, "y_scale")[0];
+    p.y_type = ctx.has_input(4) ? ctx.input(4).dtype() : DType::kUInt8;
+    ctx.require(is_8bit(p.y_type), "y_zero_point must be 8-bit");
+  }
+  p.y_zero = read_zero_points(ctx, ctx.optional_input(4), 1, "y_zero_point")[0];
+  return p;
+}
+
+void store_means(const GlobalPoolParams& p, const float* means, Tensor& y, int64_t at) {
+  if (y.dtype() == DType::kFloat32) {
+    std::copy_n(means, p.channels, y.data<float>() + at);
+    return;
+  }
+  for (int64_t c = 0; c < p.channels; ++c)
+    if (y.dtype() == DType::kUInt8)
+      y.data<uint8_t>()[at + c] = quantize_value<uint8_t>(means[c], p.y_scale, p.y_zero);
+    else
+      y.data<int8_t>()[at + c] = quantize_value<int8_t>(means[c], p.y_scale, p.y_zero);
+}
+
+// ai.qdq.GlobalAveragePool (pool.h): each channel summed in the same pixel
+// order as the ONNX op sums its plane, an 8-bit element dequantized as it is
+// added, so the results are DQ -> GlobalAveragePool -> Q's bit for bit.
 void global_average_pool_nhwc_reference(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ctx.require(x.dtype() == DType::kFloat32 && x.rank() == 4,
-              "expects a float32 [N, H, W, C] input");
-  const int64_t pixels = x.dim(1) * x.dim(2), channels = x.dim(3);
-  Tensor y(DType::kFloat32, {x.dim(0), 1, 1, channels});
-  for (int64_t n = 0; n < x.dim(0); ++n)
-    for (int64_t c = 0; c < channels; ++c) {
-      const float* v = x.data<float>() + n * pixels * channels + c;
-      float sum = 0.0f;
-      for (int64_t i = 0; i < pixels; ++i) sum += v[i * channels];
-      y.data<float>()[n * channels + c] = sum / static_cast<float>(pixels);
+  const GlobalPoolParams p = read_global_pool_params(ctx);
+  Tensor y(p.y_type, {x.dim(0), 1, 1, p.channels});
+  std::vector<float> means(static_cast<size_t>(p.channels));
+  dispatch_types<float, uint8_t, int8_t>(ctx, x.dtype(), [&](auto xt) {
+    using X = decltype(xt);
+    for (int64_t n = 0; n < x.dim(0); ++n) {
+      for (int64_t c = 0; c < p.channels; ++c) {
+        const X* v = x.data<X>() + n * p.pixels * p.channels + c;
+        float sum = 0.0f;
+        for (int64_t i = 0; i < p.pixels; ++i) {
+          if constexpr (std::is_same_v<X, float>)
+            sum += v[i * p.channels];
+          else
+            sum += dequantize_value(v[i * p.channels], p.x_scale, p.x_zero);
+        }
+        means[static_cast<size_t>(c)] = sum / static_cast<float>(p.pixels);
+      }
+      store_means(p, means.data(), y, n * p.channels);
     }
+  });
   ctx.output(0) = std::move(y);
 }
 

@@ -2,7 +2,9 @@
 // against ONNX MaxPool on the same tensor in NCHW, and every optimized kernel
 // the CPU runs against the reference, bit for bit, over windows with padding,
 // strides, dilations and ceil_mode, channel counts that leave vector tails,
-// and the extreme values of both 8-bit types.
+// and the extreme values of both 8-bit types. The same for the channels-last
+// GlobalAveragePool on 8-bit tensors (ai.qdq.GlobalAveragePool with its
+// DequantizeLinear and QuantizeLinear taken in) against the three ONNX ops.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -122,6 +124,92 @@ TEST_P(MaxPoolNhwcKernel, RejectsFloatInput) {
   auto out = ex->run({});
   ASSERT_FALSE(out.is_ok());
   EXPECT_NE(out.status().message().find("8-bit"), std::string::npos) << out.status().message();
+}
+
+// The parameters of one averaging: x's and, for an 8-bit output, y's.
+struct Averaging {
+  float x_scale;
+  int32_t x_zero;
+  DType y_type;  // float32: the mean itself
+  float y_scale;
+  int32_t y_zero;
+};
+
+Value* zero_point(GraphBuilder& b, const std::string& name, DType type, int32_t zero) {
+  Tensor t(type, {});
+  if (type == DType::kInt8)
+    t.data<int8_t>()[0] = static_cast<int8_t>(zero);
+  else
+    t.data<uint8_t>()[0] = static_cast<uint8_t>(zero);
+  return b.constant(name, std::move(t));
+}
+
+// ai.qdq.GlobalAveragePool on an 8-bit NHWC x (fused), or DequantizeLinear ->
+// GlobalAveragePool -> [QuantizeLinear] on it in NCHW (the definition).
+Tensor run_average(const Tensor& x, const Averaging& a, bool fused, Isa isa) {
+  GraphBuilder b(13);
+  Value* xs = b.constant("xs", Tensor::scalar<float>(a.x_scale));
+  Value* xz = zero_point(b, "xz", x.dtype(), a.x_zero);
+  const bool quantized = a.y_type != DType::kFloat32;
+  Value* ys = quantized ? b.constant("ys", Tensor::scalar<float>(a.y_scale)) : nullptr;
+  Value* yz = quantized ? zero_point(b, "yz", a.y_type, a.y_zero) : nullptr;
+  Value* y = nullptr;
+  if (fused) {
+    y = b.op("GlobalAveragePool", {b.constant("x", x), xs, xz, ys, yz});
+    y->producer->domain = "ai.qdq";
+  } else {
+    y = b.op("GlobalAveragePool",
+             {b.op("DequantizeLinear", {b.constant("x", to_nchw(x)), xs, xz})});
+    if (quantized) y = b.op("QuantizeLinear", {y, ys, yz});
+  }
+  b.output(y);
+  Graph g = b.build();
+  return testing::run_at_isa(g, isa);
+}
+
+const std::vector<Averaging>& averagings() {
+  static const std::vector<Averaging> a = {
+      {0.02f, 128, DType::kUInt8, 0.01f, 3},   // ONNX Runtime's u8 files
+      {0.05f, -7, DType::kInt8, 0.04f, -128},  // s8s8
+      {0.02f, 255, DType::kFloat32, 1, 0},     // the mean read in float
+      {1e4f, 0, DType::kInt8, 1e-6f, 127},     // saturating
+      {1e-8f, 3, DType::kUInt8, 1e4f, 255},    // everything to the zero point
+      {0.5f, 1, DType::kUInt8, 0.5f, 0},       // ties, half to even
+  };
+  return a;
+}
+
+bool fits(DType type, int32_t zero) {
+  return type == DType::kInt8 ? zero >= -128 && zero <= 127 : zero >= 0 && zero <= 255;
+}
+
+// [N, 1, 1, C] and [N, C, 1, 1] hold their values in the same order.
+void expect_same_values(const Tensor& a, const Tensor& b) {
+  ASSERT_EQ(a.dtype(), b.dtype());
+  ASSERT_EQ(a.numel(), b.numel());
+  EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.nbytes()), 0);
+}
+
+TEST(GlobalAveragePoolNhwcReference, MatchesDequantizePoolQuantizeInNchw) {
+  uint32_t seed = 300;
+  for (DType type : {DType::kUInt8, DType::kInt8})
+    for (const Averaging& a : averagings())
+      for (int64_t c : {1, 13, 64}) {
+        if (!fits(type, a.x_zero)) continue;
+        const Tensor x = random_nhwc(type, {2, 7, 5, c}, seed++);
+        expect_same_values(run_average(x, a, true, Isa::kRef), run_average(x, a, false, Isa::kRef));
+      }
+}
+
+TEST_P(MaxPoolNhwcKernel, GlobalAverageOf8BitValuesMatchesReference) {
+  uint32_t seed = 400;
+  for (DType type : {DType::kUInt8, DType::kInt8})
+    for (const Averaging& a : averagings())
+      for (int64_t c : {1, 8, 13, 64, 67}) {
+        if (!fits(type, a.x_zero)) continue;
+        const Tensor x = random_nhwc(type, {3, 8, 8, c}, seed++);
+        expect_same_values(run_average(x, a, true, Isa::kRef), run_average(x, a, true, GetParam()));
+      }
 }
 
 INSTANTIATE_TEST_SUITE_P(Isas, MaxPoolNhwcKernel, ::testing::Values(Isa::kAvx2, Isa::kAvx512Vnni),
