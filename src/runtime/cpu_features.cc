@@ -50,7 +50,7 @@ Isa selected_isa() {
   if (!forced || !*forced) return best_isa();
   const std::string name = forced;
   if (const auto isa = isa_from_name(name)) {
-    check(*isa <= best_isa(), "QDQ_ISA=" + name + ": this CPU does not support it");
+    check(*isa <= best_isa(), [&] { return "QDQ_ISA=" + name + ": this CPU does not support it"; });
     return *isa;
   }
   fail("QDQ_ISA=" + name + " is not a kernel level (ref, avx2, avx512vnni)");

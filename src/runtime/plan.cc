@@ -100,7 +100,7 @@ plan::QConvState describe_qconv(const QConvPacked& p, BlobWriter& blob) {
 template <typename T>
 SharedArray<T> blob_array(const plan::BlobRange& r, const ExternalBlob& blob,
                           const std::string& what) {
-  check(r.size() % sizeof(T) == 0, what + " is not a whole number of elements");
+  check(r.size() % sizeof(T) == 0, [&] { return what + " is not a whole number of elements"; });
   return SharedArray<T>(blob.owner,
                         reinterpret_cast<const T*>(blob.range(r.offset(), r.size(), what)),
                         r.size() / sizeof(T));
@@ -128,13 +128,13 @@ std::shared_ptr<QConvPacked> restore_qconv(const plan::QConvState& s, const Exte
 
 ShapeRange read_range(const plan::Io& io, const Value& input) {
   const std::string what = "plan input '" + io.name() + "'";
-  check(io.dims_size() <= 8, what + ": too many dims");
+  check(io.dims_size() <= 8, [&] { return what + ": too many dims"; });
   check(!input.shape || input.shape->size() == static_cast<size_t>(io.dims_size()),
-        what + ": rank does not match the model");
+        [&] { return what + ": rank does not match the model"; });
   ShapeRange r;
   for (const auto& d : io.dims()) {
     check(d.min() >= 0 && d.opt() >= d.min() && (d.max() < 0 || d.opt() <= d.max()),
-          what + ": bad shape range");
+          [&] { return what + ": bad shape range"; });
     r.min.push_back(d.min());
     r.opt.push_back(d.opt());
     r.max.push_back(d.max());
@@ -226,17 +226,21 @@ Result<LoadedPlan> load_plan(const std::filesystem::path& path, Isa cpu_isa,
     check(size >= kPreamble && std::memcmp(p, kMagic, sizeof kMagic) == 0,
           "not a qdq plan (no plan header; build one with qexec --saveEngine)");
     const uint32_t version = get_u32(p + 8);
-    check(version == kPlanFormatVersion,
-          "plan format version " + std::to_string(version) + "; this qdq reads version " +
-              std::to_string(kPlanFormatVersion) + " (rebuild the plan with this qdq)");
+    check(version == kPlanFormatVersion, [&] {
+      return "plan format version " + std::to_string(version) + "; this qdq reads version " +
+             std::to_string(kPlanFormatVersion) + " (rebuild the plan with this qdq)";
+    });
     check(get_u32(p + 12) == 0 &&
               std::all_of(p + 40, p + kPreamble, [](uint8_t b) { return b == 0; }),
           "plan is corrupt (reserved header bytes are set)");
     const uint64_t header_bytes = get_u64(p + 16), blob_bytes = get_u64(p + 24);
-    check(header_bytes <= size && blob_bytes <= size &&
-              kPreamble + aligned(header_bytes) + blob_bytes == size,
-          "plan is truncated or has trailing bytes (sizes in its header do not add up to " +
-              std::to_string(size) + " bytes)");
+    check(
+        header_bytes <= size && blob_bytes <= size &&
+            kPreamble + aligned(header_bytes) + blob_bytes == size,
+        [&] {
+          return "plan is truncated or has trailing bytes (sizes in its header do not add up to " +
+                 std::to_string(size) + " bytes)";
+        });
     check(XXH3_64bits(p + kPreamble, size - kPreamble) == get_u64(p + 32),
           "plan is corrupt (checksum mismatch)");
 
@@ -244,7 +248,8 @@ Result<LoadedPlan> load_plan(const std::filesystem::path& path, Isa cpu_isa,
     check(header.ParseFromArray(p + kPreamble, static_cast<int>(header_bytes)),
           "plan header does not parse");
     const auto built = isa_from_name(header.isa());
-    check(built.has_value(), "plan needs kernel level '" + header.isa() + "', unknown to this qdq");
+    check(built.has_value(),
+          [&] { return "plan needs kernel level '" + header.isa() + "', unknown to this qdq"; });
     std::vector<std::string> warnings;
     const Isa run_isa = std::min(*built, cpu_isa);
     if (run_isa < *built)
@@ -286,7 +291,7 @@ Result<LoadedPlan> load_plan(const std::filesystem::path& path, Isa cpu_isa,
       const Node& node = *kernels[i].first;
       const plan::Layer& layer = header.layers(static_cast<int>(i));
       check(layer.name() == node.name && layer.kernel() == kernel_key(node.domain, node.op_type),
-            "plan's layer " + std::to_string(i) + " does not match its graph");
+            [&] { return "plan's layer " + std::to_string(i) + " does not match its graph"; });
       if (layer.has_qconv() && is_qconv(node))
         ex.layer_state(i) = restore_qconv(layer.qconv(), blob, node.describe());
       engine.int8_layers += is_integer_layer(node);

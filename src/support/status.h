@@ -6,6 +6,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace qdq {
@@ -78,9 +80,16 @@ auto catch_errors(Fn&& fn) -> Result<decltype(fn())> {
   throw Error(std::move(message), kind);
 }
 
-inline void check(bool condition, const std::string& message,
+inline void check(bool condition, std::string_view message,
                   ErrorKind kind = ErrorKind::kInvalidInput) {
-  if (!condition) fail(message, kind);
+  if (!condition) fail(std::string(message), kind);
+}
+
+// The message built only when the condition fails (checks on every run).
+template <typename Message>
+requires std::is_invocable_r_v<std::string, Message>
+void check(bool condition, Message&& message, ErrorKind kind = ErrorKind::kInvalidInput) {
+  if (!condition) fail(message(), kind);
 }
 
 }  // namespace qdq

@@ -13,7 +13,7 @@ template <typename Fn>
 void map_float(OpContext& ctx, Fn&& fn) {
   const Tensor& x = ctx.input(0);
   ctx.require(x.dtype() == DType::kFloat32,
-              std::string("expects float32, got ") + dtype_name(x.dtype()));
+              [&] { return std::string("expects float32, got ") + dtype_name(x.dtype()); });
   Tensor y(DType::kFloat32, x.shape());
   const float* in = x.data<float>();
   float* out = y.data<float>();

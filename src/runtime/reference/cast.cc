@@ -32,8 +32,9 @@ To convert(From v) {
 void cast(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const DType to = dtype_from_onnx(static_cast<int32_t>(ctx.attrs().get_int("to", 0)));
-  ctx.require(to != DType::kUndefined,
-              "target type " + std::to_string(ctx.attrs().get_int("to", 0)) + " is not supported");
+  ctx.require(to != DType::kUndefined, [&] {
+    return "target type " + std::to_string(ctx.attrs().get_int("to", 0)) + " is not supported";
+  });
   Tensor y(to, x.shape());
   dispatch_any(ctx, x.dtype(), [&](auto from_tag) {
     dispatch_any(ctx, to, [&](auto to_tag) {

@@ -59,9 +59,10 @@ void conv_accumulate(const ConvShape& s, const TX* x, TAcc x_zero, const TW* w,
 void fill_bias(const OpContext& ctx, const ConvShape& s, const Tensor* bias, auto* out) {
   if (!bias) return;
   using T = std::remove_pointer_t<decltype(out)>;
-  ctx.require(bias->numel() == s.out_channels && bias->dtype() == dtype_of<T>(),
-              "bias must be " + std::string(dtype_name(dtype_of<T>())) + " of " +
-                  std::to_string(s.out_channels) + " values");
+  ctx.require(bias->numel() == s.out_channels && bias->dtype() == dtype_of<T>(), [&] {
+    return "bias must be " + std::string(dtype_name(dtype_of<T>())) + " of " +
+           std::to_string(s.out_channels) + " values";
+  });
   const int64_t plane = s.geometry.out_size();
   for (int64_t n = 0; n < s.batch; ++n)
     for (int64_t m = 0; m < s.out_channels; ++m)

@@ -23,8 +23,10 @@ template <typename Op>
 void binary(OpContext& ctx, Op op) {
   const Tensor& a = ctx.input(0);
   const Tensor b = legacy_broadcast_operand(ctx, a, ctx.input(1));
-  ctx.require(a.dtype() == b.dtype(), std::string("input types differ: ") + dtype_name(a.dtype()) +
-                                          " and " + dtype_name(b.dtype()));
+  ctx.require(a.dtype() == b.dtype(), [&] {
+    return std::string("input types differ: ") + dtype_name(a.dtype()) + " and " +
+           dtype_name(b.dtype());
+  });
   Shape out_shape = broadcast_shapes(ctx, a.shape(), b.shape());
   dispatch_numeric(ctx, a.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -13,8 +13,10 @@
 namespace qdq {
 
 void check_input_matches(const Value& input, const Tensor& t, const ShapeRange* range) {
-  check(t.dtype() == input.dtype, "input '" + input.name + "': expected " +
-                                      dtype_name(input.dtype) + ", got " + dtype_name(t.dtype()));
+  check(t.dtype() == input.dtype, [&] {
+    return "input '" + input.name + "': expected " + dtype_name(input.dtype) + ", got " +
+           dtype_name(t.dtype());
+  });
   if (range) {
     bool ok = range->min.size() == t.rank() && range->max.size() == t.rank();
     for (size_t i = 0; ok && i < t.rank(); ++i)
@@ -27,27 +29,34 @@ void check_input_matches(const Value& input, const Tensor& t, const ShapeRange* 
       }
       return text;
     };
-    check(ok, "input '" + input.name + "': shape " + shape_to_string(t.shape()) +
-                  " is outside the plan's range " + bound(range->min) + " .. " + bound(range->max) +
-                  " (rebuild with other --minShapes/--maxShapes)");
+    check(ok, [&] {
+      return "input '" + input.name + "': shape " + shape_to_string(t.shape()) +
+             " is outside the plan's range " + bound(range->min) + " .. " + bound(range->max) +
+             " (rebuild with other --minShapes/--maxShapes)";
+    });
   }
   if (!input.shape) return;
   const SymbolicShape& s = *input.shape;
   bool ok = s.size() == t.rank();
   for (size_t i = 0; ok && i < s.size(); ++i) ok = !s[i].is_known() || s[i].size == t.dim(i);
-  check(ok, "input '" + input.name + "': expected shape " + symbolic_shape_to_string(s) + ", got " +
-                shape_to_string(t.shape()));
+  check(ok, [&] {
+    return "input '" + input.name + "': expected shape " + symbolic_shape_to_string(s) + ", got " +
+           shape_to_string(t.shape());
+  });
 }
 
 std::vector<Tensor> evaluate_node(const Node& node, const std::vector<const Tensor*>& inputs,
                                   int64_t opset) {
   ReferenceKernel kernel = find_reference_kernel(kernel_key(node.domain, node.op_type));
-  check(kernel != nullptr, node.describe() + ": operator is not supported",
-        ErrorKind::kUnsupported);
+  check(
+      kernel != nullptr, [&] { return node.describe() + ": operator is not supported"; },
+      ErrorKind::kUnsupported);
   OpContext ctx(node, opset, inputs);
   kernel(ctx);
   for (const Tensor& t : ctx.outputs())
-    check(!t.empty(), node.describe() + ": an output was not produced", ErrorKind::kInternal);
+    check(
+        !t.empty(), [&] { return node.describe() + ": an output was not produced"; },
+        ErrorKind::kInternal);
   return std::move(ctx.outputs());
 }
 
@@ -115,9 +124,10 @@ void ReferenceExecutor::make_memory_plan(const std::vector<SlotUse>& uses) {
     total = std::max(total, w.offset + w.bytes);
     placed.push_back(w);
   }
-  check(!max_activation_bytes_ || total <= max_activation_bytes_,
-        "the activations need " + std::to_string(total >> 20) + " MB, over the limit of " +
-            std::to_string(max_activation_bytes_ >> 20) + " MB (raise it with --maxActivationMB)");
+  check(!max_activation_bytes_ || total <= max_activation_bytes_, [&] {
+    return "the activations need " + std::to_string(total >> 20) + " MB, over the limit of " +
+           std::to_string(max_activation_bytes_ >> 20) + " MB (raise it with --maxActivationMB)";
+  });
   arena_bytes_ = total;
   arena_.reset();
   if (total == 0) return;
@@ -141,12 +151,14 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
                                 " MB (raise it with --maxActivationMB)";
     for (const auto& [name, range] : options.input_ranges) {
       const Value* v = graph.find_value(name);
-      check(v && v->is_graph_input, "a shape range names '" + name + "', not an input");
+      check(v && v->is_graph_input,
+            [&] { return "a shape range names '" + name + "', not an input"; });
       for (size_t d = 0; v->shape && d < v->shape->size() && d < range.min.size(); ++d) {
         const Dim& dim = (*v->shape)[d];
-        check(!dim.is_known() || (range.min[d] == dim.size && range.max[d] == dim.size),
-              "input '" + name + "': dim " + std::to_string(d) + " is fixed at " +
-                  std::to_string(dim.size) + " by the model; a shape range cannot change it");
+        check(!dim.is_known() || (range.min[d] == dim.size && range.max[d] == dim.size), [&] {
+          return "input '" + name + "': dim " + std::to_string(d) + " is fixed at " +
+                 std::to_string(dim.size) + " by the model; a shape range cannot change it";
+        });
       }
     }
     std::unordered_map<const Value*, int> slot_of;
@@ -206,14 +218,14 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
     for (size_t i = 0; i < graph_->inputs().size(); ++i) {
       const Value& v = *graph_->inputs()[i];
       auto it = inputs.find(v.name);
-      check(it != inputs.end(), "input '" + v.name + "' was not given");
+      check(it != inputs.end(), [&] { return "input '" + v.name + "' was not given"; });
       auto range = input_ranges_.find(v.name);
       check_input_matches(v, it->second, range == input_ranges_.end() ? nullptr : &range->second);
       slots[input_slots_[i]] = it->second;
     }
     for (const auto& [name, t] : inputs) {
       const Value* v = graph_->find_value(name);
-      check(v && v->is_graph_input, "'" + name + "' is not an input of the model");
+      check(v && v->is_graph_input, [&] { return "'" + name + "' is not an input of the model"; });
     }
     using Clock = std::chrono::steady_clock;
     size_t live = 0;
@@ -236,9 +248,12 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
         step.profiled_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       for (size_t k = 0; k < step.outputs.size(); ++k) {
         Tensor& out = ctx.output(k);
-        check(!out.empty(),
-              step.node->describe() + ": output " + std::to_string(k) + " was not produced",
-              ErrorKind::kInternal);
+        check(
+            !out.empty(),
+            [&] {
+              return step.node->describe() + ": output " + std::to_string(k) + " was not produced";
+            },
+            ErrorKind::kInternal);
         live += out.nbytes();
         const int slot = step.outputs[k];
         if (recording) {

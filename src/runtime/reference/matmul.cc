@@ -40,8 +40,9 @@ MatMulShape matmul_shape(const OpContext& ctx, const Shape& a_in, const Shape& b
   s.M = a[a.size() - 2];
   s.K = a.back();
   s.N = b.back();
-  ctx.require(b[b.size() - 2] == s.K,
-              "inner dimensions differ: " + shape_to_string(a_in) + " x " + shape_to_string(b_in));
+  ctx.require(b[b.size() - 2] == s.K, [&] {
+    return "inner dimensions differ: " + shape_to_string(a_in) + " x " + shape_to_string(b_in);
+  });
   Shape a_batch(a.begin(), a.end() - 2), b_batch(b.begin(), b.end() - 2);
   s.batch = broadcast_shapes(ctx, a_batch, b_batch);
   s.a_batch_offset = broadcast_index_map(a_batch, s.batch);
@@ -119,17 +120,20 @@ void gemm_reference(OpContext& ctx) {
   const Tensor& b = ctx.input(1);
   ctx.require(a.dtype() == DType::kFloat32 && b.dtype() == DType::kFloat32,
               "expects float32 inputs");
-  ctx.require(a.rank() == 2 && b.rank() == 2, "expects 2-D inputs, got " +
-                                                  shape_to_string(a.shape()) + " and " +
-                                                  shape_to_string(b.shape()));
+  ctx.require(a.rank() == 2 && b.rank() == 2, [&] {
+    return "expects 2-D inputs, got " + shape_to_string(a.shape()) + " and " +
+           shape_to_string(b.shape());
+  });
   const bool ta = ctx.attrs().get_int("transA", 0) != 0;
   const bool tb = ctx.attrs().get_int("transB", 0) != 0;
   const float alpha = ctx.attrs().get_float("alpha", 1.0f);
   const float beta = ctx.attrs().get_float("beta", 1.0f);
   const int64_t M = ta ? a.dim(1) : a.dim(0), K = ta ? a.dim(0) : a.dim(1);
   const int64_t N = tb ? b.dim(0) : b.dim(1), Kb = tb ? b.dim(1) : b.dim(0);
-  ctx.require(K == Kb, "inner dimensions differ: " + shape_to_string(a.shape()) + " x " +
-                           shape_to_string(b.shape()));
+  ctx.require(K == Kb, [&] {
+    return "inner dimensions differ: " + shape_to_string(a.shape()) + " x " +
+           shape_to_string(b.shape());
+  });
   Tensor y(DType::kFloat32, {M, N});
   std::vector<float> zeros(static_cast<size_t>(std::max(M, N)), 0.0f);
   matmul_accumulate<float, float, float>(M, K, N, a.data<float>(), ta ? 1 : K, ta ? M : 1,
@@ -140,8 +144,9 @@ void gemm_reference(OpContext& ctx) {
   if (const Tensor* c = ctx.optional_input(2)) {
     ctx.require(c->dtype() == DType::kFloat32, "C must be float32");
     Shape full = broadcast_shapes(ctx, c->shape(), {M, N});
-    ctx.require(full == Shape({M, N}),
-                "C " + shape_to_string(c->shape()) + " does not broadcast to [M, N]");
+    ctx.require(full == Shape({M, N}), [&] {
+      return "C " + shape_to_string(c->shape()) + " does not broadcast to [M, N]";
+    });
     auto map = broadcast_index_map(c->shape(), {M, N});
     for (int64_t i = 0; i < M * N; ++i) out[i] += beta * c->data<float>()[map[i]];
   }

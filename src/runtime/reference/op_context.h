@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "graph/graph.h"
@@ -66,8 +68,16 @@ class OpContext {
   std::shared_ptr<void>* state() const { return state_; }
 
   [[noreturn]] void error(const std::string& why) const { fail(node_.describe() + ": " + why); }
-  void require(bool condition, const std::string& why) const {
-    if (!condition) error(why);
+  void require(bool condition, std::string_view why) const {
+    if (!condition) error(std::string(why));
+  }
+  // The message built only when the condition fails: kernels check their
+  // inputs on every run, and a message concatenated each time costs more
+  // than a small layer's arithmetic.
+  template <typename Why>
+  requires std::is_invocable_r_v<std::string, Why>
+  void require(bool condition, Why&& why) const {
+    if (!condition) error(why());
   }
 
  private:

@@ -14,7 +14,7 @@ template <typename Q>
 std::pair<int32_t, int32_t> clamp_attributes(const OpContext& ctx, const char* lo, const char* hi) {
   const int64_t type_lo = std::numeric_limits<Q>::min(), type_hi = std::numeric_limits<Q>::max();
   const int64_t a = ctx.attrs().get_int(lo, type_lo), b = ctx.attrs().get_int(hi, type_hi);
-  ctx.require(a <= b, std::string(lo) + " exceeds " + hi);
+  ctx.require(a <= b, [&] { return std::string(lo) + " exceeds " + hi; });
   return {static_cast<int32_t>(std::max(a, type_lo)), static_cast<int32_t>(std::min(b, type_hi))};
 }
 
@@ -41,8 +41,9 @@ void read_float_epilogue(const OpContext& ctx, float x_scale, const std::vector<
   const Tensor& r = ctx.input(9);
   ctx.require(r.dtype() == DType::kFloat32 || is_8bit(r.dtype()),
               "the residual must be float32, uint8 or int8");
-  ctx.require(r.shape() == qconv_output_shape(p),
-              "residual shape " + shape_to_string(r.shape()) + " differs from the output's");
+  ctx.require(r.shape() == qconv_output_shape(p), [&] {
+    return "residual shape " + shape_to_string(r.shape()) + " differs from the output's";
+  });
   p.residual_type = r.dtype();
   QConvParams::Residual res;
   if (r.dtype() == DType::kFloat32) {
@@ -112,8 +113,9 @@ QConvParams read_qconv_params(const OpContext& ctx) {
     const Tensor& r = ctx.input(9);
     ctx.require(r.dtype() == p.y_type && ctx.input(13).dtype() == p.y_type,
                 "the residual and the sum must have the output's type");
-    ctx.require(r.shape() == qconv_output_shape(p),
-                "residual shape " + shape_to_string(r.shape()) + " differs from the output's");
+    ctx.require(r.shape() == qconv_output_shape(p), [&] {
+      return "residual shape " + shape_to_string(r.shape()) + " differs from the output's";
+    });
     QConvParams::Residual res;
     res.conv_scale = y_scale;
     res.conv_zero = p.y_zero;

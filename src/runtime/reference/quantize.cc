@@ -26,15 +26,17 @@ AxisLayout axis_layout(const OpContext& ctx, const Tensor& x, const Tensor& scal
     return l;
   }
   ctx.require(ctx.attrs().get_int("block_size", 0) == 0, "blocked quantization is not supported");
-  ctx.require(scale.rank() == 1,
-              "scale must be a scalar or 1-D, got " + shape_to_string(scale.shape()));
+  ctx.require(scale.rank() == 1, [&] {
+    return "scale must be a scalar or 1-D, got " + shape_to_string(scale.shape());
+  });
   const int64_t axis =
       normalize_axis(ctx, ctx.attrs().get_int("axis", 1), static_cast<int64_t>(x.rank()));
   l.channels = x.dim(axis);
   for (size_t d = axis + 1; d < x.rank(); ++d) l.inner *= x.dim(d);
-  ctx.require(scale.numel() == l.channels, "scale has " + std::to_string(scale.numel()) +
-                                               " values for " + std::to_string(l.channels) +
-                                               " channels on axis " + std::to_string(axis));
+  ctx.require(scale.numel() == l.channels, [&] {
+    return "scale has " + std::to_string(scale.numel()) + " values for " +
+           std::to_string(l.channels) + " channels on axis " + std::to_string(axis);
+  });
   return l;
 }
 
@@ -59,8 +61,9 @@ DType quantized_output_type(const OpContext& ctx, const Tensor* zero_point) {
 
 void quantize_linear_reference(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
-  ctx.require(x.dtype() == DType::kFloat32 || x.dtype() == DType::kInt32,
-              std::string("input must be float32 or int32, got ") + dtype_name(x.dtype()));
+  ctx.require(x.dtype() == DType::kFloat32 || x.dtype() == DType::kInt32, [&] {
+    return std::string("input must be float32 or int32, got ") + dtype_name(x.dtype());
+  });
   const AxisLayout l = axis_layout(ctx, x, ctx.input(1));
   const auto scales = read_scales(ctx, ctx.input(1), l.channels, "y_scale");
   const Tensor* zp_t = ctx.optional_input(2);

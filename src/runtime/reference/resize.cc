@@ -88,7 +88,7 @@ void resize(OpContext& ctx) {
   ctx.require(x.dtype() == DType::kFloat32, "expects float32");
   const std::string mode = ctx.attrs().get_string("mode", "nearest");
   ctx.require(mode == "nearest" || mode == "linear",
-              "mode '" + mode + "' is not supported (nearest, linear are)");
+              [&] { return "mode '" + mode + "' is not supported (nearest, linear are)"; });
   ctx.require(ctx.attrs().get_int("antialias", 0) == 0, "antialias is not supported");
   ctx.require(!ctx.attrs().has("axes"), "the axes attribute is not supported");
   const int64_t rank = static_cast<int64_t>(x.rank());

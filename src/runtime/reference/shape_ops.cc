@@ -87,7 +87,8 @@ void reshape(OpContext& ctx) {
   int64_t infer_at = -1, known = 1;
   for (size_t i = 0; i < target.size(); ++i) {
     if (target[i] == 0 && !allow_zero) {
-      ctx.require(i < x.rank(), "shape copies dim " + std::to_string(i) + " the input lacks");
+      ctx.require(i < x.rank(),
+                  [&] { return "shape copies dim " + std::to_string(i) + " the input lacks"; });
       target[i] = x.dim(i);
     }
     if (target[i] == -1) {
@@ -99,13 +100,15 @@ void reshape(OpContext& ctx) {
     }
   }
   if (infer_at >= 0) {
-    ctx.require(known != 0 && x.numel() % known == 0, "cannot infer -1 reshaping " +
-                                                          shape_to_string(x.shape()) + " to " +
-                                                          shape_to_string(target));
+    ctx.require(known != 0 && x.numel() % known == 0, [&] {
+      return "cannot infer -1 reshaping " + shape_to_string(x.shape()) + " to " +
+             shape_to_string(target);
+    });
     target[infer_at] = x.numel() / known;
   }
-  ctx.require(element_count(target) == x.numel(),
-              "cannot reshape " + shape_to_string(x.shape()) + " to " + shape_to_string(target));
+  ctx.require(element_count(target) == x.numel(), [&] {
+    return "cannot reshape " + shape_to_string(x.shape()) + " to " + shape_to_string(target);
+  });
   ctx.output(0) = x.reshaped(target);
 }
 
@@ -126,8 +129,9 @@ void squeeze(OpContext& ctx) {
     for (int64_t d = 0; d < rank; ++d) drop[d] = x.dim(d) == 1;
   for (int64_t a : axes) {
     int64_t d = normalize_axis(ctx, a, rank);
-    ctx.require(x.dim(d) == 1,
-                "cannot squeeze dim " + std::to_string(d) + " of size " + std::to_string(x.dim(d)));
+    ctx.require(x.dim(d) == 1, [&] {
+      return "cannot squeeze dim " + std::to_string(d) + " of size " + std::to_string(x.dim(d));
+    });
     drop[d] = true;
   }
   Shape out;
@@ -266,7 +270,8 @@ void gather(OpContext& ctx) {
   std::vector<int64_t> indices = indices_t.to_int64_vector();
   const int64_t extent = x.dim(axis);
   for (int64_t& i : indices) {
-    ctx.require(i >= -extent && i < extent, "index " + std::to_string(i) + " is out of range");
+    ctx.require(i >= -extent && i < extent,
+                [&] { return "index " + std::to_string(i) + " is out of range"; });
     if (i < 0) i += extent;
   }
   int64_t outer = 1, inner = 1;
@@ -353,7 +358,7 @@ void pad(OpContext& ctx) {
   const int64_t rank = static_cast<int64_t>(x.rank());
   const std::string mode = ctx.attrs().get_string("mode", "constant");
   ctx.require(mode == "constant" || mode == "reflect" || mode == "edge" || mode == "wrap",
-              "unknown mode '" + mode + "'");
+              [&] { return "unknown mode '" + mode + "'"; });
   std::vector<int64_t> pads;
   double value = 0.0;
   std::vector<int64_t> axes;

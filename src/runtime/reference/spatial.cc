@@ -9,11 +9,13 @@ SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_s
                                       const std::vector<int64_t>& kernel_shape, bool ceil_mode) {
   SpatialGeometry g;
   const int64_t rank = static_cast<int64_t>(input_shape.size()) - 2;
-  ctx.require(rank >= 1 && rank <= 3,
-              "expects an input of rank 3 to 5, got " + shape_to_string(input_shape));
-  ctx.require(static_cast<int64_t>(kernel_shape.size()) == rank,
-              "kernel_shape has " + std::to_string(kernel_shape.size()) + " dims for " +
-                  std::to_string(rank) + " spatial dims");
+  ctx.require(rank >= 1 && rank <= 3, [&] {
+    return "expects an input of rank 3 to 5, got " + shape_to_string(input_shape);
+  });
+  ctx.require(static_cast<int64_t>(kernel_shape.size()) == rank, [&] {
+    return "kernel_shape has " + std::to_string(kernel_shape.size()) + " dims for " +
+           std::to_string(rank) + " spatial dims";
+  });
   g.rank = static_cast<int>(rank);
   const auto& a = ctx.attrs();
   auto strides = a.get_ints("strides", std::vector<int64_t>(rank, 1));
@@ -43,14 +45,16 @@ SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_s
     } else if (auto_pad == "VALID") {
       g.pad_begin[j] = g.pad_end[j] = 0;
     } else {
-      ctx.require(auto_pad == "NOTSET", "unknown auto_pad '" + auto_pad + "'");
+      ctx.require(auto_pad == "NOTSET", [&] { return "unknown auto_pad '" + auto_pad + "'"; });
       g.pad_begin[j] = pads[i];
       g.pad_end[j] = pads[i + rank];
       ctx.require(g.pad_begin[j] >= 0 && g.pad_end[j] >= 0, "negative pads are not supported");
     }
     const int64_t span = g.in[j] + g.pad_begin[j] + g.pad_end[j] - extent;
-    ctx.require(span >= 0, "window of extent " + std::to_string(extent) +
-                               " is larger than the padded input " + shape_to_string(input_shape));
+    ctx.require(span >= 0, [&] {
+      return "window of extent " + std::to_string(extent) + " is larger than the padded input " +
+             shape_to_string(input_shape);
+    });
     if (ceil_mode) {
       g.out[j] = (span + g.stride[j] - 1) / g.stride[j] + 1;
       // The last window must start inside the input or its leading pad.
@@ -64,18 +68,20 @@ SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_s
 
 ConvShape conv_shape(const OpContext& ctx, const Shape& x, const Shape& w) {
   ConvShape s;
-  ctx.require(x.size() >= 3 && w.size() == x.size(), "input " + shape_to_string(x) +
-                                                         " and weight " + shape_to_string(w) +
-                                                         " ranks do not fit a convolution");
+  ctx.require(x.size() >= 3 && w.size() == x.size(), [&] {
+    return "input " + shape_to_string(x) + " and weight " + shape_to_string(w) +
+           " ranks do not fit a convolution";
+  });
   s.batch = x[0];
   s.in_channels = x[1];
   s.out_channels = w[0];
   s.group = ctx.attrs().get_int("group", 1);
   ctx.require(s.group >= 1 && s.in_channels % s.group == 0 && s.out_channels % s.group == 0,
-              "group " + std::to_string(s.group) + " does not divide the channels");
-  ctx.require(w[1] * s.group == s.in_channels,
-              "weight " + shape_to_string(w) + " does not fit input channels " +
-                  std::to_string(s.in_channels) + " with group " + std::to_string(s.group));
+              [&] { return "group " + std::to_string(s.group) + " does not divide the channels"; });
+  ctx.require(w[1] * s.group == s.in_channels, [&] {
+    return "weight " + shape_to_string(w) + " does not fit input channels " +
+           std::to_string(s.in_channels) + " with group " + std::to_string(s.group);
+  });
   std::vector<int64_t> kernel(w.begin() + 2, w.end());
   auto declared = ctx.attrs().get_ints("kernel_shape", kernel);
   ctx.require(declared == kernel, "kernel_shape attribute disagrees with the weight's shape");

@@ -4,8 +4,9 @@ namespace qdq {
 
 int64_t normalize_axis(const OpContext& ctx, int64_t axis, int64_t rank) {
   int64_t a = axis < 0 ? axis + rank : axis;
-  ctx.require(a >= 0 && a < rank,
-              "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  ctx.require(a >= 0 && a < rank, [&] {
+    return "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank);
+  });
   return a;
 }
 
@@ -22,8 +23,9 @@ Shape broadcast_shapes(const OpContext& ctx, const Shape& a, const Shape& b) {
   for (size_t i = 0; i < rank; ++i) {
     int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
     int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    ctx.require(da == db || da == 1 || db == 1, "shapes " + shape_to_string(a) + " and " +
-                                                    shape_to_string(b) + " do not broadcast");
+    ctx.require(da == db || da == 1 || db == 1, [&] {
+      return "shapes " + shape_to_string(a) + " and " + shape_to_string(b) + " do not broadcast";
+    });
     out[i] = da == 1 ? db : da;
   }
   return out;

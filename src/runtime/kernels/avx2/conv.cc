@@ -178,8 +178,9 @@ void conv_fp32_avx2(OpContext& ctx) {
   ctx.require(x.dtype() == DType::kFloat32 && w.dtype() == DType::kFloat32,
               "expects float32 input and weight");
   const ConvShape s = conv_shape(ctx, x, w);
-  ctx.require(!bias || (bias->dtype() == DType::kFloat32 && bias->numel() == s.out_channels),
-              "bias must be float32 of " + std::to_string(s.out_channels) + " values");
+  ctx.require(!bias || (bias->dtype() == DType::kFloat32 && bias->numel() == s.out_channels), [&] {
+    return "bias must be float32 of " + std::to_string(s.out_channels) + " values";
+  });
   Tensor& y = ctx.allocate_output(0, DType::kFloat32, s.output_shape);
   const int64_t x_image = s.in_channels * s.geometry.in_size();
   const int64_t y_image = s.out_channels * s.geometry.out_size();
