@@ -1,5 +1,7 @@
 #include "passes/fold_qdq_concat.h"
 
+#include <set>
+
 #include "passes/pattern.h"
 #include "passes/quant_pattern.h"
 
@@ -7,7 +9,9 @@ namespace qdq {
 
 int FoldQdqConcat::run(Graph& graph, PassContext&) const {
   int folded = 0;
+  std::set<const Node*> removed;  // the snapshot below still lists them
   for (Node* concat : graph.topological_order()) {
+    if (removed.count(concat)) continue;
     if (concat->op_type != "Concat" || !concat->domain.empty() ||
         !has_single_use(concat->output(0)))
       continue;
@@ -35,6 +39,7 @@ int FoldQdqConcat::run(Graph& graph, PassContext&) const {
     Value* out = q->output(0);
     const std::string name = concat->name;
     Attributes attributes = concat->attributes;
+    removed.insert(q);
     graph.remove_node(q);
     graph.remove_node(concat);
     graph.add_node("Concat", inputs, {out}, name)->attributes = std::move(attributes);

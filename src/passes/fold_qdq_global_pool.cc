@@ -1,5 +1,7 @@
 #include "passes/fold_qdq_global_pool.h"
 
+#include <set>
+
 #include "passes/pattern.h"
 #include "passes/quant_pattern.h"
 
@@ -7,7 +9,9 @@ namespace qdq {
 
 int FoldQdqGlobalPool::run(Graph& graph, PassContext&) const {
   int folded = 0;
+  std::set<const Node*> removed;  // the snapshot below still lists them
   for (Node* pool : graph.topological_order()) {
+    if (removed.count(pool)) continue;
     if (pool->domain != "ai.qdq" || pool->op_type != "GlobalAveragePool") continue;
     // The DQ and the Q may come in different rounds of the pipeline (the
     // layout pass leaves its conversions for dead-code elimination).
@@ -30,7 +34,10 @@ int FoldQdqGlobalPool::run(Graph& graph, PassContext&) const {
     }
     Value* out = y ? q->output(0) : pool->output(0);
     const std::string name = pool->name;
-    if (y) graph.remove_node(q);
+    if (y) {
+      removed.insert(q);
+      graph.remove_node(q);
+    }
     graph.remove_node(pool);
     graph.add_node("GlobalAveragePool", inputs, {out}, name)->domain = "ai.qdq";
     ++folded;

@@ -33,7 +33,8 @@ TEST(FusionExplainer, ResidualAddOfFloatInputFusesWithOrWithoutTheResidualPass) 
     PassContext context;
     context.evaluate = evaluate_node;
     if (inserted) run_passes(g, select_passes("insert_residual_qdq", PipelineForm::kQdq), context);
-    const FusionExplanation e = explain_fusion(engine_graph(std::move(g)), per_image_shape);
+    const Graph engine = engine_graph(std::move(g));  // the notes point into it
+    const FusionExplanation e = explain_fusion(engine, per_image_shape);
     EXPECT_EQ(reason_for(e, "Add"), "");
     EXPECT_EQ(reason_for(e, "Relu"), "");
     // Both convolutions run in integers: 2 x (8 x 6 x 6 outputs) x (8 x 3 x 3).
@@ -56,8 +57,8 @@ TEST(FusionExplainer, AddOfAFloatModelInput) {
   b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {sum, s, z}), s, z}));
   Graph g = b.build();
   set_elementwise_values(g, shape, DType::kUInt8);
-  const std::string reason =
-      reason_for(explain_fusion(engine_graph(std::move(g)), per_image_shape), "Add");
+  const Graph engine = engine_graph(std::move(g));
+  const std::string reason = reason_for(explain_fusion(engine, per_image_shape), "Add");
   EXPECT_NE(reason.find("input 1 'y' is the model's float input"), std::string::npos) << reason;
 }
 
