@@ -10,7 +10,7 @@ static int64_t parse_dim(const std::string& s, const std::string& spec) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   check(ec == std::errc() && p == s.data() + s.size() && v >= 0,
-        [&] { return "shape spec '" + spec + "': bad dimension '" + s + "'"; });
+        "shape spec '" + spec + "': bad dimension '" + s + "'");
   return v;
 }
 
@@ -24,7 +24,7 @@ std::map<std::string, Shape> parse_shapes_spec(const std::string& spec) {
         spec.substr(start, end == std::string::npos ? std::string::npos : end - start);
     const size_t colon = item.rfind(':');
     check(colon != std::string::npos && colon > 0,
-          [&] { return "shape spec '" + item + "' must look like name:1x3x224x224"; });
+          "shape spec '" + item + "' must look like name:1x3x224x224");
     Shape shape;
     std::string dims = item.substr(colon + 1);
     size_t d0 = 0;
@@ -49,7 +49,7 @@ std::map<std::string, Shape> resolve_input_shapes(const Graph& graph,
   for (const auto& [name, shape] : overrides) {
     const Value* v = graph.find_value(name);
     check(v && v->is_graph_input,
-          [&] { return "--shapes names '" + name + "', which is not an input of the model"; });
+          "--shapes names '" + name + "', which is not an input of the model");
   }
   for (const Value* v : graph.inputs()) {
     auto it = overrides.find(v->name);
@@ -57,9 +57,8 @@ std::map<std::string, Shape> resolve_input_shapes(const Graph& graph,
       out[v->name] = it->second;
       continue;
     }
-    check(v->shape.has_value(), [&] {
-      return "input '" + v->name + "' has no declared shape; give --shapes=" + v->name + ":...";
-    });
+    check(v->shape.has_value(),
+          "input '" + v->name + "' has no declared shape; give --shapes=" + v->name + ":...");
     Shape s;
     for (size_t d = 0; d < v->shape->size(); ++d) {
       const Dim& dim = (*v->shape)[d];
@@ -84,22 +83,19 @@ std::map<std::string, ShapeRange> resolve_shape_ranges(const std::map<std::strin
   std::map<std::string, ShapeRange> out;
   for (const auto* named : {&min, &max})
     for (const auto& [name, shape] : *named) {
-      check(opt.count(name) != 0, [&] {
-        return "--minShapes/--maxShapes name '" + name + "', which is not an input of the model";
-      });
+      check(opt.count(name) != 0,
+            "--minShapes/--maxShapes name '" + name + "', which is not an input of the model");
       check(min.count(name) && max.count(name),
-            [&] { return "input '" + name + "' needs both --minShapes and --maxShapes"; });
+            "input '" + name + "' needs both --minShapes and --maxShapes");
     }
   for (const auto& [name, lo] : min) {
     const Shape& hi = max.at(name);
     const Shape& o = opt.at(name);
     bool ok = lo.size() == o.size() && hi.size() == o.size();
     for (size_t d = 0; ok && d < o.size(); ++d) ok = lo[d] >= 0 && lo[d] <= o[d] && o[d] <= hi[d];
-    check(ok, [&] {
-      return "input '" + name + "': the shapes must satisfy min <= opt <= max in every dim (min " +
-             shape_to_string(lo) + ", opt " + shape_to_string(o) + ", max " + shape_to_string(hi) +
-             ")";
-    });
+    check(ok, "input '" + name + "': the shapes must satisfy min <= opt <= max in every dim (min " +
+                  shape_to_string(lo) + ", opt " + shape_to_string(o) + ", max " +
+                  shape_to_string(hi) + ")");
     out[name] = {lo, o, hi};
   }
   return out;
@@ -144,15 +140,13 @@ Tensor load_raw_tensor(const std::filesystem::path& path, DType dtype, const Sha
   Tensor t(dtype, shape);
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
-  check(!ec, [&] { return "cannot open " + path.string(); });
-  check(size == t.nbytes(), [&] {
-    return path.string() + ": holds " + std::to_string(size) + " bytes, input " +
-           shape_to_string(shape) + " " + dtype_name(dtype) + " needs " +
-           std::to_string(t.nbytes());
-  });
+  check(!ec, "cannot open " + path.string());
+  check(size == t.nbytes(), path.string() + ": holds " + std::to_string(size) + " bytes, input " +
+                                shape_to_string(shape) + " " + dtype_name(dtype) + " needs " +
+                                std::to_string(t.nbytes()));
   std::ifstream in(path, std::ios::binary);
   in.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(size));
-  check(static_cast<bool>(in), [&] { return "reading " + path.string() + " failed"; });
+  check(static_cast<bool>(in), "reading " + path.string() + " failed");
   return t;
 }
 

@@ -149,7 +149,11 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
     ex.activation_limit_text_ = "the activation memory limit of " +
                                 std::to_string(options.max_activation_bytes >> 20) +
                                 " MB (raise it with --maxActivationMB)";
-    for (const auto& [name, range] : options.input_ranges) {
+    for (const auto& entry : options.input_ranges) {
+      // Not a structured binding: lambdas capture those only from C++20 on
+      // in clang 16 (the fuzz build's clang 14 refuses).
+      const std::string& name = entry.first;
+      const ShapeRange& range = entry.second;
       const Value* v = graph.find_value(name);
       check(v && v->is_graph_input,
             [&] { return "a shape range names '" + name + "', not an input"; });
@@ -223,7 +227,8 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
       check_input_matches(v, it->second, range == input_ranges_.end() ? nullptr : &range->second);
       slots[input_slots_[i]] = it->second;
     }
-    for (const auto& [name, t] : inputs) {
+    for (const auto& entry : inputs) {
+      const std::string& name = entry.first;  // captured below: not a structured binding
       const Value* v = graph_->find_value(name);
       check(v && v->is_graph_input, [&] { return "'" + name + "' is not an input of the model"; });
     }
