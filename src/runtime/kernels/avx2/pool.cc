@@ -12,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "graph/quantization.h"
 #include "runtime/kernels/registry.h"
 
 #define QDQ_TARGET __attribute__((target("avx2")))
@@ -51,7 +52,7 @@ QDQ_TARGET void average_channels(const X* x, const GlobalPoolParams& p, float* o
       if constexpr (std::is_same_v<X, float>)
         sum += x[i * channels + c];
       else
-        sum += static_cast<float>(int32_t{x[i * channels + c]} - p.x_zero) * p.x_scale;
+        sum += dequantize_value(x[i * channels + c], p.x_scale, p.x_zero);
     }
     out[c] = sum / static_cast<float>(pixels);
   }

@@ -115,9 +115,9 @@ QDQ_TARGET __m256i quantize8(const QConvParams& q, __m256 v) {
 }
 
 // Eight lanes of the integer qconv_epilogue from channel `channel` on (finite
-// multipliers); `r` holds the residual's eight values. Clamps as quantize8.
-QDQ_TARGET __m256i epilogue8(const QConvPacked& p, int64_t channel, const int32_t* acc8,
-                             __m256i r) {
+// multipliers); `r` holds the residual's eight values dequantized
+// (residual8). Clamps as quantize8.
+QDQ_TARGET __m256i epilogue8(const QConvPacked& p, int64_t channel, const int32_t* acc8, __m256 r) {
   const QConvParams& q = p.params;
   const __m256i sum = _mm256_add_epi32(
       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc8)),
@@ -132,10 +132,7 @@ QDQ_TARGET __m256i epilogue8(const QConvPacked& p, int64_t channel, const int32_
   // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
   const QConvParams::Residual& res = *q.residual;
   const __m256 s = _mm256_div_ps(
-      _mm256_add_ps(
-          _mm256_mul_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(res.conv_scale)),
-          _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(r, _mm256_set1_epi32(res.zero))),
-                        _mm256_set1_ps(res.scale))),
+      _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(res.conv_scale)), r),
       _mm256_set1_ps(res.sum_scale));
   return _mm256_add_epi32(
       _mm256_cvtps_epi32(_mm256_min_ps(
@@ -186,16 +183,10 @@ struct Avx2Ops {
       store_narrowed16(out, quantize8(q, float_value8(p, channel, acc16, residual)),
                        quantize8(q, float_value8(p, channel + 8, acc16 + 8, residual_high)));
     } else if constexpr (std::is_same_v<Q, R>) {  // an integer residual has the output's type
-      constexpr bool kSigned = std::is_same_v<Q, int8_t>;
-      __m256i r0 = _mm256_setzero_si256(), r1 = r0;
-      if (residual) {
-        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(residual));
-        r0 = kSigned ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
-        r1 = kSigned ? _mm256_cvtepi8_epi32(_mm_srli_si128(bytes, 8))
-                     : _mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8));
-      }
-      store_narrowed16(out, epilogue8(p, channel, acc16, r0),
-                       epilogue8(p, channel + 8, acc16 + 8, r1));
+      const __m256 none = _mm256_setzero_ps();
+      store_narrowed16(
+          out, epilogue8(p, channel, acc16, residual ? residual8(q, residual) : none),
+          epilogue8(p, channel + 8, acc16 + 8, residual ? residual8(q, residual_high) : none));
     }
   }
 

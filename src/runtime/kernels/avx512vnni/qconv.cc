@@ -189,7 +189,6 @@ struct Avx512VnniOps {
 
   template <typename Q>
   QDQ_TARGET static void integer_epilogue(const QConvPacked& p, const EpilogueTile<Q, Q>& tile) {
-    constexpr bool kSigned = std::is_same_v<Q, int8_t>;
     const QConvParams& q = p.params;
     // Clamping at the integer bounds less the zero point, then converting
     // (round to nearest even) and adding the zero point as an integer,
@@ -212,14 +211,10 @@ struct Avx512VnniOps {
         __m512i t = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv.lo), conv.hi));
         const int64_t at = r * tile.pitch + offset;
         if (tile.residual) {
-          const __m128i bytes = _mm_maskz_loadu_epi8(mask, tile.residual + at);
-          const __m512i rv = kSigned ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
           // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
-          v = _mm512_div_ps(
-              _mm512_add_ps(
-                  _mm512_mul_ps(_mm512_cvtepi32_ps(t), res.conv_scale),
-                  _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(rv, res.zero)), res.scale)),
-              res.sum_scale);
+          v = _mm512_div_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(t), res.conv_scale),
+                                          residual16(q, tile.residual + at, mask)),
+                            res.sum_scale);
           t = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, res.lo), res.hi)),
                                res.sum_zero);
         } else {
@@ -250,16 +245,14 @@ struct Avx512VnniOps {
   // The residual's parameters in vector form: the sum is clamped at its
   // bounds less its zero point, like the conv's output.
   struct Residual {
-    __m512 conv_scale, scale, sum_scale, lo, hi;
-    __m512i zero, sum_zero;
+    __m512 conv_scale, sum_scale, lo, hi;  // r itself: residual16
+    __m512i sum_zero;
     QDQ_TARGET explicit Residual(const QConvParams& q) {
       const QConvParams::Residual r = q.residual.value_or(QConvParams::Residual{});
       conv_scale = _mm512_set1_ps(r.conv_scale);
-      scale = _mm512_set1_ps(r.scale);
       sum_scale = _mm512_set1_ps(r.sum_scale);
       lo = _mm512_set1_ps(static_cast<float>(r.out_min - r.sum_zero));
       hi = _mm512_set1_ps(static_cast<float>(r.out_max - r.sum_zero));
-      zero = _mm512_set1_epi32(r.zero);
       sum_zero = _mm512_set1_epi32(r.sum_zero);
     }
   };
