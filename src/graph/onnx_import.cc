@@ -1,11 +1,13 @@
 #include "graph/onnx_import.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "graph/onnx_shape_inference.h"
 #include "graph/onnx_tensor.h"
 #include "graph/verifier.h"
+#include "onnx/defs/schema.h"
 #include "onnx/onnx_pb.h"
 
 namespace qdq {
@@ -47,6 +49,34 @@ int64_t default_domain_opset(const onnx::ModelProto& model) {
   for (const auto& op : model.opset_import())
     if (op.domain().empty() || op.domain() == "ai.onnx") return op.version();
   fail("model imports no opset of the default ONNX domain");
+}
+
+// The passes read a default-domain node's required inputs without checking
+// them: a node that leaves one out (an empty name) or has too many or too few
+// is refused here, by its ONNX schema. Ops libonnx does not know are left to
+// the executor's own checks.
+void check_node_arity(const onnx::NodeProto& node, int64_t opset) {
+  if (!node.domain().empty() && node.domain() != "ai.onnx") return;
+  const onnx::OpSchema* schema =
+      onnx::OpSchemaRegistry::Schema(node.op_type(), static_cast<int>(opset), "");
+  if (!schema) return;
+  const std::string what = node.op_type() + " '" + node.name() + "'";
+  const int inputs = node.input_size(), outputs = node.output_size();
+  check(inputs >= schema->min_input() && inputs <= schema->max_input(),
+        what + " has " + std::to_string(inputs) + " inputs; opset " + std::to_string(opset) +
+            " allows " + std::to_string(schema->min_input()) + ".." +
+            std::to_string(schema->max_input()));
+  check(outputs >= schema->min_output() && outputs <= schema->max_output(),
+        what + " has " + std::to_string(outputs) + " outputs; opset " + std::to_string(opset) +
+            " allows " + std::to_string(schema->min_output()) + ".." +
+            std::to_string(schema->max_output()));
+  const auto& formal = schema->inputs();
+  for (int i = 0; i < inputs && !formal.empty(); ++i) {
+    const auto& param = formal[std::min<size_t>(static_cast<size_t>(i), formal.size() - 1)];
+    check(!node.input(i).empty() || param.GetOption() == onnx::OpSchema::Optional,
+          what + ": input " + std::to_string(i) + " ('" + param.GetName() +
+              "') is required but left empty");
+  }
 }
 
 ImportedModel build_graph(onnx::ModelProto& model, const std::filesystem::path& dir,
@@ -120,6 +150,7 @@ ImportedModel build_graph(onnx::ModelProto& model, const std::filesystem::path& 
         if (!v) g.add_value(o);
       }
   for (const auto& node : gp.node()) {
+    check_node_arity(node, g.opset);
     std::vector<Value*> inputs, outputs;
     for (const auto& i : node.input()) {
       if (i.empty()) {

@@ -182,6 +182,20 @@ int main(int argc, char** argv) {
          m.mutable_graph()->clear_initializer();
          return serialized(m);
        }},
+      {"required_input_left_empty", "", "input 0 ('X') is required but left empty",
+       [] {
+         auto m = conv_model();
+         add_node(m.mutable_graph(), "Relu", {""}, {"z"})->set_name("r");
+         add_output(m.mutable_graph(), "z");
+         return serialized(m);
+       }},
+      {"too_few_inputs", "", "Shape 's' has 0 inputs; opset 13 allows 1..1",
+       [] {
+         auto m = conv_model();
+         add_node(m.mutable_graph(), "Shape", {}, {"z"})->set_name("s");
+         add_output(m.mutable_graph(), "z");
+         return serialized(m);
+       }},
       {"produced_twice", "", "produced twice",
        [] {
          auto m = conv_model();

@@ -4,9 +4,11 @@
 #include <jpeglib.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "data/dataset.h"
+#include "data/images.h"
 
 namespace qdq {
 namespace {
@@ -125,6 +127,51 @@ TEST_F(ImageFiles, FolderLayoutsAndSkippedImages) {
   auto flat = Dataset::open("imagenet:" + dir_.string(), o);
   EXPECT_EQ(flat->size(), 2);
   EXPECT_EQ(flat->load(0, 2).labels, (std::vector<int64_t>{7, 3}));
+}
+
+// A CIFAR-10 binary with --resize/--crop reads the same tensor as the
+// records exported to an image folder: how a 224x224 network is calibrated
+// and evaluated on the 32x32 records.
+TEST_F(ImageFiles, Cifar10RecordsResizeLikeTheirPngExport) {
+  LabeledImages records;
+  records.count = 2;
+  records.channels = 3;
+  records.height = records.width = 32;
+  for (int64_t i = 0; i < records.count * records.image_bytes(); ++i)
+    records.pixels.push_back(static_cast<uint8_t>((i * 37 + i / 97) % 256));
+  records.labels = {1, 0};
+  std::ofstream(dir_ / "batch.bin", std::ios::binary) << encode_cifar10_binary(records);
+  for (int64_t r = 0; r < records.count; ++r) {
+    RgbImage image{32, 32, {}};
+    for (int64_t p = 0; p < 32 * 32; ++p)
+      for (int64_t c = 0; c < 3; ++c)
+        image.pixels.push_back(records.pixels[r * records.image_bytes() + c * 32 * 32 + p]);
+    const fs::path folder =
+        dir_ / "png" / std::string(1, static_cast<char>('a' + records.labels[r]));
+    fs::create_directories(folder);
+    write_png(folder / "0.png", image);
+  }
+  DatasetOptions o;
+  o.resize = 72;
+  o.crop = 64;
+  const ImageBatch from_records =
+      Dataset::open("cifar10:" + (dir_ / "batch.bin").string(), o)->load(0, 2);
+  const auto folder = Dataset::open("imagenet:" + (dir_ / "png").string(), o);
+  ASSERT_EQ(from_records.images.shape(), (Shape{2, 3, 64, 64}));
+  EXPECT_EQ(from_records.labels, (std::vector<int64_t>{1, 0}));
+  // The folder lists class a (record 1) before class b (record 0).
+  for (int64_t r = 0; r < 2; ++r) {
+    const ImageBatch one = folder->load(1 - r, 1);
+    ASSERT_EQ(one.labels, (std::vector<int64_t>{records.labels[r]}));
+    EXPECT_EQ(
+        std::memcmp(one.images.data<float>(), from_records.images.data<float>() + r * 3 * 64 * 64,
+                    3 * 64 * 64 * sizeof(float)),
+        0)
+        << "record " << r;
+  }
+  o.resize = o.crop = -1;  // the records as they are
+  EXPECT_EQ(Dataset::open("cifar10:" + (dir_ / "batch.bin").string(), o)->load(0, 2).images.shape(),
+            (Shape{2, 3, 32, 32}));
 }
 
 TEST(Preprocess, IdentityResizeAndAntialiasedDownscale) {

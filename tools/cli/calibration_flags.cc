@@ -14,8 +14,9 @@ const std::vector<FlagSpec>& image_flag_specs() {
       {"mean", true,
        "per-channel mean on [0,1] pixels, a,b,c (default ImageNet's 0.485,0.456,0.406)"},
       {"std", true, "per-channel std (default 0.229,0.224,0.225)"},
-      {"resize", true, "imagenet: shorter side to N, antialiased bilinear (default 256)"},
-      {"crop", true, "imagenet: center crop N x N (default 224)"},
+      {"resize", true,
+       "shorter side to N, antialiased bilinear (imagenet default 256; cifar10: none)"},
+      {"crop", true, "center crop N x N (imagenet default 224; cifar10: none)"},
       {"labels", true, "imagenet: a flat folder's labels, 'file label' lines"},
   };
   return specs;
