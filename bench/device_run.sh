@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # The device machine's run (a many-core Xeon with AVX-512 VNNI, AVX-VNNI and
 # AMX; Python onnxruntime, no build packages): qdq's kernel tests at every
-# kernel level the CPU has, the peak microbenchmark, and qexec against Python
-# onnxruntime on the models in models/ and a ResNet-50 at 224x224 made there
-# (bench/make_resnet50.py), alternating A B A B, every core, batch 1 and 32.
-# BUNDLE comes from bench/device_bundle.sh. Writes OUT_DIR/{cpu.txt,
-# kernel_tests.txt, peak.json, latency.md}.
-# usage: bench/device_run.sh BUNDLE.tar.xz OUT_DIR [--quick]
+# kernel level the CPU has, the peak microbenchmark, and bench/run's matrix
+# against Python onnxruntime (1 thread and every core, batch 1 and 32) on the
+# models in models/ and a ResNet-50 at 224x224 made there. BUNDLE comes from
+# bench/device_bundle.sh (binaries, libraries, the first 1,000 test images).
+# Writes OUT_DIR/{cpu.txt, kernel_tests.txt, peak.json, latency.tsv,
+# machine.txt}; bench/latency_table.mjs renders the rows here.
+# usage: bench/device_run.sh BUNDLE.tar.xz OUT_DIR [--quick] [--matrix-only] [bench/run's flags: --models=.., --resume]
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bundle=$1 out=$2 rounds=3 seconds=0.5 batches="1 32"
-[ "${3:-}" = --quick ] && rounds=1 seconds=0.2 batches=1
+bundle=$1 out=$2 seconds=0.5 batches= matrix_only= bench_flags=()
+for arg in "${@:3}"; do
+  case $arg in
+    --quick) seconds=0.2 batches=1 ;;
+    --matrix-only) matrix_only=1 ;;  # a later call of a matrix split over several (with --resume)
+    *) bench_flags+=("$arg") ;;
+  esac
+done
 mkdir -p "$out" /tmp/qdq
 tar -C /tmp/qdq -xJf "$bundle"
 export LD_LIBRARY_PATH=/tmp/qdq/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
@@ -21,6 +28,7 @@ threads=$(nproc)
   python3 -c 'import onnxruntime; print("onnxruntime", onnxruntime.__version__)'; } >"$out/cpu.txt"
 cat "$out/cpu.txt"
 
+if [ -z "$matrix_only" ]; then
 echo "== kernel tests at each level"
 for isa in ref avx2 avx512vnni; do
   echo "-- QDQ_ISA=$isa"
@@ -31,34 +39,15 @@ cat "$out/kernel_tests.txt"
 echo "== peak"
 "$bin/qdq_peak" --benchmark_min_time=0.2 --benchmark_out="$out/peak.json" --benchmark_out_format=json \
   2>/dev/null | grep -E '^(peak|qconv)/' | awk '{print $1, $NF}'
+fi
 
-echo "== models"
-python3 bench/make_resnet50.py /tmp/r50 >/dev/null 2>&1 || echo "(ResNet-50 export failed)"
-qexec_median() {  # model batch [flags]
-  local model=$1 batch=$2; shift 2
-  "$bin/qexec" --onnx="$model" "$@" --batch="$batch" --threads="$threads" --iterations=10 \
-    --duration="$seconds" --warmUp=200 2>/dev/null | sed -n 's/.*median = \([0-9.]*\) ms.*/\1/p'
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-{
-  echo "| model | batch | qdq (ms) | ORT (ms) | qdq / ORT |"
-  echo "|---|---|---|---|---|"
-  for model in models/resnet20.ptq_u8s8.onnx models/resnet20.ptq_s8s8.onnx models/resnet20.qat.onnx \
-    models/resnet20.fp32.onnx models/mobilenetv2.ptq_u8s8.onnx models/mobilenetv2.qat.onnx \
-    models/mobilenetv2.fp32.onnx models/resnet18.ptq_u8s8.onnx models/cifar10/resnet32.ptq_u8s8.onnx \
-    models/cifar10/resnet32.qdq_calibrated.onnx models/cifar10/resnet32.fp32.onnx \
-    /tmp/r50/resnet50.ptq_u8s8.onnx /tmp/r50/resnet50.fp32.onnx; do
-    [ -f "$model" ] || continue
-    flag="--int8 --noFp32Compare"
-    case $model in *fp32*) flag= ;; esac
-    for batch in $batches; do
-      ours=() theirs=()
-      for ((r = 0; r < rounds; ++r)); do
-        ours+=("$(qexec_median "$model" "$batch" $flag)")
-        theirs+=("$(python3 bench/ort_latency.py "$model" 10 "$threads" "$batch" "$seconds")")
-      done
-      a=$(median "${ours[@]}") b=$(median "${theirs[@]}")
-      echo "| ${model#models/} | $batch | $a | $b | $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.2f", a / b}') |"
-    done
-  done
-} | tee "$out/latency.md"
+echo "== models: bench/run's matrix, Python onnxruntime as the peer"
+# The ResNet-50 rows: bench/make_resnet50.py's random-weight ResNet-50 (the
+# trained one is too large to carry): timings only, its top-1 is chance.
+[ -f .data/models/resnet50.fp32.onnx ] ||
+  python3 bench/make_resnet50.py .data/models >/dev/null 2>&1 || echo "(ResNet-50 export failed)"
+mkdir -p build/data/fashion-mnist build/data/cifar10
+cp /tmp/qdq/data/fashion-mnist.bin build/data/fashion-mnist/test_batch.bin
+cp /tmp/qdq/data/cifar10.bin build/data/cifar10/test_batch.bin
+bench/run --bin="$bin" --ort=python --threads=1,"$threads" --seconds="$seconds" ${batches:+--batches=$batches} "${bench_flags[@]}"
+cp build/bench/latency.tsv build/bench/machine.txt "$out/"
