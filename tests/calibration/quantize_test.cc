@@ -157,6 +157,52 @@ TEST(Calibrate, MinMaxSeesTheLargestValueAndTheSignOfEachTensor) {
   EXPECT_TRUE(ranges->at(relu).nonnegative);
 }
 
+// Fashion-MNIST's shape of input: four pixels in five one background value,
+// the garment spread evenly up to 3.5 times its magnitude.
+class SpikeDataset : public Dataset {
+ public:
+  int64_t size() const override { return 8; }
+  ImageBatch load(int64_t first, int64_t count) const override {
+    ImageBatch batch;
+    batch.images = Tensor(DType::kFloat32, {count, 3, 16, 16});
+    for (int64_t i = 0; i < batch.images.numel(); ++i) {
+      const int64_t k = first * 768 + i;
+      batch.images.data<float>()[i] =
+          k % 5 != 0 ? -0.66f : 2.31f * static_cast<float>(k % 997) / 996.0f;
+    }
+    batch.labels.assign(static_cast<size_t>(count), 0);
+    return batch;
+  }
+};
+
+// KL keeps resolution for the spike and clips the rest; for the model's input
+// that would saturate the image, so every calibrator keeps its whole range.
+TEST(Calibrate, TheModelInputKeepsItsWholeRangeUnderEveryCalibrator) {
+  GraphBuilder b(13);
+  Value* x = b.input("x", DType::kFloat32, {1, 3, 16, 16});
+  b.output(b.op("Abs", {x}));  // the same |x| inside the model
+  Graph g = b.build();
+  const std::string copy = g.outputs()[0]->name;
+  const SpikeDataset data;
+  float max_abs = 0.0f;
+  const Tensor all = data.load(0, data.size()).images;
+  for (int64_t i = 0; i < all.numel(); ++i)
+    max_abs = std::max(max_abs, std::fabs(all.data<float>()[i]));
+  for (Calibrator c :
+       {Calibrator::kEntropy, Calibrator::kPercentile, Calibrator::kMse, Calibrator::kMinMax}) {
+    CalibrationOptions options;
+    options.calibrator = c;
+    options.percentile = 99.0;
+    auto ranges = calibrate(g, {"x", copy}, data, options);
+    ASSERT_TRUE(ranges.is_ok()) << ranges.status().message();
+    EXPECT_EQ(ranges->at("x").amax, max_abs) << static_cast<int>(c);
+    if (c == Calibrator::kEntropy || c == Calibrator::kPercentile) {
+      EXPECT_LT(ranges->at(copy).amax, max_abs)
+          << static_cast<int>(c) << ": the same values inside the model are clipped";
+    }
+  }
+}
+
 TEST(Calibrate, UnknownTensorIsAnError) {
   GraphBuilder b(13);
   Value* x = b.input("x", DType::kFloat32, {1, 3, 4, 4});
