@@ -55,15 +55,9 @@ int run(int argc, char** argv) {
         // Folders class_0..class_9: sorted names are the class index.
         const auto dir = out / ("class_" + std::to_string(images.labels[i]));
         std::filesystem::create_directories(dir);
-        RgbImage rgb;
-        rgb.width = rgb.height = 32;
-        rgb.pixels.resize(32 * 32 * 3);
-        for (int64_t p = 0; p < 1024; ++p)
-          for (int64_t c = 0; c < 3; ++c)
-            rgb.pixels[p * 3 + c] = images.pixels[i * images.image_bytes() + c * 1024 + p];
         char name[32];
         std::snprintf(name, sizeof name, "%05lld.png", static_cast<long long>(i));
-        write_png(dir / name, rgb);
+        write_png(dir / name, rgb_image(images, i));
       }
       std::cout << "wrote " << images.count << " PNG images (32x32 RGB) under " << out.string()
                 << "/class_*\n";

@@ -10,46 +10,35 @@ namespace {
 
 class Cifar10Dataset : public Dataset {
  public:
-  Cifar10Dataset(std::filesystem::path path, const DatasetOptions& o) : options_(o) {
+  Cifar10Dataset(std::filesystem::path path, const DatasetOptions& o)
+      : prep_{std::max<int64_t>(o.resize, 0), std::max<int64_t>(o.crop, 0), o.mean, o.std} {
     if (std::filesystem::is_directory(path)) path /= "test_batch.bin";
     images_ = read_cifar10_binary(path);
     // No resize or crop by default: the records are the network's input. With
     // them, each record goes through the image folders' preprocessing, so a
     // 224x224 network reads the same pixels as from the records' PNG export.
-    prep_ =
-        Preprocessing{std::max<int64_t>(o.resize, 0), std::max<int64_t>(o.crop, 0), o.mean, o.std};
-    if (prep_.resize > 0 || prep_.crop > 0) {
-      RgbImage probe{images_.width, images_.height, {}};
-      probe.pixels.resize(static_cast<size_t>(images_.image_bytes()));
-      image_shape_ = preprocessed_shape(probe, prep_);
-    }
+    if (prep_.resize > 0 || prep_.crop > 0)
+      image_shape_ = preprocessed_shape(RgbImage{images_.width, images_.height, {}}, prep_);
   }
   int64_t size() const override { return images_.count; }
   ImageBatch load(int64_t first, int64_t count) const override {
     ImageBatch b;
     for (int64_t i = 0; i < count; ++i) b.labels.push_back(images_.labels[first + i]);
     if (image_shape_.empty()) {
-      b.images = normalize_images(images_, first, count, options_.mean, options_.std);
+      b.images = normalize_images(images_, first, count, prep_.mean, prep_.std);
       return b;
     }
     Shape shape = {count};
     shape.insert(shape.end(), image_shape_.begin(), image_shape_.end());
     b.images = Tensor(DType::kFloat32, shape);
-    const int64_t plane = images_.height * images_.width, out_size = element_count(image_shape_);
+    const int64_t image_size = element_count(image_shape_);
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < count; ++i) {
-      const uint8_t* planar = images_.pixels.data() + (first + i) * images_.image_bytes();
-      RgbImage image{images_.width, images_.height,
-                     std::vector<uint8_t>(static_cast<size_t>(plane * 3))};
-      for (int64_t p = 0; p < plane; ++p)
-        for (int64_t c = 0; c < 3; ++c) image.pixels[p * 3 + c] = planar[c * plane + p];
-      preprocess(image, prep_, b.images.data<float>() + i * out_size);
-    }
+    for (int64_t i = 0; i < count; ++i)
+      preprocess(rgb_image(images_, first + i), prep_, b.images.data<float>() + i * image_size);
     return b;
   }
 
  private:
-  DatasetOptions options_;
   LabeledImages images_;
   Preprocessing prep_;
   Shape image_shape_;  // empty: the records as they are

@@ -213,6 +213,16 @@ std::vector<LabeledFile> list_image_folder(const std::filesystem::path& dir,
   return files;
 }
 
+RgbImage rgb_image(const LabeledImages& images, int64_t index) {
+  check(images.channels == 3, "rgb_image needs 3-channel images");
+  const int64_t plane = images.height * images.width;
+  const uint8_t* planar = images.pixels.data() + index * images.image_bytes();
+  RgbImage image{images.width, images.height, std::vector<uint8_t>(static_cast<size_t>(plane * 3))};
+  for (int64_t p = 0; p < plane; ++p)
+    for (int64_t c = 0; c < 3; ++c) image.pixels[p * 3 + c] = planar[c * plane + p];
+  return image;
+}
+
 Shape preprocessed_shape(const RgbImage& image, const Preprocessing& p) {
   int64_t h = image.height, w = image.width;
   if (p.resize > 0) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "data/images.h"
 #include "graph/tensor.h"
 
 namespace qdq {
@@ -22,6 +23,8 @@ struct RgbImage {
 // JPEG (libjpeg-turbo) or PNG (libpng), chosen by the file's signature; gray,
 // palette and alpha are converted to RGB. Throws qdq::Error naming the file.
 RgbImage decode_image(const std::filesystem::path& path);
+// Image `index` of a 3-channel planar set (a CIFAR-10 record), interleaved.
+RgbImage rgb_image(const LabeledImages& images, int64_t index);
 void write_png(const std::filesystem::path& path, const RgbImage& image);
 
 struct LabeledFile {
