@@ -304,6 +304,17 @@ def upscale_224(x):
     return big[:, :, 16:240, 16:240]
 
 
+@torch.no_grad()
+def top1_224(model, x_np, y_np, batch=250):
+    """PyTorch top-1 of a 224x224 model on the 32x32 images, upscaled as qeval does."""
+    model.eval()
+    correct = 0
+    for i in range(0, len(x_np), batch):
+        x = upscale_224(torch.from_numpy(x_np[i:i + batch]).cuda())
+        correct += (model(x).argmax(1).cpu() == torch.from_numpy(y_np[i:i + batch])).sum().item()
+    return 100.0 * correct / len(x_np)
+
+
 def make_resnet50(args, xtr, ytr, test_np, test_y, log):
     """ImageNet-shaped model for latency work: torchvision's ResNet-50 (1000-way
     head), trained briefly on the upscaled images; FP32 + ORT PTQ u8s8."""
@@ -333,13 +344,8 @@ def make_resnet50(args, xtr, ytr, test_np, test_y, log):
         return upscale_224(torch.from_numpy(x_np)).numpy()
 
     n = args.resnet50_eval
-    with torch.no_grad():
-        correct = 0
-        for i in range(0, n, 500):
-            x = upscale_224(torch.from_numpy(test_np[i:i + 500]).cuda())
-            correct += (model(x).argmax(1).cpu() == torch.from_numpy(test_y[i:i + 500])).sum().item()
     r = {"recipe": {"epochs": epochs, "lr": 0.1, "wd": 5e-5, "batch": batch}, "eval_images": n,
-         "torch_fp32": 100.0 * correct / n}
+         "torch_fp32": top1_224(model, test_np[:n], test_y[:n])}
     fp32 = os.path.join(args.out, "resnet50.fp32.onnx")
     export(model, fp32, size=224)
     r["ort_fp32"] = ort_top1(fp32, test_np[:n], test_y[:n], batch=100, prepare=prepare)
@@ -384,15 +390,13 @@ def make_resnet50_undertrained(args, xtr, ytr, test_np, test_y, log):
             if step not in snapshots:
                 continue
             snap = copy.deepcopy(model).eval()
-            with torch.no_grad():
-                correct = sum((snap(upscale_224(torch.from_numpy(test_np[j:j + 250]).cuda())).argmax(1).cpu() ==
-                               torch.from_numpy(test_y[j:j + 250])).sum().item() for j in range(0, n, 250))
+            torch_fp32 = top1_224(snap, test_np[:n], test_y[:n])
             tag = f"step{step}"
             fp32 = os.path.join(args.out, f"resnet50_undertrained.{tag}.fp32.onnx")
             export(snap, fp32, size=224)
             ptq_path = os.path.join(args.out, f"resnet50_undertrained.{tag}.ptq_u8s8.onnx")
             ptq(fp32, ptq_path, calib, "u8", "minmax")
-            r = {"steps": step, "loss": round(loss.item(), 4), "torch_fp32": 100.0 * correct / n,
+            r = {"steps": step, "loss": round(loss.item(), 4), "torch_fp32": torch_fp32,
                  "ort_fp32": ort_top1(fp32, test_np[:n], test_y[:n], batch=100, prepare=prepare),
                  "ort_ptq_u8s8_minmax": ort_top1(ptq_path, test_np[:n], test_y[:n], batch=100, prepare=prepare)}
             log(f"  resnet50_undertrained {tag}: {json.dumps(r)} ({time.time() - t0:.0f}s)")
