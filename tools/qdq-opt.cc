@@ -1,5 +1,6 @@
 // qdq-opt: rewrites an ONNX model with qdq's graph passes and writes a valid ONNX
 // model computing the same function. Flags and output per CONTRACT.md.
+#include <cstdio>
 #include <iostream>
 #include <map>
 
@@ -88,6 +89,16 @@ int run(int argc, char** argv) {
               << (quantized->from_cache ? "the cache " + options.cache_path
                                         : "calibration on " + options.calib_data)
               << (quantized->wrote_cache ? ", cache written to " + options.cache_path : "") << "\n";
+    for (const CalibratorScore& s : quantized->scores) {
+      char line[200];
+      std::snprintf(line, sizeof line,
+                    "quantize: %-16s top-1 differs from FP32's on %lld of %lld calibration "
+                    "images, output MSE %.4g%s\n",
+                    calibrator_name(s.calibrator, options.calibration).c_str(),
+                    static_cast<long long>(s.disagreements), static_cast<long long>(s.images),
+                    s.output_mse, s.calibrator == quantized->chosen ? "  <- chosen" : "");
+      std::cout << line;
+    }
   } else {
     for (const auto& spec : cli::calibration_flag_specs())
       check(!flags.has(spec.name), "--" + spec.name + " belongs to --quantize");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <set>
 
@@ -25,13 +26,10 @@ class CalibrationRun {
   CalibrationRun(Engine& engine, const Graph& graph, const Dataset& dataset,
                  const CalibrationOptions& options)
       : engine_(engine), dataset_(dataset), options_(options) {
-    const Value* in = graph.inputs().at(0);
-    input_ = in->name;
-    batch_ = options.batch;
-    if (in->shape && !in->shape->empty() && (*in->shape)[0].is_known())
-      batch_ = (*in->shape)[0].size;
-    images_ = std::min(options.images, dataset.size());
-    if (images_ >= batch_) images_ -= images_ % batch_;  // whole batches for a fixed batch dim
+    input_ = graph.inputs().at(0)->name;
+    const CalibrationBatches batches = calibration_batches(graph, dataset, options);
+    batch_ = batches.batch;
+    images_ = batches.images;
   }
 
   int64_t images() const { return images_; }
@@ -49,7 +47,7 @@ class CalibrationRun {
       auto r = engine_.executor.run({{input_, batch.images}});
       if (!r.is_ok()) fail(r.status().message(), r.status().kind());
       if (options_.progress)
-        options_.progress(done_before + std::min(first + batch_, images_), total);
+        options_.progress("calibrating", done_before + std::min(first + batch_, images_), total);
     }
     engine_.executor.set_observer(nullptr);
   }
@@ -62,14 +60,19 @@ class CalibrationRun {
   int64_t batch_ = 1, images_ = 0;
 };
 
-float pick_amax(const Observed& o, const CalibrationOptions& options) {
-  switch (options.calibrator) {
+float pick_amax(const Observed& o, Calibrator calibrator, const CalibrationOptions& options) {
+  const int steps = o.min >= 0.0f ? 255 : 127;  // insert_qdq's choice of type
+  switch (calibrator) {
     case Calibrator::kMinMax:
       return o.max_abs;
     case Calibrator::kPercentile:
       return amax_percentile(*o.histogram, options.percentile);
     case Calibrator::kMse:
-      return amax_mse(*o.histogram, o.min >= 0.0f ? 255 : 127);  // insert_qdq's choice of type
+      return amax_lp(*o.histogram, steps, 2.0);
+    case Calibrator::kLp:
+      return amax_lp(*o.histogram, steps, options.lp_norm);
+    case Calibrator::kAuto:
+      fail("calibrate: kAuto is a choice among calibrators, not one", ErrorKind::kInternal);
     case Calibrator::kEntropy:
       break;
   }
@@ -78,10 +81,54 @@ float pick_amax(const Observed& o, const CalibrationOptions& options) {
 
 }  // namespace
 
-Result<std::map<std::string, TensorRange>> calibrate(Graph& graph,
-                                                     const std::vector<std::string>& tensors,
-                                                     const Dataset& dataset,
-                                                     const CalibrationOptions& options) {
+CalibrationBatches calibration_batches(const Graph& graph, const Dataset& dataset,
+                                       const CalibrationOptions& options) {
+  const Value* in = graph.inputs().at(0);
+  CalibrationBatches b{options.batch, std::min(options.images, dataset.size())};
+  if (in->shape && !in->shape->empty() && (*in->shape)[0].is_known()) {
+    b.batch = (*in->shape)[0].size;
+    if (b.images >= b.batch) b.images -= b.images % b.batch;  // whole batches
+  }
+  return b;
+}
+
+std::string calibrator_name(Calibrator calibrator, const CalibrationOptions& options) {
+  char text[48];
+  switch (calibrator) {
+    case Calibrator::kMinMax:
+      return "minmax";
+    case Calibrator::kMse:
+      return "mse";
+    case Calibrator::kAuto:
+      return "auto";
+    case Calibrator::kPercentile:
+      std::snprintf(text, sizeof text, "percentile %g", options.percentile);
+      return text;
+    case Calibrator::kLp:
+      std::snprintf(text, sizeof text, "lp %g", options.lp_norm);
+      return text;
+    case Calibrator::kEntropy:
+      break;
+  }
+  return "entropy";
+}
+
+const std::vector<Calibrator>& auto_candidates() {
+  static const std::vector<Calibrator> candidates = {Calibrator::kMse, Calibrator::kLp,
+                                                     Calibrator::kEntropy, Calibrator::kPercentile};
+  return candidates;
+}
+
+Result<TensorRanges> calibrate(Graph& graph, const std::vector<std::string>& tensors,
+                               const Dataset& dataset, const CalibrationOptions& options) {
+  auto each = calibrate_each(graph, tensors, dataset, options, {options.calibrator});
+  if (!each.is_ok()) return each.status();
+  return std::move(each->at(options.calibrator));
+}
+
+Result<std::map<Calibrator, TensorRanges>> calibrate_each(
+    Graph& graph, const std::vector<std::string>& tensors, const Dataset& dataset,
+    const CalibrationOptions& options, const std::vector<Calibrator>& calibrators) {
   return catch_errors([&] {
     check(graph.inputs().size() == 1, "calibration needs a model with one image input",
           ErrorKind::kUnsupported);
@@ -94,7 +141,8 @@ Result<std::map<std::string, TensorRange>> calibrate(Graph& graph,
 
     std::map<std::string, Observed> observed;
     for (const auto& name : tensors) observed[name];
-    const bool histograms = options.calibrator != Calibrator::kMinMax;
+    const bool histograms = std::any_of(calibrators.begin(), calibrators.end(),
+                                        [](Calibrator c) { return c != Calibrator::kMinMax; });
     const int64_t total = run.images() * (histograms ? 2 : 1);
     run.pass(
         [&](const std::string& name, const Tensor& t) {
@@ -128,9 +176,10 @@ Result<std::map<std::string, TensorRange>> calibrate(Graph& graph,
     // content — a constant background is a spike that KL keeps resolution
     // for (Fashion-MNIST: entropy clipped the input at 0.66 of 2.35).
     const std::string& input = graph.inputs().front()->name;
-    std::map<std::string, TensorRange> ranges;
-    for (const auto& [name, o] : observed)
-      ranges[name] = {name == input ? o.max_abs : pick_amax(o, options), o.min >= 0.0f};
+    std::map<Calibrator, TensorRanges> ranges;
+    for (Calibrator c : calibrators)
+      for (const auto& [name, o] : observed)
+        ranges[c][name] = {name == input ? o.max_abs : pick_amax(o, c, options), o.min >= 0.0f};
     return ranges;
   });
 }

@@ -13,21 +13,24 @@
 
 namespace qdq {
 
-enum class Calibrator { kMinMax, kEntropy, kPercentile, kMse };
+enum class Calibrator { kMinMax, kEntropy, kPercentile, kMse, kLp, kAuto };
 
 struct CalibrationOptions {
-  // MSE by default: within 0.1 of FP32 on every trained model in models/.
-  // Entropy (KL) locks onto any spike of the |x| histogram, and a constant
-  // image background is one (Fashion-MNIST ResNet-20: 94.32 FP32 -> 84.25
-  // INT8, the input itself kept whole); it is the one that holds up on an
-  // undertrained ResNet-50 whose activations have wide tails (80.90 -> 76.90,
-  // MSE 9.65), see models/README.md.
-  Calibrator calibrator = Calibrator::kMse;
+  // Auto by default (calibration/select_calibrator.h): no one rule of range
+  // holds up on every model. MSE is within 0.1 of FP32 on every trained
+  // model in models/ but keeps the wide tails of an undertrained ResNet-50
+  // and collapses there (80.90 -> 9.65); Lp 0.5 clips them (81.80) but
+  // costs MobileNetV2's ReLU6 outputs 1.7 points; entropy (KL) locks onto
+  // any spike of the |x| histogram, and a constant image background is one
+  // (Fashion-MNIST ResNet-20: 94.32 -> 84.25). See models/README.md.
+  Calibrator calibrator = Calibrator::kAuto;
   double percentile = 99.99;  // kPercentile's share of |x| kept
+  double lp_norm = 0.5;       // kLp's p
   int64_t images = 512;       // the dataset's first ones
   int64_t batch = 32;         // for models whose batch dim is not fixed
-  // Called after each batch: images seen so far over both passes, and the total.
-  std::function<void(int64_t done, int64_t total)> progress;
+  // Called after each batch: the stage ("calibrating", ...), the images it
+  // has seen so far over its passes, and its total.
+  std::function<void(const char* stage, int64_t done, int64_t total)> progress;
 };
 
 struct TensorRange {
@@ -35,13 +38,32 @@ struct TensorRange {
   bool nonnegative = false;  // no negative value was seen (a ReLU's output)
 };
 
+using TensorRanges = std::map<std::string, TensorRange>;
+
+// How the images go through the model: the batch (the model's, when its
+// batch dim is fixed) and how many, whole batches for a fixed batch dim.
+struct CalibrationBatches {
+  int64_t batch, images;
+};
+CalibrationBatches calibration_batches(const Graph& graph, const Dataset& dataset,
+                                       const CalibrationOptions& options);
+
+// "entropy", "percentile 99.99", "lp 0.5": how caches and reports name it.
+std::string calibrator_name(Calibrator calibrator, const CalibrationOptions& options);
+
+// The calibrators kAuto chooses from.
+const std::vector<Calibrator>& auto_candidates();
+
 // Builds `graph`'s FP32 engine (rewriting `graph`: pass a copy) and runs it
 // twice over the images: once for each tensor's largest |x|, once for its |x|
-// histogram on that range (MinMax needs only the first). Fails when a tensor
-// is neither a graph input nor produced by a layer of the engine.
-Result<std::map<std::string, TensorRange>> calibrate(Graph& graph,
-                                                     const std::vector<std::string>& tensors,
-                                                     const Dataset& dataset,
-                                                     const CalibrationOptions& options);
+// histogram on that range (MinMax needs only the first). Picks the ranges of
+// each of `calibrators` (not kAuto) from the same observations. Fails when a
+// tensor is neither a graph input nor produced by a layer of the engine.
+Result<std::map<Calibrator, TensorRanges>> calibrate_each(
+    Graph& graph, const std::vector<std::string>& tensors, const Dataset& dataset,
+    const CalibrationOptions& options, const std::vector<Calibrator>& calibrators);
+// The same for options.calibrator alone (not kAuto).
+Result<TensorRanges> calibrate(Graph& graph, const std::vector<std::string>& tensors,
+                               const Dataset& dataset, const CalibrationOptions& options);
 
 }  // namespace qdq

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "calibration/cache.h"
+#include "calibration/select_calibrator.h"
 #include "graph/onnx_export.h"
 #include "graph/onnx_import.h"
 #include "passes/pass_manager.h"
@@ -14,27 +15,6 @@
 #include "support/files.h"
 
 namespace qdq {
-namespace {
-
-std::string calibrator_name(const CalibrationOptions& o) {
-  switch (o.calibrator) {
-    case Calibrator::kMinMax:
-      return "minmax";
-    case Calibrator::kMse:
-      return "mse";
-    case Calibrator::kPercentile: {
-      char text[48];
-      std::snprintf(text, sizeof text, "percentile %g", o.percentile);
-      return text;
-    }
-    case Calibrator::kEntropy:
-      break;
-  }
-  return "entropy";
-}
-
-}  // namespace
-
 Result<QuantizeModelReport> quantize_model(Graph& graph, const QuantizeModelOptions& options) {
   return catch_errors([&] {
     for (const Node* n : graph.nodes())
@@ -69,6 +49,7 @@ Result<QuantizeModelReport> quantize_model(Graph& graph, const QuantizeModelOpti
               "calibration cache " + options.cache_path + " has no range for tensor '" + name +
                   "' (made with other --keepFirstLayer/--keepLastLayer flags?)");
       ranges = std::move(cache.ranges);
+      report.calibrator = cache.calibrator;
       report.from_cache = true;
     } else {
       check(!options.calib_data.empty(),
@@ -77,16 +58,27 @@ Result<QuantizeModelReport> quantize_model(Graph& graph, const QuantizeModelOpti
       // The engine rewrites the graph it runs: calibrate a copy.
       auto copy = import_onnx_bytes(fp32_model, "");
       if (!copy.is_ok()) fail(copy.status().message(), ErrorKind::kInternal);
-      auto calibrated = calibrate(copy->graph, tensors, *dataset, options.calibration);
+      const Calibrator asked = options.calibration.calibrator;
+      const std::vector<Calibrator> candidates =
+          asked == Calibrator::kAuto ? auto_candidates() : std::vector<Calibrator>{asked};
+      auto calibrated =
+          calibrate_each(copy->graph, tensors, *dataset, options.calibration, candidates);
       if (!calibrated.is_ok()) fail(calibrated.status().message(), calibrated.status().kind());
-      ranges = std::move(calibrated.value());
+      Calibrator chosen = asked;
+      if (asked == Calibrator::kAuto) {
+        auto choice =
+            select_calibrator(graph, *calibrated, *dataset, options.calibration, options.layers);
+        if (!choice.is_ok()) fail(choice.status().message(), choice.status().kind());
+        chosen = report.chosen = choice->chosen;
+        report.scores = std::move(choice->scores);
+      }
+      ranges = std::move(calibrated->at(chosen));
+      report.calibrator = (asked == Calibrator::kAuto ? "auto: " : "") +
+                          calibrator_name(chosen, options.calibration) + " " +
+                          std::to_string(options.calibration.images);
       if (!options.cache_path.empty()) {
-        write_file_atomically(
-            options.cache_path,
-            format_calibration_cache({fingerprint,
-                                      calibrator_name(options.calibration) + " " +
-                                          std::to_string(options.calibration.images),
-                                      ranges}));
+        write_file_atomically(options.cache_path,
+                              format_calibration_cache({fingerprint, report.calibrator, ranges}));
         report.wrote_cache = true;
       }
     }

@@ -10,6 +10,7 @@
 
 #include "calibration/calibrate.h"
 #include "calibration/insert_qdq.h"
+#include "calibration/select_calibrator.h"
 #include "data/dataset.h"
 #include "graph/graph.h"
 #include "support/status.h"
@@ -32,6 +33,9 @@ struct QuantizeModelReport {
   int tensors = 0;          // activation tensors given a range
   bool from_cache = false;  // the ranges came from the cache
   bool wrote_cache = false;
+  std::string calibrator;                 // how the ranges were made (the cache's line)
+  std::vector<CalibratorScore> scores;    // --calibrator=auto's candidates, when it ran
+  Calibrator chosen = Calibrator::kAuto;  // and its choice
 };
 
 // Rewrites `graph` (an FP32 model) into QDQ form.

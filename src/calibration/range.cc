@@ -91,25 +91,41 @@ float amax_entropy(const AbsHistogram& histogram, int levels) {
   return histogram.edge(best_bins);
 }
 
-float amax_mse(const AbsHistogram& histogram, int steps) {
+float amax_lp(const AbsHistogram& histogram, int steps, double p) {
   const auto& counts = histogram.counts();
   const int bins = static_cast<int>(counts.size());
   const double width = static_cast<double>(histogram.max_abs()) / bins;
   if (width == 0.0) return histogram.max_abs();
+  // Each bin's values taken as evenly spread over it, sampled at a few points:
+  // a threshold far below the max leaves only a few steps in a bin, where its
+  // centre alone would misjudge the rounding error.
+  constexpr int kSamples = 4;
+  auto bin_error = [&](int i, double amax, double step) {
+    double error = 0.0;
+    for (int k = 0; k < kSamples; ++k) {
+      const double x = (i + (k + 0.5) / kSamples) * width;
+      const double quantized = x >= amax ? amax : std::nearbyint(x / step) * step;
+      error += std::pow(std::fabs(x - quantized), p);
+    }
+    return error / kSamples;
+  };
   double best = std::numeric_limits<double>::infinity();
   int best_bins = bins;
-  // Thresholds at bin edges, every 1/128 of the range from 1/16 of it: finer
-  // does not change the error measurably.
-  for (int kept = bins / 16; kept <= bins; kept += std::max(bins / 128, 1)) {
+  // Thresholds 2^(-k/16) of the range, down to one bin: a heavy tail can put
+  // the best one far below the max.
+  int previous = 0;
+  for (int k = 0;; ++k) {
+    const int kept = std::max(1, static_cast<int>(bins * std::exp2(-k / 16.0)));
+    if (kept == previous) {
+      if (kept == 1) break;
+      continue;
+    }
+    previous = kept;
     const double amax = kept * width, step = amax / steps;
     double error = 0.0;
-    for (int i = 0; i < bins; ++i) {
-      if (counts[i] == 0.0) continue;
-      const double center = (i + 0.5) * width;
-      const double quantized =
-          std::min(std::nearbyint(center / step), static_cast<double>(steps)) * step;
-      error += counts[i] * (center - quantized) * (center - quantized);
-    }
+    for (int i = 0; i < bins; ++i)
+      if (counts[i] != 0.0) error += counts[i] * bin_error(i, amax, step);
+    // Ties go to the wider range, which is tried first.
     if (error < best) best = error, best_bins = kept;
   }
   return histogram.edge(best_bins);

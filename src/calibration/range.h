@@ -11,9 +11,11 @@
 //   least information, measured as KL(P || Q) between the clipped histogram P
 //   (the clipped-away mass added to its last bin) and P quantized to 128
 //   levels and expanded back over P's non-empty bins.
-// - MSE: the threshold whose quantization (rounding inside, clipping outside)
-//   has the least mean squared error over the histogram (pytorch-quantization's
-//   "mse" method).
+// - Lp: the threshold whose quantization (rounding inside, clipping outside)
+//   has the least mean |error|^p over the histogram. p = 2 is
+//   pytorch-quantization's "mse" method; p < 2 weighs a far outlier's clipping
+//   error less against the rounding error of the many small values (LAPQ,
+//   Nahshan et al. 2019, search over p for the same reason).
 #pragma once
 
 #include <cstdint>
@@ -47,6 +49,6 @@ float amax_percentile(const AbsHistogram& histogram, double percentile);
 float amax_entropy(const AbsHistogram& histogram, int levels = 128);
 // `steps`: the quantization steps over [0, amax] (127 for int8, 255 for a
 // nonnegative tensor in uint8).
-float amax_mse(const AbsHistogram& histogram, int steps);
+float amax_lp(const AbsHistogram& histogram, int steps, double p);
 
 }  // namespace qdq

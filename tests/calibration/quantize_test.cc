@@ -143,7 +143,8 @@ TEST(Calibrate, MinMaxSeesTheLargestValueAndTheSignOfEachTensor) {
   options.calibrator = Calibrator::kMinMax;
   options.batch = 2;
   int64_t last_progress = 0;
-  options.progress = [&](int64_t done, int64_t total) {
+  options.progress = [&](const char* stage, int64_t done, int64_t total) {
+    EXPECT_STREQ(stage, "calibrating");
     EXPECT_EQ(total, 10);
     last_progress = done;
   };

@@ -77,11 +77,11 @@ TEST(AmaxEntropy, ReluOutputsZeroSpikeDoesNotDecide) {
   EXPECT_GT(amax_entropy(h), 1.9f);
 }
 
-TEST(AmaxMse, KeepsEvenlySpreadValuesAndClipsALaplaceTail) {
+TEST(AmaxLp, AtTwoKeepsEvenlySpreadValuesAndClipsALaplaceTail) {
   const auto spread = evenly_spread(200000, 3.0f);
   AbsHistogram even(3.0f);
   even.add(spread.data(), static_cast<int64_t>(spread.size()));
-  EXPECT_GT(amax_mse(even, 127), 2.9f);
+  EXPECT_GT(amax_lp(even, 127, 2.0), 2.9f);
 
   // Laplace-like magnitudes (exponential, mean 1; max 12.6 here): the
   // MSE-optimal 8-bit clip is about 9.9 (Banner et al., ACIQ), below the max.
@@ -92,10 +92,25 @@ TEST(AmaxMse, KeepsEvenlySpreadValuesAndClipsALaplaceTail) {
   for (float& v : values) max = std::max(max, v = exponential(rng));
   AbsHistogram h(max);
   h.add(values.data(), static_cast<int64_t>(values.size()));
-  const float int8 = amax_mse(h, 127), uint8 = amax_mse(h, 255);
+  const float int8 = amax_lp(h, 127, 2.0), uint8 = amax_lp(h, 255, 2.0);
   EXPECT_GT(int8, 9.0f);
   EXPECT_LT(int8, 11.0f);
   EXPECT_GE(uint8, int8);  // finer steps: clipping pays less
+}
+
+// Values in [0, 1] and one in 4,000 at 100 (the far tail of an undertrained
+// ResNet-50's residual stream): squared error keeps the tail, whose clipping
+// it weighs at 99^2 per value; p = 0.5 weighs it at 99^0.5 and keeps the
+// resolution of the rest.
+TEST(AmaxLp, BelowOneClipsASparseFarTailThatSquaredErrorKeeps) {
+  std::vector<float> values = evenly_spread(200000, 1.0f);
+  values.resize(values.size() + 50, 100.0f);
+  AbsHistogram h(100.0f);
+  h.add(values.data(), static_cast<int64_t>(values.size()));
+  EXPECT_GT(amax_lp(h, 255, 2.0), 90.0f);
+  const float clipped = amax_lp(h, 255, 0.5);
+  EXPECT_GT(clipped, 0.9f);
+  EXPECT_LT(clipped, 1.5f);
 }
 
 }  // namespace

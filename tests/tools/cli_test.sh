@@ -156,7 +156,8 @@ if [ $rc -eq 0 ] && grep -qE '^\| ResNet-20 \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| 
   grep -qE '^\| PTQ-only \| — \| — \| [0-9.]+ \| — \| [0-9.]+ \| — → 0\.3 \|$' "$work/out" &&
   cmp -s "$work/out" "$work/report.md"
 then pass; else fail "qeval --report (rc=$rc): $(cat "$work/out" "$work/err" | head -c 600)"; fi
-# Calibration: qdq-opt --quantize writes a QDQ model and the cache; with the
+# Calibration: qdq-opt --quantize writes a QDQ model and the cache (the
+# default calibrator, auto, lists its candidates and its choice); with the
 # cache it writes the same model without images; a cache of another model,
 # a malformed one, or no images at all are refused.
 calib=(--calibData=cifar10:"$data" --mean=0.2190 --std=0.3318 --calibImages=64)
@@ -164,7 +165,12 @@ rm -f "$work/o.onnx"
 "$opt" "$model" --quantize "${calib[@]}" --calib="$work/r20.cache" -o "$work/q1.onnx" >"$work/out" 2>"$work/err"
 rc=$?
 if [ $rc -eq 0 ] && grep -qE '^quantize: [0-9]+ layers, [0-9]+ activation tensors, ranges from calibration' "$work/out" &&
-  grep -q '^calibrating \[#*\] 128/128 images$' "$work/err" && head -1 "$work/r20.cache" | grep -q '^qdq-calibration-cache 1$'
+  grep -q '^calibrating \[#*\] 128/128 images$' "$work/err" &&
+  grep -q '^choosing the calibrator \[#*\] 320/320 images$' "$work/err" &&
+  [ "$(grep -c "^quantize: .* top-1 differs from FP32's on [0-9]* of 64 calibration images" "$work/out")" = 4 ] &&
+  chosen=$(grep '<- chosen$' "$work/out" | awk '{print $2}') && [ -n "$chosen" ] &&
+  head -1 "$work/r20.cache" | grep -q '^qdq-calibration-cache 1$' &&
+  sed -n 3p "$work/r20.cache" | grep -q "^calibrator auto: $chosen"
 then pass; else fail "qdq-opt --quantize (rc=$rc): $(cat "$work/out" "$work/err" | head -c 400)"; fi
 "$opt" "$model" --quantize --calib="$work/r20.cache" -o "$work/q2.onnx" >"$work/out" 2>"$work/err"
 if [ $? -eq 0 ] && grep -q 'ranges from the cache' "$work/out" && cmp -s "$work/q1.onnx" "$work/q2.onnx"
@@ -176,7 +182,7 @@ printf 'qdq-calibration-cache 1\nmodel zz\n' >"$work/bad.cache"
 expect_error "malformed calibration cache" "bad.cache:2" "$opt" "$model" --quantize --calib="$work/bad.cache" -o "$work/o.onnx"
 expect_error "quantize without images" "give --calibData" "$opt" "$model" --quantize -o "$work/o.onnx"
 expect_error "quantize a QDQ model" "quantized already" "$opt" "$qat" --quantize "${calib[@]}" -o "$work/o.onnx"
-expect_error "bad calibrator" "mse, entropy, percentile or minmax" "$opt" "$model" --quantize "${calib[@]}" --calibrator=kl -o "$work/o.onnx"
+expect_error "bad calibrator" "auto, mse, lp, entropy, percentile or minmax" "$opt" "$model" --quantize "${calib[@]}" --calibrator=kl -o "$work/o.onnx"
 expect_error "calibration flag without --quantize" "belongs to --quantize" "$opt" "$model" --calibImages=8 -o "$work/o.onnx"
 if [ ! -e "$work/o.onnx" ]; then pass; else fail "qdq-opt --quantize left an output after an error"; fi
 "$qexec" --onnx="$model" --int8 --calib="$work/r20.cache" --iterations=1 --duration=0 --warmUp=0 >"$work/out" 2>"$work/err"

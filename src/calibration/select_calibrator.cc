@@ -1,0 +1,114 @@
+#include "calibration/select_calibrator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "graph/onnx_export.h"
+#include "graph/onnx_import.h"
+#include "runtime/engine.h"
+
+namespace qdq {
+namespace {
+
+// Runs an engine built from `model_bytes` (quantized with `ranges` first,
+// unless null) over the images, batch by batch; returns output 0 of each.
+std::vector<Tensor> run_outputs(const std::string& model_bytes, const TensorRanges* ranges,
+                                const QuantizeOptions& layers, const Dataset& dataset,
+                                int64_t images, int64_t batch,
+                                const std::function<void(int64_t)>& done) {
+  auto imported = import_onnx_bytes(model_bytes, "");
+  if (!imported.is_ok()) fail(imported.status().message(), ErrorKind::kInternal);
+  Graph& graph = imported->graph;
+  EngineOptions engine_options;
+  engine_options.isa = best_isa();
+  if (ranges) {
+    insert_qdq(graph, *ranges, layers);
+    engine_options.int8 = true;
+  }
+  auto engine = build_engine(graph, engine_options);
+  if (!engine.is_ok()) fail(engine.status().message(), engine.status().kind());
+  const std::string input = graph.inputs().at(0)->name;
+  std::vector<Tensor> outputs;
+  for (int64_t first = 0; first < images; first += batch) {
+    ImageBatch b = dataset.load(first, std::min(batch, images - first));
+    auto out = engine->executor.run({{input, b.images}});
+    if (!out.is_ok()) fail(out.status().message(), out.status().kind());
+    outputs.push_back(std::move(out->at(0)));
+    done(std::min(first + batch, images));
+  }
+  return outputs;
+}
+
+int64_t argmax_row(const float* row, int64_t n) { return std::max_element(row, row + n) - row; }
+
+CalibratorScore score(Calibrator c, const std::vector<Tensor>& want,
+                      const std::vector<Tensor>& got) {
+  CalibratorScore s{c};
+  int64_t elements = 0;
+  for (size_t b = 0; b < want.size(); ++b) {
+    const Tensor &w = want[b], &g = got[b];
+    check(w.dtype() == DType::kFloat32 && g.dtype() == DType::kFloat32 && w.numel() == g.numel(),
+          "calibrator choice: the quantized model's output differs in type or size",
+          ErrorKind::kInternal);
+    for (int64_t i = 0; i < w.numel(); ++i) {
+      const double d = static_cast<double>(g.data<float>()[i]) - w.data<float>()[i];
+      s.output_mse += d * d;
+    }
+    elements += w.numel();
+    if (w.rank() != 2) continue;
+    const int64_t classes = w.dim(1);
+    for (int64_t r = 0; r < w.dim(0); ++r, ++s.images)
+      s.disagreements += argmax_row(w.data<float>() + r * classes, classes) !=
+                         argmax_row(g.data<float>() + r * classes, classes);
+  }
+  s.output_mse /= static_cast<double>(std::max<int64_t>(elements, 1));
+  return s;
+}
+
+}  // namespace
+
+Calibrator choose_calibrator(const std::vector<CalibratorScore>& scores) {
+  int64_t fewest = std::numeric_limits<int64_t>::max();
+  for (const CalibratorScore& s : scores) fewest = std::min(fewest, s.disagreements);
+  const double noise = std::max(1.0, 2.0 * std::sqrt(static_cast<double>(fewest)));
+  // Candidates in auto_candidates() order: the first of equals wins.
+  const CalibratorScore* best = nullptr;
+  for (Calibrator c : auto_candidates())
+    for (const CalibratorScore& s : scores)
+      if (s.calibrator == c && static_cast<double>(s.disagreements - fewest) <= noise &&
+          (!best || s.output_mse < best->output_mse))
+        best = &s;
+  check(best != nullptr, "calibrator choice: no candidate of auto's", ErrorKind::kInternal);
+  return best->calibrator;
+}
+
+Result<CalibratorChoice> select_calibrator(const Graph& model,
+                                           const std::map<Calibrator, TensorRanges>& candidates,
+                                           const Dataset& dataset,
+                                           const CalibrationOptions& options,
+                                           const QuantizeOptions& layers) {
+  return catch_errors([&] {
+    check(!candidates.empty(), "calibrator choice: no candidates", ErrorKind::kInternal);
+    const auto [batch, images] = calibration_batches(model, dataset, options);
+    const int64_t total = images * static_cast<int64_t>(candidates.size() + 1);
+    int64_t runs_done = 0;
+    auto done = [&](int64_t n) {
+      if (options.progress)
+        options.progress("choosing the calibrator", runs_done * images + n, total);
+    };
+    const std::string bytes = export_onnx(model);
+    const std::vector<Tensor> fp32 =
+        run_outputs(bytes, nullptr, layers, dataset, images, batch, done);
+    CalibratorChoice choice{candidates.begin()->first, {}};
+    for (const auto& [calibrator, ranges] : candidates) {
+      ++runs_done;
+      choice.scores.push_back(score(
+          calibrator, fp32, run_outputs(bytes, &ranges, layers, dataset, images, batch, done)));
+    }
+    choice.chosen = choose_calibrator(choice.scores);
+    return choice;
+  });
+}
+
+}  // namespace qdq
