@@ -367,6 +367,7 @@ int run(int argc, char** argv) {
                   << (quantize.placeholder_amax > 0 ? std::string("placeholders")
                       : quantized->from_cache       ? "the cache " + quantize.cache_path
                                                     : "calibration on " + quantize.calib_data)
+                  << (quantized->calibrator.empty() ? "" : " (" + quantized->calibrator + ")")
                   << "\n";
       if (best)
         quantized_model = [bytes = export_onnx(*graph), &import_options]() -> Graph {

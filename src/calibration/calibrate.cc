@@ -34,8 +34,9 @@ class CalibrationRun {
 
   int64_t images() const { return images_; }
 
+  // `outputs`, when given, receives the model's output 0 of each batch.
   void pass(const std::function<void(const std::string&, const Tensor&)>& observe,
-            int64_t done_before, int64_t total) {
+            int64_t done_before, int64_t total, std::vector<Tensor>* outputs = nullptr) {
     engine_.executor.set_observer([&](const Node& node, const std::vector<Tensor>& outs) {
       for (size_t i = 0; i < outs.size(); ++i)
         if (node.output(i)) observe(node.output(i)->name, outs[i]);
@@ -46,6 +47,7 @@ class CalibrationRun {
       observe(input_, batch.images);
       auto r = engine_.executor.run({{input_, batch.images}});
       if (!r.is_ok()) fail(r.status().message(), r.status().kind());
+      if (outputs) outputs->push_back(std::move(r->at(0)));
       if (options_.progress)
         options_.progress("calibrating", done_before + std::min(first + batch_, images_), total);
     }
@@ -123,12 +125,12 @@ Result<TensorRanges> calibrate(Graph& graph, const std::vector<std::string>& ten
                                const Dataset& dataset, const CalibrationOptions& options) {
   auto each = calibrate_each(graph, tensors, dataset, options, {options.calibrator});
   if (!each.is_ok()) return each.status();
-  return std::move(each->at(options.calibrator));
+  return std::move(each->ranges.at(options.calibrator));
 }
 
-Result<std::map<Calibrator, TensorRanges>> calibrate_each(
-    Graph& graph, const std::vector<std::string>& tensors, const Dataset& dataset,
-    const CalibrationOptions& options, const std::vector<Calibrator>& calibrators) {
+Result<Calibration> calibrate_each(Graph& graph, const std::vector<std::string>& tensors,
+                                   const Dataset& dataset, const CalibrationOptions& options,
+                                   const std::vector<Calibrator>& calibrators) {
   return catch_errors([&] {
     check(graph.inputs().size() == 1, "calibration needs a model with one image input",
           ErrorKind::kUnsupported);
@@ -144,6 +146,7 @@ Result<std::map<Calibrator, TensorRanges>> calibrate_each(
     const bool histograms = std::any_of(calibrators.begin(), calibrators.end(),
                                         [](Calibrator c) { return c != Calibrator::kMinMax; });
     const int64_t total = run.images() * (histograms ? 2 : 1);
+    Calibration result;
     run.pass(
         [&](const std::string& name, const Tensor& t) {
           auto it = observed.find(name);
@@ -157,7 +160,7 @@ Result<std::map<Calibrator, TensorRanges>> calibrate_each(
             o.min = std::min(o.min, v);
           }
         },
-        0, total);
+        0, total, &result.outputs);
     for (const auto& [name, o] : observed)
       check(o.seen, "calibration did not see tensor '" + name + "': the model does not compute it",
             ErrorKind::kInternal);
@@ -176,11 +179,11 @@ Result<std::map<Calibrator, TensorRanges>> calibrate_each(
     // content — a constant background is a spike that KL keeps resolution
     // for (Fashion-MNIST: entropy clipped the input at 0.66 of 2.35).
     const std::string& input = graph.inputs().front()->name;
-    std::map<Calibrator, TensorRanges> ranges;
     for (Calibrator c : calibrators)
       for (const auto& [name, o] : observed)
-        ranges[c][name] = {name == input ? o.max_abs : pick_amax(o, c, options), o.min >= 0.0f};
-    return ranges;
+        result.ranges[c][name] = {name == input ? o.max_abs : pick_amax(o, c, options),
+                                  o.min >= 0.0f};
+    return result;
   });
 }
 

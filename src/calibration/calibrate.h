@@ -19,7 +19,7 @@ struct CalibrationOptions {
   // Auto by default (calibration/select_calibrator.h): no one rule of range
   // holds up on every model. MSE is within 0.1 of FP32 on every trained
   // model in models/ but keeps the wide tails of an undertrained ResNet-50
-  // and collapses there (80.90 -> 9.65); Lp 0.5 clips them (81.80) but
+  // and collapses there (80.90 -> 9.65); Lp 0.5 clips them (81.90) but
   // costs MobileNetV2's ReLU6 outputs 1.7 points; entropy (KL) locks onto
   // any spike of the |x| histogram, and a constant image background is one
   // (Fashion-MNIST ResNet-20: 94.32 -> 84.25). See models/README.md.
@@ -54,14 +54,20 @@ std::string calibrator_name(Calibrator calibrator, const CalibrationOptions& opt
 // The calibrators kAuto chooses from.
 const std::vector<Calibrator>& auto_candidates();
 
+struct Calibration {
+  std::map<Calibrator, TensorRanges> ranges;  // per calibrator asked for
+  std::vector<Tensor> outputs;  // the FP32 model's output 0, batch by batch (calibration_batches)
+};
+
 // Builds `graph`'s FP32 engine (rewriting `graph`: pass a copy) and runs it
-// twice over the images: once for each tensor's largest |x|, once for its |x|
-// histogram on that range (MinMax needs only the first). Picks the ranges of
-// each of `calibrators` (not kAuto) from the same observations. Fails when a
-// tensor is neither a graph input nor produced by a layer of the engine.
-Result<std::map<Calibrator, TensorRanges>> calibrate_each(
-    Graph& graph, const std::vector<std::string>& tensors, const Dataset& dataset,
-    const CalibrationOptions& options, const std::vector<Calibrator>& calibrators);
+// twice over the images: once for each tensor's largest |x| (keeping the
+// model's output), once for its |x| histogram on that range (MinMax needs
+// only the first). Picks the ranges of each of `calibrators` (not kAuto)
+// from the same observations. Fails when a tensor is neither a graph input
+// nor produced by a layer of the engine.
+Result<Calibration> calibrate_each(Graph& graph, const std::vector<std::string>& tensors,
+                                   const Dataset& dataset, const CalibrationOptions& options,
+                                   const std::vector<Calibrator>& calibrators);
 // The same for options.calibrator alone (not kAuto).
 Result<TensorRanges> calibrate(Graph& graph, const std::vector<std::string>& tensors,
                                const Dataset& dataset, const CalibrationOptions& options);

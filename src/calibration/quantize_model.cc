@@ -72,7 +72,7 @@ Result<QuantizeModelReport> quantize_model(Graph& graph, const QuantizeModelOpti
         chosen = report.chosen = choice->chosen;
         report.scores = std::move(choice->scores);
       }
-      ranges = std::move(calibrated->at(chosen));
+      ranges = std::move(calibrated->ranges.at(chosen));
       report.calibrator = (asked == Calibrator::kAuto ? "auto: " : "") +
                           calibrator_name(chosen, options.calibration) + " " +
                           std::to_string(options.calibration.images);

@@ -11,21 +11,19 @@
 namespace qdq {
 namespace {
 
-// Runs an engine built from `model_bytes` (quantized with `ranges` first,
-// unless null) over the images, batch by batch; returns output 0 of each.
-std::vector<Tensor> run_outputs(const std::string& model_bytes, const TensorRanges* ranges,
+// Runs the INT8 engine of `model_bytes` quantized with `ranges` over the
+// images, batch by batch; returns output 0 of each.
+std::vector<Tensor> run_outputs(const std::string& model_bytes, const TensorRanges& ranges,
                                 const QuantizeOptions& layers, const Dataset& dataset,
                                 int64_t images, int64_t batch,
                                 const std::function<void(int64_t)>& done) {
   auto imported = import_onnx_bytes(model_bytes, "");
   if (!imported.is_ok()) fail(imported.status().message(), ErrorKind::kInternal);
   Graph& graph = imported->graph;
+  insert_qdq(graph, ranges, layers);
   EngineOptions engine_options;
   engine_options.isa = best_isa();
-  if (ranges) {
-    insert_qdq(graph, *ranges, layers);
-    engine_options.int8 = true;
-  }
+  engine_options.int8 = true;
   auto engine = build_engine(graph, engine_options);
   if (!engine.is_ok()) fail(engine.status().message(), engine.status().kind());
   const std::string input = graph.inputs().at(0)->name;
@@ -83,28 +81,30 @@ Calibrator choose_calibrator(const std::vector<CalibratorScore>& scores) {
   return best->calibrator;
 }
 
-Result<CalibratorChoice> select_calibrator(const Graph& model,
-                                           const std::map<Calibrator, TensorRanges>& candidates,
+Result<CalibratorChoice> select_calibrator(const Graph& model, const Calibration& calibration,
                                            const Dataset& dataset,
                                            const CalibrationOptions& options,
                                            const QuantizeOptions& layers) {
   return catch_errors([&] {
+    const std::map<Calibrator, TensorRanges>& candidates = calibration.ranges;
     check(!candidates.empty(), "calibrator choice: no candidates", ErrorKind::kInternal);
     const auto [batch, images] = calibration_batches(model, dataset, options);
-    const int64_t total = images * static_cast<int64_t>(candidates.size() + 1);
+    check(static_cast<int64_t>(calibration.outputs.size()) == (images + batch - 1) / batch,
+          "calibrator choice: the FP32 outputs do not match the calibration images",
+          ErrorKind::kInternal);
+    const int64_t total = images * static_cast<int64_t>(candidates.size());
     int64_t runs_done = 0;
     auto done = [&](int64_t n) {
       if (options.progress)
         options.progress("choosing the calibrator", runs_done * images + n, total);
     };
     const std::string bytes = export_onnx(model);
-    const std::vector<Tensor> fp32 =
-        run_outputs(bytes, nullptr, layers, dataset, images, batch, done);
     CalibratorChoice choice{candidates.begin()->first, {}};
     for (const auto& [calibrator, ranges] : candidates) {
+      choice.scores.push_back(
+          score(calibrator, calibration.outputs,
+                run_outputs(bytes, ranges, layers, dataset, images, batch, done)));
       ++runs_done;
-      choice.scores.push_back(score(
-          calibrator, fp32, run_outputs(bytes, &ranges, layers, dataset, images, batch, done)));
     }
     choice.chosen = choose_calibrator(choice.scores);
     return choice;

@@ -42,9 +42,10 @@ struct CalibratorChoice {
 Calibrator choose_calibrator(const std::vector<CalibratorScore>& scores);
 
 // `model`: the FP32 model insert_qdq will quantize (BN folded); copied, not
-// changed. Output 0 is compared; top-1 agreement needs it to be [N, classes].
-Result<CalibratorChoice> select_calibrator(const Graph& model,
-                                           const std::map<Calibrator, TensorRanges>& candidates,
+// changed. `calibration`: calibrate_each's, on the same images; its FP32
+// outputs are the reference. Output 0 is compared; top-1 agreement needs it
+// to be [N, classes].
+Result<CalibratorChoice> select_calibrator(const Graph& model, const Calibration& calibration,
                                            const Dataset& dataset,
                                            const CalibrationOptions& options,
                                            const QuantizeOptions& layers);

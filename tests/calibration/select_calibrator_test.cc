@@ -51,6 +51,17 @@ TensorRanges ranges(const Graph& g, float input_amax, float hidden_amax) {
   return {{names[0], {input_amax, false}}, {names[1], {hidden_amax, true}}};
 }
 
+// The candidates with calibrate_each's FP32 outputs: the model run batch by batch.
+Calibration calibration(const Graph& g, std::map<Calibrator, TensorRanges> candidates,
+                        int64_t batch) {
+  const RandomDataset data;
+  Calibration c{std::move(candidates), {}};
+  for (int64_t first = 0; first < data.size(); first += batch)
+    c.outputs.push_back(testing::run_graph(
+        g, {{"x", data.load(first, std::min(batch, data.size() - first)).images}})[0]);
+  return c;
+}
+
 TEST(SelectCalibrator, TheRangesThatKeepFp32sTop1Win) {
   const Graph g = classifier();
   CalibrationOptions options;
@@ -59,7 +70,8 @@ TEST(SelectCalibrator, TheRangesThatKeepFp32sTop1Win) {
       {Calibrator::kMse, ranges(g, 0.01f, 0.01f)},     // clips nearly everything
       {Calibrator::kLp, ranges(g, 1.0f, 8.0f)},        // keeps every value
       {Calibrator::kEntropy, ranges(g, 1.0f, 0.2f)}};  // clips the hidden layer
-  auto choice = select_calibrator(g, candidates, RandomDataset(), options, {});
+  auto choice =
+      select_calibrator(g, calibration(g, candidates, options.batch), RandomDataset(), options, {});
   ASSERT_TRUE(choice.is_ok()) << choice.status().message();
   EXPECT_EQ(choice->chosen, Calibrator::kLp);
   ASSERT_EQ(choice->scores.size(), 3u);
@@ -76,7 +88,11 @@ TEST(SelectCalibrator, EqualCandidatesGoToTheFirstOfAutosOrder) {
   const Graph g = classifier();
   const TensorRanges same = ranges(g, 1.0f, 8.0f);
   auto choice = select_calibrator(
-      g, {{Calibrator::kPercentile, same}, {Calibrator::kEntropy, same}, {Calibrator::kLp, same}},
+      g,
+      calibration(
+          g,
+          {{Calibrator::kPercentile, same}, {Calibrator::kEntropy, same}, {Calibrator::kLp, same}},
+          CalibrationOptions{}.batch),
       RandomDataset(), {}, {});
   ASSERT_TRUE(choice.is_ok()) << choice.status().message();
   EXPECT_EQ(choice->chosen, Calibrator::kLp);

@@ -166,7 +166,7 @@ rm -f "$work/o.onnx"
 rc=$?
 if [ $rc -eq 0 ] && grep -qE '^quantize: [0-9]+ layers, [0-9]+ activation tensors, ranges from calibration' "$work/out" &&
   grep -q '^calibrating \[#*\] 128/128 images$' "$work/err" &&
-  grep -q '^choosing the calibrator \[#*\] 320/320 images$' "$work/err" &&
+  grep -q '^choosing the calibrator \[#*\] 256/256 images$' "$work/err" &&
   [ "$(grep -c "^quantize: .* top-1 differs from FP32's on [0-9]* of 64 calibration images" "$work/out")" = 4 ] &&
   chosen=$(grep '<- chosen$' "$work/out" | awk '{print $2}') && [ -n "$chosen" ] &&
   head -1 "$work/r20.cache" | grep -q '^qdq-calibration-cache 1$' &&
