@@ -7,6 +7,7 @@
 
 #include "calibration/cache.h"
 #include "calibration/calibrate.h"
+#include "calibration/calibration_test_util.h"
 #include "calibration/insert_qdq.h"
 #include "graph/builder.h"
 #include "passes/pass_test_util.h"
@@ -49,27 +50,8 @@ TEST(CalibrationCache, MalformedTextNamesTheLine) {
   }
 }
 
-// x [1,2,5,5] -> Conv(3x3, 4 channels, bias) -> Relu -> Flatten -> Gemm(transB) -> y.
-Graph conv_relu_gemm() {
-  GraphBuilder b(13);
-  Value* x = b.input("x", DType::kFloat32, {1, 2, 5, 5});
-  Attributes conv;
-  conv.set("kernel_shape", std::vector<int64_t>{3, 3});
-  Value* h = b.op("Relu", {b.op("Conv",
-                                {x, b.constant("w", testing::random_floats({4, 2, 3, 3}, 1)),
-                                 b.constant("b", testing::random_floats({4}, 2))},
-                                conv)});
-  Attributes gemm;
-  gemm.set("transB", int64_t{1});
-  b.output(b.op("Gemm",
-                {b.op("Flatten", {h}), b.constant("fc", testing::random_floats({3, 36}, 3)),
-                 b.constant("fc_b", testing::random_floats({3}, 4))},
-                gemm));
-  return b.build();
-}
-
 TEST(InsertQdq, ListsEachLayersActivationInputOnce) {
-  Graph g = conv_relu_gemm();
+  Graph g = testing::conv_relu_gemm();
   const auto all = tensors_to_calibrate(g, {});
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0], "x");
@@ -78,7 +60,7 @@ TEST(InsertQdq, ListsEachLayersActivationInputOnce) {
 }
 
 TEST(InsertQdq, QuantizesWeightsPerChannelBiasesToInt32AndActivationsByRange) {
-  Graph g = conv_relu_gemm();
+  Graph g = testing::conv_relu_gemm();
   const auto names = tensors_to_calibrate(g, {});
   EXPECT_EQ(insert_qdq(g, {{names[0], {1.0f, false}}, {names[1], {4.0f, true}}}, {}), 2);
   auto counts = testing::op_counts(g);
@@ -106,7 +88,7 @@ TEST(InsertQdq, QuantizesWeightsPerChannelBiasesToInt32AndActivationsByRange) {
   }
   // The quantized model computes what the float one does, to quantization error.
   std::map<std::string, Tensor> in{{"x", testing::random_floats({1, 2, 5, 5}, 9)}};
-  Graph f = conv_relu_gemm();
+  Graph f = testing::conv_relu_gemm();
   const Tensor want = testing::run_graph(f, in)[0];
   const Tensor got = testing::run_graph(g, in)[0];
   for (int64_t i = 0; i < want.numel(); ++i)

@@ -4,8 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "graph/builder.h"
-#include "passes/pass_test_util.h"
+#include "calibration/calibration_test_util.h"
 
 namespace qdq {
 namespace {
@@ -21,29 +20,6 @@ class RandomDataset : public Dataset {
     return batch;
   }
 };
-
-// x [N,2,5,5] -> Conv(3x3, 4) -> Relu -> Flatten -> Gemm(transB) -> logits [N,3].
-Graph classifier() {
-  GraphBuilder b(13);
-  Value* x = b.input("x", DType::kFloat32, {-1, 2, 5, 5});
-  Attributes conv;
-  conv.set("kernel_shape", std::vector<int64_t>{3, 3});
-  Value* h = b.op("Relu", {b.op("Conv",
-                                {x, b.constant("w", testing::random_floats({4, 2, 3, 3}, 1)),
-                                 b.constant("b", testing::random_floats({4}, 2))},
-                                conv)});
-  Attributes gemm;
-  gemm.set("transB", int64_t{1});
-  b.output(b.op("Gemm",
-                {b.op("Flatten", {h}), b.constant("fc", testing::random_floats({3, 36}, 3)),
-                 b.constant("fc_b", testing::random_floats({3}, 4))},
-                gemm));
-  Graph g = b.build();
-  // Typed as an exporter writes it: the choice copies the model through ONNX.
-  g.outputs()[0]->dtype = DType::kFloat32;
-  g.outputs()[0]->shape = SymbolicShape{Dim{-1, "N"}, Dim{3, ""}};
-  return g;
-}
 
 // Ranges for both quantized tensors: the input's, and the ReLU output's.
 TensorRanges ranges(const Graph& g, float input_amax, float hidden_amax) {
@@ -63,7 +39,7 @@ Calibration calibration(const Graph& g, std::map<Calibrator, TensorRanges> candi
 }
 
 TEST(SelectCalibrator, TheRangesThatKeepFp32sTop1Win) {
-  const Graph g = classifier();
+  const Graph g = testing::conv_relu_gemm(-1);
   CalibrationOptions options;
   options.batch = 8;
   const std::map<Calibrator, TensorRanges> candidates{
@@ -85,7 +61,7 @@ TEST(SelectCalibrator, TheRangesThatKeepFp32sTop1Win) {
 }
 
 TEST(SelectCalibrator, EqualCandidatesGoToTheFirstOfAutosOrder) {
-  const Graph g = classifier();
+  const Graph g = testing::conv_relu_gemm(-1);
   const TensorRanges same = ranges(g, 1.0f, 8.0f);
   auto choice = select_calibrator(
       g,
