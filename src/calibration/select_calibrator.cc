@@ -88,7 +88,9 @@ Result<CalibratorChoice> select_calibrator(const Graph& model, const Calibration
   return catch_errors([&] {
     const std::map<Calibrator, TensorRanges>& candidates = calibration.ranges;
     check(!candidates.empty(), "calibrator choice: no candidates", ErrorKind::kInternal);
-    const auto [batch, images] = calibration_batches(model, dataset, options);
+    // Named variables, not a structured binding: clang 14 cannot capture one.
+    const CalibrationBatches batches = calibration_batches(model, dataset, options);
+    const int64_t batch = batches.batch, images = batches.images;
     check(static_cast<int64_t>(calibration.outputs.size()) == (images + batch - 1) / batch,
           "calibrator choice: the FP32 outputs do not match the calibration images",
           ErrorKind::kInternal);
