@@ -20,48 +20,6 @@ struct Observed {
   std::unique_ptr<AbsHistogram> histogram;  // the second pass's
 };
 
-// Feeds the images in batches to the engine; `observe` sees each wanted tensor.
-class CalibrationRun {
- public:
-  CalibrationRun(Engine& engine, const Graph& graph, const Dataset& dataset,
-                 const CalibrationOptions& options)
-      : engine_(engine), dataset_(dataset), options_(options) {
-    input_ = graph.inputs().at(0)->name;
-    const CalibrationBatches batches = calibration_batches(graph, dataset, options);
-    batch_ = batches.batch;
-    images_ = batches.images;
-  }
-
-  int64_t images() const { return images_; }
-
-  // `outputs`, when given, receives the model's output 0 of each batch.
-  void pass(const std::function<void(const std::string&, const Tensor&)>& observe,
-            int64_t done_before, int64_t total, std::vector<Tensor>* outputs = nullptr) {
-    engine_.executor.set_observer([&](const Node& node, const std::vector<Tensor>& outs) {
-      for (size_t i = 0; i < outs.size(); ++i)
-        if (node.output(i)) observe(node.output(i)->name, outs[i]);
-    });
-    for (int64_t first = 0; first < images_; first += batch_) {
-      ImageBatch batch = dataset_.load(first, std::min(batch_, images_ - first));
-      if (batch.images.numel() == 0) continue;
-      observe(input_, batch.images);
-      auto r = engine_.executor.run({{input_, batch.images}});
-      if (!r.is_ok()) fail(r.status().message(), r.status().kind());
-      if (outputs) outputs->push_back(std::move(r->at(0)));
-      if (options_.progress)
-        options_.progress("calibrating", done_before + std::min(first + batch_, images_), total);
-    }
-    engine_.executor.set_observer(nullptr);
-  }
-
- private:
-  Engine& engine_;
-  const Dataset& dataset_;
-  const CalibrationOptions& options_;
-  std::string input_;
-  int64_t batch_ = 1, images_ = 0;
-};
-
 float pick_amax(const Observed& o, Calibrator calibrator, const CalibrationOptions& options) {
   const int steps = o.min >= 0.0f ? 255 : 127;  // insert_qdq's choice of type
   switch (calibrator) {
@@ -82,6 +40,33 @@ float pick_amax(const Observed& o, Calibrator calibrator, const CalibrationOptio
 }
 
 }  // namespace
+
+std::vector<Tensor> run_calibration_pass(Engine& engine, const Graph& graph, const Dataset& dataset,
+                                         const CalibrationOptions& options,
+                                         const TensorObserver& observe, const char* stage,
+                                         int64_t done_before, int64_t total) {
+  const std::string input = graph.inputs().at(0)->name;
+  const CalibrationBatches batches = calibration_batches(graph, dataset, options);
+  const int64_t batch = batches.batch, images = batches.images;
+  if (observe)
+    engine.executor.set_observer([&](const Node& node, const std::vector<Tensor>& outs) {
+      for (size_t i = 0; i < outs.size(); ++i)
+        if (node.output(i)) observe(node.output(i)->name, outs[i]);
+    });
+  std::vector<Tensor> outputs;
+  for (int64_t first = 0; first < images; first += batch) {
+    ImageBatch b = dataset.load(first, std::min(batch, images - first));
+    if (b.images.numel() == 0) continue;
+    if (observe) observe(input, b.images);
+    auto r = engine.executor.run({{input, b.images}});
+    if (!r.is_ok()) fail(r.status().message(), r.status().kind());
+    outputs.push_back(std::move(r->at(0)));
+    if (options.progress)
+      options.progress(stage, done_before + std::min(first + batch, images), total);
+  }
+  engine.executor.set_observer(nullptr);
+  return outputs;
+}
 
 CalibrationBatches calibration_batches(const Graph& graph, const Dataset& dataset,
                                        const CalibrationOptions& options) {
@@ -138,16 +123,20 @@ Result<Calibration> calibrate_each(Graph& graph, const std::vector<std::string>&
     engine_options.isa = best_isa();
     auto engine = build_engine(graph, engine_options);
     if (!engine.is_ok()) fail(engine.status().message(), engine.status().kind());
-    CalibrationRun run(*engine, graph, dataset, options);
-    check(run.images() > 0, "the calibration dataset holds no images");
+    const int64_t images = calibration_batches(graph, dataset, options).images;
+    check(images > 0, "the calibration dataset holds no images");
+    auto pass = [&](const TensorObserver& observe, int64_t done_before, int64_t total) {
+      return run_calibration_pass(*engine, graph, dataset, options, observe, "calibrating",
+                                  done_before, total);
+    };
 
     std::map<std::string, Observed> observed;
     for (const auto& name : tensors) observed[name];
     const bool histograms = std::any_of(calibrators.begin(), calibrators.end(),
                                         [](Calibrator c) { return c != Calibrator::kMinMax; });
-    const int64_t total = run.images() * (histograms ? 2 : 1);
+    const int64_t total = images * (histograms ? 2 : 1);
     Calibration result;
-    run.pass(
+    result.outputs = pass(
         [&](const std::string& name, const Tensor& t) {
           auto it = observed.find(name);
           if (it == observed.end() || t.dtype() != DType::kFloat32) return;
@@ -160,19 +149,19 @@ Result<Calibration> calibrate_each(Graph& graph, const std::vector<std::string>&
             o.min = std::min(o.min, v);
           }
         },
-        0, total, &result.outputs);
+        0, total);
     for (const auto& [name, o] : observed)
       check(o.seen, "calibration did not see tensor '" + name + "': the model does not compute it",
             ErrorKind::kInternal);
     if (histograms) {
       for (auto& [name, o] : observed) o.histogram = std::make_unique<AbsHistogram>(o.max_abs);
-      run.pass(
+      pass(
           [&](const std::string& name, const Tensor& t) {
             auto it = observed.find(name);
             if (it != observed.end() && t.dtype() == DType::kFloat32)
               it->second.histogram->add(t.data<float>(), t.numel());
           },
-          run.images(), total);
+          images, total);
     }
     // The model's input keeps every value the images gave it, whatever the
     // calibrator: each is a preprocessed pixel, and clipping saturates image

@@ -9,6 +9,7 @@
 
 #include "data/dataset.h"
 #include "graph/graph.h"
+#include "runtime/engine.h"
 #include "support/status.h"
 
 namespace qdq {
@@ -47,6 +48,16 @@ struct CalibrationBatches {
 };
 CalibrationBatches calibration_batches(const Graph& graph, const Dataset& dataset,
                                        const CalibrationOptions& options);
+
+// One run of `engine` (built from `graph`) over the images, in
+// calibration_batches' batches: `observe`, when set, sees the model input and
+// every node output; progress reports `stage`, done_before + the images so
+// far, and total. Returns the model's output 0 of each batch.
+using TensorObserver = std::function<void(const std::string& name, const Tensor& value)>;
+std::vector<Tensor> run_calibration_pass(Engine& engine, const Graph& graph, const Dataset& dataset,
+                                         const CalibrationOptions& options,
+                                         const TensorObserver& observe, const char* stage,
+                                         int64_t done_before, int64_t total);
 
 // "entropy", "percentile 99.99", "lp 0.5": how caches and reports name it.
 std::string calibrator_name(Calibrator calibrator, const CalibrationOptions& options);

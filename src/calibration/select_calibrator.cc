@@ -12,11 +12,11 @@ namespace qdq {
 namespace {
 
 // Runs the INT8 engine of `model_bytes` quantized with `ranges` over the
-// images, batch by batch; returns output 0 of each.
+// calibration images; returns output 0 of each batch.
 std::vector<Tensor> run_outputs(const std::string& model_bytes, const TensorRanges& ranges,
                                 const QuantizeOptions& layers, const Dataset& dataset,
-                                int64_t images, int64_t batch,
-                                const std::function<void(int64_t)>& done) {
+                                const CalibrationOptions& options, int64_t done_before,
+                                int64_t total) {
   auto imported = import_onnx_bytes(model_bytes, "");
   if (!imported.is_ok()) fail(imported.status().message(), ErrorKind::kInternal);
   Graph& graph = imported->graph;
@@ -26,22 +26,17 @@ std::vector<Tensor> run_outputs(const std::string& model_bytes, const TensorRang
   engine_options.int8 = true;
   auto engine = build_engine(graph, engine_options);
   if (!engine.is_ok()) fail(engine.status().message(), engine.status().kind());
-  const std::string input = graph.inputs().at(0)->name;
-  std::vector<Tensor> outputs;
-  for (int64_t first = 0; first < images; first += batch) {
-    ImageBatch b = dataset.load(first, std::min(batch, images - first));
-    auto out = engine->executor.run({{input, b.images}});
-    if (!out.is_ok()) fail(out.status().message(), out.status().kind());
-    outputs.push_back(std::move(out->at(0)));
-    done(std::min(first + batch, images));
-  }
-  return outputs;
+  return run_calibration_pass(*engine, graph, dataset, options, nullptr, "choosing the calibrator",
+                              done_before, total);
 }
 
 int64_t argmax_row(const float* row, int64_t n) { return std::max_element(row, row + n) - row; }
 
 CalibratorScore score(Calibrator c, const std::vector<Tensor>& want,
                       const std::vector<Tensor>& got) {
+  check(want.size() == got.size(),
+        "calibrator choice: the FP32 outputs do not match the calibration images",
+        ErrorKind::kInternal);
   CalibratorScore s{c};
   int64_t elements = 0;
   for (size_t b = 0; b < want.size(); ++b) {
@@ -88,25 +83,15 @@ Result<CalibratorChoice> select_calibrator(const Graph& model, const Calibration
   return catch_errors([&] {
     const std::map<Calibrator, TensorRanges>& candidates = calibration.ranges;
     check(!candidates.empty(), "calibrator choice: no candidates", ErrorKind::kInternal);
-    // Named variables, not a structured binding: clang 14 cannot capture one.
-    const CalibrationBatches batches = calibration_batches(model, dataset, options);
-    const int64_t batch = batches.batch, images = batches.images;
-    check(static_cast<int64_t>(calibration.outputs.size()) == (images + batch - 1) / batch,
-          "calibrator choice: the FP32 outputs do not match the calibration images",
-          ErrorKind::kInternal);
+    const int64_t images = calibration_batches(model, dataset, options).images;
     const int64_t total = images * static_cast<int64_t>(candidates.size());
-    int64_t runs_done = 0;
-    auto done = [&](int64_t n) {
-      if (options.progress)
-        options.progress("choosing the calibrator", runs_done * images + n, total);
-    };
     const std::string bytes = export_onnx(model);
     CalibratorChoice choice{candidates.begin()->first, {}};
     for (const auto& [calibrator, ranges] : candidates) {
+      const int64_t done_before = images * static_cast<int64_t>(choice.scores.size());
       choice.scores.push_back(
           score(calibrator, calibration.outputs,
-                run_outputs(bytes, ranges, layers, dataset, images, batch, done)));
-      ++runs_done;
+                run_outputs(bytes, ranges, layers, dataset, options, done_before, total)));
     }
     choice.chosen = choose_calibrator(choice.scores);
     return choice;
