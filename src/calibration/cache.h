@@ -2,12 +2,14 @@
 // calibration and read back instead of calibrating again (TensorRT's
 // calibration cache, in a form a person can read and diff):
 //
-//   qdq-calibration-cache 1
+//   qdq-calibration-cache 2
 //   model 9f2c0a1b33d4e5f6      fingerprint of the FP32 model it was made for
 //   calibrator entropy 512      how (informational)
-//   input.1 2.6400001 signed    one line per tensor: name, amax, signed|unsigned
+//   input.1 -0.66 2.64          one line per tensor: name, min, max
 //   ...
 //
+// Version 1 caches (name, amax, signed|unsigned: [-amax, amax] or [0, amax])
+// are still read.
 // A cache made for another model (a different fingerprint) is refused.
 #pragma once
 

@@ -15,13 +15,15 @@ namespace {
 
 struct Observed {
   float max_abs = 0.0f;
-  float min = 0.0f;
+  float min = 0.0f, max = 0.0f;
   bool seen = false;
   std::unique_ptr<AbsHistogram> histogram;  // the second pass's
 };
 
 float pick_amax(const Observed& o, Calibrator calibrator, const CalibrationOptions& options) {
-  const int steps = o.min >= 0.0f ? 255 : 127;  // insert_qdq's choice of type
+  // The steps over [0, amax]: uint8's 255 for a nonnegative tensor; a signed
+  // one spreads its 255 over both sides, about 127 for each.
+  const int steps = o.min >= 0.0f ? 255 : 127;
   switch (calibrator) {
     case Calibrator::kMinMax:
       return o.max_abs;
@@ -100,9 +102,13 @@ std::string calibrator_name(Calibrator calibrator, const CalibrationOptions& opt
   return "entropy";
 }
 
+// MinMax last: ONNX Runtime's quantize_static default, on the same uint8
+// grid; among the candidates, auto never picks what its own measure ranks
+// below ORT's rule.
 const std::vector<Calibrator>& auto_candidates() {
   static const std::vector<Calibrator> candidates = {Calibrator::kMse, Calibrator::kLp,
-                                                     Calibrator::kEntropy, Calibrator::kPercentile};
+                                                     Calibrator::kEntropy, Calibrator::kPercentile,
+                                                     Calibrator::kMinMax};
   return candidates;
 }
 
@@ -147,6 +153,7 @@ Result<Calibration> calibrate_each(Graph& graph, const std::vector<std::string>&
             if (std::isnan(v)) continue;
             o.max_abs = std::max(o.max_abs, std::fabs(v));
             o.min = std::min(o.min, v);
+            o.max = std::max(o.max, v);
           }
         },
         0, total);
@@ -168,10 +175,15 @@ Result<Calibration> calibrate_each(Graph& graph, const std::vector<std::string>&
     // content — a constant background is a spike that KL keeps resolution
     // for (Fashion-MNIST: entropy clipped the input at 0.66 of 2.35).
     const std::string& input = graph.inputs().front()->name;
+    // A calibrator's |x| threshold clips both sides; a side that never reaches
+    // it keeps its own extent, so a skewed signed tensor (the model input:
+    // Fashion-MNIST's lies in [-0.66, 2.35]) spends no levels on values it
+    // never takes.
     for (Calibrator c : calibrators)
-      for (const auto& [name, o] : observed)
-        result.ranges[c][name] = {name == input ? o.max_abs : pick_amax(o, c, options),
-                                  o.min >= 0.0f};
+      for (const auto& [name, o] : observed) {
+        const float amax = name == input ? o.max_abs : pick_amax(o, c, options);
+        result.ranges[c][name] = {std::max(o.min, -amax), std::min(o.max, amax)};
+      }
     return result;
   });
 }

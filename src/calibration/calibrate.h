@@ -34,9 +34,11 @@ struct CalibrationOptions {
   std::function<void(const char* stage, int64_t done, int64_t total)> progress;
 };
 
+// The interval a tensor is quantized over; min <= 0 <= max, as QuantizeLinear
+// needs zero on its grid.
 struct TensorRange {
-  float amax = 0.0f;         // the range is [-amax, amax], or [0, amax] when nonnegative
-  bool nonnegative = false;  // no negative value was seen (a ReLU's output)
+  float min = 0.0f, max = 0.0f;
+  bool nonnegative() const { return min >= 0.0f; }  // a ReLU's output
 };
 
 using TensorRanges = std::map<std::string, TensorRange>;

@@ -103,17 +103,28 @@ struct QuantizedActivation {
   float scale;
 };
 
+// uint8 over `range`: zero point 0 for a nonnegative tensor, else the grid
+// point nearest to zero's place in [min, max] (ONNX Runtime's u8 activations).
+struct ActivationQuantization {
+  float scale;
+  uint8_t zero_point;
+};
+
+ActivationQuantization activation_quantization(const TensorRange& range) {
+  const float scale = positive_scale(range.max - std::min(range.min, 0.0f), 255.0f);
+  const float zero = std::nearbyint(-std::min(range.min, 0.0f) / scale);
+  return {scale, static_cast<uint8_t>(std::clamp(zero, 0.0f, 255.0f))};
+}
+
 // x -> QuantizeLinear -> DequantizeLinear, and every float reader of x but the
 // new Q reads the DQ instead.
 QuantizedActivation quantize_activation(Graph& graph, Value* x, const TensorRange& range) {
-  const bool unsigned_range = range.nonnegative;
-  const float scale = positive_scale(range.amax, unsigned_range ? 255.0f : 127.0f);
-  Value* s = add_constant(graph, x->name + "_scale", Tensor::scalar(scale));
+  const ActivationQuantization quantization = activation_quantization(range);
+  Value* s = add_constant(graph, x->name + "_scale", Tensor::scalar(quantization.scale));
   Value* z = add_constant(graph, x->name + "_zero_point",
-                          unsigned_range ? Tensor::scalar<uint8_t>(0) : Tensor::scalar<int8_t>(0));
+                          Tensor::scalar<uint8_t>(quantization.zero_point));
   const std::vector<Node*> readers = x->consumers;
-  Value* q = graph.add_value(unique_name(graph, x->name + "_quantized"),
-                             unsigned_range ? DType::kUInt8 : DType::kInt8);
+  Value* q = graph.add_value(unique_name(graph, x->name + "_quantized"), DType::kUInt8);
   q->shape = x->shape;
   graph.add_node("QuantizeLinear", {x, s, z}, {q}, unique_name(graph, x->name + "_QuantizeLinear"));
   Value* dq = graph.add_value(unique_name(graph, x->name + "_dequantized"), DType::kFloat32);
@@ -123,7 +134,7 @@ QuantizedActivation quantize_activation(Graph& graph, Value* x, const TensorRang
   for (Node* reader : readers)
     for (size_t i = 0; i < reader->inputs().size(); ++i)
       if (reader->inputs()[i] == x) graph.replace_input(reader, i, dq);
-  return {dq, scale};
+  return {dq, quantization.scale};
 }
 
 }  // namespace

@@ -7,9 +7,10 @@
 //   scale per output channel (max |w| / 127), behind a DequantizeLinear.
 // - Biases: int32 with scale x_scale * w_scale[c], as QLinearConv wants.
 // - The activation input of each such layer: QuantizeLinear -> DequantizeLinear
-//   with the calibrated amax: uint8 with zero point 0 over [0, amax] when no
-//   negative value was seen (a ReLU's output: all 256 levels on the values that
-//   occur), else int8 symmetric over [-amax, amax]. Every float reader of the
+//   in uint8 over the calibrated [min, max]: zero point 0 for a tensor never
+//   negative (a ReLU's output), else the zero point that puts 0 on the grid,
+//   as ONNX Runtime's u8 activations (all 256 levels on the values that occur;
+//   symmetric int8 would leave the short side's levels unused). Every float reader of the
 //   tensor reads the DequantizeLinear, residual adds included (TensorRT's rule),
 //   so a tensor is stored once, in 8 bits.
 #pragma once

@@ -37,7 +37,8 @@ Result<QuantizeModelReport> quantize_model(Graph& graph, const QuantizeModelOpti
     std::map<std::string, TensorRange> ranges;
     const bool cached = !options.cache_path.empty() && std::filesystem::exists(options.cache_path);
     if (options.placeholder_amax > 0.0f) {
-      for (const auto& name : tensors) ranges[name] = {options.placeholder_amax, false};
+      for (const auto& name : tensors)
+        ranges[name] = {-options.placeholder_amax, options.placeholder_amax};
     } else if (cached) {
       CalibrationCache cache =
           parse_calibration_cache(read_file(options.cache_path), options.cache_path);

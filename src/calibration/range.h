@@ -1,7 +1,7 @@
 // Choosing a tensor's quantization range from what calibration observed: the
-// calibrators users know from TensorRT and pytorch-quantization. All pick amax for a symmetric
-// range [-amax, amax] (int8, zero point 0) or, for a tensor that is never negative, [0, amax]
-// (uint8, zero point 0).
+// calibrators users know from TensorRT and pytorch-quantization. All pick a
+// threshold amax on |x|; calibration clips the tensor's observed [min, max]
+// to [-amax, amax] (calibrate.h's TensorRange, insert_qdq's uint8 grid).
 //
 // - MinMax: the largest |x| seen. Keeps every value; one outlier stretches the
 //   scale for all the others.

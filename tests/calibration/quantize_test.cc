@@ -18,29 +18,49 @@ namespace {
 TEST(CalibrationCache, RoundTripsItsText) {
   CalibrationCache cache{0x0123456789abcdefULL,
                          "entropy 512",
-                         {{"input", {2.640000104904175f, false}}, {"relu_1", {0.1f, true}}}};
+                         {{"input", {-0.6600001f, 2.640000104904175f}}, {"relu_1", {0.0f, 0.1f}}}};
   const std::string text = format_calibration_cache(cache);
   const CalibrationCache back = parse_calibration_cache(text, "c.txt");
   EXPECT_EQ(back.model, cache.model);
   EXPECT_EQ(back.calibrator, "entropy 512");
   ASSERT_EQ(back.ranges.size(), 2u);
-  EXPECT_EQ(back.ranges.at("input").amax, 2.640000104904175f);  // bit for bit
-  EXPECT_FALSE(back.ranges.at("input").nonnegative);
-  EXPECT_TRUE(back.ranges.at("relu_1").nonnegative);
+  EXPECT_EQ(back.ranges.at("input").min, -0.6600001f);  // bit for bit
+  EXPECT_EQ(back.ranges.at("input").max, 2.640000104904175f);
+  EXPECT_FALSE(back.ranges.at("input").nonnegative());
+  EXPECT_TRUE(back.ranges.at("relu_1").nonnegative());
   EXPECT_EQ(format_calibration_cache(back), text);
 }
 
+// Caches written before asymmetric ranges: amax and the sign.
+TEST(CalibrationCache, ReadsVersionOne) {
+  const CalibrationCache back = parse_calibration_cache(
+      "qdq-calibration-cache 1\nmodel 0123456789abcdef\ncalibrator mse 512\n"
+      "input 2.5 signed\nrelu_1 0.25 unsigned\n",
+      "c.txt");
+  EXPECT_EQ(back.ranges.at("input").min, -2.5f);
+  EXPECT_EQ(back.ranges.at("input").max, 2.5f);
+  EXPECT_EQ(back.ranges.at("relu_1").min, 0.0f);
+  EXPECT_EQ(back.ranges.at("relu_1").max, 0.25f);
+}
+
 TEST(CalibrationCache, MalformedTextNamesTheLine) {
-  const std::string header = "qdq-calibration-cache 1\nmodel 0123456789abcdef\ncalibrator minmax\n";
+  const std::string header = "qdq-calibration-cache 2\nmodel 0123456789abcdef\ncalibrator minmax\n";
+  const std::string v1 = "qdq-calibration-cache 1\nmodel 0123456789abcdef\ncalibrator minmax\n";
   for (const auto& [text, where] : std::vector<std::pair<std::string, std::string>>{
            {"TRT-8601-EntropyCalibration2\n", "c.txt:1"},
-           {"qdq-calibration-cache 1\nmodel 12\n", "c.txt:2"},
+           {"qdq-calibration-cache 3\n", "c.txt:1"},
+           {"qdq-calibration-cache 2\nmodel 12\n", "c.txt:2"},
            {header + "x 1.5\n", "c.txt:4"},
-           {header + "x nan signed\n", "c.txt:4"},
-           {header + "x -1 signed\n", "c.txt:4"},
-           {header + "x 1 maybe\n", "c.txt:4"},
-           {header + "x 1 signed\nx 2 signed\n", "c.txt:5"},
-           {"qdq-calibration-cache 1\n", "header"}}) {
+           {header + "x nan 1\n", "c.txt:4"},
+           {header + "x -1 inf\n", "c.txt:4"},
+           {header + "x 0.5 1\n", "c.txt:4"},
+           {header + "x -2 -1\n", "c.txt:4"},
+           {header + "x -1 1x\n", "c.txt:4"},
+           {header + "x -1 1\nx -2 2\n", "c.txt:5"},
+           {v1 + "x nan signed\n", "c.txt:4"},
+           {v1 + "x -1 signed\n", "c.txt:4"},
+           {v1 + "x 1 maybe\n", "c.txt:4"},
+           {"qdq-calibration-cache 2\n", "header"}}) {
     try {
       parse_calibration_cache(text, "c.txt");
       ADD_FAILURE() << "accepted: " << text;
@@ -62,7 +82,7 @@ TEST(InsertQdq, ListsEachLayersActivationInputOnce) {
 TEST(InsertQdq, QuantizesWeightsPerChannelBiasesToInt32AndActivationsByRange) {
   Graph g = testing::conv_relu_gemm();
   const auto names = tensors_to_calibrate(g, {});
-  EXPECT_EQ(insert_qdq(g, {{names[0], {1.0f, false}}, {names[1], {4.0f, true}}}, {}), 2);
+  EXPECT_EQ(insert_qdq(g, {{names[0], {-1.0f, 2.0f}}, {names[1], {0.0f, 4.0f}}}, {}), 2);
   auto counts = testing::op_counts(g);
   EXPECT_EQ(counts["QuantizeLinear"], 2);
   EXPECT_EQ(counts["DequantizeLinear"], 6);  // 2 activations, 2 weights, 2 biases
@@ -70,10 +90,18 @@ TEST(InsertQdq, QuantizesWeightsPerChannelBiasesToInt32AndActivationsByRange) {
     if (n->op_type != "DequantizeLinear") continue;
     const Tensor* q = n->input(0)->constant ? &*n->input(0)->constant : nullptr;
     if (!q) {
-      // An activation: int8 for x (may be negative), uint8 for the ReLU output.
+      // An activation in uint8: x's [-1, 2] in 255 steps with zero on the
+      // grid point nearest its place (85); the ReLU output's [0, 4] from 0.
       const Tensor& zero = *n->input(2)->constant;
-      EXPECT_EQ(zero.dtype(),
-                n->input(0)->producer->input(0)->name == "x" ? DType::kInt8 : DType::kUInt8);
+      const float scale = n->input(1)->constant->data<float>()[0];
+      ASSERT_EQ(zero.dtype(), DType::kUInt8);
+      if (n->input(0)->producer->input(0)->name == "x") {
+        EXPECT_EQ(zero.data<uint8_t>()[0], 85);
+        EXPECT_FLOAT_EQ(scale, 3.0f / 255.0f);
+      } else {
+        EXPECT_EQ(zero.data<uint8_t>()[0], 0);
+        EXPECT_FLOAT_EQ(scale, 4.0f / 255.0f);
+      }
     } else if (q->dtype() == DType::kInt8) {
       // A weight: per output channel, the largest |w| of each channel at 127.
       const Tensor& scale = *n->input(1)->constant;
@@ -134,10 +162,10 @@ TEST(Calibrate, MinMaxSeesTheLargestValueAndTheSignOfEachTensor) {
   auto ranges = calibrate(g, {"x", relu}, data, options);
   ASSERT_TRUE(ranges.is_ok()) << ranges.status().message();
   EXPECT_EQ(last_progress, 10);  // the fixed batch of 2: 10 of the 11 images
-  EXPECT_EQ(ranges->at("x").amax, 1.5f);
-  EXPECT_FALSE(ranges->at("x").nonnegative);
-  EXPECT_EQ(ranges->at(relu).amax, 1.5f);
-  EXPECT_TRUE(ranges->at(relu).nonnegative);
+  EXPECT_EQ(ranges->at("x").min, -1.5f);
+  EXPECT_EQ(ranges->at("x").max, 1.5f);
+  EXPECT_EQ(ranges->at(relu).min, 0.0f);
+  EXPECT_EQ(ranges->at(relu).max, 1.5f);
 }
 
 // Fashion-MNIST's shape of input: four pixels in five one background value,
@@ -167,10 +195,12 @@ TEST(Calibrate, TheModelInputKeepsItsWholeRangeUnderEveryCalibrator) {
   Graph g = b.build();
   const std::string copy = g.outputs()[0]->name;
   const SpikeDataset data;
-  float max_abs = 0.0f;
+  float min = 0.0f, max = 0.0f;
   const Tensor all = data.load(0, data.size()).images;
-  for (int64_t i = 0; i < all.numel(); ++i)
-    max_abs = std::max(max_abs, std::fabs(all.data<float>()[i]));
+  for (int64_t i = 0; i < all.numel(); ++i) {
+    min = std::min(min, all.data<float>()[i]);
+    max = std::max(max, all.data<float>()[i]);
+  }
   for (Calibrator c :
        {Calibrator::kEntropy, Calibrator::kPercentile, Calibrator::kMse, Calibrator::kMinMax}) {
     CalibrationOptions options;
@@ -178,9 +208,10 @@ TEST(Calibrate, TheModelInputKeepsItsWholeRangeUnderEveryCalibrator) {
     options.percentile = 99.0;
     auto ranges = calibrate(g, {"x", copy}, data, options);
     ASSERT_TRUE(ranges.is_ok()) << ranges.status().message();
-    EXPECT_EQ(ranges->at("x").amax, max_abs) << static_cast<int>(c);
+    EXPECT_EQ(ranges->at("x").min, min) << static_cast<int>(c);
+    EXPECT_EQ(ranges->at("x").max, max) << static_cast<int>(c);
     if (c == Calibrator::kEntropy || c == Calibrator::kPercentile) {
-      EXPECT_LT(ranges->at(copy).amax, max_abs)
+      EXPECT_LT(ranges->at(copy).max, max)
           << static_cast<int>(c) << ": the same values inside the model are clipped";
     }
   }

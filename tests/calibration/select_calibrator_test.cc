@@ -24,7 +24,7 @@ class RandomDataset : public Dataset {
 // Ranges for both quantized tensors: the input's, and the ReLU output's.
 TensorRanges ranges(const Graph& g, float input_amax, float hidden_amax) {
   const auto names = tensors_to_calibrate(g, {});
-  return {{names[0], {input_amax, false}}, {names[1], {hidden_amax, true}}};
+  return {{names[0], {-input_amax, input_amax}}, {names[1], {0.0f, hidden_amax}}};
 }
 
 // The candidates with calibrate_each's FP32 outputs: the model run batch by batch.

@@ -166,10 +166,10 @@ rm -f "$work/o.onnx"
 rc=$?
 if [ $rc -eq 0 ] && grep -qE '^quantize: [0-9]+ layers, [0-9]+ activation tensors, ranges from calibration' "$work/out" &&
   grep -q '^calibrating \[#*\] 128/128 images$' "$work/err" &&
-  grep -q '^choosing the calibrator \[#*\] 256/256 images$' "$work/err" &&
-  [ "$(grep -c "^quantize: .* top-1 differs from FP32's on [0-9]* of 64 calibration images" "$work/out")" = 4 ] &&
+  grep -q '^choosing the calibrator \[#*\] 320/320 images$' "$work/err" &&
+  [ "$(grep -c "^quantize: .* top-1 differs from FP32's on [0-9]* of 64 calibration images" "$work/out")" = 5 ] &&
   chosen=$(grep '<- chosen$' "$work/out" | awk '{print $2}') && [ -n "$chosen" ] &&
-  head -1 "$work/r20.cache" | grep -q '^qdq-calibration-cache 1$' &&
+  head -1 "$work/r20.cache" | grep -q '^qdq-calibration-cache 2$' &&
   sed -n 3p "$work/r20.cache" | grep -q "^calibrator auto: $chosen"
 then pass; else fail "qdq-opt --quantize (rc=$rc): $(cat "$work/out" "$work/err" | head -c 400)"; fi
 "$opt" "$model" --quantize --calib="$work/r20.cache" -o "$work/q2.onnx" >"$work/out" 2>"$work/err"
