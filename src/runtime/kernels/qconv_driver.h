@@ -62,7 +62,7 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const int panel = static_cast<int>(std::min<int64_t>(p.blocks, Ops::kMaxBlocks));
   const int64_t rows = Ops::tile_rows(panel);
   const int64_t quads = p.k_padded / 4;
-  const QConvSource source = qconv_source(p, x);
+  const QConvSource source = qconv_source(p, x, rows);
   // Direct tiles stay within an output row (their rows are one stride apart);
   // gathered tiles run over the flattened pixels.
   const int64_t tiles_per_row = (q.out_width() + rows - 1) / rows;

@@ -80,8 +80,10 @@ struct TileRows {
 
 // Where a layer's tiles read from. Channel counts that are a multiple of 4
 // read their taps straight from the input, padded with a_zero each run
-// (and flipped) when the layer pads (or flips): no per-tile gathering. The
-// others gather each tile (qconv_gather_rows).
+// (and flipped) when the layer pads (or flips): no per-tile gathering, in
+// tiles of `tile_rows` pixels within an output row. The others, and rows so
+// narrow that their last tile would mostly compute padding, gather each tile
+// (qconv_gather_rows).
 struct QConvSource {
   bool direct = false;
   const uint8_t* x = nullptr;         // the (padded) input the direct tiles read
@@ -89,7 +91,7 @@ struct QConvSource {
   int64_t height = 0, width = 0;      // its dims
   int64_t pad_top = 0, pad_left = 0;  // where the input sits in it
 };
-QConvSource qconv_source(QConvPacked& p, const uint8_t* x);
+QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows);
 
 // The direct tile of output row `row` (batch * out_height + oh), pixels ow0 on.
 TileRows qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t row,

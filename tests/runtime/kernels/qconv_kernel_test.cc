@@ -175,20 +175,22 @@ void expect_identical(Isa isa, const Case& c, uint32_t seed, Fill how, const Sca
 }
 
 const Case kCases[] = {
-    {1, 3, 16, 32, 32, 3, 1, 1, 1, 1},               // stem: K = 27, padded to 28
-    {1, 16, 16, 8, 8, 3, 1, 1, 1, 1, true, true},    // ResNet block conv2 with add + ReLU
-    {2, 16, 32, 9, 7, 3, 2, 1, 1, 1, false, true},   // batch, stride 2, odd sizes, 2 blocks
-    {1, 64, 24, 5, 5, 1, 1, 0, 1, 1, true, false},   // 1x1 read in place, partial block
-    {1, 17, 5, 6, 6, 1, 1, 0, 1, 1},                 // 1x1, channels not a multiple of 4
-    {1, 32, 80, 4, 4, 1, 2, 0, 1, 1, false, true},   // 1x1 stride 2, 5 blocks: panels 4 + 1
-    {1, 16, 48, 7, 7, 3, 1, 1, 1, 1, true, false},   // 3 blocks
-    {1, 8, 8, 10, 10, 3, 1, 2, 2, 1},                // dilation
-    {1, 64, 64, 4, 4, 3, 1, 1, 1, 1, true, true},    // long K (576)
-    {1, 24, 24, 9, 9, 3, 2, 1, 1, 24, false, true},  // depthwise, stride 2, partial block
-    {2, 32, 32, 6, 6, 3, 1, 1, 1, 32, true, false},  // depthwise with residual
-    {1, 16, 16, 7, 7, 5, 1, 2, 1, 16},               // depthwise 5x5
-    {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},                 // grouped: the reference kernel
-    {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},                  // one pixel
+    {1, 3, 16, 32, 32, 3, 1, 1, 1, 1},                // stem: K = 27, padded to 28
+    {1, 16, 16, 8, 8, 3, 1, 1, 1, 1, true, true},     // ResNet block conv2 with add + ReLU
+    {2, 16, 16, 16, 16, 3, 1, 1, 1, 1, true, true},   // whole direct tiles (VNNI: 16-pixel rows)
+    {1, 16, 64, 12, 12, 3, 1, 1, 1, 1, false, true},  // direct tiles of 6 pixels, 4 blocks
+    {2, 16, 32, 9, 7, 3, 2, 1, 1, 1, false, true},    // batch, stride 2, odd sizes, 2 blocks
+    {1, 64, 24, 5, 5, 1, 1, 0, 1, 1, true, false},    // 1x1 read in place, partial block
+    {1, 17, 5, 6, 6, 1, 1, 0, 1, 1},                  // 1x1, channels not a multiple of 4
+    {1, 32, 80, 4, 4, 1, 2, 0, 1, 1, false, true},    // 1x1 stride 2, 5 blocks: panels 4 + 1
+    {1, 16, 48, 7, 7, 3, 1, 1, 1, 1, true, false},    // 3 blocks
+    {1, 8, 8, 10, 10, 3, 1, 2, 2, 1},                 // dilation
+    {1, 64, 64, 4, 4, 3, 1, 1, 1, 1, true, true},     // long K (576)
+    {1, 24, 24, 9, 9, 3, 2, 1, 1, 24, false, true},   // depthwise, stride 2, partial block
+    {2, 32, 32, 6, 6, 3, 1, 1, 1, 32, true, false},   // depthwise with residual
+    {1, 16, 16, 7, 7, 5, 1, 2, 1, 16},                // depthwise 5x5
+    {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},                  // grouped: the reference kernel
+    {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},                   // one pixel
 };
 
 const Scales kTypical = {0.02f, 0.05f, 0.04f, 0.07f, 1e-4f, 1e-2f};
