@@ -14,10 +14,10 @@ namespace qdq {
 namespace {
 
 struct Observed {
-  float max_abs = 0.0f;
-  float min = 0.0f, max = 0.0f;
+  float min = 0.0f, max = 0.0f;  // over every value seen, 0 included
   bool seen = false;
   std::unique_ptr<AbsHistogram> histogram;  // the second pass's
+  float max_abs() const { return std::max(-min, max); }
 };
 
 float pick_amax(const Observed& o, Calibrator calibrator, const CalibrationOptions& options) {
@@ -26,7 +26,7 @@ float pick_amax(const Observed& o, Calibrator calibrator, const CalibrationOptio
   const int steps = o.min >= 0.0f ? 255 : 127;
   switch (calibrator) {
     case Calibrator::kMinMax:
-      return o.max_abs;
+      return o.max_abs();
     case Calibrator::kPercentile:
       return amax_percentile(*o.histogram, options.percentile);
     case Calibrator::kMse:
@@ -151,7 +151,6 @@ Result<Calibration> calibrate_each(Graph& graph, const std::vector<std::string>&
           for (int64_t i = 0; i < t.numel(); ++i) {
             const float v = t.data<float>()[i];
             if (std::isnan(v)) continue;
-            o.max_abs = std::max(o.max_abs, std::fabs(v));
             o.min = std::min(o.min, v);
             o.max = std::max(o.max, v);
           }
@@ -161,7 +160,7 @@ Result<Calibration> calibrate_each(Graph& graph, const std::vector<std::string>&
       check(o.seen, "calibration did not see tensor '" + name + "': the model does not compute it",
             ErrorKind::kInternal);
     if (histograms) {
-      for (auto& [name, o] : observed) o.histogram = std::make_unique<AbsHistogram>(o.max_abs);
+      for (auto& [name, o] : observed) o.histogram = std::make_unique<AbsHistogram>(o.max_abs());
       pass(
           [&](const std::string& name, const Tensor& t) {
             auto it = observed.find(name);
@@ -181,7 +180,7 @@ Result<Calibration> calibrate_each(Graph& graph, const std::vector<std::string>&
     // never takes.
     for (Calibrator c : calibrators)
       for (const auto& [name, o] : observed) {
-        const float amax = name == input ? o.max_abs : pick_amax(o, c, options);
+        const float amax = name == input ? o.max_abs() : pick_amax(o, c, options);
         result.ranges[c][name] = {std::max(o.min, -amax), std::min(o.max, amax)};
       }
     return result;

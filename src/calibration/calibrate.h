@@ -37,8 +37,7 @@ struct CalibrationOptions {
 // The interval a tensor is quantized over; min <= 0 <= max, as QuantizeLinear
 // needs zero on its grid.
 struct TensorRange {
-  float min = 0.0f, max = 0.0f;
-  bool nonnegative() const { return min >= 0.0f; }  // a ReLU's output
+  float min = 0.0f, max = 0.0f;  // min == 0: never negative (a ReLU's output)
 };
 
 using TensorRanges = std::map<std::string, TensorRange>;

@@ -111,8 +111,8 @@ struct ActivationQuantization {
 };
 
 ActivationQuantization activation_quantization(const TensorRange& range) {
-  const float scale = positive_scale(range.max - std::min(range.min, 0.0f), 255.0f);
-  const float zero = std::nearbyint(-std::min(range.min, 0.0f) / scale);
+  const float scale = positive_scale(range.max - range.min, 255.0f);
+  const float zero = std::nearbyint(-range.min / scale);
   return {scale, static_cast<uint8_t>(std::clamp(zero, 0.0f, 255.0f))};
 }
 
