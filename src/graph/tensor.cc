@@ -122,9 +122,16 @@ Tensor Tensor::clone() const {
 }
 
 void Tensor::check_type(DType requested) const {
-  check(requested == dtype_,
-        std::string("tensor is ") + dtype_name(dtype_) + ", accessed as " + dtype_name(requested),
-        ErrorKind::kInternal);
+  check(
+      requested == dtype_,
+      [&] {
+        std::string message = "tensor is ";
+        message += dtype_name(dtype_);
+        message += ", accessed as ";
+        message += dtype_name(requested);
+        return message;
+      },
+      ErrorKind::kInternal);
 }
 
 std::vector<int64_t> Tensor::to_int64_vector() const {

@@ -16,7 +16,8 @@
 
 namespace qdq {
 
-inline constexpr uint32_t kPlanFormatVersion = 1;
+// 2: a depthwise layer's packed bias takes off x_zero * sum w (version 1's did not).
+inline constexpr uint32_t kPlanFormatVersion = 2;
 
 // Serializes a built engine. It runs the engine once first, on zero inputs of
 // each range's opt shape, so that every packed weight array exists and goes

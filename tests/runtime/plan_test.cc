@@ -137,8 +137,9 @@ TEST(Plan, RefusesEmptyTruncatedForeignAndFutureFiles) {
   refused(saved.bytes + "x", "trailing bytes");
   refused(std::string(4096, 'Q'), "not a qdq plan");
   std::string future = saved.bytes;
-  future[8] = 2;
-  refused(future, "plan format version 2; this qdq reads version 1");
+  future[8] = static_cast<char>(kPlanFormatVersion + 1);
+  refused(future, "plan format version " + std::to_string(kPlanFormatVersion + 1) +
+                      "; this qdq reads version " + std::to_string(kPlanFormatVersion));
   std::string huge = saved.bytes;
   const uint64_t claimed = uint64_t{10} << 30;
   std::memcpy(huge.data() + 24, &claimed, 8);

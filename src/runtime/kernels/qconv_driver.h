@@ -14,9 +14,10 @@
 //       the tile's outputs from its accumulators (bias not added yet); Q, the
 //       output's type, and R, the residual's, are uint8_t, int8_t or float
 //   template <TX> static void depthwise(const QConvPacked&, const TX* const* taps,
-//       const int64_t* tap_index, int taps_count, int32_t* acc);
-//       acc[channel] = sum over the taps of (x - x_zero) * w, every channel
-//       (blocks * 16 accumulators)
+//       int64_t step, int64_t pixels, int32_t* acc);
+//       acc[i * blocks * 16 + channel] = sum over the kernel's taps t of
+//       taps[t][i * step + channel] * w[t][channel], for `pixels` pixels i and
+//       every channel (x_zero is in the packed bias)
 #pragma once
 
 #include <omp.h>
@@ -107,43 +108,57 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   }
 }
 
+// Depthwise rows: a tap outside the input reads `zero_pixels` (x_zero, which
+// the packed bias takes off again), so every pixel sums all of the kernel's
+// taps and the pixels whose taps all lie inside the row's width go to the
+// kernel as one run, one stride apart.
 template <typename Ops, typename TX, typename Q, typename R>
 void qconv_depthwise(const QConvPacked& p, const TX* x, const R* residual, Q* out) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
   const int64_t c = q.shape.out_channels, padded = p.blocks * kQConvBlock;
-  const int64_t out_rows = q.shape.batch * q.out_height();
+  const int64_t out_rows = q.shape.batch * q.out_height(), out_width = q.out_width();
+  const int64_t step = g.stride[2] * c;
+  // Long enough for a whole row's run read from it, and a last partial block.
+  const std::vector<TX> zero_pixels(static_cast<size_t>(out_width * step + padded),
+                                    static_cast<TX>(q.x_zero));
+  // The run: output columns [inside_begin, inside_end) read columns inside the input.
+  const int64_t reach = (g.kernel[2] - 1) * g.dilation[2];
+  const int64_t inside_begin =
+      std::min(out_width, (g.pad_begin[2] + g.stride[2] - 1) / g.stride[2]);
+  const int64_t last_start = q.width() - 1 + g.pad_begin[2] - reach;  // of the last one's taps
+  const int64_t inside_end =
+      last_start < 0 ? inside_begin
+                     : std::clamp<int64_t>(last_start / g.stride[2] + 1, inside_begin, out_width);
 #pragma omp parallel
   {
     std::vector<const TX*> taps(static_cast<size_t>(g.kernel_size()));
-    std::vector<int64_t> tap_index(taps.size());
-    std::vector<int32_t> acc(static_cast<size_t>(q.out_width() * padded));
+    std::vector<int32_t> acc(static_cast<size_t>(out_width * padded));
 #pragma omp for schedule(static)
     for (int64_t row = 0; row < out_rows; ++row) {
       const int64_t n = row / q.out_height(), oh = row % q.out_height();
-      for (int64_t ow = 0; ow < q.out_width(); ++ow) {
-        int count = 0;  // the taps inside the input; padding adds nothing
-        for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+      const auto run = [&](int64_t ow, int64_t pixels) {
+        for (int64_t kh = 0, t = 0; kh < g.kernel[1]; ++kh) {
           const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
-          if (ih < 0 || ih >= q.height()) continue;
-          for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+          for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++t) {
             const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
-            if (iw < 0 || iw >= q.width()) continue;
-            taps[static_cast<size_t>(count)] = x + ((n * q.height() + ih) * q.width() + iw) * c;
-            tap_index[static_cast<size_t>(count++)] = kh * g.kernel[2] + kw;
+            const bool inside = ih >= 0 && ih < q.height() && iw >= 0 && iw < q.width();
+            taps[static_cast<size_t>(t)] =
+                inside ? x + ((n * q.height() + ih) * q.width() + iw) * c : zero_pixels.data();
           }
         }
-        Ops::template depthwise<TX>(p, taps.data(), tap_index.data(), count,
-                                    acc.data() + ow * padded);
-      }
+        Ops::template depthwise<TX>(p, taps.data(), step, pixels, acc.data() + ow * padded);
+      };
+      for (int64_t ow = 0; ow < inside_begin; ++ow) run(ow, 1);
+      if (inside_end > inside_begin) run(inside_begin, inside_end - inside_begin);
+      for (int64_t ow = inside_end; ow < out_width; ++ow) run(ow, 1);
       // One epilogue for the row: its pixels are `padded` accumulators apart
       // and `c` output elements apart.
-      const int64_t at = row * q.out_width() * c;
+      const int64_t at = row * out_width * c;
       Ops::template epilogue<Q, R>(
-          p, EpilogueTile<Q, R>{acc.data(), static_cast<int>(q.out_width()),
-                                static_cast<int>(p.blocks), 0, c, c,
-                                residual ? residual + at : nullptr, out + at});
-      if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(q, out + at, q.out_width() * c);
+          p, EpilogueTile<Q, R>{acc.data(), static_cast<int>(out_width), static_cast<int>(p.blocks),
+                                0, c, c, residual ? residual + at : nullptr, out + at});
+      if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(q, out + at, out_width * c);
     }
   }
 }

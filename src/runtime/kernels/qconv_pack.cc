@@ -40,13 +40,20 @@ void pack(const OpContext& ctx, ActivationDomain domain, QConvPacked& p) {
   std::copy(q.bias_float.begin(), q.bias_float.end(), p.bias_float.begin());
   p.has_minus_128 = std::any_of(w, w + m * c * taps, [](int8_t v) { return v == -128; });
   if (q.depthwise()) {
-    std::copy(q.bias.begin(), q.bias.end(), p.bias.begin());
+    // The kernels multiply x itself (every tap, x_zero outside the input):
+    //   sum (x - x_zero) w = sum x w - x_zero sum w.
     const int64_t padded = p.blocks * kQConvBlock;
     std::vector<int32_t> depthwise(static_cast<size_t>(taps * padded), 0);
-    for (int64_t ch = 0; ch < m; ++ch)
-      for (int64_t t = 0; t < taps; ++t)
+    for (int64_t ch = 0; ch < m; ++ch) {
+      int64_t sum = 0;
+      for (int64_t t = 0; t < taps; ++t) {
         depthwise[static_cast<size_t>(t * padded + ch)] =
             static_cast<uint16_t>(int16_t{w[ch * taps + t]});
+        sum += w[ch * taps + t];
+      }
+      p.bias[static_cast<size_t>(ch)] =
+          wrapping(int64_t{q.bias[static_cast<size_t>(ch)]} - int64_t{q.x_zero} * sum);
+    }
     p.depthwise_weights = SharedArray<int32_t>(std::move(depthwise));
     return;
   }

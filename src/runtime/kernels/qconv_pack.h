@@ -42,7 +42,7 @@ struct QConvPacked {
   SharedArray<int8_t> weights;  // [block][k_padded / 4][16][4]
   // Depthwise form: [tap][channel padded to 16], each weight in the low 16 bits.
   SharedArray<int32_t> depthwise_weights;
-  std::vector<int32_t> bias;       // [blocks * 16], the a_zero correction included
+  std::vector<int32_t> bias;  // [blocks * 16], the a_zero (depthwise: x_zero) correction included
   std::vector<float> multipliers;  // [blocks * 16]
   std::vector<float> bias_float;   // [blocks * 16], the float output's B
   // Multipliers and float biases finite, else the 8-bit epilogues go scalar

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <type_traits>
 
 #include "graph/quantization.h"
 #include "runtime/reference/quant_params.h"
@@ -175,11 +176,15 @@ void store_means(const GlobalPoolParams& p, const float* means, Tensor& y, int64
     std::copy_n(means, p.channels, y.data<float>() + at);
     return;
   }
-  for (int64_t c = 0; c < p.channels; ++c)
-    if (y.dtype() == DType::kUInt8)
-      y.data<uint8_t>()[at + c] = quantize_value<uint8_t>(means[c], p.y_scale, p.y_zero);
-    else
-      y.data<int8_t>()[at + c] = quantize_value<int8_t>(means[c], p.y_scale, p.y_zero);
+  const auto quantize_into = [&](auto* out) {
+    using Q = std::remove_pointer_t<decltype(out)>;
+    for (int64_t c = 0; c < p.channels; ++c)
+      out[c] = quantize_value<Q>(means[c], p.y_scale, p.y_zero);
+  };
+  if (y.dtype() == DType::kUInt8)
+    quantize_into(y.data<uint8_t>() + at);
+  else
+    quantize_into(y.data<int8_t>() + at);
 }
 
 // ai.qdq.GlobalAveragePool (pool.h): each channel summed in the same pixel

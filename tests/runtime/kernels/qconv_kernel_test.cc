@@ -189,8 +189,11 @@ const Case kCases[] = {
     {1, 24, 24, 9, 9, 3, 2, 1, 1, 24, false, true},   // depthwise, stride 2, partial block
     {2, 32, 32, 6, 6, 3, 1, 1, 1, 32, true, false},   // depthwise with residual
     {1, 16, 16, 7, 7, 5, 1, 2, 1, 16},                // depthwise 5x5
-    {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},                  // grouped: the reference kernel
-    {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},                   // one pixel
+    {1, 40, 40, 6, 19, 3, 1, 1, 1, 40, true, true},  // depthwise runs of 4 pixels and 1, 2.5 blocks
+    {1, 16, 16, 9, 14, 3, 2, 2, 2, 16},              // depthwise, dilation 2, stride 2, pad 2
+    {1, 16, 16, 2, 2, 5, 1, 2, 1, 16},               // depthwise, no pixel with every tap inside
+    {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},                 // grouped: the reference kernel
+    {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},                  // one pixel
 };
 
 const Scales kTypical = {0.02f, 0.05f, 0.04f, 0.07f, 1e-4f, 1e-2f};

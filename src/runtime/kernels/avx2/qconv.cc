@@ -190,32 +190,36 @@ struct Avx2Ops {
     }
   }
 
+  // Eight channels at a time; x sign- or zero-extended to 32 bits, the weight
+  // in the low half of its lane with a zero high half: vpmaddwd gives exactly
+  // x * w per lane. Only the tensor's last pixel could read past its end, so
+  // a last partial group of channels is copied out first.
   template <typename TX>
-  QDQ_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps,
-                                   const int64_t* tap_index, int taps_count, int32_t* acc) {
+  QDQ_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps, int64_t step,
+                                   int64_t pixels, int32_t* acc) {
     const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
-    const __m256i zero = _mm256_set1_epi32(p.params.x_zero);
-    constexpr bool kSigned = std::is_same_v<TX, int8_t>;
-    for (int64_t channel = 0; channel < channels; channel += 8) {
-      const int64_t count = std::min<int64_t>(8, channels - channel);
-      __m256i sum = _mm256_setzero_si256();
-      for (int t = 0; t < taps_count; ++t) {
-        alignas(8) TX part[8] = {};
-        const TX* src = taps[t] + channel;
-        if (count < 8) {  // the last channels of the last pixel: do not read past them
-          std::memcpy(part, src, static_cast<size_t>(count));
-          src = part;
+    const int64_t taps_count = p.params.shape.geometry.kernel_size();
+    for (int64_t i = 0; i < pixels; ++i)
+      for (int64_t channel = 0; channel < channels; channel += 8) {
+        const int64_t count = std::min<int64_t>(8, channels - channel);
+        const int32_t* w = p.depthwise_weights.data() + channel;
+        __m256i sum = _mm256_setzero_si256();
+        for (int64_t t = 0; t < taps_count; ++t) {
+          alignas(8) TX part[8] = {};
+          const TX* src = taps[t] + i * step + channel;
+          if (count < 8) {
+            std::memcpy(part, src, static_cast<size_t>(count));
+            src = part;
+          }
+          const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
+          const __m256i xv = std::is_same_v<TX, int8_t> ? _mm256_cvtepi8_epi32(bytes)
+                                                        : _mm256_cvtepu8_epi32(bytes);
+          sum = _mm256_add_epi32(
+              sum, _mm256_madd_epi16(
+                       xv, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + t * padded))));
         }
-        const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
-        const __m256i xv = kSigned ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
-        // (x - x_zero) in the low half of each lane, the weight with a zero
-        // high half: vpmaddwd gives exactly one product per lane.
-        const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(
-            p.depthwise_weights.data() + tap_index[t] * padded + channel));
-        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_sub_epi32(xv, zero), w));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + i * padded + channel), sum);
       }
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + channel), sum);
-    }
   }
 };
 

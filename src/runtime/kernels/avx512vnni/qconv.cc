@@ -189,6 +189,31 @@ struct Avx512VnniOps {
 
   template <typename Q>
   QDQ_TARGET static void integer_epilogue(const QConvPacked& p, const EpilogueTile<Q, Q>& tile) {
+    // Four blocks (64 channels) of a pixel at a time, narrowed together and
+    // stored at once: vpmovdb per block costs more.
+    for (int b0 = 0; b0 < tile.blocks; b0 += 4) {
+      const int64_t channels = std::min<int64_t>(4 * kQConvBlock, tile.channels - b0 * kQConvBlock);
+      if (channels <= 0) break;
+      switch ((channels + kQConvBlock - 1) / kQConvBlock) {
+        case 1:
+          integer_group<Q, 1>(p, tile, b0, channels);
+          break;
+        case 2:
+          integer_group<Q, 2>(p, tile, b0, channels);
+          break;
+        case 3:
+          integer_group<Q, 3>(p, tile, b0, channels);
+          break;
+        default:
+          integer_group<Q, 4>(p, tile, b0, channels);
+      }
+    }
+  }
+
+  // `Group` blocks from block b0 on, `channels` channels of them.
+  template <typename Q, int Group>
+  QDQ_TARGET static void integer_group(const QConvPacked& p, const EpilogueTile<Q, Q>& tile, int b0,
+                                       int64_t channels) {
     const QConvParams& q = p.params;
     // Clamping at the integer bounds less the zero point, then converting
     // (round to nearest even) and adding the zero point as an integer,
@@ -196,39 +221,79 @@ struct Avx512VnniOps {
     // bounds are integers. No NaN can arise: the multipliers are finite.
     const Residual res(q);
     const OutputBounds conv(q);
-    for (int b = 0; b < tile.blocks; ++b) {
-      const int64_t offset = b * kQConvBlock;
-      const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
-      if (count <= 0) break;
-      const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
-      const __m512i bias = _mm512_loadu_si512(p.bias.data() + tile.channel + offset);
-      const __m512 multiplier = _mm512_loadu_ps(p.multipliers.data() + tile.channel + offset);
-      for (int r = 0; r < tile.rows; ++r) {
-        const __m512i sum = _mm512_add_epi32(
-            _mm512_loadu_si512(tile.acc + (r * tile.blocks + b) * kQConvBlock), bias);
-        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier);
-        // t - y_zero: the conv's requantized, clamped output less its zero point.
-        __m512i t = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv.lo), conv.hi));
-        const int64_t at = r * tile.pitch + offset;
-        if (tile.residual) {
-          // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
-          v = _mm512_div_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(t), res.conv_scale),
-                                          residual16(q, tile.residual + at, mask)),
-                            res.sum_scale);
-          t = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, res.lo), res.hi)),
-                               res.sum_zero);
-        } else {
-          t = _mm512_add_epi32(t, conv.zero);
-        }
-        // Narrowed in a register: the masked narrowing store to memory is
-        // several times slower.
-        const __m128i out_bytes = _mm512_cvtepi32_epi8(t);
-        if (count == kQConvBlock)
-          _mm_storeu_si128(reinterpret_cast<__m128i*>(tile.out + at), out_bytes);
-        else
-          _mm_mask_storeu_epi8(tile.out + at, mask, out_bytes);
-      }
+    // The tile's fields in locals: the 8-bit stores may alias anything, so
+    // the compiler would reload them after every store.
+    const int rows = tile.rows, blocks = tile.blocks;
+    const int64_t pitch = tile.pitch, first = b0 * kQConvBlock;
+    const int32_t* acc = tile.acc + first;
+    const Q* residual = tile.residual ? tile.residual + first : nullptr;
+    Q* out = tile.out + first;
+    __m512i bias[Group];
+    __m512 multiplier[Group];
+    __mmask16 mask[Group];
+#pragma GCC unroll 4
+    for (int b = 0; b < Group; ++b) {
+      const int64_t channel = tile.channel + first + b * kQConvBlock;
+      bias[b] = _mm512_loadu_si512(p.bias.data() + channel);
+      multiplier[b] = _mm512_loadu_ps(p.multipliers.data() + channel);
+      const int64_t count = std::min<int64_t>(kQConvBlock, channels - b * kQConvBlock);
+      mask[b] = static_cast<__mmask16>((1u << count) - 1);
     }
+    const __mmask64 store_mask = channels == 64 ? ~__mmask64{0} : (__mmask64{1} << channels) - 1;
+    for (int r = 0; r < rows; ++r) {
+      __m512i t[4] = {conv.zero, conv.zero, conv.zero, conv.zero};
+#pragma GCC unroll 4
+      for (int b = 0; b < Group; ++b) {
+        const __m512i sum =
+            _mm512_add_epi32(_mm512_loadu_si512(acc + (r * blocks + b) * kQConvBlock), bias[b]);
+        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier[b]);
+        // t - y_zero: the conv's requantized, clamped output less its zero point.
+        t[b] = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv.lo), conv.hi));
+        if (residual) {
+          // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
+          v = _mm512_div_ps(
+              _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(t[b]), res.conv_scale),
+                            residual16(q, residual + r * pitch + b * kQConvBlock, mask[b])),
+              res.sum_scale);
+          t[b] = _mm512_add_epi32(
+              _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, res.lo), res.hi)), res.sum_zero);
+        } else {
+          t[b] = _mm512_add_epi32(t[b], conv.zero);
+        }
+      }
+      store_bytes(out + r * pitch, narrow64<Q>(t), channels, store_mask);
+    }
+  }
+
+  // The first `count` of 64 bytes, whole blocks with plain stores: a masked
+  // byte store is several times slower.
+  QDQ_TARGET static void store_bytes(void* out, __m512i bytes, int64_t count, __mmask64 mask) {
+    switch (count) {
+      case 64:
+        return _mm512_storeu_si512(out, bytes);
+      case 48:
+        _mm_storeu_si128(static_cast<__m128i*>(out) + 2, _mm512_extracti32x4_epi32(bytes, 2));
+        [[fallthrough]];
+      case 32:
+        return _mm256_storeu_si256(static_cast<__m256i*>(out), _mm512_castsi512_si256(bytes));
+      case 16:
+        return _mm_storeu_si128(static_cast<__m128i*>(out), _mm512_castsi512_si128(bytes));
+      default:
+        return _mm512_mask_storeu_epi8(out, mask, bytes);
+    }
+  }
+
+  // Four vectors of 16 int32 values, each within Q's range, as 64 bytes in
+  // order: the packs work within 128-bit lanes (lane L holds the dwords 4L..
+  // 4L+3 of each vector in turn), the permutation gathers each vector's four.
+  template <typename Q>
+  QDQ_TARGET static __m512i narrow64(const __m512i (&t)[4]) {
+    const __m512i words01 = _mm512_packs_epi32(t[0], t[1]);
+    const __m512i words23 = _mm512_packs_epi32(t[2], t[3]);
+    const __m512i bytes = std::is_same_v<Q, uint8_t> ? _mm512_packus_epi16(words01, words23)
+                                                     : _mm512_packs_epi16(words01, words23);
+    return _mm512_permutexvar_epi32(
+        _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), bytes);
   }
 
   // The conv's output bounds less its zero point, and the zero point: the
@@ -257,27 +322,51 @@ struct Avx512VnniOps {
     }
   };
 
+  // Four pixels at a time share each weight load. A last partial block is
+  // loaded masked: nothing past the row's channels is read.
   template <typename TX>
-  QDQ_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps,
-                                   const int64_t* tap_index, int taps_count, int32_t* acc) {
+  QDQ_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps, int64_t step,
+                                   int64_t pixels, int32_t* acc) {
     const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
-    const __m512i zero = _mm512_set1_epi32(p.params.x_zero);
+    const DepthwiseBlock<TX> block{taps, static_cast<int>(p.params.shape.geometry.kernel_size()),
+                                   step, padded};
     for (int64_t channel = 0; channel < channels; channel += kQConvBlock) {
       const int64_t count = std::min(kQConvBlock, channels - channel);
-      const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
-      __m512i sum = _mm512_setzero_si512();
-      for (int t = 0; t < taps_count; ++t) {
-        const __m128i bytes = _mm_maskz_loadu_epi8(mask, taps[t] + channel);
+      const auto mask = static_cast<__mmask16>((1u << count) - 1);
+      const int32_t* w = p.depthwise_weights.data() + channel;
+      int64_t i = 0;
+      for (; i + 4 <= pixels; i += 4)
+        depthwise_pixels<TX, 4>(block, i * step + channel, mask, w, acc + i * padded + channel);
+      for (; i < pixels; ++i)
+        depthwise_pixels<TX, 1>(block, i * step + channel, mask, w, acc + i * padded + channel);
+    }
+  }
+
+  template <typename TX>
+  struct DepthwiseBlock {
+    const TX* const* taps;
+    int taps_count;
+    int64_t step, padded;
+  };
+
+  // x is sign- or zero-extended to 32 bits, the weight sits in the low half
+  // of its lane with a zero high half, so vpdpwssd adds exactly x * w per lane.
+  template <typename TX, int Pixels>
+  QDQ_TARGET static void depthwise_pixels(const DepthwiseBlock<TX>& b, int64_t offset,
+                                          __mmask16 mask, const int32_t* w, int32_t* acc) {
+    __m512i sum[Pixels];
+    for (int i = 0; i < Pixels; ++i) sum[i] = _mm512_setzero_si512();
+    for (int t = 0; t < b.taps_count; ++t) {
+      const __m512i wv = _mm512_loadu_si512(w + t * b.padded);
+      const TX* tap = b.taps[t] + offset;
+      for (int i = 0; i < Pixels; ++i) {
+        const __m128i bytes = _mm_maskz_loadu_epi8(mask, tap + i * b.step);
         const __m512i xv =
             std::is_same_v<TX, int8_t> ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
-        // x - x_zero fits int16 and the weight sits in the low half of its
-        // lane with a zero high half, so vpmaddwd yields exactly (x - x_zero) * w.
-        const __m512i w =
-            _mm512_loadu_si512(p.depthwise_weights.data() + tap_index[t] * padded + channel);
-        sum = _mm512_add_epi32(sum, _mm512_madd_epi16(_mm512_sub_epi32(xv, zero), w));
+        sum[i] = _mm512_dpwssd_epi32(sum[i], xv, wv);
       }
-      _mm512_storeu_si512(acc + channel, sum);
     }
+    for (int i = 0; i < Pixels; ++i) _mm512_storeu_si512(acc + i * b.padded, sum[i]);
   }
 };
 
