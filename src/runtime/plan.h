@@ -16,7 +16,8 @@
 
 namespace qdq {
 
-// 2: a depthwise layer's packed bias takes off x_zero * sum w (version 1's did not).
+// 2: a depthwise layer's packed bias takes off x_zero * sum w, and GEMM
+// weights pad each tap's channels to a multiple of 4 (version 1: neither).
 inline constexpr uint32_t kPlanFormatVersion = 2;
 
 // Serializes a built engine. It runs the engine once first, on zero inputs of

@@ -58,14 +58,14 @@ void pack(const OpContext& ctx, ActivationDomain domain, QConvPacked& p) {
     return;
   }
   p.k = taps * c;
-  p.k_padded = round_up(p.k, 4);
+  p.k_padded = taps * round_up(c, 4);
   std::vector<int8_t> weights(static_cast<size_t>(p.blocks * p.k_padded * kQConvBlock), 0);
   for (int64_t oc = 0; oc < m; ++oc) {
     int64_t sum = 0;
     for (int64_t ch = 0; ch < c; ++ch)
       for (int64_t t = 0; t < taps; ++t) {
         const int8_t v = w[(oc * c + ch) * taps + t];
-        const int64_t kk = t * c + ch;
+        const int64_t kk = t * round_up(c, 4) + ch;
         const int64_t block = oc / kQConvBlock, lane = oc % kQConvBlock;
         weights[static_cast<size_t>(((block * (p.k_padded / 4) + kk / 4) * kQConvBlock + lane) * 4 +
                                     kk % 4)] = v;
@@ -90,7 +90,7 @@ void check_packed_state(const OpContext& ctx, const QConvPacked& p) {
   if (q.depthwise())
     ok = ok && p.depthwise_weights.size() == static_cast<size_t>(taps) * channels;
   else
-    ok = ok && p.k == taps * c && p.k_padded == round_up(p.k, 4) &&
+    ok = ok && p.k == taps * c && p.k_padded == taps * round_up(c, 4) &&
          p.weights.size() == static_cast<size_t>(p.blocks * p.k_padded * kQConvBlock);
   const bool flip = (q.x_type == DType::kInt8) == (p.domain == ActivationDomain::kUnsigned);
   ok = ok && p.flip == flip &&
@@ -135,9 +135,11 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
       pack(ctx, domain, *state);
     else
       check_packed_state(ctx, *state);
-    if (!state->params.depthwise())
-      state->zero_row.assign(static_cast<size_t>(state->k_padded),
+    if (!state->params.depthwise()) {
+      state->tap_channels = round_up(state->params.shape.in_channels, 4);
+      state->zero_row.assign(static_cast<size_t>(state->tap_channels),
                              static_cast<uint8_t>(state->a_zero));
+    }
   }
   slot = state;
   return state;
@@ -148,9 +150,9 @@ const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t
                                  int64_t* stride, bool* flip) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
-  const int64_t c = q.shape.in_channels;
+  const int64_t c = q.shape.in_channels, tc = p.tap_channels;
   if (g.kernel_size() == 1 && g.stride[1] == 1 && g.stride[2] == 1 && g.pad_begin[1] == 0 &&
-      g.pad_begin[2] == 0 && c % 4 == 0 && count == tile_rows) {
+      g.pad_begin[2] == 0 && c == tc && count == tile_rows) {
     *stride = c;  // output pixel (n, oh, ow) reads input pixel (n, oh, ow)
     *flip = p.flip;
     return x + first * c;
@@ -164,8 +166,10 @@ const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t
     uint8_t* row = scratch + r * p.k_padded;
     const int64_t ih0 = oh * g.stride[1] - g.pad_begin[1], iw0 = ow * g.stride[2] - g.pad_begin[2];
     const uint8_t* image = x + n * q.height() * q.width() * c;
-    // Whole kernel rows inside the input with dilation 1 are one contiguous run.
-    const bool run = g.dilation[2] == 1 && iw0 >= 0 && iw0 + g.kernel[2] <= q.width();
+    // Whole kernel rows inside the input with dilation 1 are one contiguous
+    // run (where the taps are not padded). A tap's padding channels keep
+    // whatever the scratch holds: their weights are 0.
+    const bool run = c == tc && g.dilation[2] == 1 && iw0 >= 0 && iw0 + g.kernel[2] <= q.width();
     for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
       const int64_t ih = ih0 + kh * g.dilation[1];
       const bool row_inside = ih >= 0 && ih < q.height();
@@ -175,7 +179,7 @@ const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t
         continue;
       }
       for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-        uint8_t* dst = row + (kh * g.kernel[2] + kw) * c;
+        uint8_t* dst = row + (kh * g.kernel[2] + kw) * tc;
         const int64_t iw = iw0 + kw * g.dilation[2];
         if (row_inside && iw >= 0 && iw < q.width())
           copy_channels(dst, image + (ih * q.width() + iw) * c, c, p.flip);
@@ -183,7 +187,6 @@ const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t
           copy_channels(dst, p.zero_row.data(), c, false);
       }
     }
-    std::memset(row + p.k, 0, static_cast<size_t>(p.k_padded - p.k));
     if (++ow == q.out_width()) {
       ow = 0;
       if (++oh == q.out_height()) oh = 0, ++n;
@@ -194,14 +197,19 @@ const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t
   return scratch;
 }
 
+bool qconv_reads_rows(const QConvPacked& p) {
+  const SpatialGeometry& g = p.params.shape.geometry;
+  const bool one_by_one = g.kernel_size() == 1 && g.stride[1] == 1 && g.stride[2] == 1 &&
+                          g.pad_begin[1] == 0 && g.pad_begin[2] == 0;
+  return g.kernel_size() <= TileRows::kMaxSegments && !one_by_one;
+}
+
 QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
-  const int64_t c = q.shape.in_channels;
+  const int64_t c = q.shape.in_channels, tc = p.tap_channels;
   QConvSource s;
-  const bool one_by_one = g.kernel_size() == 1 && g.stride[1] == 1 && g.stride[2] == 1 &&
-                          g.pad_begin[1] == 0 && g.pad_begin[2] == 0;
-  s.direct = c % 4 == 0 && g.kernel_size() <= TileRows::kMaxSegments && !one_by_one;
+  s.direct = qconv_reads_rows(p);
   // A direct tile stays within an output row, so the last tile of a row
   // narrower than a few tiles computes rows for nothing (a 4-pixel row in
   // 6-row tiles: a third). Gathering instead copies K bytes per pixel against
@@ -214,13 +222,13 @@ QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows) {
   s.pad_left = g.pad_begin[2];
   s.height = q.height() + g.pad_begin[1] + g.pad_end[1];
   s.width = q.width() + g.pad_begin[2] + g.pad_end[2];
-  const bool pads = s.height != q.height() || s.width != q.width();
-  if (!pads) {  // read in place, flipped as loaded
+  const bool copied = s.height != q.height() || s.width != q.width() || tc != c;
+  if (!copied) {  // read in place, flipped as loaded
     s.x = x;
     s.flip = p.flip;
     return s;
   }
-  const auto bytes = static_cast<size_t>(q.shape.batch * s.height * s.width * c);
+  const auto bytes = static_cast<size_t>(q.shape.batch * s.height * s.width * tc);
   if (p.padded_input.size() != bytes) p.padded_input.assign(bytes, static_cast<uint8_t>(p.a_zero));
   // Split over the threads (small copies stay on one): one thread copying a
   // whole batch kept the others idle for much of a narrow layer (ResNet-20 at
@@ -229,9 +237,14 @@ QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows) {
 #pragma omp parallel for schedule(static) if (rows * q.width() * c >= (int64_t{1} << 16))
   for (int64_t row = 0; row < rows; ++row) {
     const int64_t n = row / q.height(), h = row % q.height();
-    copy_channels(
-        p.padded_input.data() + ((n * s.height + h + s.pad_top) * s.width + s.pad_left) * c,
-        x + row * q.width() * c, q.width() * c, p.flip);
+    uint8_t* dst =
+        p.padded_input.data() + ((n * s.height + h + s.pad_top) * s.width + s.pad_left) * tc;
+    const uint8_t* src = x + row * q.width() * c;
+    if (tc == c)
+      copy_channels(dst, src, q.width() * c, p.flip);
+    else  // pixel by pixel, the padding channels left at a_zero
+      for (int64_t iw = 0; iw < q.width(); ++iw)
+        copy_channels(dst + iw * tc, src + iw * c, c, p.flip);
   }
   s.x = p.padded_input.data();
   return s;
@@ -241,18 +254,18 @@ TileRows qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int6
                            int64_t ow0) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
-  const int64_t c = q.shape.in_channels;
+  const int64_t tc = p.tap_channels;
   const int64_t n = row / q.out_height(), oh = row % q.out_height();
   TileRows t;
   t.flip = source.flip ? 0x80808080u : 0;
-  t.quads = c / 4;
-  t.stride = g.stride[2] * c;
+  t.quads = tc / 4;
+  t.stride = g.stride[2] * tc;
   for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
     for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
       const int64_t ih = oh * g.stride[1] + kh * g.dilation[1];  // in padded coordinates
       const int64_t iw = ow0 * g.stride[2] + kw * g.dilation[2];
       t.segment[static_cast<size_t>(t.segments++)] =
-          source.x + ((n * source.height + ih) * source.width + iw) * c;
+          source.x + ((n * source.height + ih) * source.width + iw) * tc;
     }
   return t;
 }

@@ -37,8 +37,11 @@ struct QConvPacked {
   bool flip = false;  // x is stored with the other signedness: a = x ^ 0x80
   int32_t a_zero = 0;
   // GEMM form (group 1): K = kH * kW * C (tap-major, channels innermost, as the
-  // NHWC rows are gathered), padded to a multiple of 4.
+  // NHWC rows are gathered), each tap's channels padded to a multiple of 4
+  // (zero weights) so that a tap is whole 4-byte groups: k_padded = kH * kW *
+  // tap_channels.
   int64_t k = 0, k_padded = 0, blocks = 0;
+  int64_t tap_channels = 0;
   SharedArray<int8_t> weights;  // [block][k_padded / 4][16][4]
   // Depthwise form: [tap][channel padded to 16], each weight in the low 16 bits.
   SharedArray<int32_t> depthwise_weights;
@@ -49,7 +52,7 @@ struct QConvPacked {
   // (where a NaN can arise, and the reference's NaN rule applies).
   bool finite_multipliers = true;
   bool has_minus_128 = false;     // a weight of -128 (the AVX2 sign trick cannot take it)
-  std::vector<uint8_t> zero_row;  // k_padded bytes of a_zero (padding taps)
+  std::vector<uint8_t> zero_row;  // tap_channels bytes of a_zero (padding taps)
   // The direct tiles' padded input, kept across runs: its border (a_zero) is
   // written once, the inside copied each run (qconv_source).
   std::vector<uint8_t> padded_input;
@@ -78,12 +81,13 @@ struct TileRows {
   uint32_t flip = 0;
 };
 
-// Where a layer's tiles read from. Channel counts that are a multiple of 4
-// read their taps straight from the input, padded with a_zero each run
-// (and flipped) when the layer pads (or flips): no per-tile gathering, in
-// tiles of `tile_rows` pixels within an output row. The others, and rows so
-// narrow that their last tile would mostly compute padding, gather each tile
-// (qconv_gather_rows).
+// Where a layer's tiles read from. Kernels other than 1x1 read their taps
+// straight from the input, copied each run into a buffer padded with a_zero
+// where the layer pads or its channels are not a multiple of 4 (a stem's 3:
+// each pixel's channels padded to tap_channels), flipped as loaded where it
+// is read in place: no per-tile gathering, in tiles of `tile_rows` pixels
+// within an output row. 1x1 layers, and rows so narrow that their last tile
+// would mostly compute padding, gather each tile (qconv_gather_rows).
 struct QConvSource {
   bool direct = false;
   const uint8_t* x = nullptr;         // the (padded) input the direct tiles read
@@ -92,6 +96,9 @@ struct QConvSource {
   int64_t pad_top = 0, pad_left = 0;  // where the input sits in it
 };
 QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows);
+// Whether the layer's tiles read straight from the input where its rows are
+// wide enough (what qconv_source decides from the tile's rows).
+bool qconv_reads_rows(const QConvPacked& p);
 
 // The direct tile of output row `row` (batch * out_height + oh), pixels ow0 on.
 TileRows qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t row,

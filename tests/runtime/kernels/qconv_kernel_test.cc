@@ -178,10 +178,15 @@ const Case kCases[] = {
     {1, 3, 16, 32, 32, 3, 1, 1, 1, 1},                // stem: K = 27, padded to 28
     {1, 16, 16, 8, 8, 3, 1, 1, 1, 1, true, true},     // ResNet block conv2 with add + ReLU
     {2, 16, 16, 16, 16, 3, 1, 1, 1, 1, true, true},   // whole direct tiles (VNNI: 16-pixel rows)
-    {1, 16, 64, 12, 12, 3, 1, 1, 1, 1, false, true},  // direct tiles of 6 pixels, 4 blocks
+    {1, 16, 64, 12, 12, 3, 1, 1, 1, 1, false, true},  // direct tiles of 12 pixels, 2 blocks
+    {1, 8, 64, 6, 6, 3, 1, 1, 1, 1},                  // direct tiles of 6 pixels, 4 blocks
+    {1, 16, 64, 8, 8, 3, 1, 1, 1, 1, true, true},     // 8-pixel rows: tiles of 8 x 2 blocks
+    {1, 8, 128, 4, 16, 3, 1, 1, 1, 1, false, true},   // 8 blocks in panels of 3, 3 and 2
     {2, 16, 32, 9, 7, 3, 2, 1, 1, 1, false, true},    // batch, stride 2, odd sizes, 2 blocks
     {1, 64, 24, 5, 5, 1, 1, 0, 1, 1, true, false},    // 1x1 read in place, partial block
     {1, 17, 5, 6, 6, 1, 1, 0, 1, 1},                  // 1x1, channels not a multiple of 4
+    {1, 5, 16, 9, 9, 3, 2, 0, 1, 1},                  // 5 channels padded to 8, no spatial pad
+    {1, 6, 64, 4, 4, 3, 1, 1, 1, 1, true, false},     // 6 channels padded to 8, gathered rows
     {1, 32, 80, 4, 4, 1, 2, 0, 1, 1, false, true},    // 1x1 stride 2, 5 blocks: panels 4 + 1
     {1, 16, 48, 7, 7, 3, 1, 1, 1, 1, true, false},    // 3 blocks
     {1, 8, 8, 10, 10, 3, 1, 2, 2, 1},                 // dilation

@@ -143,8 +143,7 @@ QDQ_TARGET __m256i epilogue8(const QConvPacked& p, int64_t channel, const int32_
 
 struct Avx2Ops {
   static constexpr ActivationDomain kDomain = ActivationDomain::kSigned;
-  static constexpr int kMaxBlocks = 1;
-  static constexpr int tile_rows(int) { return kRows; }
+  static constexpr TileShape kTileShapes[] = {{kRows, 1}};
   static bool accepts(const QConvPacked& p) { return p.params.depthwise() || !p.has_minus_128; }
 
   static void gemm_tile(int, int, const TileRows& a, const int8_t* w, int64_t, int32_t* acc) {

@@ -87,15 +87,15 @@ TileFn tile_for(int rows, int blocks) {
   return rows == 16   ? tile_for<16, Flip>(blocks)
          : rows == 12 ? tile_for<12, Flip>(blocks)
          : rows == 8  ? tile_for<8, Flip>(blocks)
-                      : tile_for<6, Flip>(blocks);
+         : rows == 6  ? tile_for<6, Flip>(blocks)
+                      : tile_for<4, Flip>(blocks);
 }
 
 struct Avx512VnniOps {
   static constexpr ActivationDomain kDomain = ActivationDomain::kUnsigned;
-  static constexpr int kMaxBlocks = 4;
-  static constexpr int tile_rows(int blocks) {
-    return blocks == 1 ? 16 : blocks == 2 ? 12 : blocks == 3 ? 8 : 6;
-  }
+  // Up to 24 accumulators (of 32 registers: the blocks' weights and a
+  // broadcast take the others); 4-pixel tiles for 4-pixel rows.
+  static constexpr TileShape kTileShapes[] = {{6, 4}, {8, 3}, {12, 2}, {16, 1}, {4, 4}};
   static bool accepts(const QConvPacked&) { return true; }
 
   static void gemm_tile(int rows, int blocks, const TileRows& a, const int8_t* w, int64_t quads,
