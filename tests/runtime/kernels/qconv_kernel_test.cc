@@ -184,6 +184,7 @@ const Case kCases[] = {
     {1, 8, 128, 4, 16, 3, 1, 1, 1, 1, false, true},   // 8 blocks in panels of 3, 3 and 2
     {2, 16, 32, 9, 7, 3, 2, 1, 1, 1, false, true},    // batch, stride 2, odd sizes, 2 blocks
     {1, 64, 24, 5, 5, 1, 1, 0, 1, 1, true, false},    // 1x1 read in place, partial block
+    {1, 16, 60, 5, 5, 1, 1, 0, 1, 1, true, true},     // 4 blocks, the last partial
     {1, 17, 5, 6, 6, 1, 1, 0, 1, 1},                  // 1x1, channels not a multiple of 4
     {1, 5, 16, 9, 9, 3, 2, 0, 1, 1},                  // 5 channels padded to 8, no spatial pad
     {1, 6, 64, 4, 4, 3, 1, 1, 1, 1, true, false},     // 6 channels padded to 8, gathered rows
