@@ -55,32 +55,39 @@ void scalar_epilogue(const QConvPacked& p, int64_t channel, int count, const int
   }
 }
 
-// A GEMM tile: `rows` pixels by `blocks` blocks of output channels.
+// A GEMM tile: `rows` pixels by up to `blocks` blocks of output channels.
 struct TileShape {
   int rows, blocks;
 };
 
-// The tile for a layer of `blocks` blocks whose tiles stay within rows of
-// `width` pixels (0: tiles run over the flattened pixels), from the kernel's
-// shapes: the least work per multiply-add vector, counting a block's 64-byte
-// weight load (one per pixel row of the tile) as a multiply-add and a pixel's
-// 4-byte broadcast (one per block) as a quarter, and the pixels computed past
-// a row's end. A shape's panels are balanced: 4 blocks in 2 panels of 2, not
-// 3 + 1. (ResNet-18's 32-pixel rows, 64 channels, batch 32, 1 thread: 8 x 2 tiles
-// 6.0 ms a layer, 4 x 4 6.2, 6 x 4 with a third of the last tile wasted 6.8.)
+// The tile for a layer of `blocks` blocks. By default the first of the
+// kernel's shapes that takes as many blocks as the layer has (up to the
+// widest): tiles over the flattened pixels. Tiles that stay within rows of
+// `width` pixels (0: none) take, among the shapes whose rows divide the width
+// (no pixel computed past a row's end), the one with the least work per
+// multiply-add vector: a block's 64-byte weight load (one per pixel row of the
+// tile) counted as a multiply-add, a pixel's 4-byte broadcast (one per panel)
+// as a quarter. (Measured, ResNet-18's 32-pixel rows, 64 channels, batch 32,
+// 1 thread: 8 x 2 tiles 6.0 ms a layer, 4 x 4 6.2, 6 x 4 with a third of the
+// last tile wasted 6.8; ResNet-50's 14- and 7-pixel rows are best gathered in
+// the default tiles.)
 template <typename Ops>
 TileShape qconv_tile_shape(int64_t blocks, int64_t width) {
+  int widest = 0;
+  for (const TileShape& shape : Ops::kTileShapes) widest = std::max(widest, shape.blocks);
   TileShape best{0, 0};
+  for (const TileShape& shape : Ops::kTileShapes)
+    if (shape.blocks == std::min<int64_t>(blocks, widest)) {
+      best = shape;
+      break;
+    }
+  if (width == 0) return best;
   double best_cost = 0;
   for (const TileShape& shape : Ops::kTileShapes) {
+    if (width % shape.rows != 0) continue;
     const int64_t panels = (blocks + shape.blocks - 1) / shape.blocks;
-    const auto panel = static_cast<int>((blocks + panels - 1) / panels);
-    const double waste =
-        width == 0
-            ? 1.0
-            : static_cast<double>((width + shape.rows - 1) / shape.rows * shape.rows) / width;
-    const double cost = waste * (1.0 + 1.0 / shape.rows + 0.25 / panel);
-    if (best.rows == 0 || cost < best_cost) best = {shape.rows, panel}, best_cost = cost;
+    const double cost = 1.0 + 1.0 / shape.rows + 0.25 * static_cast<double>(panels) / blocks;
+    if (best_cost == 0 || cost < best_cost) best = shape, best_cost = cost;
   }
   return best;
 }
@@ -90,7 +97,9 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const QConvParams& q = p.params;
   const int64_t m = q.shape.out_channels;
   const TileShape shape = qconv_tile_shape<Ops>(p.blocks, qconv_reads_rows(p) ? q.out_width() : 0);
-  const int panel = shape.blocks;
+  // The blocks split evenly into panels: 16 blocks in tiles of 3 are
+  // 3, 3, 3, 3, 2, 2, not five of 3 and one of 1.
+  const int64_t panels = (p.blocks + shape.blocks - 1) / shape.blocks;
   const int64_t rows = shape.rows;
   const int64_t quads = p.k_padded / 4;
   const QConvSource source = qconv_source(p, x, rows);
@@ -122,8 +131,9 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
             qconv_gather_rows(p, x, first, count, rows, scratch.data(), &a.stride, &flip);
         a.flip = flip ? 0x80808080u : 0;
       }
-      for (int64_t block = 0; block < p.blocks; block += panel) {
-        const int blocks = static_cast<int>(std::min<int64_t>(panel, p.blocks - block));
+      for (int64_t i = 0; i < panels; ++i) {
+        const int64_t block = i * p.blocks / panels;
+        const auto blocks = static_cast<int>((i + 1) * p.blocks / panels - block);
         Ops::gemm_tile(static_cast<int>(rows), blocks, a,
                        p.weights.data() + block * quads * 4 * kQConvBlock, quads, acc);
         const int64_t channel = block * kQConvBlock, at = first * m + channel;

@@ -181,7 +181,7 @@ const Case kCases[] = {
     {1, 16, 64, 12, 12, 3, 1, 1, 1, 1, false, true},  // direct tiles of 12 pixels, 2 blocks
     {1, 8, 64, 6, 6, 3, 1, 1, 1, 1},                  // direct tiles of 6 pixels, 4 blocks
     {1, 16, 64, 8, 8, 3, 1, 1, 1, 1, true, true},     // 8-pixel rows: tiles of 8 x 2 blocks
-    {1, 8, 128, 4, 16, 3, 1, 1, 1, 1, false, true},   // 8 blocks in panels of 3, 3 and 2
+    {1, 8, 128, 4, 16, 3, 1, 1, 1, 1, false, true},   // 8 blocks in panels of 2, 3 and 3
     {2, 16, 32, 9, 7, 3, 2, 1, 1, 1, false, true},    // batch, stride 2, odd sizes, 2 blocks
     {1, 64, 24, 5, 5, 1, 1, 0, 1, 1, true, false},    // 1x1 read in place, partial block
     {1, 16, 60, 5, 5, 1, 1, 0, 1, 1, true, true},     // 4 blocks, the last partial
