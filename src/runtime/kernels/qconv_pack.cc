@@ -58,14 +58,14 @@ void pack(const OpContext& ctx, ActivationDomain domain, QConvPacked& p) {
     return;
   }
   p.k = taps * c;
-  p.k_padded = taps * round_up(c, 4);
+  p.k_padded = taps * p.tap_channels;
   std::vector<int8_t> weights(static_cast<size_t>(p.blocks * p.k_padded * kQConvBlock), 0);
   for (int64_t oc = 0; oc < m; ++oc) {
     int64_t sum = 0;
     for (int64_t ch = 0; ch < c; ++ch)
       for (int64_t t = 0; t < taps; ++t) {
         const int8_t v = w[(oc * c + ch) * taps + t];
-        const int64_t kk = t * round_up(c, 4) + ch;
+        const int64_t kk = t * p.tap_channels + ch;
         const int64_t block = oc / kQConvBlock, lane = oc % kQConvBlock;
         weights[static_cast<size_t>(((block * (p.k_padded / 4) + kk / 4) * kQConvBlock + lane) * 4 +
                                     kk % 4)] = v;
@@ -90,7 +90,7 @@ void check_packed_state(const OpContext& ctx, const QConvPacked& p) {
   if (q.depthwise())
     ok = ok && p.depthwise_weights.size() == static_cast<size_t>(taps) * channels;
   else
-    ok = ok && p.k == taps * c && p.k_padded == taps * round_up(c, 4) &&
+    ok = ok && p.k == taps * c && p.k_padded == taps * p.tap_channels &&
          p.weights.size() == static_cast<size_t>(p.blocks * p.k_padded * kQConvBlock);
   const bool flip = (q.x_type == DType::kInt8) == (p.domain == ActivationDomain::kUnsigned);
   ok = ok && p.flip == flip &&
@@ -131,15 +131,14 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
   state->input_shape = ctx.input(0).shape();
   state->padded_input.clear();
   if (qconv_packable(state->params)) {
+    state->tap_channels = round_up(state->params.shape.in_channels, 4);
     if (!state->packed)
       pack(ctx, domain, *state);
     else
       check_packed_state(ctx, *state);
-    if (!state->params.depthwise()) {
-      state->tap_channels = round_up(state->params.shape.in_channels, 4);
+    if (!state->params.depthwise())
       state->zero_row.assign(static_cast<size_t>(state->tap_channels),
                              static_cast<uint8_t>(state->a_zero));
-    }
   }
   slot = state;
   return state;
