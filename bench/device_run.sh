@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The device machine's run (a many-core Xeon with AVX-512 VNNI, AVX-VNNI and
 # AMX; Python onnxruntime, no build packages): qdq's kernel tests at every
-# kernel level the CPU has, the peak microbenchmark, and bench/run's matrix
+# kernel level the CPU has (bench/isa_ab.sh compares two levels' latency), the peak microbenchmark, and bench/run's matrix
 # against Python onnxruntime (1 thread and every core, batch 1 and 32) on the
 # models in models/ and a ResNet-50 at 224x224 made there. BUNDLE comes from
 # bench/device_bundle.sh (binaries, libraries, the first 1,000 test images).
@@ -30,7 +30,7 @@ cat "$out/cpu.txt"
 
 if [ -z "$matrix_only" ]; then
 echo "== kernel tests at each level"
-for isa in ref avx2 avx512vnni; do
+for isa in ref avx2 avx512vnni amx; do
   echo "-- QDQ_ISA=$isa"
   QDQ_ISA=$isa "$bin/qdq_unit_tests" --gtest_brief=1 --gtest_filter='*Kernel*:*Isas*:*Qconv*:*QConv*' 2>&1 | tail -3
 done >"$out/kernel_tests.txt" 2>&1

@@ -83,12 +83,33 @@ __attribute__((target("avx512f"))) int64_t fp32_avx512(int64_t iterations) {
 
 #undef QDQ_TWELVE_CHAINS
 
+// AMX-INT8: tdpbusd, 16 x 16 sums of 64 u8 x s8 products each (16,384
+// multiply-adds) per instruction, four independent sum tiles from two tiles
+// of activations and two of weights (qdq's tile). ldtilecfg zeroes them.
+__attribute__((target("amx-tile,amx-int8"))) int64_t int8_amx(int64_t iterations) {
+  struct alignas(64) {
+    uint8_t palette = 1, start_row = 0, reserved[14] = {};
+    uint16_t colsb[16] = {64, 64, 64, 64, 64, 64, 64, 64};
+    uint8_t rows[16] = {16, 16, 16, 16, 16, 16, 16, 16};
+  } config;
+  asm volatile("ldtilecfg %0" ::"m"(config));  // not _tile_loadconfig: see amx/qconv.cc
+  for (int64_t i = 0; i < iterations; ++i) {
+    _tile_dpbusd(0, 4, 6);
+    _tile_dpbusd(1, 4, 7);
+    _tile_dpbusd(2, 5, 6);
+    _tile_dpbusd(3, 5, 7);
+  }
+  _tile_release();
+  return iterations * 4 * 16 * 16 * 64;
+}
+
 }  // namespace
 
 const std::vector<PeakLoop>& peak_loops() {
   static const std::vector<PeakLoop> loops = {
       {"int8/avx2_vpmaddubsw_ymm", Isa::kAvx2, true, int8_avx2},
       {"int8/avx512vnni_vpdpbusd_zmm", Isa::kAvx512Vnni, true, int8_avx512vnni},
+      {"int8/amx_tdpbusd", Isa::kAmxInt8, true, int8_amx},
       {"fp32/avx2_vfmadd_ymm", Isa::kAvx2, false, fp32_avx2},
       {"fp32/avx512_vfmadd_zmm", Isa::kAvx512Vnni, false, fp32_avx512},
   };

@@ -9,15 +9,19 @@ namespace qdq {
 
 // Kernel levels, lowest first. kRef is the portable reference code.
 // kAvx512Vnni: AVX-512 F/BW/VL with VNNI (vpdpbusd), the Xeons since Cascade Lake.
-enum class Isa { kRef, kAvx2, kAvx512Vnni };
+// kAmxInt8: AMX tiles with int8 products (tdpbusd) beside AVX-512 VNNI, the
+// Xeons since Sapphire Rapids; usable once Linux grants the process the tile
+// state (arch_prctl), which best_isa() asks for.
+enum class Isa { kRef, kAvx2, kAvx512Vnni, kAmxInt8 };
 
 const char* isa_name(Isa isa);
 std::optional<Isa> isa_from_name(const std::string& name);
-// The CPU features (GCC's __builtin_cpu_supports names) a level needs.
+// The CPU features a level needs (GCC's __builtin_cpu_supports names; AMX's as
+// Linux's /proc/cpuinfo spells them, with a dash).
 std::vector<std::string> isa_cpu_features(Isa isa);
 // The best level this CPU runs.
 Isa best_isa();
-// QDQ_ISA=ref|avx2|avx512vnni forces a level (for tests of each path); otherwise best_isa().
+// QDQ_ISA=ref|avx2|avx512vnni|amx forces a level (for tests of each path); otherwise best_isa().
 // Forcing a level the CPU lacks is an error.
 Isa selected_isa();
 

@@ -5,10 +5,9 @@
 //
 //   static constexpr ActivationDomain kDomain;   // signedness it multiplies in
 //   static constexpr TileShape kTileShapes[];    // the tiles it has: pixels, most blocks
-//   static void gemm_tile(int rows, int blocks, const TileRows& a,
-//                         const int8_t* w, int64_t quads, int32_t* acc);
-//       acc[r][b * 16 + lane] = sum over K of row r and block b; blocks are
-//       quads * 64 bytes apart in w
+//   static void gemm_tile(const QConvPacked&, int rows, int blocks, int64_t block,
+//                         const TileRows& a, int32_t* acc);
+//       acc[r][b * 16 + lane] = sum over K of row r and block `block + b`
 //   template <Q, R> static void epilogue(const QConvPacked&, const EpilogueTile<Q, R>&);
 //       the tile's outputs from its accumulators (bias not added yet); Q, the
 //       output's type, and R, the residual's, are uint8_t, int8_t or float
@@ -92,6 +91,15 @@ TileShape qconv_tile_shape(int64_t blocks, int64_t width) {
   return best;
 }
 
+// The accumulators of the kernel's largest tile.
+template <typename Ops>
+constexpr int64_t qconv_tile_accumulators() {
+  int64_t most = 0;
+  for (const TileShape& shape : Ops::kTileShapes)
+    most = std::max<int64_t>(most, int64_t{shape.rows} * shape.blocks * kQConvBlock);
+  return most;
+}
+
 template <typename Ops, typename Q, typename R>
 void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const QConvParams& q = p.params;
@@ -109,12 +117,18 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const int64_t pixels = q.shape.batch * q.out_height() * q.out_width();
   const int64_t tiles =
       source.direct ? q.shape.batch * q.out_height() * tiles_per_row : (pixels + rows - 1) / rows;
+  // Too few tiles to keep every thread busy twice over (a small map at batch
+  // 1: ResNet-50's 7x7 layers are 2 tiles of 32 pixels) split their panels
+  // into groups too, each group's work reading (or gathering) the tile itself.
+  const int64_t groups =
+      std::clamp<int64_t>((2 * omp_get_max_threads() + tiles - 1) / tiles, 1, panels);
 #pragma omp parallel
   {
     std::vector<uint8_t> scratch(static_cast<size_t>(rows * p.k_padded));
-    alignas(64) int32_t acc[32 * kQConvBlock];
+    alignas(64) int32_t acc[qconv_tile_accumulators<Ops>()];
 #pragma omp for schedule(static)
-    for (int64_t tile = 0; tile < tiles; ++tile) {
+    for (int64_t work = 0; work < tiles * groups; ++work) {
+      const int64_t tile = work / groups, group = work % groups;
       int64_t first = tile * rows, count = std::min(rows, pixels - first);
       TileRows a;
       if (source.direct) {
@@ -131,11 +145,10 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
             qconv_gather_rows(p, x, first, count, rows, scratch.data(), &a.stride, &flip);
         a.flip = flip ? 0x80808080u : 0;
       }
-      for (int64_t i = 0; i < panels; ++i) {
+      for (int64_t i = group * panels / groups; i < (group + 1) * panels / groups; ++i) {
         const int64_t block = i * p.blocks / panels;
         const auto blocks = static_cast<int>((i + 1) * p.blocks / panels - block);
-        Ops::gemm_tile(static_cast<int>(rows), blocks, a,
-                       p.weights.data() + block * quads * 4 * kQConvBlock, quads, acc);
+        Ops::gemm_tile(p, static_cast<int>(rows), blocks, block, a, acc);
         const int64_t channel = block * kQConvBlock, at = first * m + channel;
         const int64_t channels = std::min<int64_t>(blocks * kQConvBlock, m - channel);
         Ops::template epilogue<Q, R>(

@@ -100,6 +100,19 @@ void check_packed_state(const OpContext& ctx, const QConvPacked& p) {
   ctx.require(ok, "the plan's packed weights do not fit this layer (a corrupt or foreign plan)");
 }
 
+void store_flip_sums(QConvPacked& p) {
+  p.flip_sums.assign(static_cast<size_t>(p.blocks * kQConvBlock), 0);
+  const int64_t quads = p.k_padded / 4;
+  for (int64_t b = 0; b < p.blocks; ++b)
+    for (int64_t lane = 0; lane < kQConvBlock; ++lane) {
+      int64_t sum = 0;
+      for (int64_t q = 0; q < quads; ++q)
+        for (int64_t j = 0; j < 4; ++j)
+          sum += p.weights[static_cast<size_t>(((b * quads + q) * kQConvBlock + lane) * 4 + j)];
+      p.flip_sums[static_cast<size_t>(b * kQConvBlock + lane)] = wrapping(128 * sum);
+    }
+}
+
 // One tap's channels into a gathered row. Inline 16-byte moves (SSE2, baseline
 // x86-64) where the channel count allows: a call to memcpy per tap costs more
 // than the copy for the narrow early layers.
@@ -136,9 +149,11 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
       pack(ctx, domain, *state);
     else
       check_packed_state(ctx, *state);
-    if (!state->params.depthwise())
+    if (!state->params.depthwise()) {
       state->zero_row.assign(static_cast<size_t>(state->tap_channels),
                              static_cast<uint8_t>(state->a_zero));
+      if (state->flip && state->domain == ActivationDomain::kUnsigned) store_flip_sums(*state);
+    }
   }
   slot = state;
   return state;

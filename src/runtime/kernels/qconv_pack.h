@@ -53,10 +53,20 @@ struct QConvPacked {
   bool finite_multipliers = true;
   bool has_minus_128 = false;     // a weight of -128 (the AVX2 sign trick cannot take it)
   std::vector<uint8_t> zero_row;  // tap_channels bytes of a_zero (padding taps)
+  // Where x is flipped into the unsigned domain (int8 x): 128 * sum w per
+  // channel ([blocks * 16]), what a signed product of the unflipped rows lacks
+  // (sum a w = sum x w + 128 sum w; AMX's tdpbssd reads int8 rows in place).
+  // Made from the packed weights, not kept in plans.
+  std::vector<int32_t> flip_sums;
   // The direct tiles' padded input, kept across runs: its border (a_zero) is
   // written once, the inside copied each run (qconv_source).
   std::vector<uint8_t> padded_input;
 };
+
+// Block `block`'s packed weights; blocks are k_padded * 16 bytes apart.
+inline const int8_t* qconv_block_weights(const QConvPacked& p, int64_t block) {
+  return p.weights.data() + block * p.k_padded * kQConvBlock;
+}
 
 // True when the optimized kernels handle this node (int8 weights, zero point 0,
 // group 1 or depthwise); the others run the reference kernel.

@@ -192,9 +192,17 @@ const Case kCases[] = {
     {1, 16, 48, 7, 7, 3, 1, 1, 1, 1, true, false},    // 3 blocks
     {1, 8, 8, 10, 10, 3, 1, 2, 2, 1},                 // dilation
     {1, 64, 64, 4, 4, 3, 1, 1, 1, 1, true, true},     // long K (576)
-    {1, 24, 24, 9, 9, 3, 2, 1, 1, 24, false, true},   // depthwise, stride 2, partial block
-    {2, 32, 32, 6, 6, 3, 1, 1, 1, 32, true, false},   // depthwise with residual
-    {1, 16, 16, 7, 7, 5, 1, 2, 1, 16},                // depthwise 5x5
+    // AMX tiles: two groups of 16 pixels (32-pixel rows), of 14 (56-pixel
+    // rows) with 5-quad K chunks and 3 blocks, of 7 with 16-quad chunks; 1x1
+    // and unpadded 3x3 read in place (copied flipped for int8 inputs).
+    {1, 64, 32, 4, 32, 3, 1, 1, 1, 1, true, true},
+    {1, 20, 48, 3, 56, 3, 1, 1, 1, 1},
+    {2, 128, 40, 7, 7, 3, 1, 1, 1, 1, false, true},
+    {1, 48, 32, 8, 8, 1, 1, 0, 1, 1, true, false},
+    {1, 16, 32, 6, 34, 3, 1, 0, 1, 1},
+    {1, 24, 24, 9, 9, 3, 2, 1, 1, 24, false, true},  // depthwise, stride 2, partial block
+    {2, 32, 32, 6, 6, 3, 1, 1, 1, 32, true, false},  // depthwise with residual
+    {1, 16, 16, 7, 7, 5, 1, 2, 1, 16},               // depthwise 5x5
     {1, 40, 40, 6, 19, 3, 1, 1, 1, 40, true, true},  // depthwise runs of 4 pixels and 1, 2.5 blocks
     {1, 16, 16, 9, 14, 3, 2, 2, 2, 16},              // depthwise, dilation 2, stride 2, pad 2
     {1, 16, 16, 2, 2, 5, 1, 2, 1, 16},               // depthwise, no pixel with every tap inside
@@ -293,7 +301,8 @@ TEST_P(QConvKernel, WeightZeroPointsRunTheReference) {
   expect_identical<uint8_t, uint8_t>(GetParam(), kCases[1], 5, Fill::kRandom, kTypical, 10, 10, 3);
 }
 
-INSTANTIATE_TEST_SUITE_P(Isas, QConvKernel, ::testing::Values(Isa::kAvx2, Isa::kAvx512Vnni),
+INSTANTIATE_TEST_SUITE_P(Isas, QConvKernel,
+                         ::testing::Values(Isa::kAvx2, Isa::kAvx512Vnni, Isa::kAmxInt8),
                          [](const auto& param_info) {
                            return std::string(isa_name(param_info.param));
                          });

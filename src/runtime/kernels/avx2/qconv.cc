@@ -146,9 +146,11 @@ struct Avx2Ops {
   static constexpr TileShape kTileShapes[] = {{kRows, 1}};
   static bool accepts(const QConvPacked& p) { return p.params.depthwise() || !p.has_minus_128; }
 
-  static void gemm_tile(int, int, const TileRows& a, const int8_t* w, int64_t, int32_t* acc) {
-    a.flip ? tile_4x16<true>(a, w, acc)
-           : tile_4x16<false>(a, w, acc);  // one block per panel: the weights run contiguously
+  static void gemm_tile(const QConvPacked& p, int, int, int64_t block, const TileRows& a,
+                        int32_t* acc) {
+    // One block per panel: the weights run contiguously.
+    const int8_t* w = qconv_block_weights(p, block);
+    a.flip ? tile_4x16<true>(a, w, acc) : tile_4x16<false>(a, w, acc);
   }
 
   template <typename Q, typename R>

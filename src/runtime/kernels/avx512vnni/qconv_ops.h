@@ -1,0 +1,382 @@
+// The AVX-512 VNNI QConv kernel's operations (qconv_driver.h's `Ops`): its
+// GEMM tiles, epilogues and depthwise kernel. The AMX kernel (amx/qconv.cc)
+// takes the epilogues and the depthwise kernel from here.
+//
+// vpdpbusd multiplies 4 uint8 activations by 4 int8 weights and adds the four
+// products to an int32 lane without any intermediate saturation, so the
+// accumulation is exact as it stands (int8 activations are moved to uint8 by
+// qconv_pack's flip). 16 output channels per zmm; a tile of up to 16 pixels x
+// 4 blocks keeps at most 24 accumulators.
+//
+// The epilogue repeats the reference's float steps (qconv_epilogue) lane for
+// lane: cvtdq2ps, mulps, round to nearest even, the NaN-to-zero-point rule,
+// clamps at integer bounds, and QLinearAdd's dequantize-add-divide for the
+// residual. No FMA contraction (-ffp-contract=off), so the bits agree.
+//
+// ISA code is compiled through target attributes, not per-file flags, so that
+// inline functions from shared headers are never emitted with AVX-512
+// instructions and picked by the linker for other CPUs; every function here
+// carries the attribute itself.
+#pragma once
+
+// GCC 12's AVX-512 headers fill unused lanes from _mm512_undefined_*(), which
+// its own -Wuninitialized flags at every call (a known false positive).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "runtime/kernels/qconv_driver.h"
+
+#define QDQ_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+namespace qdq {
+namespace avx512vnni {
+
+// Flip: the rows come from an input of the other signedness, flipped as loaded
+// (a separate instantiation: the XOR would slow every other tile down).
+template <int Rows, int Blocks, bool Flip>
+QDQ_AVX512_TARGET void tile(const TileRows& a, const int8_t* w, int64_t quads, int32_t* acc) {
+  __m512i c[Rows][Blocks];
+#pragma GCC unroll 16
+  for (int r = 0; r < Rows; ++r)
+#pragma GCC unroll 4
+    for (int b = 0; b < Blocks; ++b) c[r][b] = _mm512_setzero_si512();
+  const int64_t block_stride = quads * 4 * kQConvBlock;
+  for (int s = 0; s < a.segments; ++s) {
+    const uint8_t* base = a.segment[static_cast<size_t>(s)];
+    for (int64_t q = 0; q < a.quads; ++q, w += 4 * kQConvBlock) {
+      __m512i wv[Blocks];
+#pragma GCC unroll 4
+      for (int b = 0; b < Blocks; ++b) wv[b] = _mm512_loadu_si512(w + b * block_stride);
+#pragma GCC unroll 16
+      for (int r = 0; r < Rows; ++r) {
+        int32_t four;
+        std::memcpy(&four, base + r * a.stride + 4 * q, 4);
+        if constexpr (Flip) four ^= static_cast<int32_t>(0x80808080u);
+        const __m512i av = _mm512_set1_epi32(four);
+#pragma GCC unroll 4
+        for (int b = 0; b < Blocks; ++b) c[r][b] = _mm512_dpbusd_epi32(c[r][b], av, wv[b]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < Rows; ++r)
+#pragma GCC unroll 4
+    for (int b = 0; b < Blocks; ++b)
+      _mm512_storeu_si512(acc + (r * Blocks + b) * kQConvBlock, c[r][b]);
+}
+
+using TileFn = void (*)(const TileRows&, const int8_t*, int64_t, int32_t*);
+
+template <int Rows, bool Flip>
+TileFn tile_for(int blocks) {
+  switch (blocks) {
+    case 1:
+      return tile<Rows, 1, Flip>;
+    case 2:
+      if constexpr (Rows * 2 <= 24) return tile<Rows, 2, Flip>;
+      break;
+    case 3:
+      if constexpr (Rows * 3 <= 24) return tile<Rows, 3, Flip>;
+      break;
+    case 4:
+      if constexpr (Rows * 4 <= 24) return tile<Rows, 4, Flip>;
+      break;
+  }
+  return nullptr;
+}
+
+template <bool Flip>
+TileFn tile_for(int rows, int blocks) {
+  return rows == 16   ? tile_for<16, Flip>(blocks)
+         : rows == 12 ? tile_for<12, Flip>(blocks)
+         : rows == 8  ? tile_for<8, Flip>(blocks)
+         : rows == 6  ? tile_for<6, Flip>(blocks)
+                      : tile_for<4, Flip>(blocks);
+}
+
+struct Avx512VnniOps {
+  static constexpr ActivationDomain kDomain = ActivationDomain::kUnsigned;
+  // Up to 24 accumulators (of 32 registers: the blocks' weights and a
+  // broadcast take the others); 4-pixel tiles for 4-pixel rows.
+  static constexpr TileShape kTileShapes[] = {{6, 4}, {8, 3}, {12, 2}, {16, 1}, {4, 4}};
+  static bool accepts(const QConvPacked&) { return true; }
+
+  static void gemm_tile(const QConvPacked& p, int rows, int blocks, int64_t block,
+                        const TileRows& a, int32_t* acc) {
+    (a.flip ? tile_for<true>(rows, blocks) : tile_for<false>(rows, blocks))(
+        a, qconv_block_weights(p, block), p.k_padded / 4, acc);
+  }
+
+  // Sixteen residual values in float (masked to the block's channels): a
+  // float residual's own, an 8-bit one's dequantized.
+  template <typename R>
+  QDQ_AVX512_TARGET static __m512 residual16(const QConvParams& q, const R* r, __mmask16 mask) {
+    if constexpr (std::is_same_v<R, float>) {
+      return _mm512_maskz_loadu_ps(mask, r);
+    } else {
+      const __m128i bytes = _mm_maskz_loadu_epi8(mask, r);
+      const __m512i v =
+          std::is_same_v<R, int8_t> ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
+      return _mm512_mul_ps(
+          _mm512_cvtepi32_ps(_mm512_sub_epi32(v, _mm512_set1_epi32(q.residual->zero))),
+          _mm512_set1_ps(q.residual->scale));
+    }
+  }
+
+  // The float epilogue, qconv_float_value's steps lane for lane: vmaxps(a, b)
+  // is `a > b ? a : b` and vminps `a < b ? a : b`, NaN and signed zeros
+  // included, so ConvActivation's ternaries are Relu's max(v, lo), Clip's
+  // max(lo, v), and min(hi, v). A float sum is quantized as the integer
+  // epilogue below clamps, a NaN made 0 first (round_and_saturate's rule).
+  template <typename Q, typename R>
+  QDQ_AVX512_TARGET static void float_epilogue(const QConvPacked& p,
+                                               const EpilogueTile<Q, R>& tile) {
+    const QConvParams& q = p.params;
+    const ConvActivation& activation = q.activation;
+    const bool bounded = activation.bounded();
+    const __m512 act_lo = _mm512_set1_ps(activation.lo), act_hi = _mm512_set1_ps(activation.hi);
+    const __m512 y_scale = _mm512_set1_ps(q.y_scale);
+    const OutputBounds out(q);
+    for (int b = 0; b < tile.blocks; ++b) {
+      const int64_t offset = b * kQConvBlock;
+      const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
+      if (count <= 0) break;
+      const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
+      const int64_t channel = tile.channel + offset;
+      const __m512i bias = _mm512_loadu_si512(p.bias.data() + channel);
+      const __m512 multiplier = _mm512_loadu_ps(p.multipliers.data() + channel);
+      const __m512 bias_float = _mm512_loadu_ps(p.bias_float.data() + channel);
+      for (int r = 0; r < tile.rows; ++r) {
+        const __m512i sum = _mm512_add_epi32(
+            _mm512_loadu_si512(tile.acc + (r * tile.blocks + b) * kQConvBlock), bias);
+        __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier), bias_float);
+        const int64_t at = r * tile.pitch + offset;
+        if (tile.residual) v = _mm512_add_ps(v, residual16(q, tile.residual + at, mask));
+        if (bounded) {
+          v = activation.relu ? _mm512_max_ps(v, act_lo) : _mm512_max_ps(act_lo, v);
+          v = _mm512_min_ps(act_hi, v);
+        }
+        if constexpr (std::is_same_v<Q, float>) {
+          _mm512_mask_storeu_ps(tile.out + at, mask, v);
+        } else {
+          v = _mm512_div_ps(v, y_scale);
+          v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);
+          const __m512i t = _mm512_add_epi32(
+              _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, out.lo), out.hi)), out.zero);
+          _mm_mask_storeu_epi8(tile.out + at, mask, _mm512_cvtepi32_epi8(t));
+        }
+      }
+    }
+  }
+
+  template <typename Q, typename R>
+  QDQ_AVX512_TARGET static void epilogue(const QConvPacked& p, const EpilogueTile<Q, R>& tile) {
+    if constexpr (std::is_same_v<Q, float>) {
+      return float_epilogue(p, tile);
+    } else {
+      if (!p.finite_multipliers) {
+        for (int r = 0; r < tile.rows; ++r)
+          for (int b = 0; b < tile.blocks && b * kQConvBlock < tile.channels; ++b) {
+            const int64_t at = r * tile.pitch + b * kQConvBlock;
+            scalar_epilogue(
+                p, tile.channel + b * kQConvBlock,
+                static_cast<int>(std::min(kQConvBlock, tile.channels - b * kQConvBlock)),
+                tile.acc + (r * tile.blocks + b) * kQConvBlock,
+                tile.residual ? tile.residual + at : nullptr, tile.out + at);
+          }
+        return;
+      }
+      if (p.params.float_sum) return float_epilogue(p, tile);
+      // An integer residual has the output's type (read_qconv_params checks).
+      if constexpr (std::is_same_v<Q, R>) integer_epilogue(p, tile);
+    }
+  }
+
+  template <typename Q>
+  QDQ_AVX512_TARGET static void integer_epilogue(const QConvPacked& p,
+                                                 const EpilogueTile<Q, Q>& tile) {
+    // Up to four blocks (64 channels) of a pixel at a time.
+    for (int b0 = 0; b0 < tile.blocks; b0 += 4) {
+      const int64_t channels = std::min<int64_t>(4 * kQConvBlock, tile.channels - b0 * kQConvBlock);
+      if (channels <= 0) break;
+      switch ((channels + kQConvBlock - 1) / kQConvBlock) {
+        case 1:
+          integer_group<Q, 1>(p, tile, b0, channels);
+          break;
+        case 2:
+          integer_group<Q, 2>(p, tile, b0, channels);
+          break;
+        case 3:
+          integer_group<Q, 3>(p, tile, b0, channels);
+          break;
+        default:
+          integer_group<Q, 4>(p, tile, b0, channels);
+      }
+    }
+  }
+
+  // `Group` blocks from block b0 on, `channels` channels of them.
+  template <typename Q, int Group>
+  QDQ_AVX512_TARGET static void integer_group(const QConvPacked& p, const EpilogueTile<Q, Q>& tile,
+                                              int b0, int64_t channels) {
+    const QConvParams& q = p.params;
+    // Clamping at the integer bounds less the zero point, then converting
+    // (round to nearest even) and adding the zero point as an integer,
+    // equals the reference's round-add-clamp: rounding is monotone and the
+    // bounds are integers. No NaN can arise: the multipliers are finite.
+    const Residual res(q);
+    const OutputBounds conv(q);
+    // The tile's fields in locals: the 8-bit stores may alias anything, so
+    // the compiler would reload them after every store.
+    const int rows = tile.rows, blocks = tile.blocks;
+    const int64_t pitch = tile.pitch, first = b0 * kQConvBlock;
+    const int32_t* acc = tile.acc + first;
+    const Q* residual = tile.residual ? tile.residual + first : nullptr;
+    Q* out = tile.out + first;
+    __m512i bias[Group];
+    __m512 multiplier[Group];
+    __mmask16 mask[Group];
+#pragma GCC unroll 4
+    for (int b = 0; b < Group; ++b) {
+      const int64_t channel = tile.channel + first + b * kQConvBlock;
+      bias[b] = _mm512_loadu_si512(p.bias.data() + channel);
+      multiplier[b] = _mm512_loadu_ps(p.multipliers.data() + channel);
+      const int64_t count = std::min<int64_t>(kQConvBlock, channels - b * kQConvBlock);
+      mask[b] = static_cast<__mmask16>((1u << count) - 1);
+    }
+    const __mmask64 store_mask = channels == 64 ? ~__mmask64{0} : (__mmask64{1} << channels) - 1;
+    for (int r = 0; r < rows; ++r) {
+      __m512i t[Group];
+#pragma GCC unroll 4
+      for (int b = 0; b < Group; ++b) {
+        const __m512i sum =
+            _mm512_add_epi32(_mm512_loadu_si512(acc + (r * blocks + b) * kQConvBlock), bias[b]);
+        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier[b]);
+        // t - y_zero: the conv's requantized, clamped output less its zero point.
+        t[b] = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv.lo), conv.hi));
+        if (residual) {
+          // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
+          v = _mm512_div_ps(
+              _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(t[b]), res.conv_scale),
+                            residual16(q, residual + r * pitch + b * kQConvBlock, mask[b])),
+              res.sum_scale);
+          t[b] = _mm512_add_epi32(
+              _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, res.lo), res.hi)), res.sum_zero);
+        } else {
+          t[b] = _mm512_add_epi32(t[b], conv.zero);
+        }
+      }
+      // Four blocks narrowed together; fewer one by one (vpmovdb), measured
+      // a little faster than packing in zero blocks. Whole blocks are stored
+      // unmasked: a masked byte store is several times slower.
+      if constexpr (Group == 4) {
+        const __m512i bytes = narrow64<Q>(t);
+        if (channels == 4 * kQConvBlock)
+          _mm512_storeu_si512(out + r * pitch, bytes);
+        else
+          _mm512_mask_storeu_epi8(out + r * pitch, store_mask, bytes);
+      } else {
+#pragma GCC unroll 4
+        for (int b = 0; b < Group; ++b) {
+          const __m128i bytes = _mm512_cvtepi32_epi8(t[b]);
+          if (channels >= (b + 1) * kQConvBlock)
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(out + r * pitch + b * kQConvBlock), bytes);
+          else
+            _mm_mask_storeu_epi8(out + r * pitch + b * kQConvBlock, mask[b], bytes);
+        }
+      }
+    }
+  }
+
+  // Four vectors of 16 int32 values, each within Q's range, as 64 bytes in
+  // order: the packs work within 128-bit lanes (lane L holds the dwords 4L..
+  // 4L+3 of each vector in turn), the permutation gathers each vector's four.
+  template <typename Q>
+  QDQ_AVX512_TARGET static __m512i narrow64(const __m512i (&t)[4]) {
+    const __m512i words01 = _mm512_packs_epi32(t[0], t[1]);
+    const __m512i words23 = _mm512_packs_epi32(t[2], t[3]);
+    const __m512i bytes = std::is_same_v<Q, uint8_t> ? _mm512_packus_epi16(words01, words23)
+                                                     : _mm512_packs_epi16(words01, words23);
+    return _mm512_permutexvar_epi32(
+        _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), bytes);
+  }
+
+  // The conv's output bounds less its zero point, and the zero point: the
+  // clamp before the conversion.
+  struct OutputBounds {
+    __m512 lo, hi;
+    __m512i zero;
+    QDQ_AVX512_TARGET explicit OutputBounds(const QConvParams& q)
+        : lo(_mm512_set1_ps(static_cast<float>(q.conv_min - q.y_zero))),
+          hi(_mm512_set1_ps(static_cast<float>(q.conv_max - q.y_zero))),
+          zero(_mm512_set1_epi32(q.y_zero)) {}
+  };
+
+  // The residual's parameters in vector form: the sum is clamped at its
+  // bounds less its zero point, like the conv's output.
+  struct Residual {
+    __m512 conv_scale, sum_scale, lo, hi;  // r itself: residual16
+    __m512i sum_zero;
+    QDQ_AVX512_TARGET explicit Residual(const QConvParams& q) {
+      const QConvParams::Residual r = q.residual.value_or(QConvParams::Residual{});
+      conv_scale = _mm512_set1_ps(r.conv_scale);
+      sum_scale = _mm512_set1_ps(r.sum_scale);
+      lo = _mm512_set1_ps(static_cast<float>(r.out_min - r.sum_zero));
+      hi = _mm512_set1_ps(static_cast<float>(r.out_max - r.sum_zero));
+      sum_zero = _mm512_set1_epi32(r.sum_zero);
+    }
+  };
+
+  // Four pixels at a time share each weight load. A last partial block is
+  // loaded masked: nothing past the row's channels is read.
+  template <typename TX>
+  QDQ_AVX512_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps, int64_t step,
+                                          int64_t pixels, int32_t* acc) {
+    const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
+    const DepthwiseBlock<TX> block{taps, static_cast<int>(p.params.shape.geometry.kernel_size()),
+                                   step, padded};
+    for (int64_t channel = 0; channel < channels; channel += kQConvBlock) {
+      const int64_t count = std::min(kQConvBlock, channels - channel);
+      const auto mask = static_cast<__mmask16>((1u << count) - 1);
+      const int32_t* w = p.depthwise_weights.data() + channel;
+      int64_t i = 0;
+      for (; i + 4 <= pixels; i += 4)
+        depthwise_pixels<TX, 4>(block, i * step + channel, mask, w, acc + i * padded + channel);
+      for (; i < pixels; ++i)
+        depthwise_pixels<TX, 1>(block, i * step + channel, mask, w, acc + i * padded + channel);
+    }
+  }
+
+  template <typename TX>
+  struct DepthwiseBlock {
+    const TX* const* taps;
+    int taps_count;
+    int64_t step, padded;
+  };
+
+  // x is sign- or zero-extended to 32 bits, the weight sits in the low half
+  // of its lane with a zero high half, so vpdpwssd adds exactly x * w per lane.
+  template <typename TX, int Pixels>
+  QDQ_AVX512_TARGET static void depthwise_pixels(const DepthwiseBlock<TX>& b, int64_t offset,
+                                                 __mmask16 mask, const int32_t* w, int32_t* acc) {
+    __m512i sum[Pixels];
+    for (int i = 0; i < Pixels; ++i) sum[i] = _mm512_setzero_si512();
+    for (int t = 0; t < b.taps_count; ++t) {
+      const __m512i wv = _mm512_loadu_si512(w + t * b.padded);
+      const TX* tap = b.taps[t] + offset;
+      for (int i = 0; i < Pixels; ++i) {
+        const __m128i bytes = _mm_maskz_loadu_epi8(mask, tap + i * b.step);
+        const __m512i xv =
+            std::is_same_v<TX, int8_t> ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
+        sum[i] = _mm512_dpwssd_epi32(sum[i], xv, wv);
+      }
+    }
+    for (int i = 0; i < Pixels; ++i) _mm512_storeu_si512(acc + i * b.padded, sum[i]);
+  }
+};
+
+}  // namespace avx512vnni
+}  // namespace qdq
