@@ -30,7 +30,7 @@ cat "$out/cpu.txt"
 
 if [ -z "$matrix_only" ]; then
 echo "== kernel tests at each level"
-for isa in ref avx2 avx512vnni amx; do
+for isa in ref avx2 avxvnni avx512vnni amx; do
   echo "-- QDQ_ISA=$isa"
   QDQ_ISA=$isa "$bin/qdq_unit_tests" --gtest_brief=1 --gtest_filter='*Kernel*:*Isas*:*Qconv*:*QConv*' 2>&1 | tail -3
 done >"$out/kernel_tests.txt" 2>&1

@@ -117,9 +117,8 @@ int main(int argc, char** argv) {
   using namespace qdq::bench;
   benchmark::Initialize(&argc, argv);
   const int cores = omp_get_num_procs();
-  const Isa level = best_isa();
   for (const PeakLoop& loop : peak_loops()) {
-    if (loop.level > level) continue;
+    if (!isa_supported(loop.level)) continue;
     for (int threads : {1, cores})
       benchmark::RegisterBenchmark(
           ("peak/" + loop.name + "/threads:" + std::to_string(threads)).c_str(), peak, &loop,

@@ -251,7 +251,7 @@ Result<LoadedPlan> load_plan(const std::filesystem::path& path, Isa cpu_isa,
     check(built.has_value(),
           [&] { return "plan needs kernel level '" + header.isa() + "', unknown to this qdq"; });
     std::vector<std::string> warnings;
-    const Isa run_isa = std::min(*built, cpu_isa);
+    const Isa run_isa = runnable_isa(std::min(*built, cpu_isa));
     if (run_isa < *built)
       warnings.push_back("the plan was built for " + std::string(isa_name(*built)) +
                          ", which this CPU lacks: running " + isa_name(run_isa) +

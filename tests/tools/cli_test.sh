@@ -93,7 +93,7 @@ if node -e '
 
 # The INT8 engine's summary.
 "$qexec" --onnx="$qat" --int8 --iterations=2 --duration=0 --warmUp=0 >"$work/summary" 2>"$work/err" &&
-  grep -qE '^Engine: precision=int8 layers=[0-9]+ int8=[1-9][0-9]* fp32=[0-9]+ .* isa=(ref|avx2|avx512vnni)$' "$work/summary" &&
+  grep -qE '^Engine: precision=int8 layers=[0-9]+ int8=[1-9][0-9]* fp32=[0-9]+ .* isa=(ref|avx2|avxvnni|avx512vnni|amx)$' "$work/summary" &&
   pass || fail "--int8 summary: $(cat "$work/summary" "$work/err" | head -c 400)"
 QDQ_ISA=ref "$qexec" --onnx="$qat" --int8 --iterations=1 --duration=0 --warmUp=0 | grep -q 'isa=ref$' &&
   pass || fail "QDQ_ISA=ref"

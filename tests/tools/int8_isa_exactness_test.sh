@@ -10,7 +10,7 @@ trap 'rm -rf "$work"' EXIT
 data="$build/data/fashion-mnist"
 [ -f "$data/test_batch.bin" ] || "$build/tools/qdq-dataset" fashion-mnist --out="$data" >/dev/null
 "$build/tools/qdq-dataset" tensor --dataset="$data/test_batch.bin" --count=4 --out="$work/input.raw" >/dev/null
-levels="ref avx2 avx512vnni"
+levels="ref avx2 avxvnni avx512vnni amx"
 failed=0
 for model in "$src"/models/*.onnx "$src"/models/cifar10/*.onnx; do
   name=${model#"$src"/models/}; name=${name%.onnx}; name=${name//\//_}
