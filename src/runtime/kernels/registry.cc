@@ -18,8 +18,7 @@ const KernelEntry kKernels[] = {
 const KernelEntry* find(const std::string& op_type, Isa isa) {
   const KernelEntry* best = nullptr;
   for (const KernelEntry& e : kKernels)
-    if (op_type == e.op_type && isa_includes(isa, e.isa) && (!best || e.isa > best->isa))
-      best = &e;
+    if (op_type == e.op_type && isa_includes(isa, e.isa) && (!best || e.isa > best->isa)) best = &e;
   return best;
 }
 
