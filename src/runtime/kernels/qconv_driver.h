@@ -91,6 +91,16 @@ TileShape qconv_tile_shape(int64_t blocks, int64_t width) {
   return best;
 }
 
+// This thread's buffer `Use` of at least `count` elements, kept across runs:
+// once grown to the model's largest layer, a run allocates none.
+enum class BufferUse { kGatheredRows, kDepthwiseTaps, kDepthwiseSums };
+template <typename T, BufferUse Use>
+T* thread_buffer(size_t count) {
+  thread_local std::vector<T> buffer;
+  if (buffer.size() < count) buffer.resize(count);
+  return buffer.data();
+}
+
 // The accumulators of the kernel's largest tile.
 template <typename Ops>
 constexpr int64_t qconv_tile_accumulators() {
@@ -124,7 +134,8 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
       std::clamp<int64_t>((2 * omp_get_max_threads() + tiles - 1) / tiles, 1, panels);
 #pragma omp parallel
   {
-    std::vector<uint8_t> scratch(static_cast<size_t>(rows * p.k_padded));
+    uint8_t* const scratch =
+        thread_buffer<uint8_t, BufferUse::kGatheredRows>(static_cast<size_t>(rows * p.k_padded));
     alignas(64) int32_t acc[qconv_tile_accumulators<Ops>()];
 #pragma omp for schedule(static)
     for (int64_t work = 0; work < tiles * groups; ++work) {
@@ -141,8 +152,7 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
         a.segments = 1;
         a.quads = quads;
         bool flip = false;
-        a.segment[0] =
-            qconv_gather_rows(p, x, first, count, rows, scratch.data(), &a.stride, &flip);
+        a.segment[0] = qconv_gather_rows(p, x, first, count, rows, scratch, &a.stride, &flip);
         a.flip = flip ? 0x80808080u : 0;
       }
       for (int64_t i = group * panels / groups; i < (group + 1) * panels / groups; ++i) {
@@ -166,15 +176,17 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
 // taps and the pixels whose taps all lie inside the row's width go to the
 // kernel as one run, one stride apart.
 template <typename Ops, typename TX, typename Q, typename R>
-void qconv_depthwise(const QConvPacked& p, const TX* x, const R* residual, Q* out) {
+void qconv_depthwise(QConvPacked& p, const TX* x, const R* residual, Q* out) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
   const int64_t c = q.shape.out_channels, padded = p.blocks * kQConvBlock;
   const int64_t out_rows = q.shape.batch * q.out_height(), out_width = q.out_width();
   const int64_t step = g.stride[2] * c;
   // Long enough for a whole row's run read from it, and a last partial block.
-  const std::vector<TX> zero_pixels(static_cast<size_t>(out_width * step + padded),
-                                    static_cast<TX>(q.x_zero));
+  const auto zero_bytes = static_cast<size_t>(out_width * step + padded);
+  if (p.zero_pixels.size() != zero_bytes)
+    p.zero_pixels.assign(zero_bytes, static_cast<uint8_t>(static_cast<TX>(q.x_zero)));
+  const auto* zero_pixels = reinterpret_cast<const TX*>(p.zero_pixels.data());
   // The run: output columns [inside_begin, inside_end) read columns inside the input.
   const int64_t reach = (g.kernel[2] - 1) * g.dilation[2];
   const int64_t inside_begin =
@@ -185,8 +197,10 @@ void qconv_depthwise(const QConvPacked& p, const TX* x, const R* residual, Q* ou
                      : std::clamp<int64_t>(last_start / g.stride[2] + 1, inside_begin, out_width);
 #pragma omp parallel
   {
-    std::vector<const TX*> taps(static_cast<size_t>(g.kernel_size()));
-    std::vector<int32_t> acc(static_cast<size_t>(out_width * padded));
+    const TX** const taps =
+        thread_buffer<const TX*, BufferUse::kDepthwiseTaps>(static_cast<size_t>(g.kernel_size()));
+    int32_t* const acc =
+        thread_buffer<int32_t, BufferUse::kDepthwiseSums>(static_cast<size_t>(out_width * padded));
 #pragma omp for schedule(static)
     for (int64_t row = 0; row < out_rows; ++row) {
       const int64_t n = row / q.out_height(), oh = row % q.out_height();
@@ -196,11 +210,10 @@ void qconv_depthwise(const QConvPacked& p, const TX* x, const R* residual, Q* ou
           for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++t) {
             const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
             const bool inside = ih >= 0 && ih < q.height() && iw >= 0 && iw < q.width();
-            taps[static_cast<size_t>(t)] =
-                inside ? x + ((n * q.height() + ih) * q.width() + iw) * c : zero_pixels.data();
+            taps[t] = inside ? x + ((n * q.height() + ih) * q.width() + iw) * c : zero_pixels;
           }
         }
-        Ops::template depthwise<TX>(p, taps.data(), step, pixels, acc.data() + ow * padded);
+        Ops::template depthwise<TX>(p, taps, step, pixels, acc + ow * padded);
       };
       for (int64_t ow = 0; ow < inside_begin; ++ow) run(ow, 1);
       if (inside_end > inside_begin) run(inside_begin, inside_end - inside_begin);
@@ -209,8 +222,8 @@ void qconv_depthwise(const QConvPacked& p, const TX* x, const R* residual, Q* ou
       // and `c` output elements apart.
       const int64_t at = row * out_width * c;
       Ops::template epilogue<Q, R>(
-          p, EpilogueTile<Q, R>{acc.data(), static_cast<int>(out_width), static_cast<int>(p.blocks),
-                                0, c, c, residual ? residual + at : nullptr, out + at});
+          p, EpilogueTile<Q, R>{acc, static_cast<int>(out_width), static_cast<int>(p.blocks), 0, c,
+                                c, residual ? residual + at : nullptr, out + at});
       if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(q, out + at, out_width * c);
     }
   }

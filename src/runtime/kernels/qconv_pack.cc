@@ -143,6 +143,7 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
   state->params = read_qconv_params(ctx);
   state->input_shape = ctx.input(0).shape();
   state->padded_input.clear();
+  state->zero_pixels.clear();
   if (qconv_packable(state->params)) {
     state->tap_channels = round_up(state->params.shape.in_channels, 4);
     if (!state->packed)

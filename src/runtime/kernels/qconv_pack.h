@@ -61,6 +61,8 @@ struct QConvPacked {
   // The direct tiles' padded input, kept across runs: its border (a_zero) is
   // written once, the inside copied each run (qconv_source).
   std::vector<uint8_t> padded_input;
+  // Depthwise: x_zero bytes that taps outside the input read (qconv_depthwise).
+  std::vector<uint8_t> zero_pixels;
 };
 
 // Block `block`'s packed weights; blocks are k_padded * 16 bytes apart.

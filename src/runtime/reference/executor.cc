@@ -241,6 +241,7 @@ Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, T
     for (size_t i = 0; i < steps_.size(); ++i) {
       Step& step = steps_[i];
       std::vector<const Tensor*> args;
+      args.reserve(step.inputs.size());
       for (int s : step.inputs) args.push_back(s < 0 ? nullptr : &slots[s]);
       OpContext ctx(*step.node, graph_->opset, std::move(args), &step.state, &step.plan);
       std::optional<ScopedTensorLimit> limit;
