@@ -3,6 +3,7 @@
 // depthwise, the in-place 1x1 path), fused clamps and residuals, adversarial
 // values and scales from 1e-8 to 1e4.
 #include <gtest/gtest.h>
+#include <immintrin.h>
 
 #include <cstring>
 #include <random>
@@ -299,6 +300,23 @@ TEST_P(QConvKernel, FloatSumMatchesReference) {
 
 TEST_P(QConvKernel, WeightZeroPointsRunTheReference) {
   expect_identical<uint8_t, uint8_t>(GetParam(), kCases[1], 5, Fill::kRandom, kTypical, 10, 10, 3);
+}
+
+// The AMX kernel loads its tile configuration again for every layer it runs:
+// other code releasing or reshaping the tiles in the same threads between two
+// runs (here a tilerelease in every OpenMP thread) must not leave it
+// computing on tiles with no shape (#UD) or the wrong one.
+__attribute__((target("amx-tile"))) void release_tiles_in_every_thread() {
+#pragma omp parallel
+  _tile_release();
+}
+
+TEST(QConvKernelAmx, RunsAfterOtherCodeReleasedTheTiles) {
+  if (!isa_supported(Isa::kAmxInt8)) GTEST_SKIP() << "amx is not available on this CPU";
+  const Case& c = kCases[2];  // whole direct tiles
+  expect_identical<uint8_t, uint8_t>(Isa::kAmxInt8, c, 7, Fill::kRandom, kTypical, 128, 100);
+  release_tiles_in_every_thread();
+  expect_identical<uint8_t, uint8_t>(Isa::kAmxInt8, c, 7, Fill::kRandom, kTypical, 128, 100);
 }
 
 INSTANTIATE_TEST_SUITE_P(Isas, QConvKernel,

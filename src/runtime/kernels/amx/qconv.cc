@@ -13,6 +13,8 @@
 // start at what the flip would have added.
 //
 // The epilogues and the depthwise kernel are AVX-512 VNNI's.
+#include <atomic>
+
 #include "runtime/kernels/avx512vnni/qconv_ops.h"
 #include "runtime/kernels/registry.h"
 
@@ -50,12 +52,19 @@ int chunk_quads(int64_t quads) {
   return 1;
 }
 
+// Counts the AMX layers run: a thread's configuration is loaded again for
+// each, since other code in the thread (another library, a benchmark's
+// tilerelease) may have changed it in between.
+std::atomic<uint64_t> layer_runs{0};
+
 // Loads the configuration for groups of `group_rows` pixels and K chunks of
-// `chunk` quads, unless this thread has it loaded (ldtilecfg also zeroes
-// every tile; the tiles below start from zero anyway).
+// `chunk` quads, unless this thread loaded it during this layer (ldtilecfg
+// also zeroes every tile; the tiles below start from zero anyway).
 QDQ_AMX_TARGET void configure(int group_rows, int chunk) {
   thread_local int loaded_rows = 0, loaded_chunk = 0;
-  if (loaded_rows == group_rows && loaded_chunk == chunk) return;
+  thread_local uint64_t loaded_run = 0;
+  const uint64_t run = layer_runs.load(std::memory_order_relaxed);
+  if (loaded_run == run && loaded_rows == group_rows && loaded_chunk == chunk) return;
   TileConfig config;
   for (int t = 0; t < 4; ++t) {
     config.rows[t] = static_cast<uint8_t>(group_rows);
@@ -74,6 +83,7 @@ QDQ_AMX_TARGET void configure(int group_rows, int chunk) {
   asm volatile("ldtilecfg %0" ::"m"(config));
   loaded_rows = group_rows;
   loaded_chunk = chunk;
+  loaded_run = run;
 }
 
 // Signed: the rows are int8 x read as it is (TileRows::flip), multiplied
@@ -160,6 +170,7 @@ void qconv_amx(OpContext& ctx) {
   static_assert(AmxOps::kDomain == avx512vnni::Avx512VnniOps::kDomain);
   if (chunk_quads(qconv_state(ctx, AmxOps::kDomain)->tap_channels / 4) < 4)
     return qconv_run<avx512vnni::Avx512VnniOps>(ctx);
+  layer_runs.fetch_add(1, std::memory_order_relaxed);
   qconv_run<AmxOps>(ctx);
 }
 
