@@ -153,7 +153,9 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
     if (!state->params.depthwise()) {
       state->zero_row.assign(static_cast<size_t>(state->tap_channels),
                              static_cast<uint8_t>(state->a_zero));
-      if (state->flip && state->domain == ActivationDomain::kUnsigned) store_flip_sums(*state);
+      // From the weights alone: made once per state, not per input shape.
+      if (state->flip && state->domain == ActivationDomain::kUnsigned && state->flip_sums.empty())
+        store_flip_sums(*state);
     }
   }
   slot = state;

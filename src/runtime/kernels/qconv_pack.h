@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -92,6 +93,16 @@ struct TileRows {
   int64_t quads = 0, stride = 0;
   uint32_t flip = 0;
 };
+
+// Row r's 4-byte group q of a segment starting at `base`, as the int32 a
+// kernel broadcasts, flipped where the rows need it (TileRows::flip).
+template <bool Flip>
+inline int32_t tile_quad(const TileRows& a, const uint8_t* base, int r, int64_t q) {
+  int32_t four;
+  std::memcpy(&four, base + r * a.stride + 4 * q, 4);
+  if constexpr (Flip) four ^= static_cast<int32_t>(0x80808080u);
+  return four;
+}
 
 // Where a layer's tiles read from. Kernels other than 1x1 read their taps
 // straight from the input, copied each run into a buffer padded with a_zero

@@ -48,10 +48,7 @@ QDQ_AVX2_TARGET void tile_4x16(const TileRows& a, const int8_t* w, int32_t* acc)
       const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
 #pragma GCC unroll 4
       for (int r = 0; r < kRows; ++r) {
-        int32_t four;
-        std::memcpy(&four, base + r * a.stride + 4 * q, 4);
-        if constexpr (Flip) four ^= static_cast<int32_t>(0x80808080u);
-        const __m256i av = _mm256_set1_epi32(four);
+        const __m256i av = _mm256_set1_epi32(tile_quad<Flip>(a, base, r, q));
         const __m256i magnitude = _mm256_abs_epi8(av);
         c[r][0] = _mm256_add_epi32(
             c[r][0],

@@ -25,8 +25,6 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "runtime/kernels/qconv_driver.h"
 
 #define QDQ_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -52,10 +50,7 @@ QDQ_AVX512_TARGET void tile(const TileRows& a, const int8_t* w, int64_t quads, i
       for (int b = 0; b < Blocks; ++b) wv[b] = _mm512_loadu_si512(w + b * block_stride);
 #pragma GCC unroll 16
       for (int r = 0; r < Rows; ++r) {
-        int32_t four;
-        std::memcpy(&four, base + r * a.stride + 4 * q, 4);
-        if constexpr (Flip) four ^= static_cast<int32_t>(0x80808080u);
-        const __m512i av = _mm512_set1_epi32(four);
+        const __m512i av = _mm512_set1_epi32(tile_quad<Flip>(a, base, r, q));
 #pragma GCC unroll 4
         for (int b = 0; b < Blocks; ++b) c[r][b] = _mm512_dpbusd_epi32(c[r][b], av, wv[b]);
       }

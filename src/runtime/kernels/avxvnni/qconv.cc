@@ -28,10 +28,7 @@ QDQ_AVXVNNI_TARGET void tile(const TileRows& a, const int8_t* w, int32_t* acc) {
       const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
 #pragma GCC unroll 6
       for (int r = 0; r < Rows; ++r) {
-        int32_t four;
-        std::memcpy(&four, base + r * a.stride + 4 * q, 4);
-        if constexpr (Flip) four ^= static_cast<int32_t>(0x80808080u);
-        const __m256i av = _mm256_set1_epi32(four);
+        const __m256i av = _mm256_set1_epi32(tile_quad<Flip>(a, base, r, q));
         c[r][0] = _mm256_dpbusd_avx_epi32(c[r][0], av, w0);
         c[r][1] = _mm256_dpbusd_avx_epi32(c[r][1], av, w1);
       }
