@@ -7,7 +7,7 @@ const T* Attributes::find(const std::string& name) const {
   auto it = values_.find(name);
   if (it == values_.end()) return nullptr;
   const T* v = std::get_if<T>(&it->second);
-  check(v != nullptr, "attribute '" + name + "' has the wrong type");
+  check(v != nullptr, [&] { return "attribute '" + name + "' has the wrong type"; });
   return v;
 }
 
@@ -30,6 +30,11 @@ std::vector<int64_t> Attributes::get_ints(const std::string& name,
                                           std::vector<int64_t> fallback) const {
   const auto* v = find<std::vector<int64_t>>(name);
   return v ? *v : fallback;
+}
+
+std::span<const int64_t> Attributes::ints(const std::string& name) const {
+  const auto* v = find<std::vector<int64_t>>(name);
+  return v ? std::span<const int64_t>(*v) : std::span<const int64_t>();
 }
 
 std::vector<float> Attributes::get_floats(const std::string& name,

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -25,6 +26,8 @@ class Attributes {
   float get_float(const std::string& name, float fallback) const;
   std::string get_string(const std::string& name, const std::string& fallback) const;
   std::vector<int64_t> get_ints(const std::string& name, std::vector<int64_t> fallback = {}) const;
+  // The list itself, no copy (empty when absent): for kernels reading it each run.
+  std::span<const int64_t> ints(const std::string& name) const;
   std::vector<float> get_floats(const std::string& name, std::vector<float> fallback = {}) const;
   const Tensor& get_tensor(const std::string& name) const;
 

@@ -141,17 +141,28 @@ void Tensor::check_type(DType requested) const {
       ErrorKind::kInternal);
 }
 
-std::vector<int64_t> Tensor::to_int64_vector() const {
-  return visit_dtype(dtype_, [this](auto tag) -> std::vector<int64_t> {
+namespace {
+
+template <typename Out>
+Out widened_integers(const Tensor& t) {
+  return visit_dtype(t.dtype(), [&t](auto tag) -> Out {
     using T = decltype(tag);
     if constexpr (!std::is_integral_v<T>) {
-      fail(std::string("expected an integer tensor, got ") + dtype_name(dtype_));
+      fail(std::string("expected an integer tensor, got ") + dtype_name(t.dtype()));
     } else {
-      auto v = values<T>();
-      return std::vector<int64_t>(v.begin(), v.end());
+      auto v = t.values<T>();
+      return Out(v.begin(), v.end());
     }
   });
 }
+
+}  // namespace
+
+std::vector<int64_t> Tensor::to_int64_vector() const {
+  return widened_integers<std::vector<int64_t>>(*this);
+}
+
+Shape Tensor::to_dims() const { return widened_integers<Shape>(*this); }
 
 std::vector<float> Tensor::to_float_vector() const {
   return visit_dtype(dtype_, [this](auto tag) -> std::vector<float> {

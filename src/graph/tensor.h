@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "support/small_vector.h"
 #include "support/status.h"
 
 namespace qdq {
@@ -76,7 +77,10 @@ decltype(auto) visit_dtype(DType t, Fn&& fn) {
   fail("tensor of undefined element type", ErrorKind::kInternal);
 }
 
-using Shape = std::vector<int64_t>;
+// Per-dim values inline up to rank 6 (every CNN tensor's), so that making
+// and copying shapes and strides costs no allocation.
+using Shape = SmallVector<int64_t, 6>;
+using Strides = SmallVector<int64_t, 6>;
 
 // Product of dims; throws on negative dims or int64 overflow (shapes come from
 // untrusted files).
@@ -143,6 +147,8 @@ class Tensor {
   std::span<const T> values() const {
     return {data<T>(), static_cast<size_t>(numel_)};
   }
+  // The memory, shared with its views (use_count: who else holds it).
+  const std::shared_ptr<void>& storage() const { return storage_; }
   void* raw() { return storage_.get(); }
   const void* raw() const { return storage_.get(); }
 
@@ -151,6 +157,8 @@ class Tensor {
   Tensor clone() const;
   // Any integer or float element, widened: for shape inputs, axes, scalars.
   std::vector<int64_t> to_int64_vector() const;
+  // An integer tensor's elements as dims (Reshape's shape input): no vector.
+  Shape to_dims() const;
   // Every element as float (values, not dequantized): for comparing outputs.
   std::vector<float> to_float_vector() const;
   double scalar_as_double() const;

@@ -25,6 +25,7 @@
 
 #include "runtime/kernels/qconv_pack.h"
 #include "runtime/reference/tensor_util.h"
+#include "support/parallel.h"
 
 namespace qdq {
 
@@ -91,15 +92,8 @@ TileShape qconv_tile_shape(int64_t blocks, int64_t width) {
   return best;
 }
 
-// This thread's buffer `Use` of at least `count` elements, kept across runs:
-// once grown to the model's largest layer, a run allocates none.
+// The drivers' per-thread buffers (thread_buffer).
 enum class BufferUse { kGatheredRows, kDepthwiseTaps, kDepthwiseSums };
-template <typename T, BufferUse Use>
-T* thread_buffer(size_t count) {
-  thread_local std::vector<T> buffer;
-  if (buffer.size() < count) buffer.resize(count);
-  return buffer.data();
-}
 
 // The accumulators of the kernel's largest tile.
 template <typename Ops>

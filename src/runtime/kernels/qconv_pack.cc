@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "support/parallel.h"
+
 namespace qdq {
 namespace {
 
@@ -251,8 +253,7 @@ QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows) {
   // whole batch kept the others idle for much of a narrow layer (ResNet-20 at
   // batch 32 on 2 threads: 8.1 -> 6.6 ms a run).
   const int64_t rows = q.shape.batch * q.height();
-#pragma omp parallel for schedule(static) if (rows * q.width() * c >= (int64_t{1} << 16))
-  for (int64_t row = 0; row < rows; ++row) {
+  parallel_for(rows, rows * q.width() * c >= (int64_t{1} << 16), [&](int64_t row) {
     const int64_t n = row / q.height(), h = row % q.height();
     uint8_t* dst =
         p.padded_input.data() + ((n * s.height + h + s.pad_top) * s.width + s.pad_left) * tc;
@@ -262,7 +263,7 @@ QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows) {
     else  // pixel by pixel, the padding channels left at a_zero
       for (int64_t iw = 0; iw < q.width(); ++iw)
         copy_channels(dst + iw * tc, src + iw * c, c, p.flip);
-  }
+  });
   s.x = p.padded_input.data();
   return s;
 }

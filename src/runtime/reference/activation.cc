@@ -25,11 +25,10 @@ void relu(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   dispatch_types<float, double, int32_t, int64_t, int8_t>(ctx, x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    Tensor y(x.dtype(), x.shape());
+    Tensor& y = ctx.allocate_output(0, x.dtype(), x.shape());
     const T* in = x.data<T>();
     T* out = y.data<T>();
     for (int64_t i = 0; i < x.numel(); ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
-    ctx.output(0) = std::move(y);
   });
 }
 

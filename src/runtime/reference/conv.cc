@@ -104,7 +104,7 @@ void conv_integer(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
   ConvShape s = conv_shape(ctx, x, w);
-  const int32_t x_zero = read_zero_points(ctx, ctx.optional_input(2), 1, "x_zero_point")[0];
+  const int32_t x_zero = read_zero_point(ctx, ctx.optional_input(2), "x_zero_point");
   auto w_zero = read_zero_points(ctx, ctx.optional_input(3), s.out_channels, "w_zero_point");
   Tensor y(DType::kInt32, s.output_shape);
   integer_conv(ctx, s, x, x_zero, w, w_zero, y.data<int32_t>());
@@ -115,11 +115,11 @@ void qlinear_conv(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(3);
   ConvShape s = conv_shape(ctx, x, w);
-  const float x_scale = read_scales(ctx, ctx.input(1), 1, "x_scale")[0];
-  const int32_t x_zero = read_zero_points(ctx, &ctx.input(2), 1, "x_zero_point")[0];
+  const float x_scale = read_scale(ctx, ctx.input(1), "x_scale");
+  const int32_t x_zero = read_zero_point(ctx, &ctx.input(2), "x_zero_point");
   auto w_scale = read_scales(ctx, ctx.input(4), s.out_channels, "w_scale");
   auto w_zero = read_zero_points(ctx, &ctx.input(5), s.out_channels, "w_zero_point");
-  const float y_scale = read_scales(ctx, ctx.input(6), 1, "y_scale")[0];
+  const float y_scale = read_scale(ctx, ctx.input(6), "y_scale");
   Tensor acc(DType::kInt32, s.output_shape);
   fill_bias(ctx, s, ctx.optional_input(8), acc.data<int32_t>());
   integer_conv(ctx, s, x, x_zero, w, w_zero, acc.data<int32_t>());

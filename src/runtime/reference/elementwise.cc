@@ -30,7 +30,7 @@ void binary(OpContext& ctx, Op op) {
   Shape out_shape = broadcast_shapes(ctx, a.shape(), b.shape());
   dispatch_numeric(ctx, a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    Tensor y(a.dtype(), out_shape);
+    Tensor& y = ctx.allocate_output(0, a.dtype(), out_shape);
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     T* out = y.data<T>();
@@ -41,7 +41,6 @@ void binary(OpContext& ctx, Op op) {
       auto ib = broadcast_index_map(b.shape(), out_shape);
       for (int64_t i = 0; i < y.numel(); ++i) out[i] = op(pa[ia[i]], pb[ib[i]]);
     }
-    ctx.output(0) = std::move(y);
   });
 }
 

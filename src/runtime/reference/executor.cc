@@ -51,13 +51,14 @@ std::vector<Tensor> evaluate_node(const Node& node, const std::vector<const Tens
   check(
       kernel != nullptr, [&] { return node.describe() + ": operator is not supported"; },
       ErrorKind::kUnsupported);
-  OpContext ctx(node, opset, inputs);
+  std::vector<Tensor> outputs(node.outputs().size());
+  OpContext ctx(node, opset, inputs, outputs);
   kernel(ctx);
-  for (const Tensor& t : ctx.outputs())
+  for (const Tensor& t : outputs)
     check(
         !t.empty(), [&] { return node.describe() + ": an output was not produced"; },
         ErrorKind::kInternal);
-  return std::move(ctx.outputs());
+  return outputs;
 }
 
 std::vector<std::pair<const Node*, Isa>> ReferenceExecutor::layer_kernels() const {
@@ -93,8 +94,15 @@ void ReferenceExecutor::make_memory_plan(const std::vector<SlotUse>& uses) {
     const int r = root(static_cast<int>(s));
     end[static_cast<size_t>(r)] = std::max(end[static_cast<size_t>(r)], release_step_[s]);
   }
-  for (int s : output_slots_)  // the caller keeps outputs past the run
-    if (uses[static_cast<size_t>(s)].step >= 0) keep[static_cast<size_t>(root(s))] = false;
+  output_producers_.assign(output_slots_.size(), OutputProducer{});
+  for (size_t i = 0; i < output_slots_.size(); ++i) {  // the caller keeps outputs past the run
+    const int s = output_slots_[i];
+    if (uses[static_cast<size_t>(s)].step < 0) continue;
+    const SlotUse& made = uses[static_cast<size_t>(root(s))];  // an output may be a view
+    keep[static_cast<size_t>(root(s))] = false;
+    if (made.step >= 0 && made.planned_kind)
+      output_producers_[i] = {made.step, made.output, made.bytes};
+  }
   struct Interval {
     int slot, first, last;
     size_t bytes, offset = 0;
@@ -191,7 +199,9 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
         kernel = fast;
         isa = optimized_kernel_isa(key, options.isa);
       }
-      Step step{n, kernel, isa, nullptr, {}, {}, {}, 0, {}};
+      Step step{n, kernel, isa, nullptr, {}, {}, {}, 0, {}, {}, {}};
+      step.args.resize(n->inputs().size());
+      step.results.resize(n->outputs().size());
       for (Value* in : n->inputs()) {
         step.inputs.push_back(in ? slot(in) : -1);
         if (in && !in->is_constant()) last_reader[step.inputs.back()] = ex.steps_.size();
@@ -212,89 +222,126 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
       ex.steps_[step].release.push_back(s);
       ex.release_step_[static_cast<size_t>(s)] = static_cast<int>(step);
     }
+    ex.slots_ = ex.constants_;
+    for (size_t s = 0; s < ex.constants_.size(); ++s)
+      if (ex.constants_[s].empty()) ex.activation_slots_.push_back(static_cast<int>(s));
     return ex;
   });
 }
 
+void ReferenceExecutor::clear_activations() {
+  for (int s : activation_slots_) slots_[static_cast<size_t>(s)] = Tensor();
+}
+
 Result<std::vector<Tensor>> ReferenceExecutor::run(const std::map<std::string, Tensor>& inputs) {
-  return catch_errors([&]() -> std::vector<Tensor> {
-    std::vector<Tensor> slots = constants_;
-    for (size_t i = 0; i < graph_->inputs().size(); ++i) {
-      const Value& v = *graph_->inputs()[i];
-      auto it = inputs.find(v.name);
-      check(it != inputs.end(), [&] { return "input '" + v.name + "' was not given"; });
-      auto range = input_ranges_.find(v.name);
-      check_input_matches(v, it->second, range == input_ranges_.end() ? nullptr : &range->second);
-      slots[input_slots_[i]] = it->second;
-    }
-    for (const auto& entry : inputs) {
-      const std::string& name = entry.first;  // captured below: not a structured binding
-      const Value* v = graph_->find_value(name);
-      check(v && v->is_graph_input, [&] { return "'" + name + "' is not an input of the model"; });
-    }
-    using Clock = std::chrono::steady_clock;
-    size_t live = 0;
-    peak_activation_bytes_ = 0;
-    // A run without a (fitting) plan records what the plan needs.
-    const bool recording = replan_;
-    std::vector<SlotUse> uses(recording ? slots.size() : 0);
-    for (size_t i = 0; i < steps_.size(); ++i) {
-      Step& step = steps_[i];
-      std::vector<const Tensor*> args;
-      args.reserve(step.inputs.size());
-      for (int s : step.inputs) args.push_back(s < 0 ? nullptr : &slots[s]);
-      OpContext ctx(*step.node, graph_->opset, std::move(args), &step.state, &step.plan);
-      std::optional<ScopedTensorLimit> limit;
-      if (max_activation_bytes_)
-        limit.emplace(max_activation_bytes_ - std::min(live, max_activation_bytes_),
-                      &activation_limit_text_);
-      const auto start = profiling_ ? Clock::now() : Clock::time_point();
-      step.kernel(ctx);
-      if (profiling_)
-        step.profiled_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-      for (size_t k = 0; k < step.outputs.size(); ++k) {
-        Tensor& out = ctx.output(k);
-        check(
-            !out.empty(),
-            [&] {
-              return step.node->describe() + ": output " + std::to_string(k) + " was not produced";
-            },
-            ErrorKind::kInternal);
-        live += out.nbytes();
-        const int slot = step.outputs[k];
-        if (recording) {
-          SlotUse& use = uses[static_cast<size_t>(slot)];
-          use = {static_cast<int>(i), static_cast<int>(k), out.nbytes(), ctx.allocated(k), -1};
-          const auto* begin = static_cast<const uint8_t*>(out.raw());
-          for (int in : step.inputs) {  // a view of an input (Reshape, Identity)
-            if (in < 0 || slots[in].empty()) continue;
-            const auto* base = static_cast<const uint8_t*>(slots[in].raw());
-            if (begin >= base && begin < base + std::max<size_t>(1, slots[in].nbytes()))
-              use.alias_of = in;
-          }
-        } else if (k < step.plan.size() && step.plan[k].storage &&
-                   out.raw() != step.plan[k].storage.get()) {
-          replan_ = true;  // shapes changed: plan again from the next run
-        }
-        slots[slot] = std::move(out);
-      }
-      peak_activation_bytes_ = std::max(peak_activation_bytes_, live);
-      if (observer_) {
-        std::vector<Tensor> outs;
-        for (int s : step.outputs) outs.push_back(slots[s]);
-        observer_(*step.node, outs);
-      }
-      for (int s : step.release) {
-        live -= std::min(live, slots[s].nbytes());
-        slots[s] = Tensor();
-      }
-    }
-    profiled_runs_ += profiling_;
-    if (recording) make_memory_plan(uses);
-    std::vector<Tensor> outputs;
-    for (int s : output_slots_) outputs.push_back(slots[s]);
-    return outputs;
+  std::vector<Tensor> outputs;
+  Status status = run(inputs, outputs);
+  if (!status.is_ok()) return status;
+  return outputs;
+}
+
+Status ReferenceExecutor::run(const std::map<std::string, Tensor>& inputs,
+                              std::vector<Tensor>& outputs) {
+  // The caller's last outputs that only it holds, of last run's size, are
+  // lent to the kernels that make them (aligned as the kernels expect).
+  for (size_t i = 0; i < output_producers_.size() && i < outputs.size(); ++i) {
+    const OutputProducer& p = output_producers_[i];
+    const Tensor& last = outputs[i];
+    if (p.step >= 0 && last.storage().use_count() == 1 && last.nbytes() == p.bytes &&
+        last.raw() == last.storage().get() && reinterpret_cast<uintptr_t>(last.raw()) % 64 == 0)
+      steps_[static_cast<size_t>(p.step)].plan[static_cast<size_t>(p.output)] = {last.storage(),
+                                                                                 p.bytes};
+  }
+  auto result = catch_errors([&] {
+    run_steps(inputs, outputs);
+    return true;
   });
+  for (const OutputProducer& p : output_producers_)  // a replan may have dropped them already
+    if (p.step >= 0 &&
+        static_cast<size_t>(p.output) < steps_[static_cast<size_t>(p.step)].plan.size())
+      steps_[static_cast<size_t>(p.step)].plan[static_cast<size_t>(p.output)] = PlannedBuffer{};
+  clear_activations();
+  return result.status();
+}
+
+void ReferenceExecutor::run_steps(const std::map<std::string, Tensor>& inputs,
+                                  std::vector<Tensor>& outputs) {
+  clear_activations();  // what a failed run left
+  std::vector<Tensor>& slots = slots_;
+  for (size_t i = 0; i < graph_->inputs().size(); ++i) {
+    const Value& v = *graph_->inputs()[i];
+    auto it = inputs.find(v.name);
+    check(it != inputs.end(), [&] { return "input '" + v.name + "' was not given"; });
+    auto range = input_ranges_.find(v.name);
+    check_input_matches(v, it->second, range == input_ranges_.end() ? nullptr : &range->second);
+    slots[input_slots_[i]] = it->second;
+  }
+  for (const auto& entry : inputs) {
+    const std::string& name = entry.first;  // captured below: not a structured binding
+    const Value* v = graph_->find_value(name);
+    check(v && v->is_graph_input, [&] { return "'" + name + "' is not an input of the model"; });
+  }
+  using Clock = std::chrono::steady_clock;
+  size_t live = 0;
+  peak_activation_bytes_ = 0;
+  // A run without a (fitting) plan records what the plan needs.
+  const bool recording = replan_;
+  std::vector<SlotUse> uses(recording ? slots.size() : 0);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    Step& step = steps_[i];
+    for (size_t k = 0; k < step.inputs.size(); ++k)
+      step.args[k] = step.inputs[k] < 0 ? nullptr : &slots[static_cast<size_t>(step.inputs[k])];
+    OpContext ctx(*step.node, graph_->opset, step.args, step.results, &step.state, &step.plan);
+    std::optional<ScopedTensorLimit> limit;
+    if (max_activation_bytes_)
+      limit.emplace(max_activation_bytes_ - std::min(live, max_activation_bytes_),
+                    &activation_limit_text_);
+    const auto start = profiling_ ? Clock::now() : Clock::time_point();
+    step.kernel(ctx);
+    if (profiling_)
+      step.profiled_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    for (size_t k = 0; k < step.outputs.size(); ++k) {
+      Tensor& out = ctx.output(k);
+      check(
+          !out.empty(),
+          [&] {
+            return step.node->describe() + ": output " + std::to_string(k) + " was not produced";
+          },
+          ErrorKind::kInternal);
+      live += out.nbytes();
+      const int slot = step.outputs[k];
+      if (recording) {
+        SlotUse& use = uses[static_cast<size_t>(slot)];
+        use = {static_cast<int>(i), static_cast<int>(k), out.nbytes(), ctx.allocated(k), -1};
+        const auto* begin = static_cast<const uint8_t*>(out.raw());
+        for (int in : step.inputs) {  // a view of an input (Reshape, Identity)
+          if (in < 0 || slots[in].empty()) continue;
+          const auto* base = static_cast<const uint8_t*>(slots[in].raw());
+          if (begin >= base && begin < base + std::max<size_t>(1, slots[in].nbytes()))
+            use.alias_of = in;
+        }
+      } else if (k < step.plan.size() && step.plan[k].storage &&
+                 out.raw() != step.plan[k].storage.get()) {
+        replan_ = true;  // shapes changed: plan again from the next run
+      }
+      slots[slot] = std::move(out);
+    }
+    peak_activation_bytes_ = std::max(peak_activation_bytes_, live);
+    if (observer_) {
+      std::vector<Tensor> outs;
+      for (int s : step.outputs) outs.push_back(slots[s]);
+      observer_(*step.node, outs);
+    }
+    for (int s : step.release) {
+      live -= std::min(live, slots[s].nbytes());
+      slots[s] = Tensor();
+    }
+  }
+  profiled_runs_ += profiling_;
+  if (recording) make_memory_plan(uses);
+  outputs.resize(output_slots_.size());
+  for (size_t i = 0; i < output_slots_.size(); ++i)
+    outputs[i] = slots[static_cast<size_t>(output_slots_[i])];
 }
 
 }  // namespace qdq

@@ -40,6 +40,10 @@ class ReferenceExecutor {
 
   // Inputs by graph-input name; outputs in graph-output order.
   Result<std::vector<Tensor>> run(const std::map<std::string, Tensor>& inputs);
+  // The same into `outputs`, reusing what it holds from the last run: an
+  // output tensor nobody else holds and of the same size is written in place,
+  // so a loop of runs allocates nothing once the first has run.
+  Status run(const std::map<std::string, Tensor>& inputs, std::vector<Tensor>& outputs);
 
   // Called after each node with its outputs (layer-by-layer comparisons).
   using NodeObserver = std::function<void(const Node&, const std::vector<Tensor>&)>;
@@ -80,6 +84,10 @@ class ReferenceExecutor {
     std::vector<int> release;  // slots whose last reader is this step
     double profiled_ms = 0;
     std::vector<PlannedBuffer> plan;  // per output, from the memory plan
+    // The kernel's input pointers and its outputs, kept between runs so that
+    // a run does not allocate them.
+    std::vector<const Tensor*> args;
+    std::vector<Tensor> results;
   };
   // What a run records for the memory plan, per slot.
   struct SlotUse {
@@ -90,11 +98,26 @@ class ReferenceExecutor {
   };
   // Liveness-based arena: outputs that live at different times share memory.
   void make_memory_plan(const std::vector<SlotUse>& uses);
+  // run()'s steps: fills outputs, throws on failure.
+  void run_steps(const std::map<std::string, Tensor>& inputs, std::vector<Tensor>& outputs);
+  // Empties every slot that is not a constant (what a run, or a failed run,
+  // left there).
+  void clear_activations();
   explicit ReferenceExecutor(const Graph& graph) : graph_(&graph) {}
 
   const Graph* graph_;
   std::vector<Step> steps_;
-  std::vector<Tensor> constants_;  // slot-indexed, empty where not constant
+  std::vector<Tensor> constants_;      // slot-indexed, empty where not constant
+  std::vector<Tensor> slots_;          // the constants, and a run's tensors while it runs
+  std::vector<int> activation_slots_;  // those that are not constants
+  // Per graph output, from the memory plan: the step and output index that
+  // make it into memory of its own (step -1: none) and its bytes last run,
+  // which the caller's last output of that size may lend.
+  struct OutputProducer {
+    int step = -1, output = 0;
+    size_t bytes = 0;
+  };
+  std::vector<OutputProducer> output_producers_;
   std::vector<int> input_slots_, output_slots_;
   size_t weight_bytes_ = 0;
   size_t peak_activation_bytes_ = 0;

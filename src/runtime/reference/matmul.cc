@@ -105,7 +105,7 @@ void qlinear_matmul(OpContext& ctx) {
   auto a_zero = read_zero_points(ctx, &ctx.input(2), s.M, "a_zero_point");
   auto b_scale = read_scales(ctx, ctx.input(4), s.N, "b_scale");
   auto b_zero = read_zero_points(ctx, &ctx.input(5), s.N, "b_zero_point");
-  const float y_scale = read_scales(ctx, ctx.input(6), 1, "y_scale")[0];
+  const float y_scale = read_scale(ctx, ctx.input(6), "y_scale");
   Tensor acc(DType::kInt32, s.output);
   integer_matmul(ctx, s, a, a_zero, b, b_zero, acc.data<int32_t>());
   ctx.output(0) = requantize_accumulators(ctx, acc, ctx.input(7), [&](int64_t i) {

@@ -2,7 +2,9 @@
 // the model's opset, input tensors, and the outputs it must fill.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -21,13 +23,15 @@ struct PlannedBuffer {
 
 class OpContext {
  public:
-  OpContext(const Node& node, int64_t opset, std::vector<const Tensor*> inputs,
-            std::shared_ptr<void>* state = nullptr,
+  // `outputs` (one per node output, empty) is the caller's, as `inputs` is:
+  // the executor keeps both between runs so that a context allocates nothing.
+  OpContext(const Node& node, int64_t opset, std::span<const Tensor* const> inputs,
+            std::span<Tensor> outputs, std::shared_ptr<void>* state = nullptr,
             const std::vector<PlannedBuffer>* plan = nullptr)
       : node_(node),
         opset_(opset),
-        inputs_(std::move(inputs)),
-        outputs_(node.outputs().size()),
+        inputs_(inputs),
+        outputs_(outputs),
         state_(state),
         plan_(plan) {}
 
@@ -54,13 +58,13 @@ class OpContext {
       outputs_[i] = Tensor(dtype, std::move(shape), (*plan_)[i].storage);
     else
       outputs_[i] = Tensor(dtype, std::move(shape));
-    if (allocated_.size() <= i) allocated_.resize(i + 1, false);
-    allocated_[i] = true;
+    if (i < 64) allocated_ |= uint64_t{1} << i;
     return outputs_[i];
   }
-  // Whether output i came from allocate_output (the memory plan may own it).
-  bool allocated(size_t i) const { return i < allocated_.size() && allocated_[i]; }
-  std::vector<Tensor>& outputs() { return outputs_; }
+  // Whether output i came from allocate_output (the memory plan may own it;
+  // it plans the first 64 outputs of a node, enough for any model's).
+  bool allocated(size_t i) const { return i < 64 && (allocated_ >> i & 1); }
+  std::span<Tensor> outputs() { return outputs_; }
 
   // Per-node storage that lives as long as the executor: optimized kernels keep
   // their packed weights here, made on the first run. nullptr when evaluating a
@@ -83,11 +87,11 @@ class OpContext {
  private:
   const Node& node_;
   int64_t opset_;
-  std::vector<const Tensor*> inputs_;
-  std::vector<Tensor> outputs_;
+  std::span<const Tensor* const> inputs_;
+  std::span<Tensor> outputs_;
   std::shared_ptr<void>* state_;
   const std::vector<PlannedBuffer>* plan_;
-  std::vector<bool> allocated_;
+  uint64_t allocated_ = 0;  // bit i: output i came from allocate_output
 };
 
 using ReferenceKernel = void (*)(OpContext&);

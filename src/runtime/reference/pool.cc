@@ -75,7 +75,7 @@ void max_pool(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   // storage_order=1 asks for Indices counted in column-major order.
   const bool column_major = ctx.attrs().get_int("storage_order", 0) != 0;
-  SpatialGeometry g = make_spatial_geometry(ctx, x.shape(), ctx.attrs().get_ints("kernel_shape"),
+  SpatialGeometry g = make_spatial_geometry(ctx, x.shape(), ctx.attrs().ints("kernel_shape"),
                                             ctx.attrs().get_int("ceil_mode", 0));
   const Shape out_shape = pooled_shape(x, g);
   const bool want_indices = ctx.output_count() > 1;
@@ -109,7 +109,7 @@ void max_pool(OpContext& ctx) {
 void average_pool(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   ctx.require(x.dtype() == DType::kFloat32, "expects float32");
-  SpatialGeometry g = make_spatial_geometry(ctx, x.shape(), ctx.attrs().get_ints("kernel_shape"),
+  SpatialGeometry g = make_spatial_geometry(ctx, x.shape(), ctx.attrs().ints("kernel_shape"),
                                             ctx.attrs().get_int("ceil_mode", 0));
   const bool include_pad = ctx.attrs().get_int("count_include_pad", 0) != 0;
   Tensor y(DType::kFloat32, pooled_shape(x, g));
@@ -135,10 +135,9 @@ void global_pool(OpContext& ctx, Reduce reduce) {
   out_shape[1] = x.dim(1);
   const int64_t planes = x.dim(0) * x.dim(1);
   const int64_t plane = planes ? x.numel() / planes : 0;
-  Tensor y(DType::kFloat32, out_shape);
+  Tensor& y = ctx.allocate_output(0, DType::kFloat32, out_shape);
   for (int64_t p = 0; p < planes; ++p)
     y.data<float>()[p] = reduce(x.data<float>() + p * plane, plane);
-  ctx.output(0) = std::move(y);
 }
 
 void global_average_pool(OpContext& ctx) {
@@ -160,14 +159,14 @@ GlobalPoolParams read_global_pool_params(const OpContext& ctx) {
   GlobalPoolParams p;
   p.pixels = x.dim(1) * x.dim(2);
   p.channels = x.dim(3);
-  if (ctx.has_input(1)) p.x_scale = read_scales(ctx, ctx.input(1), 1, "x_scale")[0];
-  p.x_zero = read_zero_points(ctx, ctx.optional_input(2), 1, "x_zero_point")[0];
+  if (ctx.has_input(1)) p.x_scale = read_scale(ctx, ctx.input(1), "x_scale");
+  p.x_zero = read_zero_point(ctx, ctx.optional_input(2), "x_zero_point");
   if (ctx.has_input(3)) {
-    p.y_scale = read_scales(ctx, ctx.input(3), 1, "y_scale")[0];
+    p.y_scale = read_scale(ctx, ctx.input(3), "y_scale");
     p.y_type = ctx.has_input(4) ? ctx.input(4).dtype() : DType::kUInt8;
     ctx.require(is_8bit(p.y_type), "y_zero_point must be 8-bit");
   }
-  p.y_zero = read_zero_points(ctx, ctx.optional_input(4), 1, "y_zero_point")[0];
+  p.y_zero = read_zero_point(ctx, ctx.optional_input(4), "y_zero_point");
   return p;
 }
 
@@ -218,7 +217,7 @@ void global_average_pool_nhwc_reference(OpContext& ctx) {
 SpatialGeometry max_pool_nhwc_geometry(const OpContext& ctx, const Tensor& x) {
   ctx.require(is_8bit(x.dtype()) && x.rank() == 4, "expects an 8-bit [N, H, W, C] input");
   return make_spatial_geometry(ctx, {x.dim(0), x.dim(3), x.dim(1), x.dim(2)},
-                               ctx.attrs().get_ints("kernel_shape"),
+                               ctx.attrs().ints("kernel_shape"),
                                ctx.attrs().get_int("ceil_mode", 0));
 }
 

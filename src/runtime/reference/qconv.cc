@@ -50,8 +50,8 @@ void read_float_epilogue(const OpContext& ctx, float x_scale, const std::vector<
     ctx.require(!ctx.has_input(10) && !ctx.has_input(11),
                 "a float residual takes no r_scale or r_zero_point");
   } else {
-    res.scale = read_scales(ctx, ctx.input(10), 1, "r_scale")[0];
-    res.zero = read_zero_points(ctx, &ctx.input(11), 1, "r_zero_point")[0];
+    res.scale = read_scale(ctx, ctx.input(10), "r_scale");
+    res.zero = read_zero_point(ctx, &ctx.input(11), "r_zero_point");
   }
   p.residual = res;
 }
@@ -67,8 +67,8 @@ QConvParams read_qconv_params(const OpContext& ctx) {
   const int64_t m = p.shape.out_channels;
   p.x_type = x.dtype();
   p.w_type = w.dtype();
-  const float x_scale = read_scales(ctx, ctx.input(1), 1, "x_scale")[0];
-  p.x_zero = read_zero_points(ctx, &ctx.input(2), 1, "x_zero_point")[0];
+  const float x_scale = read_scale(ctx, ctx.input(1), "x_scale");
+  p.x_zero = read_zero_point(ctx, &ctx.input(2), "x_zero_point");
   const auto w_scale = read_scales(ctx, ctx.input(4), m, "w_scale");
   p.w_zero = read_zero_points(ctx, &ctx.input(5), m, "w_zero_point");
   p.bias.assign(static_cast<size_t>(m), 0);
@@ -79,8 +79,8 @@ QConvParams read_qconv_params(const OpContext& ctx) {
     return p;
   }
   p.y_type = ctx.input(7).dtype();
-  const float y_scale = read_scales(ctx, ctx.input(6), 1, "y_scale")[0];
-  p.y_zero = read_zero_points(ctx, &ctx.input(7), 1, "y_zero_point")[0];
+  const float y_scale = read_scale(ctx, ctx.input(6), "y_scale");
+  p.y_zero = read_zero_point(ctx, &ctx.input(7), "y_zero_point");
   if (ctx.has_input(8) && ctx.input(8).dtype() == DType::kFloat32) {
     p.float_sum = true;
     p.y_scale = y_scale;
@@ -119,10 +119,10 @@ QConvParams read_qconv_params(const OpContext& ctx) {
     QConvParams::Residual res;
     res.conv_scale = y_scale;
     res.conv_zero = p.y_zero;
-    res.scale = read_scales(ctx, ctx.input(10), 1, "r_scale")[0];
-    res.zero = read_zero_points(ctx, &ctx.input(11), 1, "r_zero_point")[0];
-    res.sum_scale = read_scales(ctx, ctx.input(12), 1, "sum_scale")[0];
-    res.sum_zero = read_zero_points(ctx, &ctx.input(13), 1, "sum_zero_point")[0];
+    res.scale = read_scale(ctx, ctx.input(10), "r_scale");
+    res.zero = read_zero_point(ctx, &ctx.input(11), "r_zero_point");
+    res.sum_scale = read_scale(ctx, ctx.input(12), "sum_scale");
+    res.sum_zero = read_zero_point(ctx, &ctx.input(13), "sum_zero_point");
     std::tie(res.out_min, res.out_max) = clamp_attributes<Q>(ctx, "out_min", "out_max");
     p.residual = res;
     p.residual_type = p.y_type;

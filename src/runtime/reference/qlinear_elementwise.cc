@@ -9,6 +9,7 @@
 #include "runtime/reference/quant_params.h"
 #include "runtime/reference/registry.h"
 #include "runtime/reference/tensor_util.h"
+#include "support/parallel.h"
 
 namespace qdq {
 namespace {
@@ -17,12 +18,12 @@ void qlinear_add(OpContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(3);
   ctx.require(a.dtype() == b.dtype(), "A and B must have the same type");
-  const float a_scale = read_scales(ctx, ctx.input(1), 1, "A_scale")[0];
-  const int32_t a_zero = read_zero_points(ctx, ctx.optional_input(2), 1, "A_zero_point")[0];
-  const float b_scale = read_scales(ctx, ctx.input(4), 1, "B_scale")[0];
-  const int32_t b_zero = read_zero_points(ctx, ctx.optional_input(5), 1, "B_zero_point")[0];
-  const float c_scale = read_scales(ctx, ctx.input(6), 1, "C_scale")[0];
-  const int32_t c_zero = read_zero_points(ctx, ctx.optional_input(7), 1, "C_zero_point")[0];
+  const float a_scale = read_scale(ctx, ctx.input(1), "A_scale");
+  const int32_t a_zero = read_zero_point(ctx, ctx.optional_input(2), "A_zero_point");
+  const float b_scale = read_scale(ctx, ctx.input(4), "B_scale");
+  const int32_t b_zero = read_zero_point(ctx, ctx.optional_input(5), "B_zero_point");
+  const float c_scale = read_scale(ctx, ctx.input(6), "C_scale");
+  const int32_t c_zero = read_zero_point(ctx, ctx.optional_input(7), "C_zero_point");
   const Shape shape = broadcast_shapes(ctx, a.shape(), b.shape());
   dispatch_types<uint8_t, int8_t>(ctx, a.dtype(), [&](auto tag) {
     using Q = decltype(tag);
@@ -59,8 +60,7 @@ void lookup_table(OpContext& ctx) {
   std::memcpy(t, table.raw(), sizeof t);
   const auto* in = static_cast<const uint8_t*>(x.raw());
   auto* out = static_cast<uint8_t*>(y.raw());
-#pragma omp parallel for schedule(static) if (x.numel() > (1 << 16))
-  for (int64_t i = 0; i < x.numel(); ++i) out[i] = t[in[i]];
+  parallel_for(x.numel(), x.numel() > (1 << 16), [&](int64_t i) { out[i] = t[in[i]]; });
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "runtime/reference/quant_params.h"
 #include "runtime/reference/registry.h"
 #include "runtime/reference/tensor_util.h"
+#include "support/parallel.h"
 
 namespace qdq {
 namespace {
@@ -48,6 +49,24 @@ void for_each_channel_run(const AxisLayout& l, int64_t numel, Fn&& fn) {
     fn((first / l.inner) % l.channels, first, std::min(numel, first + l.inner));
 }
 
+// The scales and zero points per channel, in this thread's buffers: QAT
+// weights are dequantized on every run of the float engine.
+enum class ChannelBuffer { kScales, kZeroPoints };
+struct ChannelParams {
+  const float* scales;
+  const int32_t* zero_points;
+};
+ChannelParams read_channel_params(const OpContext& ctx, const AxisLayout& l,
+                                  const Tensor* zero_point, const char* scale_name,
+                                  const char* zero_point_name) {
+  const auto count = static_cast<size_t>(l.channels);
+  float* scales = thread_buffer<float, ChannelBuffer::kScales>(count);
+  int32_t* zero_points = thread_buffer<int32_t, ChannelBuffer::kZeroPoints>(count);
+  read_scales(ctx, ctx.input(1), l.channels, scale_name, scales);
+  read_zero_points(ctx, zero_point, l.channels, zero_point_name, zero_points);
+  return {scales, zero_points};
+}
+
 DType quantized_output_type(const OpContext& ctx, const Tensor* zero_point) {
   if (zero_point) return zero_point->dtype();
   const int64_t requested = ctx.attrs().get_int("output_dtype", 0);
@@ -65,12 +84,13 @@ void quantize_linear_reference(OpContext& ctx) {
     return std::string("input must be float32 or int32, got ") + dtype_name(x.dtype());
   });
   const AxisLayout l = axis_layout(ctx, x, ctx.input(1));
-  const auto scales = read_scales(ctx, ctx.input(1), l.channels, "y_scale");
   const Tensor* zp_t = ctx.optional_input(2);
-  const auto zero_points = read_zero_points(ctx, zp_t, l.channels, "y_zero_point");
+  const ChannelParams params = read_channel_params(ctx, l, zp_t, "y_scale", "y_zero_point");
+  const float* const scales = params.scales;
+  const int32_t* const zero_points = params.zero_points;
   dispatch_types<uint8_t, int8_t>(ctx, quantized_output_type(ctx, zp_t), [&](auto tag) {
     using Q = decltype(tag);
-    Tensor y(dtype_of<Q>(), x.shape());
+    Tensor& y = ctx.allocate_output(0, dtype_of<Q>(), x.shape());
     Q* out = y.data<Q>();
     const bool is_float = x.dtype() == DType::kFloat32;
     const float* xf = is_float ? x.data<float>() : nullptr;
@@ -84,18 +104,18 @@ void quantize_linear_reference(OpContext& ctx) {
         for (int64_t i = first; i < last; ++i)
           out[i] = quantize_value<Q>(static_cast<float>(xi[i]), scale, zero);
     });
-    ctx.output(0) = std::move(y);
   });
 }
 
 void dequantize_linear_reference(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const AxisLayout l = axis_layout(ctx, x, ctx.input(1));
-  const auto scales = read_scales(ctx, ctx.input(1), l.channels, "x_scale");
   const Tensor* zp_t = ctx.optional_input(2);
   ctx.require(!zp_t || zp_t->dtype() == x.dtype(), "x and x_zero_point types differ");
-  const auto zero_points = read_zero_points(ctx, zp_t, l.channels, "x_zero_point");
-  Tensor y(DType::kFloat32, x.shape());
+  const ChannelParams params = read_channel_params(ctx, l, zp_t, "x_scale", "x_zero_point");
+  const float* const scales = params.scales;
+  const int32_t* const zero_points = params.zero_points;
+  Tensor& y = ctx.allocate_output(0, DType::kFloat32, x.shape());
   float* out = y.data<float>();
   dispatch_types<uint8_t, int8_t, int32_t>(ctx, x.dtype(), [&](auto tag) {
     using Q = decltype(tag);
@@ -107,7 +127,6 @@ void dequantize_linear_reference(OpContext& ctx) {
         out[i] = dequantize_value(static_cast<int32_t>(in[i]), scale, zero);
     });
   });
-  ctx.output(0) = std::move(y);
 }
 
 namespace {

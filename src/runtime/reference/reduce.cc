@@ -36,7 +36,7 @@ void reduce(OpContext& ctx, float init, Combine combine, Finish finish) {
   Tensor y(DType::kFloat32, out_shape);
   std::vector<float> acc(static_cast<size_t>(y.numel()), init);
   std::vector<int64_t> count(acc.size(), 0);
-  std::vector<int64_t> idx(static_cast<size_t>(rank), 0);
+  Shape idx(static_cast<size_t>(rank), 0);  // the element's index, per dim
   const float* in = x.data<float>();
   for (int64_t n = 0; n < x.numel(); ++n) {
     int64_t dst = 0;

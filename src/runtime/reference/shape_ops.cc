@@ -48,7 +48,7 @@ void constant(OpContext& ctx) {
 }
 
 void constant_of_shape(OpContext& ctx) {
-  Shape shape = ctx.input(0).to_int64_vector();
+  Shape shape = ctx.input(0).to_dims();
   Tensor fill =
       ctx.attrs().has("value") ? ctx.attrs().get_tensor("value") : Tensor::scalar<float>(0.0f);
   ctx.require(fill.numel() == 1, "value must hold one element");
@@ -82,7 +82,7 @@ void flatten(OpContext& ctx) {
 
 void reshape(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
-  Shape target = ctx.opset() < 5 ? ctx.attrs().get_ints("shape") : ctx.input(1).to_int64_vector();
+  Shape target = ctx.opset() < 5 ? Shape(ctx.attrs().get_ints("shape")) : ctx.input(1).to_dims();
   const bool allow_zero = ctx.attrs().get_int("allowzero", 0) != 0;
   int64_t infer_at = -1, known = 1;
   for (size_t i = 0; i < target.size(); ++i) {
@@ -171,13 +171,13 @@ Tensor gather_elements(const Tensor& x, const Shape& out_shape, const std::vecto
 // one strided loop, so a CNN-sized layout change costs a few ns per element.
 template <size_t Size>
 void permute_elements(const uint8_t* src, uint8_t* dst, const Shape& out_shape,
-                      const std::vector<int64_t>& strides) {
+                      const Strides& strides) {
   const int64_t count = element_count(out_shape);
   if (count == 0) return;
   if (out_shape.empty()) return std::memcpy(dst, src, Size), void();
   const size_t outer_dims = out_shape.size() - 1;
   const int64_t inner = out_shape.back(), inner_stride = strides.back();
-  std::vector<int64_t> index(outer_dims, 0);
+  Shape index(outer_dims, 0);
   int64_t offset = 0;
   for (int64_t done = 0; done < count; done += inner) {
     for (int64_t i = 0; i < inner; ++i, dst += Size)
@@ -192,7 +192,7 @@ void permute_elements(const uint8_t* src, uint8_t* dst, const Shape& out_shape,
 }
 
 // permute_elements for any element size.
-void copy_strided(const Tensor& x, Tensor& y, int64_t first, const std::vector<int64_t>& strides) {
+void copy_strided(const Tensor& x, Tensor& y, int64_t first, const Strides& strides) {
   const auto* src = static_cast<const uint8_t*>(x.raw()) + first * dtype_size(x.dtype());
   auto* dst = static_cast<uint8_t*>(y.raw());
   switch (dtype_size(x.dtype())) {
@@ -210,11 +210,12 @@ void copy_strided(const Tensor& x, Tensor& y, int64_t first, const std::vector<i
 void transpose(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const int64_t rank = static_cast<int64_t>(x.rank());
-  std::vector<int64_t> perm = ctx.attrs().get_ints("perm");
+  const std::span<const int64_t> given = ctx.attrs().ints("perm");
+  SmallVector<int64_t, 6> perm(given.begin(), given.end());
   if (perm.empty())
     for (int64_t d = rank - 1; d >= 0; --d) perm.push_back(d);
   ctx.require(static_cast<int64_t>(perm.size()) == rank, "perm has the wrong length");
-  std::vector<bool> seen(static_cast<size_t>(rank), false);
+  SmallVector<bool, 6> seen(static_cast<size_t>(rank), false);
   Shape out_shape;
   for (int64_t p : perm) {
     ctx.require(p >= 0 && p < rank && !seen[p], "perm is not a permutation");
@@ -222,7 +223,7 @@ void transpose(OpContext& ctx) {
     out_shape.push_back(x.dim(p));
   }
   const auto in_strides = strides_of(x.shape());
-  std::vector<int64_t> strides;  // the input's stride along each output dim
+  Strides strides;  // the input's stride along each output dim
   for (int64_t p : perm) strides.push_back(in_strides[static_cast<size_t>(p)]);
   copy_strided(x, ctx.allocate_output(0, x.dtype(), out_shape), 0, strides);
 }
@@ -333,7 +334,7 @@ void slice(OpContext& ctx) {
   // in elements.
   const auto in_strides = strides_of(x.shape());
   int64_t first = 0;
-  std::vector<int64_t> strides(static_cast<size_t>(rank));
+  Strides strides(static_cast<size_t>(rank));
   for (int64_t d = 0; d < rank; ++d) {
     if (out_shape[d] > 0) first += begin[d] * in_strides[d];
     strides[d] = step[d] * in_strides[d];

@@ -6,7 +6,7 @@
 namespace qdq {
 
 SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_shape,
-                                      const std::vector<int64_t>& kernel_shape, bool ceil_mode) {
+                                      std::span<const int64_t> kernel_shape, bool ceil_mode) {
   SpatialGeometry g;
   const int64_t rank = static_cast<int64_t>(input_shape.size()) - 2;
   ctx.require(rank >= 1 && rank <= 3, [&] {
@@ -18,22 +18,25 @@ SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_s
   });
   g.rank = static_cast<int>(rank);
   const auto& a = ctx.attrs();
-  auto strides = a.get_ints("strides", std::vector<int64_t>(rank, 1));
-  auto dilations = a.get_ints("dilations", std::vector<int64_t>(rank, 1));
-  auto pads = a.get_ints("pads", std::vector<int64_t>(2 * rank, 0));
+  // Read in place (no copies: the FP32 kernels come here on every run); an
+  // absent list is empty and takes its default below.
+  auto list = [&](const char* name, int64_t count) {
+    const std::span<const int64_t> values = a.ints(name);
+    ctx.require(!a.has(name) || static_cast<int64_t>(values.size()) == count,
+                "strides/dilations/pads do not match the spatial rank");
+    return values;
+  };
+  const auto strides = list("strides", rank), dilations = list("dilations", rank);
+  const auto pads = list("pads", 2 * rank);
   const std::string auto_pad = a.get_string("auto_pad", "NOTSET");
-  ctx.require(static_cast<int64_t>(strides.size()) == rank &&
-                  static_cast<int64_t>(dilations.size()) == rank &&
-                  static_cast<int64_t>(pads.size()) == 2 * rank,
-              "strides/dilations/pads do not match the spatial rank");
   // Spatial dims sit at the end of the padded-to-3 arrays.
   const int offset = 3 - g.rank;
   for (int i = 0; i < g.rank; ++i) {
     const int j = offset + i;
     g.in[j] = input_shape[2 + i];
     g.kernel[j] = kernel_shape[i];
-    g.stride[j] = strides[i];
-    g.dilation[j] = dilations[i];
+    g.stride[j] = strides.empty() ? 1 : strides[i];
+    g.dilation[j] = dilations.empty() ? 1 : dilations[i];
     ctx.require(g.kernel[j] >= 1 && g.stride[j] >= 1 && g.dilation[j] >= 1,
                 "kernel, strides and dilations must be positive");
     const int64_t extent = (g.kernel[j] - 1) * g.dilation[j] + 1;
@@ -46,8 +49,8 @@ SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_s
       g.pad_begin[j] = g.pad_end[j] = 0;
     } else {
       ctx.require(auto_pad == "NOTSET", [&] { return "unknown auto_pad '" + auto_pad + "'"; });
-      g.pad_begin[j] = pads[i];
-      g.pad_end[j] = pads[i + rank];
+      g.pad_begin[j] = pads.empty() ? 0 : pads[i];
+      g.pad_end[j] = pads.empty() ? 0 : pads[i + rank];
       ctx.require(g.pad_begin[j] >= 0 && g.pad_end[j] >= 0, "negative pads are not supported");
     }
     const int64_t span = g.in[j] + g.pad_begin[j] + g.pad_end[j] - extent;
@@ -82,9 +85,10 @@ ConvShape conv_shape(const OpContext& ctx, const Shape& x, const Shape& w) {
     return "weight " + shape_to_string(w) + " does not fit input channels " +
            std::to_string(s.in_channels) + " with group " + std::to_string(s.group);
   });
-  std::vector<int64_t> kernel(w.begin() + 2, w.end());
-  auto declared = ctx.attrs().get_ints("kernel_shape", kernel);
-  ctx.require(declared == kernel, "kernel_shape attribute disagrees with the weight's shape");
+  const std::span<const int64_t> kernel(w.begin() + 2, w.end());
+  const std::span<const int64_t> declared = ctx.attrs().ints("kernel_shape");
+  ctx.require(!ctx.attrs().has("kernel_shape") || std::ranges::equal(declared, kernel),
+              "kernel_shape attribute disagrees with the weight's shape");
   s.geometry = make_spatial_geometry(ctx, x, kernel, false);
   s.output_shape = {s.batch, s.out_channels};
   for (int i = 3 - s.geometry.rank; i < 3; ++i) s.output_shape.push_back(s.geometry.out[i]);

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <utility>
 
 #include "runtime/reference/op_context.h"
@@ -24,7 +25,7 @@ struct SpatialGeometry {
 // input_shape is [N, C, spatial...]; kernel_shape the window's spatial dims.
 // ceil_mode is the pools' (Conv passes false).
 SpatialGeometry make_spatial_geometry(const OpContext& ctx, const Shape& input_shape,
-                                      const std::vector<int64_t>& kernel_shape, bool ceil_mode);
+                                      std::span<const int64_t> kernel_shape, bool ceil_mode);
 
 // A convolution's operands and result: batch, channels, group and the window
 // geometry, checked against the weight's shape.

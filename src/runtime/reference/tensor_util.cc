@@ -10,8 +10,8 @@ int64_t normalize_axis(const OpContext& ctx, int64_t axis, int64_t rank) {
   return a;
 }
 
-std::vector<int64_t> strides_of(const Shape& shape) {
-  std::vector<int64_t> s(shape.size(), 1);
+Strides strides_of(const Shape& shape) {
+  Strides s(shape.size(), 1);
   for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
     s[i] = s[i + 1] * shape[i + 1];
   return s;
@@ -35,7 +35,7 @@ std::vector<int64_t> broadcast_index_map(const Shape& in_shape, const Shape& out
   const size_t rank = out_shape.size();
   Shape padded(rank, 1);
   for (size_t i = 0; i < in_shape.size(); ++i) padded[rank - in_shape.size() + i] = in_shape[i];
-  std::vector<int64_t> in_strides = strides_of(padded);
+  Strides in_strides = strides_of(padded);
   for (size_t i = 0; i < rank; ++i)
     if (padded[i] == 1) in_strides[i] = 0;
   const int64_t total = element_count(out_shape);

@@ -12,7 +12,7 @@ namespace qdq {
 
 // Maps a possibly negative axis into [0, rank); fails when out of range.
 int64_t normalize_axis(const OpContext& ctx, int64_t axis, int64_t rank);
-std::vector<int64_t> strides_of(const Shape& shape);
+Strides strides_of(const Shape& shape);
 // Numpy multidirectional broadcast of two shapes.
 Shape broadcast_shapes(const OpContext& ctx, const Shape& a, const Shape& b);
 // For each element of `out_shape` (row-major), the flat index into a tensor of

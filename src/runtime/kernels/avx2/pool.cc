@@ -14,6 +14,7 @@
 
 #include "graph/quantization.h"
 #include "runtime/kernels/registry.h"
+#include "support/parallel.h"
 
 #define QDQ_TARGET __attribute__((target("avx2")))
 
@@ -80,16 +81,19 @@ QDQ_TARGET void max_of_taps(const T* x, const int64_t* taps, int64_t tap_count, 
   }
 }
 
+// The kernels' per-thread buffers (thread_buffer).
+enum class PoolBuffer { kTaps, kMeans };
+
 template <typename T>
 void max_pool_nhwc(const Tensor& x, const SpatialGeometry& g, Tensor& y) {
   const int64_t height = g.in[1], width = g.in[2], channels = x.dim(3);
   const int64_t rows = x.dim(0) * g.out[1];
-#pragma omp parallel for schedule(static) if (rows * g.out[2] * channels > 16384)
-  for (int64_t row = 0; row < rows; ++row) {
+  parallel_for(rows, rows * g.out[2] * channels > 16384, [&](int64_t row) {
     const int64_t n = row / g.out[1], oh = row % g.out[1];
     const T* image = x.data<T>() + n * height * width * channels;
     T* out = y.data<T>() + row * g.out[2] * channels;
-    std::vector<int64_t> taps(static_cast<size_t>(g.kernel[1] * g.kernel[2]));
+    int64_t* const taps =
+        thread_buffer<int64_t, PoolBuffer::kTaps>(static_cast<size_t>(g.kernel[1] * g.kernel[2]));
     for (int64_t ow = 0; ow < g.out[2]; ++ow) {
       int64_t count = 0;
       for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
@@ -101,9 +105,9 @@ void max_pool_nhwc(const Tensor& x, const SpatialGeometry& g, Tensor& y) {
             taps[static_cast<size_t>(count++)] = (ih * width + iw) * channels;
         }
       }
-      max_of_taps(image, taps.data(), count, channels, out + ow * channels);
+      max_of_taps(image, taps, count, channels, out + ow * channels);
     }
-  }
+  });
 }
 
 }  // namespace
@@ -122,18 +126,17 @@ void global_average_pool_nhwc_avx2(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const GlobalPoolParams p = read_global_pool_params(ctx);
   Tensor& y = ctx.allocate_output(0, p.y_type, {x.dim(0), 1, 1, p.channels});
-#pragma omp parallel for schedule(static) if (x.dim(0) > 1)
-  for (int64_t n = 0; n < x.dim(0); ++n) {
-    std::vector<float> means(static_cast<size_t>(p.channels));
+  parallel_for(x.dim(0), x.dim(0) > 1, [&](int64_t n) {
+    float* const means = thread_buffer<float, PoolBuffer::kMeans>(static_cast<size_t>(p.channels));
     const int64_t at = n * p.pixels * p.channels;
     if (x.dtype() == DType::kFloat32)
-      average_channels(x.data<float>() + at, p, means.data());
+      average_channels(x.data<float>() + at, p, means);
     else if (x.dtype() == DType::kUInt8)
-      average_channels(x.data<uint8_t>() + at, p, means.data());
+      average_channels(x.data<uint8_t>() + at, p, means);
     else
-      average_channels(x.data<int8_t>() + at, p, means.data());
-    store_means(p, means.data(), y, n * p.channels);
-  }
+      average_channels(x.data<int8_t>() + at, p, means);
+    store_means(p, means, y, n * p.channels);
+  });
 }
 
 }  // namespace qdq

@@ -222,10 +222,10 @@ void qlinear_conv_avx2(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(3);
   const ConvShape s = conv_shape(ctx, x, w);
-  const float x_scale = read_scales(ctx, ctx.input(1), 1, "x_scale")[0];
-  const int32_t x_zero = read_zero_points(ctx, &ctx.input(2), 1, "x_zero_point")[0];
+  const float x_scale = read_scale(ctx, ctx.input(1), "x_scale");
+  const int32_t x_zero = read_zero_point(ctx, &ctx.input(2), "x_zero_point");
   const Tensor& y_zero_t = ctx.input(7);
-  const int32_t y_zero = read_zero_points(ctx, &y_zero_t, 1, "y_zero_point")[0];
+  const int32_t y_zero = read_zero_point(ctx, &y_zero_t, "y_zero_point");
 
   // Weights, bias and multipliers are constants of the plan: packed on the first
   // run, kept in the node's state.
@@ -235,7 +235,7 @@ void qlinear_conv_avx2(OpContext& ctx) {
     auto state = std::make_shared<ConvState>();
     const auto w_scale = read_scales(ctx, ctx.input(4), s.out_channels, "w_scale");
     const auto w_zero = read_zero_points(ctx, &ctx.input(5), s.out_channels, "w_zero_point");
-    const float y_scale = read_scales(ctx, ctx.input(6), 1, "y_scale")[0];
+    const float y_scale = read_scale(ctx, ctx.input(6), "y_scale");
     std::vector<int32_t> bias(static_cast<size_t>(s.out_channels), 0);
     if (const Tensor* b = ctx.optional_input(8)) {
       ctx.require(b->dtype() == DType::kInt32 && b->numel() == s.out_channels,

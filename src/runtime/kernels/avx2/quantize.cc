@@ -11,6 +11,7 @@
 #include "runtime/kernels/avx2/narrow.h"
 #include "runtime/kernels/registry.h"
 #include "runtime/reference/quant_params.h"
+#include "support/parallel.h"
 
 #define QDQ_TARGET __attribute__((target("avx2")))
 
@@ -61,8 +62,8 @@ QDQ_TARGET void dequantize_run(const Q* x, int64_t n, float scale, int32_t zero,
 template <typename Fn>
 void for_chunks(int64_t n, Fn&& fn) {
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static) if (chunks > 1)
-  for (int64_t c = 0; c < chunks; ++c) fn(c * kChunk, std::min(n, (c + 1) * kChunk) - c * kChunk);
+  parallel_for(chunks, chunks > 1,
+               [&](int64_t c) { fn(c * kChunk, std::min(n, (c + 1) * kChunk) - c * kChunk); });
 }
 
 }  // namespace
@@ -70,8 +71,8 @@ void for_chunks(int64_t n, Fn&& fn) {
 void quantize_linear_avx2(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (x.dtype() != DType::kFloat32 || !per_tensor(ctx)) return quantize_linear_reference(ctx);
-  const float scale = read_scales(ctx, ctx.input(1), 1, "y_scale")[0];
-  const int32_t zero = read_zero_points(ctx, ctx.optional_input(2), 1, "y_zero_point")[0];
+  const float scale = read_scale(ctx, ctx.input(1), "y_scale");
+  const int32_t zero = read_zero_point(ctx, ctx.optional_input(2), "y_zero_point");
   Tensor& y = ctx.allocate_output(0, ctx.input(2).dtype(), x.shape());
   dispatch_types<uint8_t, int8_t>(ctx, y.dtype(), [&](auto tag) {
     using Q = decltype(tag);
@@ -85,8 +86,8 @@ void dequantize_linear_avx2(OpContext& ctx) {
   const Tensor& x = ctx.input(0);
   if (!per_tensor(ctx) || ctx.input(2).dtype() != x.dtype())
     return dequantize_linear_reference(ctx);
-  const float scale = read_scales(ctx, ctx.input(1), 1, "x_scale")[0];
-  const int32_t zero = read_zero_points(ctx, ctx.optional_input(2), 1, "x_zero_point")[0];
+  const float scale = read_scale(ctx, ctx.input(1), "x_scale");
+  const int32_t zero = read_zero_point(ctx, ctx.optional_input(2), "x_zero_point");
   Tensor& y = ctx.allocate_output(0, DType::kFloat32, x.shape());
   dispatch_types<uint8_t, int8_t>(ctx, x.dtype(), [&](auto tag) {
     using Q = decltype(tag);
