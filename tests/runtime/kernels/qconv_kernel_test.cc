@@ -9,6 +9,7 @@
 #include <random>
 
 #include "graph/builder.h"
+#include "runtime/kernels/registry.h"
 #include "runtime/reference/executor.h"
 
 namespace qdq {
@@ -213,12 +214,24 @@ const Case kCases[] = {
 
 const Scales kTypical = {0.02f, 0.05f, 0.04f, 0.07f, 1e-4f, 1e-2f};
 
+// AMX's tiles on every shape, however small, while it lives (the kernel
+// otherwise leaves small layers to AVX-512 VNNI's tiles).
+class EveryLayerOnAmx {
+ public:
+  EveryLayerOnAmx() : previous_(set_amx_min_tiles_per_thread(0)) {}
+  ~EveryLayerOnAmx() { set_amx_min_tiles_per_thread(previous_); }
+
+ private:
+  int previous_;
+};
+
 class QConvKernel : public ::testing::TestWithParam<Isa> {
  protected:
   void SetUp() override {
     if (!isa_supported(GetParam()))
       GTEST_SKIP() << isa_name(GetParam()) << " is not available on this CPU";
   }
+  EveryLayerOnAmx amx_;
 };
 
 TEST_P(QConvKernel, MatchesReferenceOnRandomData) {
@@ -313,6 +326,7 @@ __attribute__((target("amx-tile"))) void release_tiles_in_every_thread() {
 
 TEST(QConvKernelAmx, RunsAfterOtherCodeReleasedTheTiles) {
   if (!isa_supported(Isa::kAmxInt8)) GTEST_SKIP() << "amx is not available on this CPU";
+  const EveryLayerOnAmx amx;
   const Case& c = kCases[2];  // whole direct tiles
   expect_identical<uint8_t, uint8_t>(Isa::kAmxInt8, c, 7, Fill::kRandom, kTypical, 128, 100);
   release_tiles_in_every_thread();

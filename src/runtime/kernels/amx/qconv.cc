@@ -13,6 +13,8 @@
 // start at what the flip would have added.
 //
 // The epilogues and the depthwise kernel are AVX-512 VNNI's.
+#include <omp.h>
+
 #include <atomic>
 
 #include "runtime/kernels/avx512vnni/qconv_ops.h"
@@ -160,15 +162,36 @@ struct AmxOps : avx512vnni::Avx512VnniOps {
   }
 };
 
+std::atomic<int> min_tiles_per_thread{4};
+
+// Whether a layer is better run by AVX-512 VNNI's tiles. Taps of fewer than 4
+// quads (a 3-channel stem, padded to 4) would run each tile instruction on 4
+// to 12 of its 64 bytes of K (ResNet-50's 7x7 stem, 16 threads: 720 GMAC/s
+// with VNNI's tiles, 268 with AMX's). And a layer of fewer than 4 AMX tiles
+// (16 pixels x 2 blocks) a thread does not pay back loading the tile
+// configuration and storing the sums through memory on each thread: the
+// CIFAR models' 4x4 maps at batch 1 on 16 threads, their classifier at batch
+// 32. Device machine, 16 threads, medians of 5 alternating runs, AMX for
+// every layer -> this rule: MobileNetV2 u8s8 batch 1 0.655 -> 0.639 ms (VNNI
+// alone 0.631), its QAT file 0.790 -> 0.679, ResNet-20 u8s8 0.261 -> 0.224,
+// ResNet-18 u8s8 batch 32 7.39 -> 6.80, batch 1 0.613 -> 0.619 (noise is
+// +-10 % there); 1 thread keeps nearly every layer on AMX.
+bool vnni_runs_it_better(const QConvPacked& p) {
+  if (chunk_quads(p.tap_channels / 4) < 4) return true;
+  const QConvParams& q = p.params;
+  const int64_t pixels = q.shape.batch * q.out_height() * q.out_width();
+  const int64_t tiles = (pixels + 15) / 16 * ((p.blocks + 1) / 2);
+  return tiles < min_tiles_per_thread.load(std::memory_order_relaxed) * omp_get_max_threads();
+}
+
 }  // namespace
 
-// Taps of fewer than 4 quads (a 3-channel stem, padded to 4) would run each
-// tile instruction on 4 to 12 of its 64 bytes of K: those layers take AVX-512
-// VNNI's tiles (measured on ResNet-50's 7x7 stem, 16 threads: 720 GMAC/s
-// against AMX's 268). Both multiply in the unsigned domain: one packed state.
+int set_amx_min_tiles_per_thread(int tiles) { return min_tiles_per_thread.exchange(tiles); }
+
+// Both kernels multiply in the unsigned domain: one packed state.
 void qconv_amx(OpContext& ctx) {
   static_assert(AmxOps::kDomain == avx512vnni::Avx512VnniOps::kDomain);
-  if (chunk_quads(qconv_state(ctx, AmxOps::kDomain)->tap_channels / 4) < 4)
+  if (vnni_runs_it_better(*qconv_state(ctx, AmxOps::kDomain)))
     return qconv_run<avx512vnni::Avx512VnniOps>(ctx);
   layer_runs.fetch_add(1, std::memory_order_relaxed);
   qconv_run<AmxOps>(ctx);
