@@ -416,11 +416,15 @@ int run(int argc, char** argv) {
               << " nodes after the passes\n";
     for (const auto& p : engine->passes.passes)
       std::cout << "[I] pass " << p.name << ": " << p.changes << " changes\n";
+  }
+  // After the first run: a kernel may leave a layer to a lower level's code.
+  auto print_layers = [&] {
+    if (!verbose) return;
     for (const auto& [node, isa] : engine->executor.layer_kernels())
       std::cout << "[I] layer " << node->describe()
                 << " precision=" << (is_integer_layer(*node) ? "int8" : "fp32")
                 << " kernel=" << isa_name(isa) << "\n";
-  }
+  };
 
   std::vector<Tensor> outputs;
   auto run_once = [&] {  // into the last run's outputs: a timed run allocates nothing
@@ -428,6 +432,7 @@ int run(int argc, char** argv) {
     if (!status.is_ok()) throw Error(status.message(), status.kind());
   };
   if (flags.has("skipInference")) {
+    print_layers();
     std::cout << "Build time: " << ms(build_ms) << " ms   Load time: " << ms(load_ms) << " ms\n";
     return 0;
   }
@@ -447,6 +452,7 @@ int run(int argc, char** argv) {
   }
   run_once();
   engine->executor.set_observer(nullptr);
+  print_layers();
   if (comparing) compare_layers(engine_run, quantized_sources, inputs, engine->isa, flags);
   if (flags.has("loadRefOutputs")) check_accuracy(*graph, outputs, flags);
   if (verbose && int8) {

@@ -63,7 +63,7 @@ std::vector<Tensor> evaluate_node(const Node& node, const std::vector<const Tens
 
 std::vector<std::pair<const Node*, Isa>> ReferenceExecutor::layer_kernels() const {
   std::vector<std::pair<const Node*, Isa>> out;
-  for (const Step& s : steps_) out.emplace_back(s.node, s.isa);
+  for (const Step& s : steps_) out.emplace_back(s.node, s.ran_isa);
   return out;
 }
 
@@ -75,7 +75,7 @@ void ReferenceExecutor::set_profiling(bool on) {
 
 std::vector<ReferenceExecutor::LayerTime> ReferenceExecutor::profile() const {
   std::vector<LayerTime> out;
-  for (const Step& s : steps_) out.push_back({s.node, s.isa, s.profiled_ms});
+  for (const Step& s : steps_) out.push_back({s.node, s.ran_isa, s.profiled_ms});
   return out;
 }
 
@@ -199,7 +199,7 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
         kernel = fast;
         isa = optimized_kernel_isa(key, options.isa);
       }
-      Step step{n, kernel, isa, nullptr, {}, {}, {}, 0, {}, {}, {}};
+      Step step{n, kernel, isa, isa, nullptr, {}, {}, {}, 0, {}, {}, {}};
       step.args.resize(n->inputs().size());
       step.results.resize(n->outputs().size());
       for (Value* in : n->inputs()) {
@@ -291,7 +291,9 @@ void ReferenceExecutor::run_steps(const std::map<std::string, Tensor>& inputs,
     Step& step = steps_[i];
     for (size_t k = 0; k < step.inputs.size(); ++k)
       step.args[k] = step.inputs[k] < 0 ? nullptr : &slots[static_cast<size_t>(step.inputs[k])];
-    OpContext ctx(*step.node, graph_->opset, step.args, step.results, &step.state, &step.plan);
+    step.ran_isa = step.isa;
+    OpContext ctx(*step.node, graph_->opset, step.args, step.results, &step.state, &step.plan,
+                  &step.ran_isa);
     std::optional<ScopedTensorLimit> limit;
     if (max_activation_bytes_)
       limit.emplace(max_activation_bytes_ - std::min(live, max_activation_bytes_),

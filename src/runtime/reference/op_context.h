@@ -12,6 +12,7 @@
 
 #include "graph/graph.h"
 #include "graph/tensor.h"
+#include "runtime/cpu_features.h"
 
 namespace qdq {
 
@@ -27,13 +28,14 @@ class OpContext {
   // the executor keeps both between runs so that a context allocates nothing.
   OpContext(const Node& node, int64_t opset, std::span<const Tensor* const> inputs,
             std::span<Tensor> outputs, std::shared_ptr<void>* state = nullptr,
-            const std::vector<PlannedBuffer>* plan = nullptr)
+            const std::vector<PlannedBuffer>* plan = nullptr, Isa* ran_at = nullptr)
       : node_(node),
         opset_(opset),
         inputs_(inputs),
         outputs_(outputs),
         state_(state),
-        plan_(plan) {}
+        plan_(plan),
+        ran_at_(ran_at) {}
 
   const Node& node() const { return node_; }
   const Attributes& attrs() const { return node_.attributes; }
@@ -71,6 +73,13 @@ class OpContext {
   // node once (constant folding).
   std::shared_ptr<void>* state() const { return state_; }
 
+  // A kernel that leaves this layer to a lower level's code says so (the AMX
+  // QConv runs small layers with AVX-512 VNNI's tiles): --verbose and the
+  // profile report the code that ran.
+  void ran_at(Isa isa) const {
+    if (ran_at_) *ran_at_ = isa;
+  }
+
   [[noreturn]] void error(const std::string& why) const { fail(node_.describe() + ": " + why); }
   void require(bool condition, std::string_view why) const {
     if (!condition) error(std::string(why));
@@ -91,6 +100,7 @@ class OpContext {
   std::span<Tensor> outputs_;
   std::shared_ptr<void>* state_;
   const std::vector<PlannedBuffer>* plan_;
+  Isa* ran_at_;
   uint64_t allocated_ = 0;  // bit i: output i came from allocate_output
 };
 

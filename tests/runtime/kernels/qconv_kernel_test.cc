@@ -76,7 +76,7 @@ struct Scales {
 // TR: the residual's type (a float epilogue's may differ from the output's).
 template <typename TX, typename TY, typename TR>
 Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int32_t xz, int32_t yz,
-           int32_t wz, bool float_sum) {
+           int32_t wz, bool float_sum, Isa* ran_at = nullptr) {
   std::mt19937 rng(seed);
   GraphBuilder b(13);
   const int64_t oh = (c.height + 2 * c.pad - c.dilation * (c.kernel - 1) - 1) / c.stride + 1;
@@ -155,6 +155,7 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
   EXPECT_EQ(std::memcmp(first.value()[0].raw(), again.value()[0].raw(),
                         static_cast<size_t>(first.value()[0].numel()) * sizeof(TY)),
             0);
+  if (ran_at) *ran_at = ex->layer_kernels()[0].second;
   return first.value()[0];
 }
 
@@ -214,12 +215,12 @@ const Case kCases[] = {
 
 const Scales kTypical = {0.02f, 0.05f, 0.04f, 0.07f, 1e-4f, 1e-2f};
 
-// AMX's tiles on every shape, however small, while it lives (the kernel
-// otherwise leaves small layers to AVX-512 VNNI's tiles).
-class EveryLayerOnAmx {
+// The AMX kernel's threshold for leaving a layer to AVX-512 VNNI's tiles, while
+// it lives; 0 (the default here): AMX's tiles on every shape, however small.
+class AmxMinTiles {
  public:
-  EveryLayerOnAmx() : previous_(set_amx_min_tiles_per_thread(0)) {}
-  ~EveryLayerOnAmx() { set_amx_min_tiles_per_thread(previous_); }
+  explicit AmxMinTiles(int tiles = 0) : previous_(set_amx_min_tiles_per_thread(tiles)) {}
+  ~AmxMinTiles() { set_amx_min_tiles_per_thread(previous_); }
 
  private:
   int previous_;
@@ -231,7 +232,7 @@ class QConvKernel : public ::testing::TestWithParam<Isa> {
     if (!isa_supported(GetParam()))
       GTEST_SKIP() << isa_name(GetParam()) << " is not available on this CPU";
   }
-  EveryLayerOnAmx amx_;
+  AmxMinTiles amx_;
 };
 
 TEST_P(QConvKernel, MatchesReferenceOnRandomData) {
@@ -326,11 +327,30 @@ __attribute__((target("amx-tile"))) void release_tiles_in_every_thread() {
 
 TEST(QConvKernelAmx, RunsAfterOtherCodeReleasedTheTiles) {
   if (!isa_supported(Isa::kAmxInt8)) GTEST_SKIP() << "amx is not available on this CPU";
-  const EveryLayerOnAmx amx;
+  const AmxMinTiles amx;
   const Case& c = kCases[2];  // whole direct tiles
   expect_identical<uint8_t, uint8_t>(Isa::kAmxInt8, c, 7, Fill::kRandom, kTypical, 128, 100);
   release_tiles_in_every_thread();
   expect_identical<uint8_t, uint8_t>(Isa::kAmxInt8, c, 7, Fill::kRandom, kTypical, 128, 100);
+}
+
+// A layer too small for AMX's tiles runs AVX-512 VNNI's, with the same
+// results, and the executor reports the code that ran (--verbose, profiles).
+TEST(QConvKernelAmx, LeavesSmallLayersToVnniTilesAndSaysSo) {
+  if (!isa_supported(Isa::kAmxInt8)) GTEST_SKIP() << "amx is not available on this CPU";
+  const Case& c = kCases[2];
+  for (const auto& [min_tiles, expected] :
+       {std::pair{1 << 20, Isa::kAvx512Vnni}, std::pair{0, Isa::kAmxInt8}}) {
+    const AmxMinTiles threshold(min_tiles);
+    Isa ran = Isa::kRef;
+    const Tensor got = run<uint8_t, uint8_t, uint8_t>(c, Isa::kAmxInt8, 3, Fill::kRandom, kTypical,
+                                                      128, 100, 0, false, &ran);
+    const Tensor want = run<uint8_t, uint8_t, uint8_t>(c, Isa::kRef, 3, Fill::kRandom, kTypical,
+                                                       128, 100, 0, false);
+    EXPECT_EQ(ran, expected) << isa_name(ran);
+    ASSERT_EQ(got.nbytes(), want.nbytes());
+    EXPECT_EQ(std::memcmp(got.raw(), want.raw(), got.nbytes()), 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Isas, QConvKernel,

@@ -191,8 +191,10 @@ int set_amx_min_tiles_per_thread(int tiles) { return min_tiles_per_thread.exchan
 // Both kernels multiply in the unsigned domain: one packed state.
 void qconv_amx(OpContext& ctx) {
   static_assert(AmxOps::kDomain == avx512vnni::Avx512VnniOps::kDomain);
-  if (vnni_runs_it_better(*qconv_state(ctx, AmxOps::kDomain)))
+  if (vnni_runs_it_better(*qconv_state(ctx, AmxOps::kDomain))) {
+    ctx.ran_at(Isa::kAvx512Vnni);
     return qconv_run<avx512vnni::Avx512VnniOps>(ctx);
+  }
   layer_runs.fetch_add(1, std::memory_order_relaxed);
   qconv_run<AmxOps>(ctx);
 }
