@@ -327,6 +327,7 @@ void ReferenceExecutor::run_steps(const std::map<std::string, Tensor>& inputs,
         replan_ = true;  // shapes changed: plan again from the next run
       }
       slots[slot] = std::move(out);
+      out = Tensor();  // empty again for the next run's "not produced" check
     }
     peak_activation_bytes_ = std::max(peak_activation_bytes_, live);
     if (observer_) {
