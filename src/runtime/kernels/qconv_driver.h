@@ -229,7 +229,10 @@ template <typename Ops>
 void qconv_run(OpContext& ctx) {
   const auto state = qconv_state(ctx, Ops::kDomain);
   QConvPacked& p = *state;  // mutable only for the padded input it keeps
-  if (!qconv_packable(p.params) || !Ops::accepts(p)) return qconv_reference(ctx);
+  if (!qconv_packable(p.params) || !Ops::accepts(p)) {
+    ctx.ran_at(Isa::kRef);
+    return qconv_reference(ctx);
+  }
   Tensor& y = ctx.allocate_output(0, p.params.y_type, qconv_output_shape(p.params));
   const Tensor& x = ctx.input(0);
   dispatch_epilogue_types(ctx, p.params, [&](auto yt, auto rt) {

@@ -316,6 +316,16 @@ TEST_P(QConvKernel, WeightZeroPointsRunTheReference) {
   expect_identical<uint8_t, uint8_t>(GetParam(), kCases[1], 5, Fill::kRandom, kTypical, 10, 10, 3);
 }
 
+// What no kernel packs runs the reference kernel, and is reported so.
+TEST_P(QConvKernel, GroupedConvReportsTheReferenceKernel) {
+  const Case& grouped = kCases[sizeof kCases / sizeof kCases[0] - 2];
+  ASSERT_TRUE(grouped.group > 1 && grouped.group < grouped.channels);
+  Isa ran = GetParam();
+  (void)run<uint8_t, uint8_t, uint8_t>(grouped, GetParam(), 4, Fill::kRandom, kTypical, 128, 100, 0,
+                                       false, &ran);
+  EXPECT_EQ(ran, Isa::kRef) << isa_name(ran);
+}
+
 // The AMX kernel loads its tile configuration again for every layer it runs:
 // other code releasing or reshaping the tiles in the same threads between two
 // runs (here a tilerelease in every OpenMP thread) must not leave it

@@ -188,10 +188,12 @@ bool vnni_runs_it_better(const QConvPacked& p) {
 
 int set_amx_min_tiles_per_thread(int tiles) { return min_tiles_per_thread.exchange(tiles); }
 
-// Both kernels multiply in the unsigned domain: one packed state.
+// Both kernels multiply in the unsigned domain: one packed state. Depthwise
+// layers are AVX-512 VNNI's code either way (no tiles), and reported so.
 void qconv_amx(OpContext& ctx) {
   static_assert(AmxOps::kDomain == avx512vnni::Avx512VnniOps::kDomain);
-  if (vnni_runs_it_better(*qconv_state(ctx, AmxOps::kDomain))) {
+  const auto state = qconv_state(ctx, AmxOps::kDomain);
+  if (state->params.depthwise() || vnni_runs_it_better(*state)) {
     ctx.ran_at(Isa::kAvx512Vnni);
     return qconv_run<avx512vnni::Avx512VnniOps>(ctx);
   }
