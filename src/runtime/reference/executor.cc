@@ -177,9 +177,9 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
     auto slot = [&](const Value* v) {
       auto [it, inserted] = slot_of.emplace(v, static_cast<int>(slot_of.size()));
       if (inserted) {
-        ex.constants_.emplace_back();
+        ex.slots_.emplace_back();
         if (v->is_constant()) {
-          ex.constants_.back() = *v->constant;
+          ex.slots_.back() = *v->constant;
           ex.weight_bytes_ += v->constant->nbytes();
         }
       }
@@ -217,14 +217,13 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
       last_reader.erase(ex.output_slots_.back());  // outputs live to the end
     }
     for (int s : ex.input_slots_) last_reader.erase(s);  // caller-owned anyway
-    ex.release_step_.assign(ex.constants_.size(), std::numeric_limits<int>::max());
+    ex.release_step_.assign(ex.slots_.size(), std::numeric_limits<int>::max());
     for (auto [s, step] : last_reader) {
       ex.steps_[step].release.push_back(s);
       ex.release_step_[static_cast<size_t>(s)] = static_cast<int>(step);
     }
-    ex.slots_ = ex.constants_;
-    for (size_t s = 0; s < ex.constants_.size(); ++s)
-      if (ex.constants_[s].empty()) ex.activation_slots_.push_back(static_cast<int>(s));
+    for (size_t s = 0; s < ex.slots_.size(); ++s)
+      if (ex.slots_[s].empty()) ex.activation_slots_.push_back(static_cast<int>(s));
     return ex;
   });
 }

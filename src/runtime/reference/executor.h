@@ -109,8 +109,8 @@ class ReferenceExecutor {
 
   const Graph* graph_;
   std::vector<Step> steps_;
-  std::vector<Tensor> constants_;      // slot-indexed, empty where not constant
-  std::vector<Tensor> slots_;          // the constants, and a run's tensors while it runs
+  // Slot-indexed: the constants, and a run's tensors while it runs.
+  std::vector<Tensor> slots_;
   std::vector<int> activation_slots_;  // those that are not constants
   // Per graph output, from the memory plan: the step and output index that
   // make it into memory of its own (step -1: none) and its bytes last run,

@@ -13,18 +13,6 @@ void check_count(const OpContext& ctx, int64_t count, int64_t channels, const ch
   });
 }
 
-float checked_scale(const OpContext& ctx, float s, const char* what) {
-  ctx.require(std::isfinite(s) && s > 0.0f, [&] {
-    return std::string(what) + " must be positive and finite, got " + std::to_string(s);
-  });
-  return s;
-}
-
-void check_scale_type(const OpContext& ctx, const Tensor& scale, const char* what) {
-  ctx.require(scale.dtype() == DType::kFloat32,
-              [&] { return std::string(what) + " must be float32"; });
-}
-
 // Element i of an integer tensor of any width, widened.
 int64_t integer_at(const OpContext& ctx, const Tensor& t, int64_t i, const char* what) {
   return visit_dtype(t.dtype(), [&](auto tag) -> int64_t {
@@ -38,24 +26,24 @@ int64_t integer_at(const OpContext& ctx, const Tensor& t, int64_t i, const char*
 
 }  // namespace
 
-float read_scale(const OpContext& ctx, const Tensor& scale, const char* what) {
-  check_scale_type(ctx, scale, what);
-  check_count(ctx, scale.numel(), 1, what);
-  return checked_scale(ctx, scale.data<float>()[0], what);
-}
-
-int32_t read_zero_point(const OpContext& ctx, const Tensor* zero_point, const char* what) {
-  if (!zero_point) return 0;
-  check_count(ctx, zero_point->numel(), 1, what);
-  return static_cast<int32_t>(integer_at(ctx, *zero_point, 0, what));
-}
-
 void read_scales(const OpContext& ctx, const Tensor& scale, int64_t channels, const char* what,
                  float* out) {
-  check_scale_type(ctx, scale, what);
+  ctx.require(scale.dtype() == DType::kFloat32,
+              [&] { return std::string(what) + " must be float32"; });
   check_count(ctx, scale.numel(), channels, what);
-  for (int64_t c = 0; c < channels; ++c)
-    out[c] = checked_scale(ctx, scale.data<float>()[scale.numel() == 1 ? 0 : c], what);
+  for (int64_t c = 0; c < channels; ++c) {
+    const float s = scale.data<float>()[scale.numel() == 1 ? 0 : c];
+    ctx.require(std::isfinite(s) && s > 0.0f, [&] {
+      return std::string(what) + " must be positive and finite, got " + std::to_string(s);
+    });
+    out[c] = s;
+  }
+}
+
+float read_scale(const OpContext& ctx, const Tensor& scale, const char* what) {
+  float s;
+  read_scales(ctx, scale, 1, what, &s);
+  return s;
 }
 
 std::vector<float> read_scales(const OpContext& ctx, const Tensor& scale, int64_t channels,
@@ -82,6 +70,12 @@ std::vector<int32_t> read_zero_points(const OpContext& ctx, const Tensor* zero_p
   std::vector<int32_t> out(static_cast<size_t>(channels));
   read_zero_points(ctx, zero_point, channels, what, out.data());
   return out;
+}
+
+int32_t read_zero_point(const OpContext& ctx, const Tensor* zero_point, const char* what) {
+  int32_t zero;
+  read_zero_points(ctx, zero_point, 1, what, &zero);
+  return zero;
 }
 
 }  // namespace qdq
