@@ -170,7 +170,7 @@ std::atomic<int> min_tiles_per_thread{4};
 // with VNNI's tiles, 268 with AMX's). And a layer of fewer than 4 AMX tiles
 // (16 pixels x 2 blocks) a thread does not pay back loading the tile
 // configuration and storing the sums through memory on each thread: the
-// CIFAR models' 4x4 maps at batch 1 on 16 threads, their classifier at batch
+// CIFAR models' late layers at batch 1 on 16 threads, their classifier at batch
 // 32. Device machine, 16 threads, medians of 5 alternating runs, AMX for
 // every layer -> this rule: MobileNetV2 u8s8 batch 1 0.655 -> 0.639 ms (VNNI
 // alone 0.631), its QAT file 0.790 -> 0.679, ResNet-20 u8s8 0.261 -> 0.224,
