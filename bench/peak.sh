@@ -32,11 +32,12 @@ for (const b of rows.filter((b) => b.name.startsWith("peak/"))) {
   (peaks[key] ??= {})[threads === "1" ? "one" : "all"] = b["MAC/s"];
 }
 for (const [path, p] of Object.entries(peaks)) console.log(`| ${path} | ${g(p.one)} | ${g(p.all)} |`);
-console.log("\n| ResNet-50 conv (batch 1, every core) | kernel level | GMAC/s | share of the level's int8 peak |\n|---|---|---|---|");
+console.log("\n| ResNet-50 conv (batch 1, every core) | bias (epilogue) | kernel level | GMAC/s | share of the level's int8 peak |\n|---|---|---|---|---|");
+const forms = { ptq: "int32 (integer)", qat: "float (float sum)" };
 for (const b of rows.filter((b) => b.name.startsWith("qconv/"))) {
-  const [, level, shape] = b.name.split("/");
+  const [, level, shape, form] = b.name.split("/");
   const peak = Object.entries(peaks).find(([path]) => path.startsWith(`int8 ${level}_`));
   const share = peak ? `${((100 * b["MAC/s"]) / peak[1].all).toFixed(0)} %` : "—";
-  console.log(`| ${shape} | ${level} | ${g(b["MAC/s"])} | ${share} |`);
+  console.log(`| ${shape} | ${forms[form]} | ${level} | ${g(b["MAC/s"])} | ${share} |`);
 }
 JS

@@ -42,32 +42,54 @@ const ConvShape kResNet50Shapes[] = {
     {"1x1_2048-512_7", 2048, 512, 1, 1, 7},     {"1x1_512-2048_7", 512, 2048, 1, 1, 7},
 };
 
-// DQ(Q(x)) -> Conv(DQ(w int8 per channel), bias) -> Relu -> Q -> DQ, as
-// quantize_static writes a ResNet layer: the engine makes it one QConv.
-Graph conv_layer(const ConvShape& s) {
+// How the layer's bias comes: quantize_static's int32 bias behind a
+// DequantizeLinear (scale x_scale * w_scale: an exact integer epilogue), or
+// TensorRT-style QAT's float bias (BatchNorm folded in by the passes: the
+// float epilogue, divided by the output's scale).
+enum class BiasForm { kPtqInt32, kQatFloat };
+
+// DQ(Q(x)) -> Conv(DQ(w int8 per channel), bias) -> Relu -> Q -> DQ: a ResNet
+// layer as either quantizer writes it; the engine makes it one QConv.
+Graph conv_layer(const ConvShape& s, BiasForm bias_form) {
   GraphBuilder b(13);
+  constexpr float kXScale = 0.05f, kWScale = 1e-3f;
   Value* x = b.input("x", DType::kFloat32, {1, s.c, s.side, s.side});
-  Value* xs = b.constant("xs", Tensor::scalar<float>(0.05f));
+  Value* xs = b.constant("xs", Tensor::scalar<float>(kXScale));
   Value* xz = b.constant("xz", Tensor::scalar<uint8_t>(0));
   Value* x_dq = b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, xs, xz}), xs, xz});
   std::mt19937 rng(1);
   Tensor w(DType::kInt8, {s.m, s.c, s.k, s.k});
   std::uniform_int_distribution<int> weight(-127, 127);
   for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(weight(rng));
-  Tensor ws(DType::kFloat32, {s.m}), bias(DType::kFloat32, {s.m});
-  for (int64_t i = 0; i < s.m; ++i) ws.data<float>()[i] = 1e-3f;
+  Tensor ws(DType::kFloat32, {s.m}), bias_scale(DType::kFloat32, {s.m});
+  Tensor bias_int(DType::kInt32, {s.m}), bias_float(DType::kFloat32, {s.m});
+  std::uniform_int_distribution<int32_t> bias(-2000, 2000);
+  for (int64_t i = 0; i < s.m; ++i) {
+    ws.data<float>()[i] = kWScale;
+    bias_scale.data<float>()[i] = kXScale * kWScale;
+    bias_int.data<int32_t>()[i] = bias(rng);
+    bias_float.data<float>()[i] =
+        static_cast<float>(bias_int.data<int32_t>()[i]) * kXScale * kWScale;
+  }
   Attributes axis0;
   axis0.set("axis", int64_t{0});
   Value* w_dq = b.op("DequantizeLinear",
                      {b.constant("w", std::move(w)), b.constant("ws", std::move(ws)),
                       b.constant("wz", Tensor(DType::kInt8, {s.m}))},
                      axis0);
+  Value* bias_value =
+      bias_form == BiasForm::kQatFloat
+          ? b.constant("b", std::move(bias_float))
+          : b.op("DequantizeLinear",
+                 {b.constant("b", std::move(bias_int)), b.constant("bs", std::move(bias_scale)),
+                  b.constant("bz", Tensor(DType::kInt32, {s.m}))},
+                 axis0);
   Attributes conv;
   conv.set("kernel_shape", std::vector<int64_t>{s.k, s.k});
   conv.set("strides", std::vector<int64_t>{s.stride, s.stride});
   const int64_t pad = s.k / 2;
   conv.set("pads", std::vector<int64_t>{pad, pad, pad, pad});
-  Value* y = b.op("Relu", {b.op("Conv", {x_dq, w_dq, b.constant("b", std::move(bias))}, conv)});
+  Value* y = b.op("Relu", {b.op("Conv", {x_dq, w_dq, bias_value}, conv)});
   Value* ys = b.constant("ys", Tensor::scalar<float>(0.1f));
   b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {y, ys, xz}), ys, xz}));
   return b.build();
@@ -80,8 +102,8 @@ int64_t conv_multiply_adds(const ConvShape& s) {
 
 // The convolution layer alone (the profile's QConv time); bench/peak.sh
 // divides by the peak of the level's int8 loop on every core.
-void qconv(benchmark::State& state, const ConvShape* shape) {
-  Graph g = conv_layer(*shape);
+void qconv(benchmark::State& state, const ConvShape* shape, BiasForm bias_form) {
+  Graph g = conv_layer(*shape, bias_form);
   auto engine = build_engine(g, EngineOptions{true, selected_isa(), {}, 0, {}});
   if (!engine.is_ok()) {
     state.SkipWithError(engine.status().message().c_str());
@@ -127,10 +149,14 @@ int main(int argc, char** argv) {
   }
   omp_set_num_threads(cores);
   const Isa engine_level = selected_isa();  // QDQ_ISA may lower it
-  for (const ConvShape& shape : kResNet50Shapes)
-    benchmark::RegisterBenchmark(
-        (std::string("qconv/") + isa_name(engine_level) + "/" + shape.name).c_str(), qconv, &shape)
-        ->UseManualTime();
+  for (const auto& [form, form_name] :
+       {std::pair{BiasForm::kPtqInt32, "ptq"}, std::pair{BiasForm::kQatFloat, "qat"}})
+    for (const ConvShape& shape : kResNet50Shapes)
+      benchmark::RegisterBenchmark(
+          (std::string("qconv/") + isa_name(engine_level) + "/" + shape.name + "/" + form_name)
+              .c_str(),
+          qconv, &shape, form)
+          ->UseManualTime();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

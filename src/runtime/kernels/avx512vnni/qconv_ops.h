@@ -110,9 +110,10 @@ struct Avx512VnniOps {
   template <typename R>
   QDQ_AVX512_TARGET static __m512 residual16(const QConvParams& q, const R* r, __mmask16 mask) {
     if constexpr (std::is_same_v<R, float>) {
-      return _mm512_maskz_loadu_ps(mask, r);
+      return mask == 0xffff ? _mm512_loadu_ps(r) : _mm512_maskz_loadu_ps(mask, r);
     } else {
-      const __m128i bytes = _mm_maskz_loadu_epi8(mask, r);
+      const __m128i bytes = mask == 0xffff ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(r))
+                                           : _mm_maskz_loadu_epi8(mask, r);
       const __m512i v =
           std::is_same_v<R, int8_t> ? _mm512_cvtepi8_epi32(bytes) : _mm512_cvtepu8_epi32(bytes);
       return _mm512_mul_ps(
@@ -121,149 +122,213 @@ struct Avx512VnniOps {
     }
   }
 
-  // The float epilogue, qconv_float_value's steps lane for lane: vmaxps(a, b)
-  // is `a > b ? a : b` and vminps `a < b ? a : b`, NaN and signed zeros
-  // included, so ConvActivation's ternaries are Relu's max(v, lo), Clip's
-  // max(lo, v), and min(hi, v). A float sum is quantized as the integer
-  // epilogue below clamps, a NaN made 0 first (round_and_saturate's rule).
-  template <typename Q, typename R>
-  QDQ_AVX512_TARGET static void float_epilogue(const QConvPacked& p,
-                                               const EpilogueTile<Q, R>& tile) {
-    const QConvParams& q = p.params;
-    const ConvActivation& activation = q.activation;
-    const bool bounded = activation.bounded();
-    const __m512 act_lo = _mm512_set1_ps(activation.lo), act_hi = _mm512_set1_ps(activation.hi);
-    const __m512 y_scale = _mm512_set1_ps(q.y_scale);
-    const OutputBounds out(q);
-    for (int b = 0; b < tile.blocks; ++b) {
-      const int64_t offset = b * kQConvBlock;
-      const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
-      if (count <= 0) break;
-      const __mmask16 mask = static_cast<__mmask16>((1u << count) - 1);
-      const int64_t channel = tile.channel + offset;
-      const __m512i bias = _mm512_loadu_si512(p.bias.data() + channel);
-      const __m512 multiplier = _mm512_loadu_ps(p.multipliers.data() + channel);
-      const __m512 bias_float = _mm512_loadu_ps(p.bias_float.data() + channel);
-      for (int r = 0; r < tile.rows; ++r) {
-        const __m512i sum = _mm512_add_epi32(
-            _mm512_loadu_si512(tile.acc + (r * tile.blocks + b) * kQConvBlock), bias);
-        __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier), bias_float);
-        const int64_t at = r * tile.pitch + offset;
-        if (tile.residual) v = _mm512_add_ps(v, residual16(q, tile.residual + at, mask));
-        if (bounded) {
-          v = activation.relu ? _mm512_max_ps(v, act_lo) : _mm512_max_ps(act_lo, v);
-          v = _mm512_min_ps(act_hi, v);
-        }
-        if constexpr (std::is_same_v<Q, float>) {
-          _mm512_mask_storeu_ps(tile.out + at, mask, v);
-        } else {
-          v = _mm512_div_ps(v, y_scale);
-          v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);
-          const __m512i t = _mm512_add_epi32(
-              _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, out.lo), out.hi)), out.zero);
-          _mm_mask_storeu_epi8(tile.out + at, mask, _mm512_cvtepi32_epi8(t));
-        }
+  // One block's constants: its 16 channels' int32 bias, multiplier and float
+  // bias, and the mask of the channels it has.
+  struct BlockConstants {
+    __m512i bias;
+    __m512 multiplier, bias_float;
+    __mmask16 mask;
+    BlockConstants() = default;
+    QDQ_AVX512_TARGET BlockConstants(const QConvPacked& p, int64_t channel, int64_t count)
+        : bias(_mm512_loadu_si512(p.bias.data() + channel)),
+          multiplier(_mm512_loadu_ps(p.multipliers.data() + channel)),
+          bias_float(_mm512_loadu_ps(p.bias_float.data() + channel)),
+          mask(static_cast<__mmask16>((1u << count) - 1)) {}
+  };
+
+  // qconv_float_value's steps lane for lane: vmaxps(a, b) is `a > b ? a : b`
+  // and vminps `a < b ? a : b`, NaN and signed zeros included, so
+  // ConvActivation's ternaries are Relu's max(v, lo), Clip's max(lo, v), and
+  // min(hi, v).
+  struct FloatValue {
+    const QConvParams& q;
+    bool relu, bounded;
+    __m512 lo, hi;
+    QDQ_AVX512_TARGET explicit FloatValue(const QConvParams& params)
+        : q(params),
+          relu(params.activation.relu),
+          bounded(params.activation.bounded()),
+          lo(_mm512_set1_ps(params.activation.lo)),
+          hi(_mm512_set1_ps(params.activation.hi)) {}
+    template <typename R>
+    QDQ_AVX512_TARGET __m512 operator()(const BlockConstants& c, const int32_t* acc,
+                                        const R* residual) const {
+      const __m512i sum = _mm512_add_epi32(_mm512_loadu_si512(acc), c.bias);
+      __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sum), c.multiplier), c.bias_float);
+      if (residual) v = _mm512_add_ps(v, residual16(q, residual, c.mask));
+      if (bounded) {
+        v = relu ? _mm512_max_ps(v, lo) : _mm512_max_ps(lo, v);
+        v = _mm512_min_ps(hi, v);
       }
+      return v;
     }
-  }
+  };
+
+  // The conv's output bounds less its zero point, and the zero point: the
+  // clamp before the conversion.
+  struct OutputBounds {
+    __m512 lo, hi;
+    __m512i zero;
+    QDQ_AVX512_TARGET OutputBounds(int32_t min, int32_t max, int32_t zero_point)
+        : lo(_mm512_set1_ps(static_cast<float>(min - zero_point))),
+          hi(_mm512_set1_ps(static_cast<float>(max - zero_point))),
+          zero(_mm512_set1_epi32(zero_point)) {}
+    QDQ_AVX512_TARGET explicit OutputBounds(const QConvParams& q)
+        : OutputBounds(q.conv_min, q.conv_max, q.y_zero) {}
+    // Clamping at the integer bounds less the zero point, then converting
+    // (round to nearest even) and adding the zero point as an integer,
+    // equals the reference's round-add-clamp: rounding is monotone and the
+    // bounds are integers.
+    QDQ_AVX512_TARGET __m512i quantize(__m512 v) const {
+      return _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, lo), hi)), zero);
+    }
+  };
+
+  // A float sum quantized by the final QuantizeLinear. Only a float residual
+  // can bring a NaN (the multipliers and float biases are finite here, an
+  // 8-bit residual's values too, and an infinite sum divides to infinity):
+  // round_and_saturate makes it 0 first.
+  template <typename R>
+  struct FloatSum {
+    FloatValue value;
+    __m512 y_scale;
+    OutputBounds out;
+    QDQ_AVX512_TARGET explicit FloatSum(const QConvParams& q)
+        : value(q), y_scale(_mm512_set1_ps(q.y_scale)), out(q) {}
+    QDQ_AVX512_TARGET __m512i operator()(const BlockConstants& c, const int32_t* acc,
+                                         const R* residual) const {
+      __m512 v = _mm512_div_ps(value(c, acc, residual), y_scale);
+      if constexpr (std::is_same_v<R, float>)
+        v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);
+      return out.quantize(v);
+    }
+  };
+
+  // The integer epilogue: requantized, clamped (activation included), then
+  // QLinearAdd's dequantize-add-divide with an 8-bit residual of the
+  // output's type. No NaN can arise: the multipliers are finite.
+  template <typename Q>
+  struct IntegerSum {
+    const QConvParams& q;
+    OutputBounds conv;
+    __m512 conv_scale, sum_scale;
+    OutputBounds sum;  // the residual sum's
+    QDQ_AVX512_TARGET explicit IntegerSum(const QConvParams& params)
+        : IntegerSum(params, params.residual.value_or(QConvParams::Residual{})) {}
+    QDQ_AVX512_TARGET IntegerSum(const QConvParams& params, const QConvParams::Residual& r)
+        : q(params),
+          conv(params),
+          conv_scale(_mm512_set1_ps(r.conv_scale)),
+          sum_scale(_mm512_set1_ps(r.sum_scale)),
+          sum(r.out_min, r.out_max, r.sum_zero) {}
+    QDQ_AVX512_TARGET __m512i operator()(const BlockConstants& c, const int32_t* acc,
+                                         const Q* residual) const {
+      const __m512i total = _mm512_add_epi32(_mm512_loadu_si512(acc), c.bias);
+      const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(total), c.multiplier);
+      if (!residual) return conv.quantize(v);
+      // t - y_zero: the conv's requantized, clamped output less its zero point.
+      const __m512i t = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv.lo), conv.hi));
+      // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
+      return sum.quantize(
+          _mm512_div_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(t), conv_scale),
+                                      residual16(q, residual, c.mask)),
+                        sum_scale));
+    }
+  };
 
   template <typename Q, typename R>
   QDQ_AVX512_TARGET static void epilogue(const QConvPacked& p, const EpilogueTile<Q, R>& tile) {
     if constexpr (std::is_same_v<Q, float>) {
-      return float_epilogue(p, tile);
-    } else {
-      if (!p.finite_multipliers) {
-        for (int r = 0; r < tile.rows; ++r)
-          for (int b = 0; b < tile.blocks && b * kQConvBlock < tile.channels; ++b) {
-            const int64_t at = r * tile.pitch + b * kQConvBlock;
-            scalar_epilogue(
-                p, tile.channel + b * kQConvBlock,
-                static_cast<int>(std::min(kQConvBlock, tile.channels - b * kQConvBlock)),
-                tile.acc + (r * tile.blocks + b) * kQConvBlock,
-                tile.residual ? tile.residual + at : nullptr, tile.out + at);
-          }
-        return;
-      }
-      if (p.params.float_sum) return float_epilogue(p, tile);
+      float_output(p, tile);
+    } else if (!p.finite_multipliers) {
+      for (int r = 0; r < tile.rows; ++r)
+        for (int b = 0; b < tile.blocks && b * kQConvBlock < tile.channels; ++b) {
+          const int64_t at = r * tile.pitch + b * kQConvBlock;
+          scalar_epilogue(p, tile.channel + b * kQConvBlock,
+                          static_cast<int>(std::min(kQConvBlock, tile.channels - b * kQConvBlock)),
+                          tile.acc + (r * tile.blocks + b) * kQConvBlock,
+                          tile.residual ? tile.residual + at : nullptr, tile.out + at);
+        }
+    } else if (p.params.float_sum) {
+      quantized_epilogue<FloatSum<R>>(p, tile);
+    } else if constexpr (std::is_same_v<Q, R>) {
       // An integer residual has the output's type (read_qconv_params checks).
-      if constexpr (std::is_same_v<Q, R>) integer_epilogue(p, tile);
+      quantized_epilogue<IntegerSum<Q>>(p, tile);
     }
   }
 
-  template <typename Q>
-  QDQ_AVX512_TARGET static void integer_epilogue(const QConvPacked& p,
-                                                 const EpilogueTile<Q, Q>& tile) {
-    // Up to four blocks (64 channels) of a pixel at a time.
+  // A float output (any multiplier: its steps are IEEE's either way).
+  template <typename R>
+  QDQ_AVX512_TARGET static void float_output(const QConvPacked& p,
+                                             const EpilogueTile<float, R>& tile) {
+    const FloatValue value(p.params);
+    for (int b = 0; b < tile.blocks; ++b) {
+      const int64_t offset = b * kQConvBlock;
+      const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
+      if (count <= 0) break;
+      const BlockConstants c(p, tile.channel + offset, count);
+      for (int r = 0; r < tile.rows; ++r) {
+        const int64_t at = r * tile.pitch + offset;
+        const __m512 v = value(c, tile.acc + (r * tile.blocks + b) * kQConvBlock,
+                               tile.residual ? tile.residual + at : nullptr);
+        if (count == kQConvBlock)
+          _mm512_storeu_ps(tile.out + at, v);
+        else
+          _mm512_mask_storeu_ps(tile.out + at, c.mask, v);
+      }
+    }
+  }
+
+  // The quantized epilogues' loop: up to four blocks (64 channels) of a pixel
+  // at a time, their values from `Lanes` (a block's 16 int32 results, the
+  // output's zero point added).
+  template <typename Lanes, typename Q, typename R>
+  QDQ_AVX512_TARGET static void quantized_epilogue(const QConvPacked& p,
+                                                   const EpilogueTile<Q, R>& tile) {
+    const Lanes lanes(p.params);
     for (int b0 = 0; b0 < tile.blocks; b0 += 4) {
       const int64_t channels = std::min<int64_t>(4 * kQConvBlock, tile.channels - b0 * kQConvBlock);
       if (channels <= 0) break;
       switch ((channels + kQConvBlock - 1) / kQConvBlock) {
         case 1:
-          integer_group<Q, 1>(p, tile, b0, channels);
+          quantized_group<1>(p, lanes, tile, b0, channels);
           break;
         case 2:
-          integer_group<Q, 2>(p, tile, b0, channels);
+          quantized_group<2>(p, lanes, tile, b0, channels);
           break;
         case 3:
-          integer_group<Q, 3>(p, tile, b0, channels);
+          quantized_group<3>(p, lanes, tile, b0, channels);
           break;
         default:
-          integer_group<Q, 4>(p, tile, b0, channels);
+          quantized_group<4>(p, lanes, tile, b0, channels);
       }
     }
   }
 
   // `Group` blocks from block b0 on, `channels` channels of them.
-  template <typename Q, int Group>
-  QDQ_AVX512_TARGET static void integer_group(const QConvPacked& p, const EpilogueTile<Q, Q>& tile,
-                                              int b0, int64_t channels) {
-    const QConvParams& q = p.params;
-    // Clamping at the integer bounds less the zero point, then converting
-    // (round to nearest even) and adding the zero point as an integer,
-    // equals the reference's round-add-clamp: rounding is monotone and the
-    // bounds are integers. No NaN can arise: the multipliers are finite.
-    const Residual res(q);
-    const OutputBounds conv(q);
+  template <int Group, typename Lanes, typename Q, typename R>
+  QDQ_AVX512_TARGET static void quantized_group(const QConvPacked& p, const Lanes& lanes,
+                                                const EpilogueTile<Q, R>& tile, int b0,
+                                                int64_t channels) {
     // The tile's fields in locals: the 8-bit stores may alias anything, so
     // the compiler would reload them after every store.
     const int rows = tile.rows, blocks = tile.blocks;
     const int64_t pitch = tile.pitch, first = b0 * kQConvBlock;
     const int32_t* acc = tile.acc + first;
-    const Q* residual = tile.residual ? tile.residual + first : nullptr;
+    const R* residual = tile.residual ? tile.residual + first : nullptr;
     Q* out = tile.out + first;
-    __m512i bias[Group];
-    __m512 multiplier[Group];
-    __mmask16 mask[Group];
+    BlockConstants c[Group];
 #pragma GCC unroll 4
-    for (int b = 0; b < Group; ++b) {
-      const int64_t channel = tile.channel + first + b * kQConvBlock;
-      bias[b] = _mm512_loadu_si512(p.bias.data() + channel);
-      multiplier[b] = _mm512_loadu_ps(p.multipliers.data() + channel);
-      const int64_t count = std::min<int64_t>(kQConvBlock, channels - b * kQConvBlock);
-      mask[b] = static_cast<__mmask16>((1u << count) - 1);
-    }
+    for (int b = 0; b < Group; ++b)
+      c[b] = BlockConstants(p, tile.channel + first + b * kQConvBlock,
+                            std::min<int64_t>(kQConvBlock, channels - b * kQConvBlock));
     const __mmask64 store_mask = channels == 64 ? ~__mmask64{0} : (__mmask64{1} << channels) - 1;
     for (int r = 0; r < rows; ++r) {
       __m512i t[Group];
 #pragma GCC unroll 4
-      for (int b = 0; b < Group; ++b) {
-        const __m512i sum =
-            _mm512_add_epi32(_mm512_loadu_si512(acc + (r * blocks + b) * kQConvBlock), bias[b]);
-        __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum), multiplier[b]);
-        // t - y_zero: the conv's requantized, clamped output less its zero point.
-        t[b] = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv.lo), conv.hi));
-        if (residual) {
-          // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
-          v = _mm512_div_ps(
-              _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(t[b]), res.conv_scale),
-                            residual16(q, residual + r * pitch + b * kQConvBlock, mask[b])),
-              res.sum_scale);
-          t[b] = _mm512_add_epi32(
-              _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, res.lo), res.hi)), res.sum_zero);
-        } else {
-          t[b] = _mm512_add_epi32(t[b], conv.zero);
-        }
-      }
+      for (int b = 0; b < Group; ++b)
+        t[b] = lanes(c[b], acc + (r * blocks + b) * kQConvBlock,
+                     residual ? residual + r * pitch + b * kQConvBlock : nullptr);
       // Four blocks narrowed together; fewer one by one (vpmovdb), measured
       // a little faster than packing in zero blocks. Whole blocks are stored
       // unmasked: a masked byte store is several times slower.
@@ -280,7 +345,7 @@ struct Avx512VnniOps {
           if (channels >= (b + 1) * kQConvBlock)
             _mm_storeu_si128(reinterpret_cast<__m128i*>(out + r * pitch + b * kQConvBlock), bytes);
           else
-            _mm_mask_storeu_epi8(out + r * pitch + b * kQConvBlock, mask[b], bytes);
+            _mm_mask_storeu_epi8(out + r * pitch + b * kQConvBlock, c[b].mask, bytes);
         }
       }
     }
@@ -298,32 +363,6 @@ struct Avx512VnniOps {
     return _mm512_permutexvar_epi32(
         _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), bytes);
   }
-
-  // The conv's output bounds less its zero point, and the zero point: the
-  // clamp before the conversion.
-  struct OutputBounds {
-    __m512 lo, hi;
-    __m512i zero;
-    QDQ_AVX512_TARGET explicit OutputBounds(const QConvParams& q)
-        : lo(_mm512_set1_ps(static_cast<float>(q.conv_min - q.y_zero))),
-          hi(_mm512_set1_ps(static_cast<float>(q.conv_max - q.y_zero))),
-          zero(_mm512_set1_epi32(q.y_zero)) {}
-  };
-
-  // The residual's parameters in vector form: the sum is clamped at its
-  // bounds less its zero point, like the conv's output.
-  struct Residual {
-    __m512 conv_scale, sum_scale, lo, hi;  // r itself: residual16
-    __m512i sum_zero;
-    QDQ_AVX512_TARGET explicit Residual(const QConvParams& q) {
-      const QConvParams::Residual r = q.residual.value_or(QConvParams::Residual{});
-      conv_scale = _mm512_set1_ps(r.conv_scale);
-      sum_scale = _mm512_set1_ps(r.sum_scale);
-      lo = _mm512_set1_ps(static_cast<float>(r.out_min - r.sum_zero));
-      hi = _mm512_set1_ps(static_cast<float>(r.out_max - r.sum_zero));
-      sum_zero = _mm512_set1_epi32(r.sum_zero);
-    }
-  };
 
   // Four pixels at a time share each weight load. A last partial block is
   // loaded masked: nothing past the row's channels is read.
