@@ -4,7 +4,10 @@
 // few hundred terms, |error| stays below 1e-4 (a float's relative precision
 // times the sum of the magnitudes). Geometries: padding, strides, dilations,
 // groups, depthwise (a direct loop), 1x1 (read directly, no gathering), batches that split
-// over threads, 1-D and 3-D windows.
+// over threads, 1-D and 3-D windows; each of the kernel's window sources (the
+// input itself, the padded input shifted per tap, gathered windows) with
+// several depth blocks, partial panels and strips, and chunks that end inside
+// a padded row.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -51,6 +54,15 @@ const std::vector<ConvCase>& cases() {
       {{1, 12, 9, 9}, {6, 4, 3, 3}, {1, 1}, {2, 2, 2, 2}, {2, 2}, 3},      // grouped, dilated
       {{2, 5, 17}, {7, 5, 4}, {3}, {2, 1}, {1}},                           // 1-D
       {{1, 4, 5, 6, 7}, {3, 4, 2, 3, 2}, {1, 2, 1}, {0, 1, 1, 1, 0, 1}, {1, 1, 2}},  // 3-D
+      // Depth 576 in three blocks, 20 channels (a partial panel), rows of 12
+      // padded columns for 10 outputs.
+      {{1, 64, 10, 10}, {20, 64, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},
+      // Asymmetric pads and a dilation over padded rows; 130 channels: chunks
+      // of 240 columns that end inside a padded row.
+      {{2, 4, 20, 21}, {130, 4, 3, 3}, {1, 1}, {0, 2, 1, 0}, {2, 1}},
+      {{2, 3, 19}, {5, 3, 3}, {1}, {1, 1}, {2}},                       // 1-D, stride 1
+      {{1, 300, 9, 9}, {8, 300, 1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}},  // 1x1: chunks, 81 pixels
+      {{1, 40, 9, 9}, {10, 40, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}},   // gathered, depth 360
   };
   return c;
 }
@@ -83,6 +95,30 @@ TEST_P(ConvFp32Kernel, FusedClampMatchesReferenceConvThenClip) {
       want.data<float>()[i] = std::min(std::max(want.data<float>()[i], 0.0f), 0.75f);
     expect_close(want, run_conv(c, "ai.qdq", clamp, Isa::kRef));
     expect_close(want, run_conv(c, "ai.qdq", clamp, GetParam()));
+  }
+}
+
+// Weights that are not a constant (a graph input) are packed on every run:
+// two runs with different weights give the reference's two results.
+TEST_P(ConvFp32Kernel, WeightsThatAreNotConstantArePackedOnEveryRun) {
+  const ConvCase& c = cases()[0];
+  GraphBuilder b(13);
+  Attributes a;
+  a.set("pads", c.pads);
+  Value* y = b.op(
+      "Conv", {b.constant("x", testing::random_floats(c.x, 1)), b.input("w", DType::kFloat32, c.w)},
+      a);
+  b.output(y);
+  Graph g = b.build();
+  auto ref = ReferenceExecutor::create(g, ExecutorOptions{Isa::kRef, {}});
+  auto opt = ReferenceExecutor::create(g, ExecutorOptions{GetParam(), {}});
+  ASSERT_TRUE(ref.is_ok() && opt.is_ok());
+  for (uint32_t seed : {5u, 6u}) {
+    const std::map<std::string, Tensor> inputs = {{"w", testing::random_floats(c.w, seed)}};
+    auto want = ref->run(inputs);
+    auto got = opt->run(inputs);
+    ASSERT_TRUE(want.is_ok() && got.is_ok());
+    expect_close(want.value()[0], got.value()[0]);
   }
 }
 

@@ -1,74 +1,83 @@
-// FP32 Conv and ai.qdq.Conv (Conv + fused Relu/Clip) on AVX2+FMA: an image's
-// windows gathered into a [C*kernel, pixels] matrix (im2col, one column chunk
-// per thread; a 1x1 stride-1 unpadded conv reads its input as that matrix
-// directly), multiplied by the [M, C*kernel] weights with Eigen's GEMM on top
-// of the bias, then clamped. Float sums in another order than the reference's direct loop: the
-// results agree to rounding (tests/runtime/kernels/conv_fp32_kernel_test.cc
-// bounds it), as any two FP32 convolutions do.
+// FP32 Conv and ai.qdq.Conv (Conv + fused Relu/Clip) on AVX2+FMA, as a GEMM
+// per image and group: output channels x output pixels = weights [M, C*kernel]
+// x windows [C*kernel, pixels]. The windows of a chunk of output pixels are
+// gathered row by row (im2col; a 1x1 stride-1 unpadded conv reads its input
+// as that matrix directly). The weights are packed once into panels of 6
+// output channels, k-major; a 6 x 16 micro-tile keeps its sums in 12
+// registers over a block of depth (the tile's windows and weights stay in
+// L1), starts from the bias and clamps as it stores. Float sums in another
+// order than the reference's direct loop: the results agree to rounding
+// (tests/runtime/kernels/conv_fp32_kernel_test.cc bounds it), as any two FP32
+// convolutions do.
 //
-// This file alone is compiled with -mavx2 -mfma (Eigen picks its vector
-// width at compile time), and uses no standard-library templates, so no
-// AVX2 copy of a shared inline function can leak to CPUs without AVX2.
+// ISA code is compiled through target attributes, not per-file flags, so that
+// no AVX2 copy of a shared inline function is left for the linker to pick
+// for CPUs without AVX2.
+#include <immintrin.h>
 #include <omp.h>
 
-#include <Eigen/Core>
-#include <cstring>
-#include <limits>
+#include <algorithm>
+#include <memory>
+#include <vector>
 
 #include "runtime/kernels/registry.h"
 #include "runtime/reference/spatial.h"
+#include "support/parallel.h"
+
+#define QDQ_FP32_TARGET __attribute__((target("avx2,fma")))
 
 namespace qdq {
 namespace {
 
-using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using MatrixMap = Eigen::Map<RowMajor>;
-using ConstMatrixMap = Eigen::Map<const RowMajor>;
+constexpr int kPanelRows = 6;          // output channels of a micro-tile
+constexpr int64_t kStripColumns = 16;  // output pixels of a micro-tile: two ymm
+// Depth a tile sums before its sums go back to memory: 16 KB of a strip's
+// windows and 6 KB of a panel's weights.
+constexpr int64_t kDepthBlock = 256;
+// A chunk's gathered windows: at most this many floats (128 KB, in L2).
+constexpr int64_t kChunkFloats = 32 * 1024;
 
-// Not std::min/std::clamp: this file's copies of shared templates would be
-// AVX2 code the linker may pick for every caller (see the file comment).
-int64_t smaller(int64_t a, int64_t b) { return a < b ? a : b; }
-int64_t clamped(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+// The weights of every group in panels of kPanelRows output channels, each
+// panel [depth][kPanelRows] (one broadcast a row and depth step), a group's
+// last panel padded with zero rows.
+struct PackedWeights {
+  std::vector<float> panels;
+  int64_t depth = 0, panels_per_group = 0;
+  const float* source = nullptr;  // the constant they were packed from
+};
 
-using StridedMap = Eigen::Map<RowMajor, 0, Eigen::OuterStride<>>;
-using ConstStridedMap = Eigen::Map<const RowMajor, 0, Eigen::OuterStride<>>;
-
-// Rows (c, k0, k1, k2) x columns (output pixels p0 .. p1) of one group of one
-// image; taps in the padding are 0. Each output row's run is zeros, the
-// columns whose tap lands in the input row (one copy at stride 1), zeros:
-// the gather, not the GEMM, was most of a narrow layer's time (ResNet-20's
-// 16-channel 3x3 layers: 9 gathered values per multiply-add row of 16).
-void gather_windows(const ConvShape& s, const float* x, int64_t p0, int64_t p1, float* cols) {
-  const SpatialGeometry& g = s.geometry;
-  const int64_t rows = s.in_channels / s.group * g.kernel_size(), width = p1 - p0;
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t k2 = r % g.kernel[2], k1 = (r / g.kernel[2]) % g.kernel[1],
-                  k0 = (r / (g.kernel[2] * g.kernel[1])) % g.kernel[0], c = r / g.kernel_size();
-    const float* plane = x + c * g.in_size();
-    const ColumnRange inside = tap_columns(g, k2);
-    const int64_t offset = k2 * g.dilation[2] - g.pad_begin[2];
-    float* out = cols + r * width;
-    for (int64_t p = p0; p < p1;) {  // one output row's run at a time
-      const int64_t o2 = p % g.out[2], o1 = p / g.out[2] % g.out[1], o0 = p / g.out[2] / g.out[1];
-      const int64_t run = smaller(g.out[2] - o2, p1 - p);
-      const int64_t i0 = o0 * g.stride[0] - g.pad_begin[0] + k0 * g.dilation[0];
-      const int64_t i1 = o1 * g.stride[1] - g.pad_begin[1] + k1 * g.dilation[1];
-      const bool row_inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1];
-      // Output columns [begin, end) of this run read the input row.
-      const int64_t begin = row_inside ? clamped(inside.begin, o2, o2 + run) : o2 + run;
-      const int64_t end = row_inside ? clamped(inside.end, begin, o2 + run) : o2 + run;
-      const float* row = row_inside ? plane + (i0 * g.in[1] + i1) * g.in[2] + offset : plane;
-      for (int64_t o = o2; o < begin; ++o) *out++ = 0.0f;
-      if (g.stride[2] == 1) {
-        std::memcpy(out, row + begin, static_cast<size_t>(end - begin) * sizeof(float));
-        out += end - begin;
-      } else {
-        for (int64_t o = begin; o < end; ++o) *out++ = row[o * g.stride[2]];
-      }
-      for (int64_t o = end; o < o2 + run; ++o) *out++ = 0.0f;
-      p += run;
-    }
+void pack_weights(const ConvShape& s, const float* w, PackedWeights& p) {
+  const int64_t mg = s.out_channels / s.group;
+  p.depth = s.in_channels / s.group * s.geometry.kernel_size();
+  p.panels_per_group = (mg + kPanelRows - 1) / kPanelRows;
+  p.panels.assign(static_cast<size_t>(s.group * p.panels_per_group * p.depth * kPanelRows), 0.0f);
+  for (int64_t m = 0; m < s.out_channels; ++m) {
+    const int64_t grp = m / mg, row = m % mg;
+    float* panel =
+        p.panels.data() + ((grp * p.panels_per_group + row / kPanelRows) * p.depth) * kPanelRows;
+    for (int64_t k = 0; k < p.depth; ++k)
+      panel[k * kPanelRows + row % kPanelRows] = w[m * p.depth + k];
   }
+}
+
+// The packed weights: kept in the node's state when they are a constant
+// (packed on the first run), else packed into `local` on every run.
+const PackedWeights& packed_weights(OpContext& ctx, const ConvShape& s, const Tensor& w,
+                                    PackedWeights& local) {
+  const Value* weights = ctx.node().input(1);
+  if (!ctx.state() || !weights || !weights->is_constant()) {
+    pack_weights(s, w.data<float>(), local);
+    return local;
+  }
+  std::shared_ptr<void>& slot = *ctx.state();
+  auto packed = std::static_pointer_cast<PackedWeights>(slot);
+  if (!packed || packed->source != w.data<float>()) {
+    packed = std::make_shared<PackedWeights>();
+    pack_weights(s, w.data<float>(), *packed);
+    packed->source = w.data<float>();
+    slot = packed;
+  }
+  return *packed;
 }
 
 bool reads_input_directly(const SpatialGeometry& g) {
@@ -78,76 +87,326 @@ bool reads_input_directly(const SpatialGeometry& g) {
   return true;
 }
 
-// Output channels m0 .. m1 at pixels p0 .. p1 of one group of one image: bias
-// first, then the product of the weights and the gathered windows. Called
-// inside a parallel region, where Eigen multiplies on the calling thread.
-void convolve_part(const ConvShape& s, const float* x, const float* w, const float* bias, float* y,
-                   int64_t m0, int64_t m1, int64_t p0, int64_t p1, Eigen::VectorXf& scratch) {
+// How the GEMM reads its windows matrix [depth, columns]: its row k starts
+// rows[k] floats after a chunk's first column.
+enum class WindowSource {
+  // A 1x1 stride-1 unpadded conv: the input itself, a plane a row.
+  kInput,
+  // Stride 1 over 1-D or 2-D maps: the input copied once with its padding;
+  // row (c, tap) is channel c's padded plane shifted by the tap. The columns
+  // run over the padded rows: a row's last kernel-width - 1 columns are
+  // computed and dropped (ResNet-20's 8x8 maps: 10 columns for 8), nothing
+  // is gathered.
+  kShifted,
+  // Otherwise (strides, 3-D): each chunk's windows gathered (im2col), rows a
+  // chunk's pitch apart.
+  kGathered,
+};
+
+struct WindowLayout {
+  WindowSource source = WindowSource::kGathered;
+  int64_t columns = 0;        // an image's: output pixels, or its padded rows' (kShifted)
+  int64_t chunk_columns = 0;  // a work item's: whole strips
+  int64_t padded_height = 0, padded_width = 0;  // kShifted
+  std::vector<int64_t> rows;
+};
+
+void plan_windows(const ConvShape& s, int64_t depth, WindowLayout& l) {
   const SpatialGeometry& g = s.geometry;
-  const int64_t depth = s.in_channels / s.group * g.kernel_size(), pixels = g.out_size();
-  const int64_t width = p1 - p0;
-  const bool direct = reads_input_directly(g);
-  if (!direct) {
-    if (scratch.size() < depth * width) scratch.resize(depth * width);
-    gather_windows(s, x, p0, p1, scratch.data());
+  const int64_t mg = s.out_channels / s.group;
+  const bool planar = g.in[0] == 1 && g.kernel[0] == 1 && g.pad_begin[0] == 0 &&
+                      g.pad_end[0] == 0 && g.stride[1] == 1 && g.stride[2] == 1;
+  l.source = reads_input_directly(g) ? WindowSource::kInput
+             : planar                ? WindowSource::kShifted
+                                     : WindowSource::kGathered;
+  l.padded_height = g.in[1] + g.pad_begin[1] + g.pad_end[1];
+  l.padded_width = g.in[2] + g.pad_begin[2] + g.pad_end[2];
+  l.columns = l.source == WindowSource::kShifted ? g.out[1] * l.padded_width : g.out_size();
+  // kShifted: a chunk's output sums in a thread's buffer; otherwise its
+  // gathered windows (kInput: the same share of the input read).
+  const int64_t per_column = l.source == WindowSource::kShifted ? mg : depth;
+  const int64_t strips = (l.columns + kStripColumns - 1) / kStripColumns;
+  l.chunk_columns =
+      std::clamp<int64_t>(kChunkFloats / (per_column * kStripColumns), 1, strips) * kStripColumns;
+  l.rows.resize(static_cast<size_t>(depth));
+  const int64_t plane = l.padded_height * l.padded_width;
+  for (int64_t k = 0; k < depth; ++k) {
+    const int64_t c = k / g.kernel_size(), tap = k % g.kernel_size();
+    const int64_t k1 = tap / g.kernel[2], k2 = tap % g.kernel[2];
+    l.rows[static_cast<size_t>(k)] =
+        l.source == WindowSource::kInput ? k * g.in_size()
+        : l.source == WindowSource::kShifted
+            ? c * plane + k1 * g.dilation[1] * l.padded_width + k2 * g.dilation[2]
+            : k * l.chunk_columns;
   }
-  ConstStridedMap cols(direct ? x + p0 : scratch.data(), depth, width,
-                       Eigen::OuterStride<>(direct ? pixels : width));
-  ConstMatrixMap weights(w + m0 * depth, m1 - m0, depth);
-  StridedMap out(y + m0 * pixels + p0, m1 - m0, width, Eigen::OuterStride<>(pixels));
-  if (bias)
-    out.colwise() = Eigen::Map<const Eigen::VectorXf>(bias + m0, m1 - m0);
-  else
-    out.setZero();
-  out.noalias() += weights * cols;
 }
 
-// One image, every group, on the calling thread.
-void convolve_image(const ConvShape& s, const float* x, const float* w, const float* bias, float* y,
-                    Eigen::VectorXf& scratch) {
+// n floats from src to dst, or zeros (src nullptr), 8 at a time, the rest
+// one by one: the runs are short (8 pixels on ResNet-20's last maps), too
+// short for memcpy's call, and AMD's masked stores (vmaskmovps) are slow.
+QDQ_FP32_TARGET inline void copy_run(const float* src, int64_t n, float* dst) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(dst + i, src ? _mm256_loadu_ps(src + i) : _mm256_setzero_ps());
+  for (; i < n; ++i) dst[i] = src ? src[i] : 0.0f;
+}
+
+// Rows (c, k0, k1, k2) x columns (output pixels p0 .. p1) of one group of one
+// image, rows `pitch` apart; taps in the padding are 0. Each output row's run is zeros, the
+// columns whose tap lands in the input row (one copy at stride 1), zeros.
+// The gather, not the GEMM, was most of a narrow layer's time (ResNet-20's
+// 3x3 layers: 9 gathered values per multiply-add row).
+QDQ_FP32_TARGET void gather_windows(const ConvShape& s, const float* x, int64_t p0, int64_t p1,
+                                    int64_t pitch, float* cols) {
   const SpatialGeometry& g = s.geometry;
-  const int64_t cg = s.in_channels / s.group, mg = s.out_channels / s.group;
-  const int64_t depth = cg * g.kernel_size();
-  for (int64_t grp = 0; grp < s.group; ++grp)
-    convolve_part(s, x + grp * cg * g.in_size(), w + grp * mg * depth,
-                  bias ? bias + grp * mg : nullptr, y + grp * mg * g.out_size(), 0, mg, 0,
-                  g.out_size(), scratch);
-}
-
-// Batch 1 of a group-1 conv, split over the threads in one parallel region:
-// column chunks of at least 64 output pixels, and row (output channel) parts
-// where there are fewer chunks than threads. Eigen's own split would start
-// its threads for every product and cut small ones too fine.
-void convolve_image_split(const ConvShape& s, const float* x, const float* w, const float* bias,
-                          float* y) {
-  const int64_t pixels = s.geometry.out_size(), m = s.out_channels;
-  const int64_t threads = omp_get_max_threads();
-  const int64_t pixel_parts = clamped(pixels / 64, 1, threads);
-  const int64_t channel_parts = clamped(threads / pixel_parts, 1, m / 16 > 1 ? m / 16 : 1);
-  const int64_t parts = pixel_parts * channel_parts;
-#pragma omp parallel
-  {
-    thread_local Eigen::VectorXf scratch;
-#pragma omp for schedule(static)
-    for (int64_t part = 0; part < parts; ++part) {
-      const int64_t pp = part % pixel_parts, mp = part / pixel_parts;
-      // Channel parts in multiples of 8 (Eigen's register block).
-      const int64_t m0 = smaller(m, (m * mp / channel_parts + 7) / 8 * 8);
-      const int64_t m1 =
-          mp + 1 == channel_parts ? m : smaller(m, (m * (mp + 1) / channel_parts + 7) / 8 * 8);
-      if (m0 < m1)
-        convolve_part(s, x, w, bias, y, m0, m1, pixels * pp / pixel_parts,
-                      pixels * (pp + 1) / pixel_parts, scratch);
+  const int64_t rows = s.in_channels / s.group * g.kernel_size();
+  // The chunk's first output pixel; each run then starts a row.
+  const int64_t first2 = p0 % g.out[2], first1 = p0 / g.out[2] % g.out[1],
+                first0 = p0 / g.out[2] / g.out[1];
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t k2 = r % g.kernel[2], k1 = (r / g.kernel[2]) % g.kernel[1],
+                  k0 = (r / (g.kernel[2] * g.kernel[1])) % g.kernel[0], c = r / g.kernel_size();
+    const float* plane = x + c * g.in_size();
+    const ColumnRange inside = tap_columns(g, k2);
+    const int64_t offset = k2 * g.dilation[2] - g.pad_begin[2];
+    float* out = cols + r * pitch;
+    int64_t o0 = first0, o1 = first1, o2 = first2;
+    for (int64_t p = p0; p < p1;) {  // one output row's run at a time
+      const int64_t run = std::min(g.out[2] - o2, p1 - p);
+      const int64_t i0 = o0 * g.stride[0] - g.pad_begin[0] + k0 * g.dilation[0];
+      const int64_t i1 = o1 * g.stride[1] - g.pad_begin[1] + k1 * g.dilation[1];
+      const bool row_inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1];
+      // Output columns [begin, end) of this run read the input row.
+      const int64_t begin = row_inside ? std::clamp(inside.begin, o2, o2 + run) : o2 + run;
+      const int64_t end = row_inside ? std::clamp(inside.end, begin, o2 + run) : o2 + run;
+      const float* row = plane + (i0 * g.in[1] + i1) * g.in[2] + offset;
+      copy_run(nullptr, begin - o2, out);
+      out += begin - o2;
+      if (g.stride[2] == 1) {
+        copy_run(row + begin, end - begin, out);
+        out += end - begin;
+      } else {
+        for (int64_t o = begin; o < end; ++o) *out++ = row[o * g.stride[2]];
+      }
+      copy_run(nullptr, o2 + run - end, out);
+      out += o2 + run - end;
+      p += run;
+      o2 = 0;
+      if (++o1 == g.out[1]) o1 = 0, ++o0;
     }
   }
+}
+
+// Where a micro-tile's sums go, and what it does before and after its block
+// of depth: the first block starts from the bias, later ones from the sums
+// stored, the last one clamps.
+struct TileTarget {
+  float* out;
+  int64_t pitch;      // between output channels
+  int rows;           // output channels of the panel that exist
+  int columns;        // output pixels of the strip, up to 16
+  const float* bias;  // the panel's first channel's, or nullptr
+  bool first, last;
+};
+
+template <bool Full>
+QDQ_FP32_TARGET __m256 load8(const float* p, __m256i mask) {
+  return Full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
+}
+
+// out[r][j] (+)= sum over the block's depth of a[k][r] * b[rows[k] + j]:
+// rows of the panel, columns of the strip. Full: 16 columns, else masked
+// loads and stores (AMD's masked stores are slow: edge strips only).
+template <bool Full>
+QDQ_FP32_TARGET void micro_tile(const float* a, const float* b, const int64_t* rows, int64_t depth,
+                                const TileTarget& t, const ConvActivation& activation) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i mask0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(t.columns), lane);
+  const __m256i mask1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(t.columns - 8), lane);
+  __m256 acc[kPanelRows][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < kPanelRows; ++r) {
+    if (r >= t.rows) {
+      acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    } else if (t.first) {
+      acc[r][0] = acc[r][1] = t.bias ? _mm256_set1_ps(t.bias[r]) : _mm256_setzero_ps();
+    } else {
+      acc[r][0] = load8<Full>(t.out + r * t.pitch, mask0);
+      acc[r][1] = load8<Full>(t.out + r * t.pitch + 8, mask1);
+    }
+  }
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < depth; ++k, a += kPanelRows) {
+    const float* row = b + rows[k];
+    const __m256 b0 = load8<Full>(row, mask0), b1 = load8<Full>(row + 8, mask1);
+#pragma GCC unroll 6
+    for (int r = 0; r < kPanelRows; ++r) {
+      const __m256 av = _mm256_broadcast_ss(a + r);
+      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+  const bool clamp = t.last && activation.bounded();
+  const __m256 lo = _mm256_set1_ps(activation.lo), hi = _mm256_set1_ps(activation.hi);
+#pragma GCC unroll 6
+  for (int r = 0; r < kPanelRows; ++r) {
+    if (r >= t.rows) break;
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; ++h) {
+      __m256 v = acc[r][h];
+      // ConvActivation::apply's ternaries: vmaxps(a, b) is a > b ? a : b.
+      if (clamp) {
+        v = activation.relu ? _mm256_max_ps(v, lo) : _mm256_max_ps(lo, v);
+        v = _mm256_min_ps(hi, v);
+      }
+      float* out = t.out + r * t.pitch + 8 * h;
+      if (Full)
+        _mm256_storeu_ps(out, v);
+      else
+        _mm256_maskstore_ps(out, h == 0 ? mask0 : mask1, v);
+    }
+  }
+}
+
+// Every image's input planes with their padding, a plane padded_height x
+// padded_width, and zeros after the last one for the columns a last strip
+// and the widest tap read past it (they only feed dropped columns).
+void pad_input(const ConvShape& s, const WindowLayout& l, const float* x, std::vector<float>& out) {
+  const SpatialGeometry& g = s.geometry;
+  const int64_t planes = s.batch * s.in_channels, plane = l.padded_height * l.padded_width;
+  const int64_t slack = kStripColumns + (g.kernel[2] - 1) * g.dilation[2];
+  out.resize(static_cast<size_t>(planes * plane + slack));
+  std::fill(out.end() - slack, out.end(), 0.0f);
+  parallel_for(planes, planes * plane > 4096, [&](int64_t i) {
+    float* dst = out.data() + i * plane;
+    const float* src = x + i * g.in_size();
+    for (int64_t h = 0; h < l.padded_height; ++h, dst += l.padded_width) {
+      const int64_t ih = h - g.pad_begin[1];
+      if (ih < 0 || ih >= g.in[1]) {
+        std::fill_n(dst, l.padded_width, 0.0f);
+        continue;
+      }
+      std::fill_n(dst, g.pad_begin[2], 0.0f);
+      std::copy_n(src + ih * g.in[2], g.in[2], dst + g.pad_begin[2]);
+      std::fill_n(dst + g.pad_begin[2] + g.in[2], g.pad_end[2], 0.0f);
+    }
+  });
+}
+
+// Columns c0 .. c1 of one group of one image, the group's panels q0 .. q1
+// (from `panels` on).
+struct ConvPart {
+  int64_t c0, c1, q0, q1;
+};
+
+// A part's tiles, depth block by depth block, into `out` (channels `pitch`
+// apart, the part's first panel's first, its first column's first).
+QDQ_FP32_TARGET void multiply_part(const PackedWeights& w, const float* panels,
+                                   const float* windows, const int64_t* rows, int64_t mg,
+                                   const float* bias, const ConvPart& part, float* out,
+                                   int64_t pitch, const ConvActivation& activation) {
+  const int64_t width = part.c1 - part.c0;
+  for (int64_t k0 = 0; k0 < w.depth; k0 += kDepthBlock) {
+    const int64_t depth = std::min(kDepthBlock, w.depth - k0);
+    for (int64_t j = 0; j < width; j += kStripColumns) {
+      for (int64_t q = part.q0; q < part.q1; ++q) {
+        const int64_t m0 = q * kPanelRows;
+        const TileTarget t{out + (m0 - part.q0 * kPanelRows) * pitch + j,
+                           pitch,
+                           static_cast<int>(std::min<int64_t>(kPanelRows, mg - m0)),
+                           static_cast<int>(std::min(kStripColumns, width - j)),
+                           bias ? bias + m0 : nullptr,
+                           k0 == 0,
+                           k0 + depth == w.depth};
+        const float* a = panels + (q * w.depth + k0) * kPanelRows;
+        if (t.columns == kStripColumns)
+          micro_tile<true>(a, windows + j, rows + k0, depth, t, activation);
+        else
+          micro_tile<false>(a, windows + j, rows + k0, depth, t, activation);
+      }
+    }
+  }
+}
+
+// One part of one group of one image: the windows read in place, from the
+// padded input, or gathered; kShifted's sums go to a thread's buffer, whole
+// strips, and the output's columns are copied out of it.
+void convolve_part(const ConvShape& s, const PackedWeights& w, const WindowLayout& l,
+                   const float* panels, const float* x, const float* bias, float* y,
+                   const ConvPart& part, const ConvActivation& activation) {
+  enum class BufferUse { kWindows, kSums };
+  const SpatialGeometry& g = s.geometry;
+  const int64_t mg = s.out_channels / s.group, pixels = g.out_size();
+  if (l.source == WindowSource::kInput)
+    return multiply_part(w, panels, x + part.c0, l.rows.data(), mg, bias, part,
+                         y + part.q0 * kPanelRows * pixels + part.c0, pixels, activation);
+  if (l.source == WindowSource::kGathered) {
+    float* windows = thread_buffer<float, BufferUse::kWindows>(
+        static_cast<size_t>(w.depth * l.chunk_columns + kStripColumns));
+    // From a 64-byte boundary on: no load of a strip's row splits a cache line.
+    windows += (-reinterpret_cast<uintptr_t>(windows) / sizeof(float)) % kStripColumns;
+    gather_windows(s, x, part.c0, part.c1, l.chunk_columns, windows);
+    return multiply_part(w, panels, windows, l.rows.data(), mg, bias, part,
+                         y + part.q0 * kPanelRows * pixels + part.c0, pixels, activation);
+  }
+  const int64_t first = part.q0 * kPanelRows, last = std::min(mg, part.q1 * kPanelRows);
+  float* sums = thread_buffer<float, BufferUse::kSums>(
+      static_cast<size_t>((part.q1 - part.q0) * kPanelRows * l.chunk_columns));
+  const ConvPart whole_strips{
+      part.c0, part.c0 + (part.c1 - part.c0 + kStripColumns - 1) / kStripColumns * kStripColumns,
+      part.q0, part.q1};
+  multiply_part(w, panels, x + part.c0, l.rows.data(), mg, bias, whole_strips, sums,
+                l.chunk_columns, activation);
+  // Column c is output pixel (c / padded_width, c % padded_width) where
+  // c % padded_width < the output's width.
+  for (int64_t m = first; m < last; ++m) {
+    const float* from = sums + (m - first) * l.chunk_columns - part.c0;
+    float* to = y + m * pixels;
+    for (int64_t c = part.c0; c < part.c1;) {
+      const int64_t row = c / l.padded_width, column = c % l.padded_width;
+      const int64_t row_end = std::min(part.c1, (row + 1) * l.padded_width);
+      if (column < g.out[2])
+        std::copy(from + c, from + std::min(row_end, row * l.padded_width + g.out[2]),
+                  to + row * g.out[2] + column);
+      c = row_end;
+    }
+  }
+}
+
+// Work items: images x groups x column chunks x panel parts. Where the items
+// would not keep every thread busy twice over (batch 1 on a small map), the
+// panels split too, each part reading (or gathering) its chunk itself.
+void convolve(const ConvShape& s, const PackedWeights& w, const WindowLayout& l, const float* x,
+              const float* bias, float* y, const ConvActivation& activation) {
+  const SpatialGeometry& g = s.geometry;
+  const int64_t cg = s.in_channels / s.group, mg = s.out_channels / s.group;
+  const int64_t image_in = l.source == WindowSource::kShifted
+                               ? l.padded_height * l.padded_width * cg
+                               : g.in_size() * cg;  // a group's
+  const int64_t chunks = (l.columns + l.chunk_columns - 1) / l.chunk_columns;
+  const int64_t threads = omp_get_max_threads();
+  const int64_t units = s.batch * s.group * chunks;
+  const int64_t panel_parts =
+      std::clamp<int64_t>((2 * threads + units - 1) / units, 1, w.panels_per_group);
+  parallel_for(units * panel_parts, threads > 1, [&](int64_t item) {
+    const int64_t unit = item / panel_parts, pp = item % panel_parts;
+    const int64_t chunk = unit % chunks, grp = unit / chunks % s.group, n = unit / chunks / s.group;
+    const ConvPart part{chunk * l.chunk_columns, std::min(l.columns, (chunk + 1) * l.chunk_columns),
+                        w.panels_per_group * pp / panel_parts,
+                        w.panels_per_group * (pp + 1) / panel_parts};
+    if (part.q0 == part.q1) return;
+    convolve_part(s, w, l, w.panels.data() + grp * w.panels_per_group * w.depth * kPanelRows,
+                  x + (n * s.group + grp) * image_in, bias ? bias + grp * mg : nullptr,
+                  y + (n * s.group + grp) * mg * g.out_size(), part, activation);
+  });
 }
 
 // Depthwise convs (one input and one output channel per group): a direct loop
 // per channel plane, whose rows vectorize, since a GEMM with one output row
 // would not pay for gathering the windows. Each output sums the bias, then
 // the taps in the reference's order.
-void depthwise_planes(const ConvShape& s, const float* x, const float* w, const float* bias,
-                      float* y) {
+QDQ_FP32_TARGET void depthwise_planes(const ConvShape& s, const float* x, const float* w,
+                                      const float* bias, float* y) {
   const SpatialGeometry& g = s.geometry;
 #pragma omp parallel for schedule(static)
   for (int64_t plane = 0; plane < s.batch * s.out_channels; ++plane) {
@@ -195,27 +454,26 @@ void conv_fp32_avx2(OpContext& ctx) {
     return "bias must be float32 of " + std::to_string(s.out_channels) + " values";
   });
   Tensor& y = ctx.allocate_output(0, DType::kFloat32, s.output_shape);
-  const int64_t x_image = s.in_channels * s.geometry.in_size();
-  const int64_t y_image = s.out_channels * s.geometry.out_size();
   const float* b = bias ? bias->data<float>() : nullptr;
-  // Batch 1: the product split over the threads; larger batches: one image
-  // per thread. Either way Eigen multiplies inside a parallel region, on the
-  // thread that calls it.
+  const ConvActivation activation = conv_activation(ctx.attrs());
   if (s.group == s.in_channels && s.group == s.out_channels) {
     depthwise_planes(s, x.data<float>(), w.data<float>(), b, y.data<float>());
-  } else if (s.batch == 1 && s.group == 1) {
-    convolve_image_split(s, x.data<float>(), w.data<float>(), b, y.data<float>());
-  } else {
-#pragma omp parallel
-    {
-      thread_local Eigen::VectorXf scratch;
-#pragma omp for schedule(static)
-      for (int64_t n = 0; n < s.batch; ++n)
-        convolve_image(s, x.data<float>() + n * x_image, w.data<float>(), b,
-                       y.data<float>() + n * y_image, scratch);
-    }
+    apply_conv_activation(activation, y.data<float>(), y.numel());
+    return;
   }
-  apply_conv_activation(conv_activation(ctx.attrs()), y.data<float>(), y.numel());
+  thread_local PackedWeights local;
+  const PackedWeights& packed = packed_weights(ctx, s, w, local);
+  // The windows' layout and padded input: this thread's, kept across runs
+  // (the kernel runs on the executor's thread, one layer at a time).
+  thread_local WindowLayout layout;
+  thread_local std::vector<float> padded;
+  plan_windows(s, packed.depth, layout);
+  const float* windows = x.data<float>();
+  if (layout.source == WindowSource::kShifted) {
+    pad_input(s, layout, x.data<float>(), padded);
+    windows = padded.data();
+  }
+  convolve(s, packed, layout, windows, b, y.data<float>(), activation);
 }
 
 }  // namespace qdq
