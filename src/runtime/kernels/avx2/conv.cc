@@ -87,6 +87,11 @@ bool reads_input_directly(const SpatialGeometry& g) {
   return true;
 }
 
+// 1-D or 2-D maps (the first of the three spatial dims unused).
+bool planar(const SpatialGeometry& g) {
+  return g.in[0] == 1 && g.kernel[0] == 1 && g.pad_begin[0] == 0 && g.pad_end[0] == 0;
+}
+
 // How the GEMM reads its windows matrix [depth, columns]: its row k starts
 // rows[k] floats after a chunk's first column.
 enum class WindowSource {
@@ -114,11 +119,9 @@ struct WindowLayout {
 void plan_windows(const ConvShape& s, int64_t depth, WindowLayout& l) {
   const SpatialGeometry& g = s.geometry;
   const int64_t mg = s.out_channels / s.group;
-  const bool planar = g.in[0] == 1 && g.kernel[0] == 1 && g.pad_begin[0] == 0 &&
-                      g.pad_end[0] == 0 && g.stride[1] == 1 && g.stride[2] == 1;
-  l.source = reads_input_directly(g) ? WindowSource::kInput
-             : planar                ? WindowSource::kShifted
-                                     : WindowSource::kGathered;
+  l.source = reads_input_directly(g)                             ? WindowSource::kInput
+             : planar(g) && g.stride[1] == 1 && g.stride[2] == 1 ? WindowSource::kShifted
+                                                                 : WindowSource::kGathered;
   l.padded_height = g.in[1] + g.pad_begin[1] + g.pad_end[1];
   l.padded_width = g.in[2] + g.pad_begin[2] + g.pad_end[2];
   l.columns = l.source == WindowSource::kShifted ? g.out[1] * l.padded_width : g.out_size();
@@ -268,27 +271,105 @@ QDQ_FP32_TARGET void micro_tile(const float* a, const float* b, const int64_t* r
   }
 }
 
-// Every image's input planes with their padding, a plane padded_height x
-// padded_width, and zeros after the last one for the columns a last strip
-// and the widest tap read past it (they only feed dropped columns).
+// One input plane with its padding, padded_height x padded_width.
+QDQ_FP32_TARGET void pad_plane(const SpatialGeometry& g, const WindowLayout& l, const float* src,
+                               float* dst) {
+  for (int64_t h = 0; h < l.padded_height; ++h, dst += l.padded_width) {
+    const int64_t ih = h - g.pad_begin[1];
+    if (ih < 0 || ih >= g.in[1]) {
+      copy_run(nullptr, l.padded_width, dst);
+      continue;
+    }
+    copy_run(nullptr, g.pad_begin[2], dst);
+    copy_run(src + ih * g.in[2], g.in[2], dst + g.pad_begin[2]);
+    copy_run(nullptr, g.pad_end[2], dst + g.pad_begin[2] + g.in[2]);
+  }
+}
+
+// Floats a strip and the widest tap read past a padded plane (they only feed
+// dropped columns): zeros after the last one.
+int64_t plane_slack(const SpatialGeometry& g) {
+  return kStripColumns + (g.kernel[2] - 1) * g.dilation[2];
+}
+
+// Every image's input planes with their padding, and the slack after them.
 void pad_input(const ConvShape& s, const WindowLayout& l, const float* x, std::vector<float>& out) {
   const SpatialGeometry& g = s.geometry;
   const int64_t planes = s.batch * s.in_channels, plane = l.padded_height * l.padded_width;
-  const int64_t slack = kStripColumns + (g.kernel[2] - 1) * g.dilation[2];
-  out.resize(static_cast<size_t>(planes * plane + slack));
-  std::fill(out.end() - slack, out.end(), 0.0f);
-  parallel_for(planes, planes * plane > 4096, [&](int64_t i) {
-    float* dst = out.data() + i * plane;
-    const float* src = x + i * g.in_size();
-    for (int64_t h = 0; h < l.padded_height; ++h, dst += l.padded_width) {
-      const int64_t ih = h - g.pad_begin[1];
-      if (ih < 0 || ih >= g.in[1]) {
-        std::fill_n(dst, l.padded_width, 0.0f);
-        continue;
-      }
-      std::fill_n(dst, g.pad_begin[2], 0.0f);
-      std::copy_n(src + ih * g.in[2], g.in[2], dst + g.pad_begin[2]);
-      std::fill_n(dst + g.pad_begin[2] + g.in[2], g.pad_end[2], 0.0f);
+  out.resize(static_cast<size_t>(planes * plane + plane_slack(g)));
+  std::fill(out.end() - plane_slack(g), out.end(), 0.0f);
+  parallel_for(planes, planes * plane > 4096,
+               [&](int64_t i) { pad_plane(g, l, x + i * g.in_size(), out.data() + i * plane); });
+}
+
+// 16 sums of a depthwise channel from `at` on: every tap's weight times the
+// 16 floats its offset further on, on top of `start`, clamped.
+QDQ_FP32_TARGET inline void depthwise_strip(const float* at, const int64_t* offsets, int64_t taps,
+                                            const float* w, __m256 start,
+                                            const ConvActivation& activation, float* sums) {
+  __m256 acc0 = start, acc1 = start;
+  for (int64_t t = 0; t < taps; ++t) {
+    const __m256 wv = _mm256_broadcast_ss(w + t);
+    acc0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(at + offsets[t]), acc0);
+    acc1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(at + offsets[t] + 8), acc1);
+  }
+  if (activation.bounded()) {
+    // ConvActivation::apply's ternaries: vmaxps(a, b) is a > b ? a : b.
+    const __m256 lo = _mm256_set1_ps(activation.lo), hi = _mm256_set1_ps(activation.hi);
+    acc0 = activation.relu ? _mm256_max_ps(acc0, lo) : _mm256_max_ps(lo, acc0);
+    acc1 = activation.relu ? _mm256_max_ps(acc1, lo) : _mm256_max_ps(lo, acc1);
+    acc0 = _mm256_min_ps(hi, acc0);
+    acc1 = _mm256_min_ps(hi, acc1);
+  }
+  _mm256_storeu_ps(sums, acc0);
+  _mm256_storeu_ps(sums + 8, acc1);
+}
+
+// A depthwise conv (one input and one output channel per group) over 1-D or
+// 2-D maps: per channel, its plane padded into this thread's buffer (in
+// L1), 16 columns at a time summing every tap in registers (contiguous
+// loads, the tap's offset apart), the output's columns copied out. At stride
+// 1 the columns run over the padded rows (a row's last kernel-width - 1
+// dropped); strided, over each output row's source row at stride 1, every
+// stride-th kept. A direct loop, tap by tap over the output rows, spent most
+// of MobileNetV2's FP32 time re-reading and re-writing them.
+QDQ_FP32_TARGET void depthwise_padded(const ConvShape& s, const WindowLayout& l, const float* x,
+                                      const float* w, const float* bias,
+                                      const ConvActivation& activation, float* y) {
+  enum class BufferUse { kPlane, kSums, kOffsets };
+  const SpatialGeometry& g = s.geometry;
+  const int64_t taps = g.kernel_size(), plane = l.padded_height * l.padded_width;
+  const int64_t planes = s.batch * s.out_channels;
+  const bool stride1 = g.stride[1] == 1 && g.stride[2] == 1;
+  // Stride 1: the padded rows' columns; strided: an output row's source columns.
+  const int64_t columns = stride1 ? l.columns : (g.out[2] - 1) * g.stride[2] + 1;
+  // The taps' offsets in a padded plane, this thread's, read by all.
+  int64_t* offsets = thread_buffer<int64_t, BufferUse::kOffsets>(static_cast<size_t>(taps));
+  for (int64_t t = 0; t < taps; ++t)
+    offsets[t] = t / g.kernel[2] * g.dilation[1] * l.padded_width + t % g.kernel[2] * g.dilation[2];
+  parallel_for(planes, planes > 1, [&](int64_t i) QDQ_FP32_TARGET {
+    const int64_t c = i % s.out_channels;
+    float* padded =
+        thread_buffer<float, BufferUse::kPlane>(static_cast<size_t>(plane + plane_slack(g)));
+    pad_plane(g, l, x + i * g.in_size(), padded);
+    copy_run(nullptr, plane_slack(g), padded + plane);
+    float* sums =
+        thread_buffer<float, BufferUse::kSums>(static_cast<size_t>(columns + kStripColumns));
+    const float* wc = w + c * taps;
+    const __m256 start = _mm256_set1_ps(bias ? bias[c] : 0.0f);
+    float* out = y + i * g.out_size();
+    if (stride1) {
+      for (int64_t p = 0; p < columns; p += kStripColumns)
+        depthwise_strip(padded + p, offsets, taps, wc, start, activation, sums + p);
+      for (int64_t oh = 0; oh < g.out[1]; ++oh)
+        copy_run(sums + oh * l.padded_width, g.out[2], out + oh * g.out[2]);
+      return;
+    }
+    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+      const float* row = padded + oh * g.stride[1] * l.padded_width;
+      for (int64_t p = 0; p < columns; p += kStripColumns)
+        depthwise_strip(row + p, offsets, taps, wc, start, activation, sums + p);
+      for (int64_t ow = 0; ow < g.out[2]; ++ow) out[oh * g.out[2] + ow] = sums[ow * g.stride[2]];
     }
   });
 }
@@ -373,9 +454,11 @@ void convolve_part(const ConvShape& s, const PackedWeights& w, const WindowLayou
   }
 }
 
-// Work items: images x groups x column chunks x panel parts. Where the items
-// would not keep every thread busy twice over (batch 1 on a small map), the
-// panels split too, each part reading (or gathering) its chunk itself.
+// Work items: images x groups x column chunks x panel parts. Chunks are at
+// most the layout's (their buffers' pitch), and narrower where an image's
+// chunks would not keep every thread busy twice over (batch 1); where even
+// single strips would not, the panels split too, each part reading (or
+// gathering) its chunk itself.
 void convolve(const ConvShape& s, const PackedWeights& w, const WindowLayout& l, const float* x,
               const float* bias, float* y, const ConvActivation& activation) {
   const SpatialGeometry& g = s.geometry;
@@ -383,15 +466,19 @@ void convolve(const ConvShape& s, const PackedWeights& w, const WindowLayout& l,
   const int64_t image_in = l.source == WindowSource::kShifted
                                ? l.padded_height * l.padded_width * cg
                                : g.in_size() * cg;  // a group's
-  const int64_t chunks = (l.columns + l.chunk_columns - 1) / l.chunk_columns;
-  const int64_t threads = omp_get_max_threads();
-  const int64_t units = s.batch * s.group * chunks;
+  const int64_t threads = omp_get_max_threads(), images = s.batch * s.group;
+  const int64_t strips = (l.columns + kStripColumns - 1) / kStripColumns;
+  const int64_t wanted = std::max((l.columns + l.chunk_columns - 1) / l.chunk_columns,
+                                  std::min(strips, (2 * threads + images - 1) / images));
+  const int64_t chunk_columns = (strips + wanted - 1) / wanted * kStripColumns;
+  const int64_t chunks = (l.columns + chunk_columns - 1) / chunk_columns;
+  const int64_t units = images * chunks;
   const int64_t panel_parts =
       std::clamp<int64_t>((2 * threads + units - 1) / units, 1, w.panels_per_group);
   parallel_for(units * panel_parts, threads > 1, [&](int64_t item) {
     const int64_t unit = item / panel_parts, pp = item % panel_parts;
     const int64_t chunk = unit % chunks, grp = unit / chunks % s.group, n = unit / chunks / s.group;
-    const ConvPart part{chunk * l.chunk_columns, std::min(l.columns, (chunk + 1) * l.chunk_columns),
+    const ConvPart part{chunk * chunk_columns, std::min(l.columns, (chunk + 1) * chunk_columns),
                         w.panels_per_group * pp / panel_parts,
                         w.panels_per_group * (pp + 1) / panel_parts};
     if (part.q0 == part.q1) return;
@@ -401,9 +488,8 @@ void convolve(const ConvShape& s, const PackedWeights& w, const WindowLayout& l,
   });
 }
 
-// Depthwise convs (one input and one output channel per group): a direct loop
-// per channel plane, whose rows vectorize, since a GEMM with one output row
-// would not pay for gathering the windows. Each output sums the bias, then
+// Depthwise convs over 3-D maps: a direct loop per channel plane, whose rows vectorize, since a
+// GEMM with one output row would not pay for gathering the windows. Each output sums the bias, then
 // the taps in the reference's order.
 QDQ_FP32_TARGET void depthwise_planes(const ConvShape& s, const float* x, const float* w,
                                       const float* bias, float* y) {
@@ -456,23 +542,27 @@ void conv_fp32_avx2(OpContext& ctx) {
   Tensor& y = ctx.allocate_output(0, DType::kFloat32, s.output_shape);
   const float* b = bias ? bias->data<float>() : nullptr;
   const ConvActivation activation = conv_activation(ctx.attrs());
-  if (s.group == s.in_channels && s.group == s.out_channels) {
-    depthwise_planes(s, x.data<float>(), w.data<float>(), b, y.data<float>());
-    apply_conv_activation(activation, y.data<float>(), y.numel());
-    return;
-  }
-  thread_local PackedWeights local;
-  const PackedWeights& packed = packed_weights(ctx, s, w, local);
   // The windows' layout and padded input: this thread's, kept across runs
   // (the kernel runs on the executor's thread, one layer at a time).
   thread_local WindowLayout layout;
   thread_local std::vector<float> padded;
-  plan_windows(s, packed.depth, layout);
+  plan_windows(s, s.in_channels / s.group * s.geometry.kernel_size(), layout);
+  if (s.group == s.in_channels && s.group == s.out_channels) {
+    if (planar(s.geometry)) {
+      depthwise_padded(s, layout, x.data<float>(), w.data<float>(), b, activation, y.data<float>());
+    } else {
+      depthwise_planes(s, x.data<float>(), w.data<float>(), b, y.data<float>());
+      apply_conv_activation(activation, y.data<float>(), y.numel());
+    }
+    return;
+  }
   const float* windows = x.data<float>();
   if (layout.source == WindowSource::kShifted) {
     pad_input(s, layout, x.data<float>(), padded);
     windows = padded.data();
   }
+  thread_local PackedWeights local;
+  const PackedWeights& packed = packed_weights(ctx, s, w, local);
   convolve(s, packed, layout, windows, b, y.data<float>(), activation);
 }
 
