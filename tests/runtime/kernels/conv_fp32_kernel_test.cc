@@ -63,6 +63,9 @@ const std::vector<ConvCase>& cases() {
       {{2, 3, 19}, {5, 3, 3}, {1}, {1, 1}, {2}},                       // 1-D, stride 1
       {{1, 300, 9, 9}, {8, 300, 1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}},  // 1x1: chunks, 81 pixels
       {{1, 40, 9, 9}, {10, 40, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}},   // gathered, depth 360
+      // Rows of 3 and 6 floats, padding runs of 3 and 5: every short copy.
+      {{1, 4, 5, 3}, {5, 4, 3, 3}, {1, 1}, {3, 3, 3, 5}, {1, 1}},
+      {{1, 6, 4, 6}, {6, 1, 3, 3}, {1, 1}, {2, 1, 0, 3}, {1, 1}, 6},  // depthwise, the same
   };
   return c;
 }

@@ -144,14 +144,27 @@ void plan_windows(const ConvShape& s, int64_t depth, WindowLayout& l) {
   }
 }
 
-// n floats from src to dst, or zeros (src nullptr), 8 at a time, the rest
-// one by one: the runs are short (8 pixels on ResNet-20's last maps), too
-// short for memcpy's call, and AMD's masked stores (vmaskmovps) are slow.
+// n floats from src to dst, or zeros (src nullptr): vectors of 8, the last
+// one overlapping the one before, or of 4, or single floats below that. The
+// runs are short (a plane's 8-float rows, a padding column), too short for a
+// call: loops of single floats would become memset and memmove calls, and
+// AMD's masked stores (vmaskmovps) are slow.
 QDQ_FP32_TARGET inline void copy_run(const float* src, int64_t n, float* dst) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(dst + i, src ? _mm256_loadu_ps(src + i) : _mm256_setzero_ps());
-  for (; i < n; ++i) dst[i] = src ? src[i] : 0.0f;
+  if (n >= 8) {
+    for (int64_t i = 0;; i += 8) {
+      if (i > n - 8) i = n - 8;
+      _mm256_storeu_ps(dst + i, src ? _mm256_loadu_ps(src + i) : _mm256_setzero_ps());
+      if (i == n - 8) return;
+    }
+  }
+  if (n >= 4) {
+    _mm_storeu_ps(dst, src ? _mm_loadu_ps(src) : _mm_setzero_ps());
+    _mm_storeu_ps(dst + n - 4, src ? _mm_loadu_ps(src + n - 4) : _mm_setzero_ps());
+    return;
+  }
+  if (n > 0) dst[0] = src ? src[0] : 0.0f;
+  if (n > 1) dst[1] = src ? src[1] : 0.0f;
+  if (n > 2) dst[2] = src ? src[2] : 0.0f;
 }
 
 // Rows (c, k0, k1, k2) x columns (output pixels p0 .. p1) of one group of one
@@ -298,7 +311,8 @@ void pad_input(const ConvShape& s, const WindowLayout& l, const float* x, std::v
   const int64_t planes = s.batch * s.in_channels, plane = l.padded_height * l.padded_width;
   out.resize(static_cast<size_t>(planes * plane + plane_slack(g)));
   std::fill(out.end() - plane_slack(g), out.end(), 0.0f);
-  parallel_for(planes, planes * plane > 4096,
+  // A fork costs more than copying a batch-1 layer's few planes.
+  parallel_for(planes, planes * plane > 64 * 1024,
                [&](int64_t i) { pad_plane(g, l, x + i * g.in_size(), out.data() + i * plane); });
 }
 
