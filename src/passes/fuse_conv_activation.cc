@@ -8,8 +8,13 @@ int FuseConvActivation::run(Graph& graph, PassContext&) const {
   int fused = 0;
   for (Node* act : graph.topological_order()) {
     const auto range = activation_bounds(*act);
-    Node* conv = range ? producer_if(act->input(0), "Conv") : nullptr;
-    if (!conv || !has_single_use(conv->output(0))) continue;
+    // A plain Conv, or fuse_conv_residual's (it clamps nothing yet).
+    Node* conv = range && act->input(0) ? act->input(0)->producer : nullptr;
+    if (!conv || conv->op_type != "Conv" ||
+        !(conv->domain.empty() ||
+          (conv->domain == "ai.qdq" && !conv->attributes.has("activation_min"))) ||
+        !has_single_use(conv->output(0)))
+      continue;
     std::vector<Value*> inputs = conv->inputs();
     Attributes attributes = conv->attributes;
     attributes.set("activation_min", range->first);

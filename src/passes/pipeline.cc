@@ -13,6 +13,7 @@
 #include "passes/fold_qdq_passthrough.h"
 #include "passes/fuse_batchnorm.h"
 #include "passes/fuse_conv_activation.h"
+#include "passes/fuse_conv_residual.h"
 #include "passes/fuse_qconv_epilogue.h"
 #include "passes/fuse_qconv_float_sum.h"
 #include "passes/infer_shapes.h"
@@ -75,7 +76,9 @@ const std::vector<PipelineEntry>& all_passes() {
     //    and quantizes its mean itself.
     p.push_back({std::make_unique<FoldQdqGlobalPool>(), PipelineForm::kEngine});
     // 9. The convs still in float (FP32 models; float layers of INT8 ones)
-    //    clamp their own output: after the lowering took every conv it could.
+    //    add their block's shortcut and clamp their own output: after the
+    //    lowering took every conv it could.
+    p.push_back({std::make_unique<FuseConvResidual>(), PipelineForm::kEngine, true});
     p.push_back({std::make_unique<FuseConvActivation>(), PipelineForm::kEngine, true});
     return p;
   }();

@@ -82,11 +82,14 @@ void conv(OpContext& ctx) {
   ctx.output(0) = std::move(y);
 }
 
-// ai.qdq.Conv: Conv, then its output clamped to [activation_min,
-// activation_max] (fuse_conv_activation's Relu or Clip).
+// ai.qdq.Conv: Conv, plus its input 3 if present (fuse_conv_residual's
+// Add), then clamped to [activation_min, activation_max]
+// (fuse_conv_activation's Relu or Clip).
 void conv_clamped(OpContext& ctx) {
   conv(ctx);
   Tensor& y = ctx.output(0);
+  if (const Tensor* residual = conv_residual(ctx, y.shape()))
+    for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] += residual->data<float>()[i];
   apply_conv_activation(conv_activation(ctx.attrs()), y.data<float>(), y.numel());
 }
 

@@ -117,6 +117,17 @@ ConvActivation conv_activation(const Attributes& attrs) {
           attrs.get_int("activation_relu", 0) != 0};
 }
 
+const Tensor* conv_residual(const OpContext& ctx, const Shape& output_shape) {
+  const Tensor* residual = ctx.optional_input(3);
+  ctx.require(
+      !residual || (residual->dtype() == DType::kFloat32 && residual->shape() == output_shape),
+      [&] {
+        return "the residual (input 3) must be float32 of the output's shape " +
+               shape_to_string(output_shape);
+      });
+  return residual;
+}
+
 void apply_conv_activation(const ConvActivation& activation, float* values, int64_t count) {
   if (!activation.bounded()) return;
   for (int64_t i = 0; i < count; ++i) values[i] = activation.apply(values[i]);

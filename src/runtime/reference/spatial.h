@@ -64,6 +64,9 @@ struct ConvActivation {
 ConvActivation conv_activation(const Attributes& attrs);
 // Applies it to `count` values in place (out of line, for the AVX2 files).
 void apply_conv_activation(const ConvActivation& activation, float* values, int64_t count);
+// ai.qdq.Conv's input 3, added to its output before the clamp: a float32
+// tensor of the output's shape, or nullptr where there is none.
+const Tensor* conv_residual(const OpContext& ctx, const Shape& output_shape);
 // The same from shapes: x_shape channels-first ([N, C, spatial...]).
 ConvShape conv_shape(const OpContext& ctx, const Shape& x_shape, const Shape& w_shape);
 

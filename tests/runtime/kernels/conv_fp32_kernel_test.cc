@@ -10,6 +10,7 @@
 // a padded row.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 
 #include "graph/builder.h"
@@ -98,6 +99,34 @@ TEST_P(ConvFp32Kernel, FusedClampMatchesReferenceConvThenClip) {
       want.data<float>()[i] = std::min(std::max(want.data<float>()[i], 0.0f), 0.75f);
     expect_close(want, run_conv(c, "ai.qdq", clamp, Isa::kRef));
     expect_close(want, run_conv(c, "ai.qdq", clamp, GetParam()));
+  }
+}
+
+// ai.qdq.Conv with a residual (fuse_conv_residual's Add) and Relu's clamp:
+// the reference's conv, plus the residual, then the clamp, on every case.
+TEST_P(ConvFp32Kernel, FusedResidualMatchesReference) {
+  for (const ConvCase& c : cases()) {
+    SCOPED_TRACE("case " + std::to_string(&c - cases().data()));
+    const Shape out = run_conv(c, "", {}, Isa::kRef).shape();
+    GraphBuilder b(13);
+    Attributes a;
+    a.set("strides", c.strides);
+    a.set("pads", c.pads);
+    a.set("dilations", c.dilations);
+    a.set("group", c.group);
+    a.set("activation_min", 0.0f);
+    a.set("activation_max", std::numeric_limits<float>::infinity());
+    a.set("activation_relu", int64_t{1});
+    Value* y = b.op("Conv",
+                    {b.constant("x", testing::random_floats(c.x, 1)),
+                     b.constant("w", testing::random_floats(c.w, 2)),
+                     b.constant("b", testing::random_floats({c.w[0]}, 3)),
+                     b.constant("r", testing::random_floats(out, 4))},
+                    a);
+    y->producer->domain = "ai.qdq";
+    b.output(y);
+    const Graph g = b.build();
+    expect_close(testing::run_at_isa(g, Isa::kRef), testing::run_at_isa(g, GetParam()));
   }
 }
 

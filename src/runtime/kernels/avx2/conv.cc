@@ -1,12 +1,13 @@
-// FP32 Conv and ai.qdq.Conv (Conv + fused Relu/Clip) on AVX2+FMA, as a GEMM
-// per image and group: output channels x output pixels = weights [M, C*kernel]
-// x windows [C*kernel, pixels]. The windows of a chunk of output pixels are
-// gathered row by row (im2col; a 1x1 stride-1 unpadded conv reads its input
-// as that matrix directly). The weights are packed once into panels of 6
-// output channels, k-major; a 6 x 16 micro-tile keeps its sums in 12
-// registers over a block of depth (the tile's windows and weights stay in
-// L1), starts from the bias and clamps as it stores. Float sums in another
-// order than the reference's direct loop: the results agree to rounding
+// FP32 Conv and ai.qdq.Conv (Conv, its block's residual added, Relu/Clip) on
+// AVX2+FMA, as a GEMM per image and group: output channels x output pixels =
+// weights [M, C*kernel] x windows [C*kernel, pixels]. The weights are packed
+// once into panels of 6 output channels, k-major; a 6 x 16 micro-tile keeps
+// its sums in 12 registers over a block of depth, starts from the bias and
+// adds the residual and clamps as it stores. The windows (WindowSource): a
+// 1x1 conv's input itself, a stride-1 conv's padded input shifted per tap,
+// else gathered per chunk (im2col). Depthwise convs sum their taps from each
+// channel's padded plane. Float sums in another order than the reference's
+// direct loop: the results agree to rounding
 // (tests/runtime/kernels/conv_fp32_kernel_test.cc bounds it), as any two FP32
 // convolutions do.
 //
@@ -223,7 +224,31 @@ struct TileTarget {
   int columns;        // output pixels of the strip, up to 16
   const float* bias;  // the panel's first channel's, or nullptr
   bool first, last;
+  const float* residual;  // added on the last block, at out's offsets; or nullptr
 };
+
+// ConvActivation::apply's ternaries, 8 lanes: vmaxps(a, b) is a > b ? a : b.
+QDQ_FP32_TARGET inline __m256 clamp8(__m256 v, const ConvActivation& activation) {
+  const __m256 lo = _mm256_set1_ps(activation.lo), hi = _mm256_set1_ps(activation.hi);
+  v = activation.relu ? _mm256_max_ps(v, lo) : _mm256_max_ps(lo, v);
+  return _mm256_min_ps(hi, v);
+}
+
+// out = activation(sums + residual) for n floats (residual nullptr: none).
+QDQ_FP32_TARGET void finish_run(const float* sums, const float* residual, int64_t n,
+                                const ConvActivation& activation, bool bounded, float* out) {
+  if (!residual && !bounded) return copy_run(sums, n, out);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 v = _mm256_loadu_ps(sums + i);
+    if (residual) v = _mm256_add_ps(v, _mm256_loadu_ps(residual + i));
+    _mm256_storeu_ps(out + i, bounded ? clamp8(v, activation) : v);
+  }
+  for (; i < n; ++i) {
+    const float v = residual ? sums[i] + residual[i] : sums[i];
+    out[i] = bounded ? activation.apply(v) : v;
+  }
+}
 
 template <bool Full>
 QDQ_FP32_TARGET __m256 load8(const float* p, __m256i mask) {
@@ -232,10 +257,12 @@ QDQ_FP32_TARGET __m256 load8(const float* p, __m256i mask) {
 
 // out[r][j] (+)= sum over the block's depth of a[k][r] * b[rows[k] + j]:
 // rows of the panel, columns of the strip. Full: 16 columns, else masked
-// loads and stores (AMD's masked stores are slow: edge strips only).
+// loads and stores (AMD's masked stores are slow: edge strips only). The
+// last block adds t's residual and clamps where `bounded`.
 template <bool Full>
 QDQ_FP32_TARGET void micro_tile(const float* a, const float* b, const int64_t* rows, int64_t depth,
-                                const TileTarget& t, const ConvActivation& activation) {
+                                const TileTarget& t, const ConvActivation& activation,
+                                bool bounded) {
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i mask0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(t.columns), lane);
   const __m256i mask1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(t.columns - 8), lane);
@@ -262,19 +289,17 @@ QDQ_FP32_TARGET void micro_tile(const float* a, const float* b, const int64_t* r
       acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
     }
   }
-  const bool clamp = t.last && activation.bounded();
-  const __m256 lo = _mm256_set1_ps(activation.lo), hi = _mm256_set1_ps(activation.hi);
+  const bool clamp = t.last && bounded;
+  const float* residual = t.last ? t.residual : nullptr;
 #pragma GCC unroll 6
   for (int r = 0; r < kPanelRows; ++r) {
     if (r >= t.rows) break;
 #pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
       __m256 v = acc[r][h];
-      // ConvActivation::apply's ternaries: vmaxps(a, b) is a > b ? a : b.
-      if (clamp) {
-        v = activation.relu ? _mm256_max_ps(v, lo) : _mm256_max_ps(lo, v);
-        v = _mm256_min_ps(hi, v);
-      }
+      if (residual)
+        v = _mm256_add_ps(v, load8<Full>(residual + r * t.pitch + 8 * h, h == 0 ? mask0 : mask1));
+      if (clamp) v = clamp8(v, activation);
       float* out = t.out + r * t.pitch + 8 * h;
       if (Full)
         _mm256_storeu_ps(out, v);
@@ -316,24 +341,23 @@ void pad_input(const ConvShape& s, const WindowLayout& l, const float* x, std::v
                [&](int64_t i) { pad_plane(g, l, x + i * g.in_size(), out.data() + i * plane); });
 }
 
+// What each output gets after its sum: ai.qdq.Conv's input 3 (laid out as
+// the output; nullptr without one) added, then the clamp.
+struct Epilogue {
+  ConvActivation activation;
+  bool bounded;
+  const float* residual;
+};
+
 // 16 sums of a depthwise channel from `at` on: every tap's weight times the
-// 16 floats its offset further on, on top of `start`, clamped.
+// 16 floats its offset further on, on top of `start`.
 QDQ_FP32_TARGET inline void depthwise_strip(const float* at, const int64_t* offsets, int64_t taps,
-                                            const float* w, __m256 start,
-                                            const ConvActivation& activation, float* sums) {
+                                            const float* w, __m256 start, float* sums) {
   __m256 acc0 = start, acc1 = start;
   for (int64_t t = 0; t < taps; ++t) {
     const __m256 wv = _mm256_broadcast_ss(w + t);
     acc0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(at + offsets[t]), acc0);
     acc1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(at + offsets[t] + 8), acc1);
-  }
-  if (activation.bounded()) {
-    // ConvActivation::apply's ternaries: vmaxps(a, b) is a > b ? a : b.
-    const __m256 lo = _mm256_set1_ps(activation.lo), hi = _mm256_set1_ps(activation.hi);
-    acc0 = activation.relu ? _mm256_max_ps(acc0, lo) : _mm256_max_ps(lo, acc0);
-    acc1 = activation.relu ? _mm256_max_ps(acc1, lo) : _mm256_max_ps(lo, acc1);
-    acc0 = _mm256_min_ps(hi, acc0);
-    acc1 = _mm256_min_ps(hi, acc1);
   }
   _mm256_storeu_ps(sums, acc0);
   _mm256_storeu_ps(sums + 8, acc1);
@@ -345,11 +369,11 @@ QDQ_FP32_TARGET inline void depthwise_strip(const float* at, const int64_t* offs
 // loads, the tap's offset apart), the output's columns copied out. At stride
 // 1 the columns run over the padded rows (a row's last kernel-width - 1
 // dropped); strided, over each output row's source row at stride 1, every
-// stride-th kept. A direct loop, tap by tap over the output rows, spent most
-// of MobileNetV2's FP32 time re-reading and re-writing them.
+// stride-th kept, each with the epilogue. A direct loop, tap by tap over the output rows, spent
+// most of MobileNetV2's FP32 time re-reading and re-writing them.
 QDQ_FP32_TARGET void depthwise_padded(const ConvShape& s, const WindowLayout& l, const float* x,
-                                      const float* w, const float* bias,
-                                      const ConvActivation& activation, float* y) {
+                                      const float* w, const float* bias, const Epilogue& e,
+                                      float* y) {
   enum class BufferUse { kPlane, kSums, kOffsets };
   const SpatialGeometry& g = s.geometry;
   const int64_t taps = g.kernel_size(), plane = l.padded_height * l.padded_width;
@@ -372,18 +396,24 @@ QDQ_FP32_TARGET void depthwise_padded(const ConvShape& s, const WindowLayout& l,
     const float* wc = w + c * taps;
     const __m256 start = _mm256_set1_ps(bias ? bias[c] : 0.0f);
     float* out = y + i * g.out_size();
+    const float* residual = e.residual ? e.residual + i * g.out_size() : nullptr;
     if (stride1) {
       for (int64_t p = 0; p < columns; p += kStripColumns)
-        depthwise_strip(padded + p, offsets, taps, wc, start, activation, sums + p);
+        depthwise_strip(padded + p, offsets, taps, wc, start, sums + p);
       for (int64_t oh = 0; oh < g.out[1]; ++oh)
-        copy_run(sums + oh * l.padded_width, g.out[2], out + oh * g.out[2]);
+        finish_run(sums + oh * l.padded_width, residual ? residual + oh * g.out[2] : nullptr,
+                   g.out[2], e.activation, e.bounded, out + oh * g.out[2]);
       return;
     }
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
       const float* row = padded + oh * g.stride[1] * l.padded_width;
       for (int64_t p = 0; p < columns; p += kStripColumns)
-        depthwise_strip(row + p, offsets, taps, wc, start, activation, sums + p);
-      for (int64_t ow = 0; ow < g.out[2]; ++ow) out[oh * g.out[2] + ow] = sums[ow * g.stride[2]];
+        depthwise_strip(row + p, offsets, taps, wc, start, sums + p);
+      for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+        const int64_t at = oh * g.out[2] + ow;
+        const float v = residual ? sums[ow * g.stride[2]] + residual[at] : sums[ow * g.stride[2]];
+        out[at] = e.bounded ? e.activation.apply(v) : v;
+      }
     }
   });
 }
@@ -395,54 +425,59 @@ struct ConvPart {
 };
 
 // A part's tiles, depth block by depth block, into `out` (channels `pitch`
-// apart, the part's first panel's first, its first column's first).
+// apart, the part's first panel's first, its first column's first), the
+// epilogue's residual at the same offsets.
 QDQ_FP32_TARGET void multiply_part(const PackedWeights& w, const float* panels,
                                    const float* windows, const int64_t* rows, int64_t mg,
                                    const float* bias, const ConvPart& part, float* out,
-                                   int64_t pitch, const ConvActivation& activation) {
+                                   int64_t pitch, const Epilogue& e) {
   const int64_t width = part.c1 - part.c0;
   for (int64_t k0 = 0; k0 < w.depth; k0 += kDepthBlock) {
     const int64_t depth = std::min(kDepthBlock, w.depth - k0);
     for (int64_t j = 0; j < width; j += kStripColumns) {
       for (int64_t q = part.q0; q < part.q1; ++q) {
         const int64_t m0 = q * kPanelRows;
-        const TileTarget t{out + (m0 - part.q0 * kPanelRows) * pitch + j,
+        const int64_t at = (m0 - part.q0 * kPanelRows) * pitch + j;
+        const TileTarget t{out + at,
                            pitch,
                            static_cast<int>(std::min<int64_t>(kPanelRows, mg - m0)),
                            static_cast<int>(std::min(kStripColumns, width - j)),
                            bias ? bias + m0 : nullptr,
                            k0 == 0,
-                           k0 + depth == w.depth};
+                           k0 + depth == w.depth,
+                           e.residual ? e.residual + at : nullptr};
         const float* a = panels + (q * w.depth + k0) * kPanelRows;
         if (t.columns == kStripColumns)
-          micro_tile<true>(a, windows + j, rows + k0, depth, t, activation);
+          micro_tile<true>(a, windows + j, rows + k0, depth, t, e.activation, e.bounded);
         else
-          micro_tile<false>(a, windows + j, rows + k0, depth, t, activation);
+          micro_tile<false>(a, windows + j, rows + k0, depth, t, e.activation, e.bounded);
       }
     }
   }
 }
 
-// One part of one group of one image: the windows read in place, from the
-// padded input, or gathered; kShifted's sums go to a thread's buffer, whole
-// strips, and the output's columns are copied out of it.
+// One part of one group of one image (y and the epilogue's residual: the
+// group's first output channel): the windows read in place, from the padded
+// input, or gathered; kShifted's sums go to a thread's buffer, whole strips,
+// and the output's columns come out of it through the epilogue.
 void convolve_part(const ConvShape& s, const PackedWeights& w, const WindowLayout& l,
                    const float* panels, const float* x, const float* bias, float* y,
-                   const ConvPart& part, const ConvActivation& activation) {
+                   const ConvPart& part, const Epilogue& e) {
   enum class BufferUse { kWindows, kSums };
   const SpatialGeometry& g = s.geometry;
   const int64_t mg = s.out_channels / s.group, pixels = g.out_size();
+  const int64_t at = part.q0 * kPanelRows * pixels + part.c0;  // the part's first output
+  const Epilogue direct{e.activation, e.bounded, e.residual ? e.residual + at : nullptr};
   if (l.source == WindowSource::kInput)
-    return multiply_part(w, panels, x + part.c0, l.rows.data(), mg, bias, part,
-                         y + part.q0 * kPanelRows * pixels + part.c0, pixels, activation);
+    return multiply_part(w, panels, x + part.c0, l.rows.data(), mg, bias, part, y + at, pixels,
+                         direct);
   if (l.source == WindowSource::kGathered) {
     float* windows = thread_buffer<float, BufferUse::kWindows>(
         static_cast<size_t>(w.depth * l.chunk_columns + kStripColumns));
     // From a 64-byte boundary on: no load of a strip's row splits a cache line.
     windows += (-reinterpret_cast<uintptr_t>(windows) / sizeof(float)) % kStripColumns;
     gather_windows(s, x, part.c0, part.c1, l.chunk_columns, windows);
-    return multiply_part(w, panels, windows, l.rows.data(), mg, bias, part,
-                         y + part.q0 * kPanelRows * pixels + part.c0, pixels, activation);
+    return multiply_part(w, panels, windows, l.rows.data(), mg, bias, part, y + at, pixels, direct);
   }
   const int64_t first = part.q0 * kPanelRows, last = std::min(mg, part.q1 * kPanelRows);
   float* sums = thread_buffer<float, BufferUse::kSums>(
@@ -450,19 +485,21 @@ void convolve_part(const ConvShape& s, const PackedWeights& w, const WindowLayou
   const ConvPart whole_strips{
       part.c0, part.c0 + (part.c1 - part.c0 + kStripColumns - 1) / kStripColumns * kStripColumns,
       part.q0, part.q1};
+  const Epilogue none{e.activation, false, nullptr};
   multiply_part(w, panels, x + part.c0, l.rows.data(), mg, bias, whole_strips, sums,
-                l.chunk_columns, activation);
+                l.chunk_columns, none);
   // Column c is output pixel (c / padded_width, c % padded_width) where
   // c % padded_width < the output's width.
   for (int64_t m = first; m < last; ++m) {
     const float* from = sums + (m - first) * l.chunk_columns - part.c0;
-    float* to = y + m * pixels;
     for (int64_t c = part.c0; c < part.c1;) {
       const int64_t row = c / l.padded_width, column = c % l.padded_width;
       const int64_t row_end = std::min(part.c1, (row + 1) * l.padded_width);
+      const int64_t to = m * pixels + row * g.out[2] + column;
       if (column < g.out[2])
-        std::copy(from + c, from + std::min(row_end, row * l.padded_width + g.out[2]),
-                  to + row * g.out[2] + column);
+        finish_run(from + c, e.residual ? e.residual + to : nullptr,
+                   std::min(row_end, row * l.padded_width + g.out[2]) - c, e.activation, e.bounded,
+                   y + to);
       c = row_end;
     }
   }
@@ -474,7 +511,7 @@ void convolve_part(const ConvShape& s, const PackedWeights& w, const WindowLayou
 // single strips would not, the panels split too, each part reading (or
 // gathering) its chunk itself.
 void convolve(const ConvShape& s, const PackedWeights& w, const WindowLayout& l, const float* x,
-              const float* bias, float* y, const ConvActivation& activation) {
+              const float* bias, float* y, const Epilogue& e) {
   const SpatialGeometry& g = s.geometry;
   const int64_t cg = s.in_channels / s.group, mg = s.out_channels / s.group;
   const int64_t image_in = l.source == WindowSource::kShifted
@@ -496,9 +533,10 @@ void convolve(const ConvShape& s, const PackedWeights& w, const WindowLayout& l,
                         w.panels_per_group * pp / panel_parts,
                         w.panels_per_group * (pp + 1) / panel_parts};
     if (part.q0 == part.q1) return;
+    const int64_t out = (n * s.group + grp) * mg * g.out_size();
     convolve_part(s, w, l, w.panels.data() + grp * w.panels_per_group * w.depth * kPanelRows,
-                  x + (n * s.group + grp) * image_in, bias ? bias + grp * mg : nullptr,
-                  y + (n * s.group + grp) * mg * g.out_size(), part, activation);
+                  x + (n * s.group + grp) * image_in, bias ? bias + grp * mg : nullptr, y + out,
+                  part, Epilogue{e.activation, e.bounded, e.residual ? e.residual + out : nullptr});
   });
 }
 
@@ -556,6 +594,8 @@ void conv_fp32_avx2(OpContext& ctx) {
   Tensor& y = ctx.allocate_output(0, DType::kFloat32, s.output_shape);
   const float* b = bias ? bias->data<float>() : nullptr;
   const ConvActivation activation = conv_activation(ctx.attrs());
+  const Epilogue epilogue{activation, activation.bounded(),
+                          conv_residual(ctx, y.shape()) ? ctx.input(3).data<float>() : nullptr};
   // The windows' layout and padded input: this thread's, kept across runs
   // (the kernel runs on the executor's thread, one layer at a time).
   thread_local WindowLayout layout;
@@ -563,10 +603,11 @@ void conv_fp32_avx2(OpContext& ctx) {
   plan_windows(s, s.in_channels / s.group * s.geometry.kernel_size(), layout);
   if (s.group == s.in_channels && s.group == s.out_channels) {
     if (planar(s.geometry)) {
-      depthwise_padded(s, layout, x.data<float>(), w.data<float>(), b, activation, y.data<float>());
+      depthwise_padded(s, layout, x.data<float>(), w.data<float>(), b, epilogue, y.data<float>());
     } else {
       depthwise_planes(s, x.data<float>(), w.data<float>(), b, y.data<float>());
-      apply_conv_activation(activation, y.data<float>(), y.numel());
+      finish_run(y.data<float>(), epilogue.residual, y.numel(), activation, epilogue.bounded,
+                 y.data<float>());
     }
     return;
   }
@@ -577,7 +618,7 @@ void conv_fp32_avx2(OpContext& ctx) {
   }
   thread_local PackedWeights local;
   const PackedWeights& packed = packed_weights(ctx, s, w, local);
-  convolve(s, packed, layout, windows, b, y.data<float>(), activation);
+  convolve(s, packed, layout, windows, b, y.data<float>(), epilogue);
 }
 
 }  // namespace qdq
