@@ -15,18 +15,11 @@ int FuseConvActivation::run(Graph& graph, PassContext&) const {
           (conv->domain == "ai.qdq" && !conv->attributes.has("activation_min"))) ||
         !has_single_use(conv->output(0)))
       continue;
-    std::vector<Value*> inputs = conv->inputs();
     Attributes attributes = conv->attributes;
     attributes.set("activation_min", range->first);
     attributes.set("activation_max", range->second);
     if (act->op_type == "Relu") attributes.set("activation_relu", int64_t{1});
-    Value* out = act->output(0);
-    const std::string name = conv->name;
-    graph.remove_node(act);
-    graph.remove_node(conv);
-    Node* fused_conv = graph.add_node("Conv", inputs, {out}, name);
-    fused_conv->domain = "ai.qdq";
-    fused_conv->attributes = std::move(attributes);
+    fuse_into_engine_conv(graph, conv, act, conv->inputs(), std::move(attributes));
     ++fused;
   }
   return fused;

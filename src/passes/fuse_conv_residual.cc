@@ -18,14 +18,7 @@ int FuseConvResidual::run(Graph& graph, PassContext&) const {
       std::vector<Value*> inputs = conv->inputs();
       inputs.resize(3, nullptr);  // no bias: an empty input 2
       inputs.push_back(residual);
-      Attributes attributes = conv->attributes;
-      Value* out = add->output(0);
-      const std::string name = conv->name;
-      graph.remove_node(add);
-      graph.remove_node(conv);
-      Node* fused_conv = graph.add_node("Conv", inputs, {out}, name);
-      fused_conv->domain = "ai.qdq";
-      fused_conv->attributes = std::move(attributes);
+      fuse_into_engine_conv(graph, conv, add, inputs, conv->attributes);
       ++fused;
       break;
     }

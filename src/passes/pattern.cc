@@ -11,6 +11,17 @@ Node* producer_if(const Value* v, const std::string& op_type) {
   return v->producer;
 }
 
+void fuse_into_engine_conv(Graph& graph, Node* conv, Node* reader, std::vector<Value*> inputs,
+                           Attributes attributes) {
+  Value* out = reader->output(0);
+  const std::string name = conv->name;
+  graph.remove_node(reader);
+  graph.remove_node(conv);
+  Node* fused = graph.add_node("Conv", inputs, {out}, name);
+  fused->domain = "ai.qdq";
+  fused->attributes = std::move(attributes);
+}
+
 bool has_single_use(const Value* v) {
   if (v->is_graph_output || v->consumers.size() != 1) return false;
   const Node* c = v->consumers[0];

@@ -23,6 +23,11 @@ std::optional<double> constant_scalar(const Value* v);
 // The clamp a Relu or a Clip (constant bounds) applies to its input, as
 // [lo, hi] with infinities for an open side; nullopt for other nodes.
 std::optional<std::pair<float, float>> activation_bounds(const Node& n);
+// `conv` and `reader`, the only reader of its output, become one ai.qdq.Conv
+// (the FP32 engine's fused conv) named as the conv, taking `inputs` and
+// `attributes`, writing the reader's output.
+void fuse_into_engine_conv(Graph& graph, Node* conv, Node* reader, std::vector<Value*> inputs,
+                           Attributes attributes);
 // Fresh value name based on `base` that the graph does not use yet.
 std::string unique_name(const Graph& graph, const std::string& base);
 // A new constant value named after `base` (made unique).
