@@ -12,13 +12,7 @@ using testing::random_floats;
 // `second_reader` the conv's output is a graph output as well.
 Graph conv_then(const std::string& activation, bool second_reader = false) {
   GraphBuilder b(13);
-  Value* x = b.input("x", DType::kFloat32, {1, 3, 5, 5});
-  Attributes pads;
-  pads.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  Value* c = b.op(
-      "Conv",
-      {x, b.constant("w", random_floats({4, 3, 3, 3}, 1)), b.constant("b", random_floats({4}, 2))},
-      pads);
+  Value* c = testing::float_conv3x3(b, b.input("x", DType::kFloat32, {1, 3, 5, 5}));
   Value* y = nullptr;
   if (activation == "Clip")
     y = b.op("Clip", {c, b.constant("lo", Tensor::scalar<float>(-0.5f)),

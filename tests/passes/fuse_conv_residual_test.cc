@@ -22,12 +22,7 @@ Graph block_end(const BlockEnd& e) {
   GraphBuilder b(13);
   Value* x = b.input("x", DType::kFloat32, {1, 3, 5, 5});
   Value* r = b.input("r", DType::kFloat32, e.residual);
-  Attributes pads;
-  pads.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  Value* c = b.op(
-      "Conv",
-      {x, b.constant("w", random_floats({4, 3, 3, 3}, 1)), b.constant("b", random_floats({4}, 2))},
-      pads);
+  Value* c = testing::float_conv3x3(b, x);
   Value* sum = e.conv_first ? b.op("Add", {c, r}) : b.op("Add", {r, c});
   c->shape = sum->shape = to_symbolic({1, 4, 5, 5});
   b.output(e.relu ? b.op("Relu", {sum}) : sum);

@@ -83,6 +83,17 @@ inline Tensor random_floats(const Shape& shape, uint32_t seed, float lo = -1.0f,
   return t;
 }
 
+// A float 3x3 Conv of x ([1, 3, H, W]) to 4 channels, padded to keep H x W,
+// with random weights and bias: the float convs the FP32 fusions rewrite.
+inline Value* float_conv3x3(GraphBuilder& b, Value* x) {
+  Attributes pads;
+  pads.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  return b.op(
+      "Conv",
+      {x, b.constant("w", random_floats({4, 3, 3, 3}, 1)), b.constant("b", random_floats({4}, 2))},
+      pads);
+}
+
 // A ResNet basic block in Q/DQ form on a [1, 8, 6, 6] input:
 //   conv1 -> ReLU -> conv2 -> Add(identity) [-> ReLU]
 // kQuantizedSum: every tensor quantized, as ONNX Runtime's quantize_static
