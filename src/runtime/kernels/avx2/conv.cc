@@ -133,16 +133,18 @@ void plan_windows(const ConvShape& s, int64_t depth, WindowLayout& l) {
   l.chunk_columns =
       std::clamp<int64_t>(kChunkFloats / (per_column * kStripColumns), 1, strips) * kStripColumns;
   l.rows.resize(static_cast<size_t>(depth));
+  // Row k = (c, k0, k1, k2) in the weights' order; nested loops, not
+  // divisions: this runs for every layer on every run.
   const int64_t plane = l.padded_height * l.padded_width;
-  for (int64_t k = 0; k < depth; ++k) {
-    const int64_t c = k / g.kernel_size(), tap = k % g.kernel_size();
-    const int64_t k1 = tap / g.kernel[2], k2 = tap % g.kernel[2];
-    l.rows[static_cast<size_t>(k)] =
-        l.source == WindowSource::kInput ? k * g.in_size()
-        : l.source == WindowSource::kShifted
-            ? c * plane + k1 * g.dilation[1] * l.padded_width + k2 * g.dilation[2]
-            : k * l.chunk_columns;
-  }
+  int64_t k = 0;
+  for (int64_t c = 0; c < depth / g.kernel_size(); ++c)
+    for (int64_t k01 = 0; k01 < g.kernel[0] * g.kernel[1]; ++k01)  // kShifted: k0 is 0
+      for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2, ++k)
+        l.rows[static_cast<size_t>(k)] =
+            l.source == WindowSource::kInput ? k * g.in_size()
+            : l.source == WindowSource::kShifted
+                ? c * plane + k01 * g.dilation[1] * l.padded_width + k2 * g.dilation[2]
+                : k * l.chunk_columns;
 }
 
 // n floats from src to dst, or zeros (src nullptr): vectors of 8, the last
