@@ -118,7 +118,8 @@ ConvActivation conv_activation(const Attributes& attrs) {
 }
 
 const Tensor* conv_residual(const OpContext& ctx, const Shape& output_shape) {
-  const Tensor* residual = ctx.optional_input(3);
+  // ONNX's Conv has three inputs: a fourth is ai.qdq.Conv's alone.
+  const Tensor* residual = ctx.node().domain == "ai.qdq" ? ctx.optional_input(3) : nullptr;
   ctx.require(
       !residual || (residual->dtype() == DType::kFloat32 && residual->shape() == output_shape),
       [&] {
