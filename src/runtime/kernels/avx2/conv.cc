@@ -35,7 +35,8 @@ constexpr int64_t kStripColumns = 16;  // output pixels of a micro-tile: two ymm
 // Depth a tile sums before its sums go back to memory: 16 KB of a strip's
 // windows and 6 KB of a panel's weights.
 constexpr int64_t kDepthBlock = 256;
-// A chunk's gathered windows: at most this many floats (128 KB, in L2).
+// A chunk's gathered windows, or its output sums (kShifted): at most this
+// many floats (128 KB, in L2).
 constexpr int64_t kChunkFloats = 32 * 1024;
 
 // The weights of every group in panels of kPanelRows output channels, each
