@@ -20,9 +20,12 @@
 #pragma once
 
 // GCC 12's AVX-512 headers fill unused lanes from _mm512_undefined_*(), which
-// its own -Wuninitialized flags at every call (a known false positive).
+// its own -Wuninitialized flags at every call (a known false positive);
+// clang has no -Wmaybe-uninitialized and would warn about the pragma.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include "runtime/kernels/qconv_driver.h"
