@@ -172,10 +172,11 @@ QDQ_FP32_TARGET inline void copy_run(const float* src, int64_t n, float* dst) {
 }
 
 // Rows (c, k0, k1, k2) x columns (output pixels p0 .. p1) of one group of one
-// image, rows `pitch` apart; taps in the padding are 0. Each output row's run is zeros, the
-// columns whose tap lands in the input row (one copy at stride 1), zeros.
-// The gather, not the GEMM, was most of a narrow layer's time (ResNet-20's
-// 3x3 layers: 9 gathered values per multiply-add row).
+// image, rows `pitch` apart; taps in the padding are 0. Each output row's run
+// is zeros, the columns whose tap lands in the input row (one copy at stride
+// 1), zeros. Only strided and 3-D convs come here: a gather costs as much as
+// the GEMM on narrow layers (ResNet-20's 3x3: 9 gathered values per
+// multiply-add row), which is why stride-1 convs read shifted windows.
 QDQ_FP32_TARGET void gather_windows(const ConvShape& s, const float* x, int64_t p0, int64_t p1,
                                     int64_t pitch, float* cols) {
   const SpatialGeometry& g = s.geometry;
@@ -199,11 +200,11 @@ QDQ_FP32_TARGET void gather_windows(const ConvShape& s, const float* x, int64_t 
       // Output columns [begin, end) of this run read the input row.
       const int64_t begin = row_inside ? std::clamp(inside.begin, o2, o2 + run) : o2 + run;
       const int64_t end = row_inside ? std::clamp(inside.end, begin, o2 + run) : o2 + run;
-      const float* row = plane + (i0 * g.in[1] + i1) * g.in[2] + offset;
+      const float* row = row_inside ? plane + (i0 * g.in[1] + i1) * g.in[2] + offset : plane;
       copy_run(nullptr, begin - o2, out);
       out += begin - o2;
       if (g.stride[2] == 1) {
-        copy_run(row + begin, end - begin, out);
+        if (end > begin) copy_run(row + begin, end - begin, out);
         out += end - begin;
       } else {
         for (int64_t o = begin; o < end; ++o) *out++ = row[o * g.stride[2]];
