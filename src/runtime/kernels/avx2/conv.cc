@@ -94,6 +94,12 @@ bool planar(const SpatialGeometry& g) {
   return g.in[0] == 1 && g.kernel[0] == 1 && g.pad_begin[0] == 0 && g.pad_end[0] == 0;
 }
 
+// Where tap (k01, k2) of a window reads in a padded plane (2-D or 1-D maps:
+// k01 is the kernel row), from the window's first pixel.
+int64_t padded_tap_offset(const SpatialGeometry& g, int64_t padded_width, int64_t k01, int64_t k2) {
+  return k01 * g.dilation[1] * padded_width + k2 * g.dilation[2];
+}
+
 // How the GEMM reads its windows matrix [depth, columns]: its row k starts
 // rows[k] floats after a chunk's first column.
 enum class WindowSource {
@@ -144,7 +150,7 @@ void plan_windows(const ConvShape& s, int64_t depth, WindowLayout& l) {
         l.rows[static_cast<size_t>(k)] =
             l.source == WindowSource::kInput ? k * g.in_size()
             : l.source == WindowSource::kShifted
-                ? c * plane + k01 * g.dilation[1] * l.padded_width + k2 * g.dilation[2]
+                ? c * plane + padded_tap_offset(g, l.padded_width, k01, k2)
                 : k * l.chunk_columns;
 }
 
@@ -218,9 +224,22 @@ QDQ_FP32_TARGET void gather_windows(const ConvShape& s, const float* x, int64_t 
   }
 }
 
+// What each output gets after its sum: ai.qdq.Conv's input 3 (laid out as
+// the output, `residual` at the output in hand; nullptr without one) added,
+// then the clamp.
+struct Epilogue {
+  ConvActivation activation;
+  bool bounded;
+  const float* residual;
+  // The same for the output `offset` elements further on.
+  Epilogue at(int64_t offset) const {
+    return {activation, bounded, residual ? residual + offset : nullptr};
+  }
+};
+
 // Where a micro-tile's sums go, and what it does before and after its block
 // of depth: the first block starts from the bias, later ones from the sums
-// stored, the last one clamps.
+// stored, the last one applies the epilogue.
 struct TileTarget {
   float* out;
   int64_t pitch;      // between output channels
@@ -228,7 +247,6 @@ struct TileTarget {
   int columns;        // output pixels of the strip, up to 16
   const float* bias;  // the panel's first channel's, or nullptr
   bool first, last;
-  const float* residual;  // added on the last block, at out's offsets; or nullptr
 };
 
 // ConvActivation::apply's ternaries, 8 lanes: vmaxps(a, b) is a > b ? a : b.
@@ -238,19 +256,18 @@ QDQ_FP32_TARGET inline __m256 clamp8(__m256 v, const ConvActivation& activation)
   return _mm256_min_ps(hi, v);
 }
 
-// out = activation(sums + residual) for n floats (residual nullptr: none).
-QDQ_FP32_TARGET void finish_run(const float* sums, const float* residual, int64_t n,
-                                const ConvActivation& activation, bool bounded, float* out) {
-  if (!residual && !bounded) return copy_run(sums, n, out);
+// out = the epilogue of sums, for n floats.
+QDQ_FP32_TARGET void finish_run(const float* sums, int64_t n, const Epilogue& e, float* out) {
+  if (!e.residual && !e.bounded) return copy_run(sums, n, out);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256 v = _mm256_loadu_ps(sums + i);
-    if (residual) v = _mm256_add_ps(v, _mm256_loadu_ps(residual + i));
-    _mm256_storeu_ps(out + i, bounded ? clamp8(v, activation) : v);
+    if (e.residual) v = _mm256_add_ps(v, _mm256_loadu_ps(e.residual + i));
+    _mm256_storeu_ps(out + i, e.bounded ? clamp8(v, e.activation) : v);
   }
   for (; i < n; ++i) {
-    const float v = residual ? sums[i] + residual[i] : sums[i];
-    out[i] = bounded ? activation.apply(v) : v;
+    const float v = e.residual ? sums[i] + e.residual[i] : sums[i];
+    out[i] = e.bounded ? e.activation.apply(v) : v;
   }
 }
 
@@ -262,11 +279,10 @@ QDQ_FP32_TARGET __m256 load8(const float* p, __m256i mask) {
 // out[r][j] (+)= sum over the block's depth of a[k][r] * b[rows[k] + j]:
 // rows of the panel, columns of the strip. Full: 16 columns, else masked
 // loads and stores (AMD's masked stores are slow: edge strips only). The
-// last block adds t's residual and clamps where `bounded`.
+// last block applies `e`, its residual at t.out's offsets.
 template <bool Full>
 QDQ_FP32_TARGET void micro_tile(const float* a, const float* b, const int64_t* rows, int64_t depth,
-                                const TileTarget& t, const ConvActivation& activation,
-                                bool bounded) {
+                                const TileTarget& t, const Epilogue& e) {
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i mask0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(t.columns), lane);
   const __m256i mask1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(t.columns - 8), lane);
@@ -293,8 +309,8 @@ QDQ_FP32_TARGET void micro_tile(const float* a, const float* b, const int64_t* r
       acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
     }
   }
-  const bool clamp = t.last && bounded;
-  const float* residual = t.last ? t.residual : nullptr;
+  const bool clamp = t.last && e.bounded;
+  const float* residual = t.last ? e.residual : nullptr;
 #pragma GCC unroll 6
   for (int r = 0; r < kPanelRows; ++r) {
     if (r >= t.rows) break;
@@ -303,7 +319,7 @@ QDQ_FP32_TARGET void micro_tile(const float* a, const float* b, const int64_t* r
       __m256 v = acc[r][h];
       if (residual)
         v = _mm256_add_ps(v, load8<Full>(residual + r * t.pitch + 8 * h, h == 0 ? mask0 : mask1));
-      if (clamp) v = clamp8(v, activation);
+      if (clamp) v = clamp8(v, e.activation);
       float* out = t.out + r * t.pitch + 8 * h;
       if (Full)
         _mm256_storeu_ps(out, v);
@@ -345,14 +361,6 @@ void pad_input(const ConvShape& s, const WindowLayout& l, const float* x, std::v
                [&](int64_t i) { pad_plane(g, l, x + i * g.in_size(), out.data() + i * plane); });
 }
 
-// What each output gets after its sum: ai.qdq.Conv's input 3 (laid out as
-// the output; nullptr without one) added, then the clamp.
-struct Epilogue {
-  ConvActivation activation;
-  bool bounded;
-  const float* residual;
-};
-
 // 16 sums of a depthwise channel from `at` on: every tap's weight times the
 // 16 floats its offset further on, on top of `start`.
 QDQ_FP32_TARGET inline void depthwise_strip(const float* at, const int64_t* offsets, int64_t taps,
@@ -388,7 +396,7 @@ QDQ_FP32_TARGET void depthwise_padded(const ConvShape& s, const WindowLayout& l,
   // The taps' offsets in a padded plane, this thread's, read by all.
   int64_t* offsets = thread_buffer<int64_t, BufferUse::kOffsets>(static_cast<size_t>(taps));
   for (int64_t t = 0; t < taps; ++t)
-    offsets[t] = t / g.kernel[2] * g.dilation[1] * l.padded_width + t % g.kernel[2] * g.dilation[2];
+    offsets[t] = padded_tap_offset(g, l.padded_width, t / g.kernel[2], t % g.kernel[2]);
   parallel_for(planes, planes > 1, [&](int64_t i) QDQ_FP32_TARGET {
     const int64_t c = i % s.out_channels;
     float* padded =
@@ -400,13 +408,13 @@ QDQ_FP32_TARGET void depthwise_padded(const ConvShape& s, const WindowLayout& l,
     const float* wc = w + c * taps;
     const __m256 start = _mm256_set1_ps(bias ? bias[c] : 0.0f);
     float* out = y + i * g.out_size();
-    const float* residual = e.residual ? e.residual + i * g.out_size() : nullptr;
+    const Epilogue plane_epilogue = e.at(i * g.out_size());
     if (stride1) {
       for (int64_t p = 0; p < columns; p += kStripColumns)
         depthwise_strip(padded + p, offsets, taps, wc, start, sums + p);
       for (int64_t oh = 0; oh < g.out[1]; ++oh)
-        finish_run(sums + oh * l.padded_width, residual ? residual + oh * g.out[2] : nullptr,
-                   g.out[2], e.activation, e.bounded, out + oh * g.out[2]);
+        finish_run(sums + oh * l.padded_width, g.out[2], plane_epilogue.at(oh * g.out[2]),
+                   out + oh * g.out[2]);
       return;
     }
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
@@ -415,6 +423,7 @@ QDQ_FP32_TARGET void depthwise_padded(const ConvShape& s, const WindowLayout& l,
         depthwise_strip(row + p, offsets, taps, wc, start, sums + p);
       for (int64_t ow = 0; ow < g.out[2]; ++ow) {
         const int64_t at = oh * g.out[2] + ow;
+        const float* residual = plane_epilogue.residual;
         const float v = residual ? sums[ow * g.stride[2]] + residual[at] : sums[ow * g.stride[2]];
         out[at] = e.bounded ? e.activation.apply(v) : v;
       }
@@ -448,13 +457,12 @@ QDQ_FP32_TARGET void multiply_part(const PackedWeights& w, const float* panels,
                            static_cast<int>(std::min(kStripColumns, width - j)),
                            bias ? bias + m0 : nullptr,
                            k0 == 0,
-                           k0 + depth == w.depth,
-                           e.residual ? e.residual + at : nullptr};
+                           k0 + depth == w.depth};
         const float* a = panels + (q * w.depth + k0) * kPanelRows;
         if (t.columns == kStripColumns)
-          micro_tile<true>(a, windows + j, rows + k0, depth, t, e.activation, e.bounded);
+          micro_tile<true>(a, windows + j, rows + k0, depth, t, e.at(at));
         else
-          micro_tile<false>(a, windows + j, rows + k0, depth, t, e.activation, e.bounded);
+          micro_tile<false>(a, windows + j, rows + k0, depth, t, e.at(at));
       }
     }
   }
@@ -471,17 +479,17 @@ void convolve_part(const ConvShape& s, const PackedWeights& w, const WindowLayou
   const SpatialGeometry& g = s.geometry;
   const int64_t mg = s.out_channels / s.group, pixels = g.out_size();
   const int64_t at = part.q0 * kPanelRows * pixels + part.c0;  // the part's first output
-  const Epilogue direct{e.activation, e.bounded, e.residual ? e.residual + at : nullptr};
   if (l.source == WindowSource::kInput)
     return multiply_part(w, panels, x + part.c0, l.rows.data(), mg, bias, part, y + at, pixels,
-                         direct);
+                         e.at(at));
   if (l.source == WindowSource::kGathered) {
     float* windows = thread_buffer<float, BufferUse::kWindows>(
         static_cast<size_t>(w.depth * l.chunk_columns + kStripColumns));
     // From a 64-byte boundary on: no load of a strip's row splits a cache line.
     windows += (-reinterpret_cast<uintptr_t>(windows) / sizeof(float)) % kStripColumns;
     gather_windows(s, x, part.c0, part.c1, l.chunk_columns, windows);
-    return multiply_part(w, panels, windows, l.rows.data(), mg, bias, part, y + at, pixels, direct);
+    return multiply_part(w, panels, windows, l.rows.data(), mg, bias, part, y + at, pixels,
+                         e.at(at));
   }
   const int64_t first = part.q0 * kPanelRows, last = std::min(mg, part.q1 * kPanelRows);
   float* sums = thread_buffer<float, BufferUse::kSums>(
@@ -501,8 +509,7 @@ void convolve_part(const ConvShape& s, const PackedWeights& w, const WindowLayou
       const int64_t row_end = std::min(part.c1, (row + 1) * l.padded_width);
       const int64_t to = m * pixels + row * g.out[2] + column;
       if (column < g.out[2])
-        finish_run(from + c, e.residual ? e.residual + to : nullptr,
-                   std::min(row_end, row * l.padded_width + g.out[2]) - c, e.activation, e.bounded,
+        finish_run(from + c, std::min(row_end, row * l.padded_width + g.out[2]) - c, e.at(to),
                    y + to);
       c = row_end;
     }
@@ -540,7 +547,7 @@ void convolve(const ConvShape& s, const PackedWeights& w, const WindowLayout& l,
     const int64_t out = (n * s.group + grp) * mg * g.out_size();
     convolve_part(s, w, l, w.panels.data() + grp * w.panels_per_group * w.depth * kPanelRows,
                   x + (n * s.group + grp) * image_in, bias ? bias + grp * mg : nullptr, y + out,
-                  part, Epilogue{e.activation, e.bounded, e.residual ? e.residual + out : nullptr});
+                  part, e.at(out));
   });
 }
 
@@ -610,8 +617,7 @@ void conv_fp32_avx2(OpContext& ctx) {
       depthwise_padded(s, layout, x.data<float>(), w.data<float>(), b, epilogue, y.data<float>());
     } else {
       depthwise_planes(s, x.data<float>(), w.data<float>(), b, y.data<float>());
-      finish_run(y.data<float>(), epilogue.residual, y.numel(), activation, epilogue.bounded,
-                 y.data<float>());
+      finish_run(y.data<float>(), y.numel(), epilogue, y.data<float>());
     }
     return;
   }
