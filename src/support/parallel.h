@@ -2,8 +2,11 @@
 // nothing once warm: an inference should not reach the allocator.
 #pragma once
 
+#include <omp.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace qdq {
@@ -19,6 +22,13 @@ void parallel_for(int64_t n, bool worth_threads, Body&& body) {
   }
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) body(i);
+}
+
+// This thread's share [begin, end) of n items split evenly in order (as an
+// OpenMP static schedule splits them), inside a parallel region.
+inline std::pair<int64_t, int64_t> thread_range(int64_t n) {
+  const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
+  return {n * thread / threads, n * (thread + 1) / threads};
 }
 
 // This thread's buffer `Use` (a kernel's own enum value) of at least `count`

@@ -268,24 +268,21 @@ QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows) {
   return s;
 }
 
-TileRows qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t row,
-                           int64_t ow0) {
-  const QConvParams& q = p.params;
-  const SpatialGeometry& g = q.shape.geometry;
+void qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t n, int64_t oh,
+                       int64_t ow0, TileRows* rows) {
+  const SpatialGeometry& g = p.params.shape.geometry;
   const int64_t tc = p.tap_channels;
-  const int64_t n = row / q.out_height(), oh = row % q.out_height();
-  TileRows t;
-  t.flip = source.flip ? 0x80808080u : 0;
-  t.quads = tc / 4;
-  t.stride = g.stride[2] * tc;
+  rows->flip = source.flip ? 0x80808080u : 0;
+  rows->quads = tc / 4;
+  rows->stride = g.stride[2] * tc;
+  rows->segments = 0;
   for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
     for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
       const int64_t ih = oh * g.stride[1] + kh * g.dilation[1];  // in padded coordinates
       const int64_t iw = ow0 * g.stride[2] + kw * g.dilation[2];
-      t.segment[static_cast<size_t>(t.segments++)] =
+      rows->segment[static_cast<size_t>(rows->segments++)] =
           source.x + ((n * source.height + ih) * source.width + iw) * tc;
     }
-  return t;
 }
 
 }  // namespace qdq

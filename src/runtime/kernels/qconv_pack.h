@@ -123,9 +123,9 @@ QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows);
 // wide enough (what qconv_source decides from the tile's rows).
 bool qconv_reads_rows(const QConvPacked& p);
 
-// The direct tile of output row `row` (batch * out_height + oh), pixels ow0 on.
-TileRows qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t row,
-                           int64_t ow0);
+// The direct tile of image n's output row oh, pixels ow0 on, written to `rows`.
+void qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t n, int64_t oh,
+                       int64_t ow0, TileRows* rows);
 
 // Gathers the activation rows of a tile of `tile_rows` output pixels starting
 // at `first` (flattened over batch, height, width), `count` of them real (the
