@@ -209,6 +209,12 @@ const Case kCases[] = {
     {1, 40, 40, 6, 19, 3, 1, 1, 1, 40, true, true},  // depthwise runs of 4 pixels and 1, 2.5 blocks
     {1, 16, 16, 9, 14, 3, 2, 2, 2, 16},              // depthwise, dilation 2, stride 2, pad 2
     {1, 16, 16, 2, 2, 5, 1, 2, 1, 16},               // depthwise, no pixel with every tap inside
+    // Depthwise over 64-channel groups (the last of 2.25, 1 and 0.5 blocks),
+    // each row's edge pixels, and its run's pixels past the last four: 1
+    // (width 7), 3 (width 5), none (width 10).
+    {1, 100, 100, 3, 7, 3, 1, 1, 1, 100, true, true},
+    {2, 144, 144, 4, 5, 3, 1, 1, 1, 144},
+    {1, 72, 72, 3, 10, 3, 1, 1, 1, 72, false, true},
     {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},                 // grouped: the reference kernel
     {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},                  // one pixel
 };
