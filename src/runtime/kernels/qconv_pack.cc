@@ -128,6 +128,39 @@ void copy_channels(uint8_t* dst, const uint8_t* src, int64_t c, bool flip) {
   for (; i < c; ++i) dst[i] = flip ? src[i] ^ 0x80 : src[i];
 }
 
+// Without a residual, an epilogue's output is a monotone function of the value
+// it rounds (the integer epilogue's sum * multiplier; the float sum's value
+// before the activation, over y_scale > 0), clamped: rounding first and then
+// clamping the bytes gives the same bits, as long as the rounding itself is
+// exact (cvtps2dq: |value| < 2^31). The float sum's activation moves to the
+// bytes too: QuantizeLinear of the activation's bounds (monotone again; no
+// NaN without a residual). Bound: |sum| <= |B| + K * 255 * 128, the products
+// of |x - x_zero| <= 255 and |w| <= 128.
+void qconv_narrow_bounds(const OpContext& ctx, QConvPacked& p) {
+  const QConvParams& q = p.params;
+  p.saturating_narrow = false;
+  if (q.float_output() || !p.finite_multipliers || (q.float_sum && !(q.y_scale > 0))) return;
+  const int64_t k = q.shape.geometry.kernel_size() * (q.shape.in_channels / q.shape.group);
+  double most = 0;
+  for (size_t m = 0; m < q.multipliers.size(); ++m) {
+    const double sum =
+        std::fabs(static_cast<double>(q.bias[m])) + static_cast<double>(k) * 255.0 * 128.0;
+    double value = sum * std::fabs(double{q.multipliers[m]});
+    if (q.float_sum) value = (value + std::fabs(double{q.bias_float[m]})) / q.y_scale;
+    most = std::max(most, value);
+  }
+  if (!(most * (1 + 1e-5) < 1073741824.0)) return;
+  p.saturating_narrow = true;
+  p.narrow_min = q.conv_min;
+  p.narrow_max = q.conv_max;
+  if (q.float_sum)
+    dispatch_types<uint8_t, int8_t>(ctx, q.y_type, [&](auto tag) {
+      using Q = decltype(tag);
+      p.narrow_min = quantize_value<Q>(q.activation.lo, q.y_scale, q.y_zero);
+      p.narrow_max = quantize_value<Q>(q.activation.hi, q.y_scale, q.y_zero);
+    });
+}
+
 }  // namespace
 
 bool qconv_packable(const QConvParams& p) {
@@ -152,6 +185,7 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
       pack(ctx, domain, *state);
     else
       check_packed_state(ctx, *state);
+    qconv_narrow_bounds(ctx, *state);
     if (!state->params.depthwise()) {
       state->zero_row.assign(static_cast<size_t>(state->tap_channels),
                              static_cast<uint8_t>(state->a_zero));

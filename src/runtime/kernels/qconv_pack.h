@@ -64,6 +64,12 @@ struct QConvPacked {
   std::vector<uint8_t> padded_input;
   // Depthwise: x_zero bytes that taps outside the input read (qconv_depthwise).
   std::vector<uint8_t> zero_pixels;
+  // Where every value an epilogue without a residual rounds is provably below
+  // 2^30 in magnitude (qconv_narrow_bounds), the vector epilogues may round
+  // first and let saturating packs and a clamp of the output bytes to
+  // [narrow_min, narrow_max] do the clamps, the activation's included.
+  bool saturating_narrow = false;
+  int32_t narrow_min = 0, narrow_max = 0;
 };
 
 // Block `block`'s packed weights; blocks are k_padded * 16 bytes apart.

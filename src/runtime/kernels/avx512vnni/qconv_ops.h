@@ -141,6 +141,13 @@ struct Avx512VnniOps {
           mask(static_cast<__mmask16>((1u << count) - 1)) {}
   };
 
+  // A block's 16 sums, bias added, times their multipliers: where both
+  // epilogues start.
+  QDQ_AVX512_TARGET static __m512 scaled_sum(const BlockConstants& c, const int32_t* acc) {
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(_mm512_loadu_si512(acc), c.bias)),
+                         c.multiplier);
+  }
+
   // qconv_float_value's steps lane for lane: vmaxps(a, b) is `a > b ? a : b`
   // and vminps `a < b ? a : b`, NaN and signed zeros included, so
   // ConvActivation's ternaries are Relu's max(v, lo), Clip's max(lo, v), and
@@ -155,11 +162,14 @@ struct Avx512VnniOps {
           bounded(params.activation.bounded()),
           lo(_mm512_set1_ps(params.activation.lo)),
           hi(_mm512_set1_ps(params.activation.hi)) {}
+    // The value before the residual and the activation.
+    QDQ_AVX512_TARGET static __m512 linear(const BlockConstants& c, const int32_t* acc) {
+      return _mm512_add_ps(scaled_sum(c, acc), c.bias_float);
+    }
     template <typename R>
     QDQ_AVX512_TARGET __m512 operator()(const BlockConstants& c, const int32_t* acc,
                                         const R* residual) const {
-      const __m512i sum = _mm512_add_epi32(_mm512_loadu_si512(acc), c.bias);
-      __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sum), c.multiplier), c.bias_float);
+      __m512 v = linear(c, acc);
       if (residual) v = _mm512_add_ps(v, residual16(q, residual, c.mask));
       if (bounded) {
         v = relu ? _mm512_max_ps(v, lo) : _mm512_max_ps(lo, v);
@@ -207,6 +217,10 @@ struct Avx512VnniOps {
         v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v);
       return out.quantize(v);
     }
+    // Without a residual or an activation, rounded only (qconv_narrow_bounds).
+    QDQ_AVX512_TARGET __m512i rounded(const BlockConstants& c, const int32_t* acc) const {
+      return _mm512_cvtps_epi32(_mm512_div_ps(FloatValue::linear(c, acc), y_scale));
+    }
   };
 
   // The integer epilogue: requantized, clamped (activation included), then
@@ -228,8 +242,7 @@ struct Avx512VnniOps {
           sum(r.out_min, r.out_max, r.sum_zero) {}
     QDQ_AVX512_TARGET __m512i operator()(const BlockConstants& c, const int32_t* acc,
                                          const Q* residual) const {
-      const __m512i total = _mm512_add_epi32(_mm512_loadu_si512(acc), c.bias);
-      const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(total), c.multiplier);
+      const __m512 v = scaled_sum(c, acc);
       if (!residual) return conv.quantize(v);
       // t - y_zero: the conv's requantized, clamped output less its zero point.
       const __m512i t = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv.lo), conv.hi));
@@ -238,6 +251,10 @@ struct Avx512VnniOps {
           _mm512_div_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(t), conv_scale),
                                       residual16(q, residual, c.mask)),
                         sum_scale));
+    }
+    // Without a residual, rounded only (qconv_narrow_bounds).
+    QDQ_AVX512_TARGET __m512i rounded(const BlockConstants& c, const int32_t* acc) const {
+      return _mm512_cvtps_epi32(scaled_sum(c, acc));
     }
   };
 
@@ -328,6 +345,25 @@ struct Avx512VnniOps {
       c[b] = BlockConstants(p, tile.channel + first + b * kQConvBlock,
                             std::min<int64_t>(kQConvBlock, channels - b * kQConvBlock));
     const __mmask64 store_mask = channels == 64 ? ~__mmask64{0} : (__mmask64{1} << channels) - 1;
+    if constexpr (Group == 4) {
+      // Rounded, then clamped by the packs' saturation and the byte bounds:
+      // the float clamps and a quarter of the zero-point adds fewer.
+      if (p.saturating_narrow && !residual) {
+        const SaturatingNarrow<Q> narrow(p);
+        for (int r = 0; r < rows; ++r) {
+          __m512i t[Group];
+#pragma GCC unroll 4
+          for (int b = 0; b < Group; ++b)
+            t[b] = lanes.rounded(c[b], acc + (r * blocks + b) * kQConvBlock);
+          const __m512i bytes = narrow(t);
+          if (channels == 4 * kQConvBlock)
+            _mm512_storeu_si512(out + r * pitch, bytes);
+          else
+            _mm512_mask_storeu_epi8(out + r * pitch, store_mask, bytes);
+        }
+        return;
+      }
+    }
     for (int r = 0; r < rows; ++r) {
       __m512i t[Group];
 #pragma GCC unroll 4
@@ -357,17 +393,49 @@ struct Avx512VnniOps {
   }
 
   // Four vectors of 16 int32 values, each within Q's range, as 64 bytes in
-  // order: the packs work within 128-bit lanes (lane L holds the dwords 4L..
-  // 4L+3 of each vector in turn), the permutation gathers each vector's four.
+  // order.
   template <typename Q>
   QDQ_AVX512_TARGET static __m512i narrow64(const __m512i (&t)[4]) {
-    const __m512i words01 = _mm512_packs_epi32(t[0], t[1]);
-    const __m512i words23 = _mm512_packs_epi32(t[2], t[3]);
-    const __m512i bytes = std::is_same_v<Q, uint8_t> ? _mm512_packus_epi16(words01, words23)
-                                                     : _mm512_packs_epi16(words01, words23);
+    return in_order(bytes_of<Q>(_mm512_packs_epi32(t[0], t[1]), _mm512_packs_epi32(t[2], t[3])));
+  }
+
+  // Two vectors of int16 values packed into Q's bytes, saturating.
+  template <typename Q>
+  QDQ_AVX512_TARGET static __m512i bytes_of(__m512i words01, __m512i words23) {
+    return std::is_same_v<Q, uint8_t> ? _mm512_packus_epi16(words01, words23)
+                                      : _mm512_packs_epi16(words01, words23);
+  }
+
+  // The packs work within 128-bit lanes (lane L of their result holds the
+  // dwords 4L..4L+3 of each of the four vectors in turn): the permutation
+  // gathers each vector's four.
+  QDQ_AVX512_TARGET static __m512i in_order(__m512i bytes) {
     return _mm512_permutexvar_epi32(
         _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), bytes);
   }
+
+  // Four vectors of rounded int32 values (any, below 2^31 in magnitude) as
+  // the output's 64 bytes: sat8(sat16(sat16(r) + zero)) = sat8(r + zero), as
+  // each saturation's range holds the next one's and the zero point is
+  // within int8/uint8; then clamped to [narrow_min, narrow_max], within Q's
+  // range: clamp(r + zero, narrow_min, narrow_max), the reference's.
+  template <typename Q>
+  struct SaturatingNarrow {
+    __m512i zero, lo, hi;
+    QDQ_AVX512_TARGET explicit SaturatingNarrow(const QConvPacked& p)
+        : zero(_mm512_set1_epi16(static_cast<int16_t>(p.params.y_zero))),
+          lo(_mm512_set1_epi8(static_cast<char>(p.narrow_min))),
+          hi(_mm512_set1_epi8(static_cast<char>(p.narrow_max))) {}
+    QDQ_AVX512_TARGET __m512i operator()(const __m512i (&t)[4]) const {
+      const __m512i words01 = _mm512_adds_epi16(_mm512_packs_epi32(t[0], t[1]), zero);
+      const __m512i words23 = _mm512_adds_epi16(_mm512_packs_epi32(t[2], t[3]), zero);
+      const __m512i bytes = bytes_of<Q>(words01, words23);
+      const __m512i clamped = std::is_same_v<Q, uint8_t>
+                                  ? _mm512_min_epu8(_mm512_max_epu8(bytes, lo), hi)
+                                  : _mm512_min_epi8(_mm512_max_epi8(bytes, lo), hi);
+      return in_order(clamped);
+    }
+  };
 
   // Four pixels at a time share each weight load; the pixels left over (a
   // row's edges and the end of its run) go one at a time over up to four
