@@ -100,12 +100,15 @@ struct TileRows {
   uint32_t flip = 0;
 };
 
-// Row r's 4-byte group q of a segment starting at `base`, as the int32 a
-// kernel broadcasts, flipped where the rows need it (TileRows::flip).
+// The 4-byte group at `at` (row r's group q of a segment: segment + r *
+// stride + 4 * q), as the int32 a kernel broadcasts, flipped where the rows
+// need it (TileRows::flip). The kernels step a pointer from row to row: with
+// an offset of r * stride per row, 16-row tiles ran out of registers for the
+// addresses (ResNet-20's 16-channel layers: -12 % with the pointer).
 template <bool Flip>
-inline int32_t tile_quad(const TileRows& a, const uint8_t* base, int r, int64_t q) {
+inline int32_t tile_quad(const uint8_t* at) {
   int32_t four;
-  std::memcpy(&four, base + r * a.stride + 4 * q, 4);
+  std::memcpy(&four, at, 4);
   if constexpr (Flip) four ^= static_cast<int32_t>(0x80808080u);
   return four;
 }

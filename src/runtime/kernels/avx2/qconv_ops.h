@@ -46,9 +46,10 @@ QDQ_AVX2_TARGET void tile_4x16(const TileRows& a, const int8_t* w, int32_t* acc)
     for (int64_t q = 0; q < a.quads; ++q, w += 64) {
       const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
       const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
+      const uint8_t* row = base + 4 * q;
 #pragma GCC unroll 4
-      for (int r = 0; r < kRows; ++r) {
-        const __m256i av = _mm256_set1_epi32(tile_quad<Flip>(a, base, r, q));
+      for (int r = 0; r < kRows; ++r, row += a.stride) {
+        const __m256i av = _mm256_set1_epi32(tile_quad<Flip>(row));
         const __m256i magnitude = _mm256_abs_epi8(av);
         c[r][0] = _mm256_add_epi32(
             c[r][0],

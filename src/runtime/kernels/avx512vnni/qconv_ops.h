@@ -53,9 +53,10 @@ QDQ_AVX512_TARGET void tile(const TileRows& a, const int8_t* w, int64_t quads, i
       __m512i wv[Blocks];
 #pragma GCC unroll 4
       for (int b = 0; b < Blocks; ++b) wv[b] = _mm512_loadu_si512(w + b * block_stride);
+      const uint8_t* row = base + 4 * q;
 #pragma GCC unroll 16
-      for (int r = 0; r < Rows; ++r) {
-        const __m512i av = _mm512_set1_epi32(tile_quad<Flip>(a, base, r, q));
+      for (int r = 0; r < Rows; ++r, row += a.stride) {
+        const __m512i av = _mm512_set1_epi32(tile_quad<Flip>(row));
 #pragma GCC unroll 4
         for (int b = 0; b < Blocks; ++b) c[r][b] = _mm512_dpbusd_epi32(c[r][b], av, wv[b]);
       }

@@ -26,9 +26,10 @@ QDQ_AVXVNNI_TARGET void tile(const TileRows& a, const int8_t* w, int32_t* acc) {
     for (int64_t q = 0; q < a.quads; ++q, w += 4 * kQConvBlock) {
       const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
       const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
+      const uint8_t* row = base + 4 * q;
 #pragma GCC unroll 6
-      for (int r = 0; r < Rows; ++r) {
-        const __m256i av = _mm256_set1_epi32(tile_quad<Flip>(a, base, r, q));
+      for (int r = 0; r < Rows; ++r, row += a.stride) {
+        const __m256i av = _mm256_set1_epi32(tile_quad<Flip>(row));
         c[r][0] = _mm256_dpbusd_avx_epi32(c[r][0], av, w0);
         c[r][1] = _mm256_dpbusd_avx_epi32(c[r][1], av, w1);
       }
