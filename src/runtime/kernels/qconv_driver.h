@@ -135,6 +135,11 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
         thread_buffer<uint8_t, BufferUse::kGatheredRows>(static_cast<size_t>(rows * p.k_padded));
     alignas(64) int32_t acc[qconv_tile_accumulators<Ops>()];
     TileRows a;
+    if (source.copy_rows > 0) {
+#pragma omp for schedule(static)
+      for (int64_t row = 0; row < source.copy_rows; ++row)
+        qconv_copy_input_row(p, source, x, row);
+    }
     // The thread's work items in order, its tile's place stepped from one to
     // the next: placing each by divisions cost as much as the GEMM of a small
     // layer's tile (ResNet-20's 16-channel layers: about a tenth of a run).

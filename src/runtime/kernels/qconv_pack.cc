@@ -6,8 +6,6 @@
 #include <cmath>
 #include <cstring>
 
-#include "support/parallel.h"
-
 namespace qdq {
 namespace {
 
@@ -283,23 +281,24 @@ QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows) {
   }
   const auto bytes = static_cast<size_t>(q.shape.batch * s.height * s.width * tc);
   if (p.padded_input.size() != bytes) p.padded_input.assign(bytes, static_cast<uint8_t>(p.a_zero));
-  // Split over the threads (small copies stay on one): one thread copying a
-  // whole batch kept the others idle for much of a narrow layer (ResNet-20 at
-  // batch 32 on 2 threads: 8.1 -> 6.6 ms a run).
-  const int64_t rows = q.shape.batch * q.height();
-  parallel_for(rows, rows * q.width() * c >= (int64_t{1} << 16), [&](int64_t row) {
-    const int64_t n = row / q.height(), h = row % q.height();
-    uint8_t* dst =
-        p.padded_input.data() + ((n * s.height + h + s.pad_top) * s.width + s.pad_left) * tc;
-    const uint8_t* src = x + row * q.width() * c;
-    if (tc == c)
-      copy_channels(dst, src, q.width() * c, p.flip);
-    else  // pixel by pixel, the padding channels left at a_zero
-      for (int64_t iw = 0; iw < q.width(); ++iw)
-        copy_channels(dst + iw * tc, src + iw * c, c, p.flip);
-  });
   s.x = p.padded_input.data();
+  s.copy_rows = q.shape.batch * q.height();
   return s;
+}
+
+void qconv_copy_input_row(QConvPacked& p, const QConvSource& source, const uint8_t* x,
+                          int64_t row) {
+  const QConvParams& q = p.params;
+  const int64_t c = q.shape.in_channels, tc = p.tap_channels;
+  const int64_t n = row / q.height(), h = row % q.height();
+  uint8_t* dst = p.padded_input.data() +
+                 ((n * source.height + h + source.pad_top) * source.width + source.pad_left) * tc;
+  const uint8_t* src = x + row * q.width() * c;
+  if (tc == c)
+    copy_channels(dst, src, q.width() * c, p.flip);
+  else  // pixel by pixel, the padding channels left at a_zero
+    for (int64_t iw = 0; iw < q.width(); ++iw)
+      copy_channels(dst + iw * tc, src + iw * c, c, p.flip);
 }
 
 void qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t n, int64_t oh,

@@ -126,8 +126,14 @@ struct QConvSource {
   bool flip = false;                  // x is the input itself and still needs the flip
   int64_t height = 0, width = 0;      // its dims
   int64_t pad_top = 0, pad_left = 0;  // where the input sits in it
+  int64_t copy_rows = 0;              // input rows to copy into it before the tiles read it
 };
+// The source, its padded buffer made where the layer needs one (filled by
+// qconv_copy_input_row, inside the GEMM's parallel region: a region of its
+// own cost a fork and a join per layer).
 QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows);
+// Copies input row `row` (batch * height + h) into the padded buffer.
+void qconv_copy_input_row(QConvPacked& p, const QConvSource& source, const uint8_t* x, int64_t row);
 // Whether the layer's tiles read straight from the input where its rows are
 // wide enough (what qconv_source decides from the tile's rows).
 bool qconv_reads_rows(const QConvPacked& p);
