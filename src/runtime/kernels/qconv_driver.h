@@ -137,8 +137,7 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
     TileRows a;
     if (source.copy_rows > 0) {
 #pragma omp for schedule(static)
-      for (int64_t row = 0; row < source.copy_rows; ++row)
-        qconv_copy_input_row(p, source, x, row);
+      for (int64_t row = 0; row < source.copy_rows; ++row) qconv_copy_input_row(p, source, x, row);
     }
     // The thread's work items in order, its tile's place stepped from one to
     // the next: placing each by divisions cost as much as the GEMM of a small
