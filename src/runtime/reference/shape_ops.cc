@@ -180,8 +180,13 @@ void permute_elements(const uint8_t* src, uint8_t* dst, const Shape& out_shape,
   Shape index(outer_dims, 0);
   int64_t offset = 0;
   for (int64_t done = 0; done < count; done += inner) {
-    for (int64_t i = 0; i < inner; ++i, dst += Size)
-      std::memcpy(dst, src + (offset + i * inner_stride) * static_cast<int64_t>(Size), Size);
+    if (inner_stride == 1) {  // a contiguous run
+      std::memcpy(dst, src + offset * static_cast<int64_t>(Size), static_cast<size_t>(inner) * Size);
+      dst += inner * static_cast<int64_t>(Size);
+    } else {
+      for (int64_t i = 0; i < inner; ++i, dst += Size)
+        std::memcpy(dst, src + (offset + i * inner_stride) * static_cast<int64_t>(Size), Size);
+    }
     for (size_t d = outer_dims; d-- > 0;) {
       offset += strides[d];
       if (++index[d] < out_shape[d]) break;
@@ -191,19 +196,35 @@ void permute_elements(const uint8_t* src, uint8_t* dst, const Shape& out_shape,
   }
 }
 
-// permute_elements for any element size.
+// permute_elements for any element size. Dims of size 1 are dropped and dims
+// that step through the input as one are merged first: a layout change of a
+// [N, C, 1, 1] tensor is one run, not C runs of one element (a global pool's
+// output went element by element).
 void copy_strided(const Tensor& x, Tensor& y, int64_t first, const Strides& strides) {
   const auto* src = static_cast<const uint8_t*>(x.raw()) + first * dtype_size(x.dtype());
   auto* dst = static_cast<uint8_t*>(y.raw());
+  Shape shape;
+  Strides steps;
+  for (size_t d = 0; d < y.shape().size(); ++d) {
+    if (y.shape()[d] == 1) continue;
+    if (!shape.empty() && steps.back() == strides[d] * y.shape()[d]) {
+      shape.back() *= y.shape()[d];
+      steps.back() = strides[d];
+      continue;
+    }
+    shape.push_back(y.shape()[d]);
+    steps.push_back(strides[d]);
+  }
+  if (element_count(y.shape()) == 0) return;
   switch (dtype_size(x.dtype())) {
     case 1:
-      return permute_elements<1>(src, dst, y.shape(), strides);
+      return permute_elements<1>(src, dst, shape, steps);
     case 2:
-      return permute_elements<2>(src, dst, y.shape(), strides);
+      return permute_elements<2>(src, dst, shape, steps);
     case 4:
-      return permute_elements<4>(src, dst, y.shape(), strides);
+      return permute_elements<4>(src, dst, shape, steps);
     default:
-      return permute_elements<8>(src, dst, y.shape(), strides);
+      return permute_elements<8>(src, dst, shape, steps);
   }
 }
 
