@@ -181,7 +181,8 @@ void permute_elements(const uint8_t* src, uint8_t* dst, const Shape& out_shape,
   int64_t offset = 0;
   for (int64_t done = 0; done < count; done += inner) {
     if (inner_stride == 1) {  // a contiguous run
-      std::memcpy(dst, src + offset * static_cast<int64_t>(Size), static_cast<size_t>(inner) * Size);
+      std::memcpy(dst, src + offset * static_cast<int64_t>(Size),
+                  static_cast<size_t>(inner) * Size);
       dst += inner * static_cast<int64_t>(Size);
     } else {
       for (int64_t i = 0; i < inner; ++i, dst += Size)
