@@ -100,6 +100,27 @@ void check_packed_state(const OpContext& ctx, const QConvPacked& p) {
   ctx.require(ok, "the plan's packed weights do not fit this layer (a corrupt or foreign plan)");
 }
 
+void store_depthwise_quads(QConvPacked& p) {
+  const int64_t taps = p.params.shape.geometry.kernel_size();
+  const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
+  const int64_t groups = (channels + 63) / 64, quads = (taps + 3) / 4;
+  p.depthwise_quads.assign(static_cast<size_t>(groups * quads * 256), 0);
+  p.depthwise_flip_sums.assign(static_cast<size_t>(padded), 0);
+  for (int64_t ch = 0; ch < channels; ++ch) {
+    const int64_t g = ch / 64, lane = ch % 64 / 16, j = ch % 16 / 4, i = ch % 4;
+    int64_t sum = 0;
+    for (int64_t t = 0; t < taps; ++t) {
+      // The low 16 bits of the [tap][channel] form hold the int8 weight.
+      const auto w = static_cast<int8_t>(p.depthwise_weights[static_cast<size_t>(t * padded + ch)]);
+      const int64_t quad = t / 4, k = t % 4;
+      p.depthwise_quads[static_cast<size_t>(((g * quads + quad) * 4 + j) * 64 + (4 * lane + i) * 4 +
+                                            k)] = w;
+      sum += w;
+    }
+    p.depthwise_flip_sums[static_cast<size_t>(ch)] = wrapping(128 * sum);
+  }
+}
+
 void store_flip_sums(QConvPacked& p) {
   p.flip_sums.assign(static_cast<size_t>(p.blocks * kQConvBlock), 0);
   const int64_t quads = p.k_padded / 4;
@@ -184,6 +205,7 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
     else
       check_packed_state(ctx, *state);
     qconv_narrow_bounds(ctx, *state);
+    if (state->params.depthwise() && state->depthwise_quads.empty()) store_depthwise_quads(*state);
     if (!state->params.depthwise()) {
       state->zero_row.assign(static_cast<size_t>(state->tap_channels),
                              static_cast<uint8_t>(state->a_zero));

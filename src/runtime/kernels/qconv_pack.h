@@ -46,6 +46,15 @@ struct QConvPacked {
   SharedArray<int8_t> weights;  // [block][k_padded / 4][16][4]
   // Depthwise form: [tap][channel padded to 16], each weight in the low 16 bits.
   SharedArray<int32_t> depthwise_weights;
+  // The same by tap quads, for vpdpbusd over taps (made from depthwise_weights
+  // by store_depthwise_quads, not kept in plans): [64-channel group][quad of
+  // taps][4 vectors][16 lanes][4 taps], vector j's lane 4L + i holding the
+  // four taps' weights of channel 64g + 16L + 4j + i (zero past the taps and
+  // the channels): the order in-lane byte and word unpacks put four taps'
+  // activations in. And per channel ([blocks * 16]) 128 * sum w, what
+  // activations flipped into uint8 add.
+  std::vector<int8_t> depthwise_quads;
+  std::vector<int32_t> depthwise_flip_sums;
   std::vector<int32_t> bias;  // [blocks * 16], the a_zero (depthwise: x_zero) correction included
   std::vector<float> multipliers;  // [blocks * 16]
   std::vector<float> bias_float;   // [blocks * 16], the float output's B

@@ -438,92 +438,86 @@ struct Avx512VnniOps {
     }
   };
 
-  // Four pixels at a time share each weight load; the pixels left over (a
-  // row's edges and the end of its run) go one at a time over up to four
-  // blocks, so that no sum waits on the one before it (one pixel and one block
-  // at a time was a chain of dependent vpdpwssd per tap: a third of MobileNetV2's
-  // depthwise time at batch 1). A last partial block is loaded masked: nothing
-  // past the row's channels is read.
+  // Depthwise by vpdpbusd over taps: four taps' activations of a channel
+  // side by side in a lane, multiplied by the channel's four weights
+  // (depthwise_quads). Byte then word unpacks of four taps' 64 channels give
+  // four vectors whose lanes hold 16 of the channels each, in the order the
+  // packed weights follow; the four sums are put back in channel order at
+  // the end. Per 64 channels and 4 taps: 4 loads, 8 in-lane shuffles, 4
+  // vpdpbusd, where widening each tap's 16 channels to 32 bits for vpdpwssd
+  // took 16 loads, 16 lane-crossing vpmovzxbd and 16 vpdpwssd (the widening
+  // bound the layer: 6 multiply-adds a cycle). int8 activations are flipped
+  // into uint8 as loaded; depthwise_flip_sums takes the 128 * w back off.
   template <typename TX>
   QDQ_AVX512_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps, int64_t step,
                                           int64_t pixels, int32_t* acc) {
+    constexpr bool kFlip = std::is_same_v<TX, int8_t>;
     const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
-    const DepthwiseBlock<TX> block{taps, static_cast<int>(p.params.shape.geometry.kernel_size()),
-                                   step, padded};
-    for (int64_t group = 0; group < channels; group += 4 * kQConvBlock) {
-      const int64_t count = std::min(4 * kQConvBlock, channels - group);
-      const auto blocks = static_cast<int>((count + kQConvBlock - 1) / kQConvBlock);
-      const auto last_mask =
-          static_cast<__mmask16>((1u << (count - (blocks - 1) * kQConvBlock)) - 1);
-      const int32_t* w = p.depthwise_weights.data() + group;
-      const int64_t whole = pixels / 4 * 4;
-      for (int b = 0; b < blocks; ++b) {
-        const int64_t channel = group + b * kQConvBlock;
-        const __mmask16 mask = b + 1 < blocks ? __mmask16{0xffff} : last_mask;
-        for (int64_t i = 0; i < whole; i += 4)
-          depthwise_pixels<TX, 4, 1>(block, i * step + channel, mask, w + b * kQConvBlock,
-                                     acc + i * padded + channel);
-      }
-      for (int64_t i = whole; i < pixels; ++i) {
+    const int tap_count = static_cast<int>(p.params.shape.geometry.kernel_size());
+    const int quads = (tap_count + 3) / 4;
+    for (int64_t group = 0; group < channels; group += 64) {
+      const int64_t count = std::min<int64_t>(64, channels - group);
+      const __mmask64 mask = count == 64 ? ~__mmask64{0} : (__mmask64{1} << count) - 1;
+      const int blocks = static_cast<int>((count + kQConvBlock - 1) / kQConvBlock);
+      const auto* w =
+          reinterpret_cast<const __m512i*>(p.depthwise_quads.data()) + group / 64 * quads * 4;
+      for (int64_t i = 0; i < pixels; ++i) {
         const int64_t offset = i * step + group;
-        int32_t* const sums = acc + i * padded + group;
-        switch (blocks) {
-          case 1:
-            depthwise_pixels<TX, 1, 1>(block, offset, last_mask, w, sums);
-            break;
-          case 2:
-            depthwise_pixels<TX, 1, 2>(block, offset, last_mask, w, sums);
-            break;
-          case 3:
-            depthwise_pixels<TX, 1, 3>(block, offset, last_mask, w, sums);
-            break;
-          default:
-            depthwise_pixels<TX, 1, 4>(block, offset, last_mask, w, sums);
+        __m512i sum[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                          _mm512_setzero_si512()};
+        for (int q = 0; q < quads; ++q) {
+          __m512i x[4];
+#pragma GCC unroll 4
+          for (int k = 0; k < 4; ++k) {
+            const int t = 4 * q + k;
+            x[k] = t < tap_count ? depthwise_load<kFlip>(taps[t] + offset, mask, count)
+                                 : _mm512_setzero_si512();
+          }
+          const __m512i lo01 = _mm512_unpacklo_epi8(x[0], x[1]);
+          const __m512i hi01 = _mm512_unpackhi_epi8(x[0], x[1]);
+          const __m512i lo23 = _mm512_unpacklo_epi8(x[2], x[3]);
+          const __m512i hi23 = _mm512_unpackhi_epi8(x[2], x[3]);
+          const __m512i* wq = w + q * 4;
+          sum[0] = _mm512_dpbusd_epi32(sum[0], _mm512_unpacklo_epi16(lo01, lo23), wq[0]);
+          sum[1] = _mm512_dpbusd_epi32(sum[1], _mm512_unpackhi_epi16(lo01, lo23), wq[1]);
+          sum[2] = _mm512_dpbusd_epi32(sum[2], _mm512_unpacklo_epi16(hi01, hi23), wq[2]);
+          sum[3] = _mm512_dpbusd_epi32(sum[3], _mm512_unpackhi_epi16(hi01, hi23), wq[3]);
         }
+        // sum[j]'s lane L holds channels 16L + 4j .. 16L + 4j + 3: block L is
+        // lane L of each sum in turn (a 4 x 4 transpose of 128-bit lanes).
+        const __m512i ab01 = _mm512_shuffle_i32x4(sum[0], sum[1], 0x44);
+        const __m512i cd01 = _mm512_shuffle_i32x4(sum[2], sum[3], 0x44);
+        const __m512i ab23 = _mm512_shuffle_i32x4(sum[0], sum[1], 0xee);
+        const __m512i cd23 = _mm512_shuffle_i32x4(sum[2], sum[3], 0xee);
+        // Stored one by one: GCC made a loop over an array of them a
+        // `rep movsq` from the stack (a third of the kernel's time).
+        int32_t* out = acc + i * padded + group;
+        const int32_t* flip_sums = p.depthwise_flip_sums.data() + group;
+        depthwise_store<kFlip>(out, flip_sums, _mm512_shuffle_i32x4(ab01, cd01, 0x88));
+        if (blocks > 1)
+          depthwise_store<kFlip>(out + 16, flip_sums + 16, _mm512_shuffle_i32x4(ab01, cd01, 0xdd));
+        if (blocks > 2)
+          depthwise_store<kFlip>(out + 32, flip_sums + 32, _mm512_shuffle_i32x4(ab23, cd23, 0x88));
+        if (blocks > 3)
+          depthwise_store<kFlip>(out + 48, flip_sums + 48, _mm512_shuffle_i32x4(ab23, cd23, 0xdd));
       }
     }
   }
 
-  template <typename TX>
-  struct DepthwiseBlock {
-    const TX* const* taps;
-    int taps_count;
-    int64_t step, padded;
-  };
+  // A block of sums, less 128 * w where the activations were flipped.
+  template <bool Flip>
+  QDQ_AVX512_TARGET static void depthwise_store(int32_t* out, const int32_t* flip_sums,
+                                                __m512i sums) {
+    if constexpr (Flip) sums = _mm512_sub_epi32(sums, _mm512_loadu_si512(flip_sums));
+    _mm512_storeu_si512(out, sums);
+  }
 
-  // `Pixels` pixels by `Blocks` blocks from `offset` on, the last block's
-  // channels masked by `last_mask`. x is sign- or zero-extended to 32 bits,
-  // the weight sits in the low half of its lane with a zero high half, so
-  // vpdpwssd adds exactly x * w per lane.
-  template <typename TX, int Pixels, int Blocks>
-  QDQ_AVX512_TARGET static void depthwise_pixels(const DepthwiseBlock<TX>& b, int64_t offset,
-                                                 __mmask16 last_mask, const int32_t* w,
-                                                 int32_t* acc) {
-    __m512i sum[Pixels][Blocks];
-#pragma GCC unroll 4
-    for (int i = 0; i < Pixels; ++i)
-#pragma GCC unroll 4
-      for (int k = 0; k < Blocks; ++k) sum[i][k] = _mm512_setzero_si512();
-    for (int t = 0; t < b.taps_count; ++t) {
-      const TX* tap = b.taps[t] + offset;
-#pragma GCC unroll 4
-      for (int k = 0; k < Blocks; ++k) {
-        const __m512i wv = _mm512_loadu_si512(w + t * b.padded + k * kQConvBlock);
-        const __mmask16 mask = k + 1 < Blocks ? __mmask16{0xffff} : last_mask;
-#pragma GCC unroll 4
-        for (int i = 0; i < Pixels; ++i) {
-          const __m128i bytes = _mm_maskz_loadu_epi8(mask, tap + i * b.step + k * kQConvBlock);
-          const __m512i xv = std::is_same_v<TX, int8_t> ? _mm512_cvtepi8_epi32(bytes)
-                                                        : _mm512_cvtepu8_epi32(bytes);
-          sum[i][k] = _mm512_dpwssd_epi32(sum[i][k], xv, wv);
-        }
-      }
-    }
-#pragma GCC unroll 4
-    for (int i = 0; i < Pixels; ++i)
-#pragma GCC unroll 4
-      for (int k = 0; k < Blocks; ++k)
-        _mm512_storeu_si512(acc + i * b.padded + k * kQConvBlock, sum[i][k]);
+  // A tap's 64 channels (fewer masked: nothing past the row's channels is
+  // read), as uint8.
+  template <bool Flip, typename TX>
+  QDQ_AVX512_TARGET static __m512i depthwise_load(const TX* at, __mmask64 mask, int64_t count) {
+    const __m512i x = count == 64 ? _mm512_loadu_si512(at) : _mm512_maskz_loadu_epi8(mask, at);
+    return Flip ? _mm512_xor_si512(x, _mm512_set1_epi8(static_cast<char>(0x80))) : x;
   }
 };
 
