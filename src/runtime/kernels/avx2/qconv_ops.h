@@ -41,6 +41,7 @@ QDQ_AVX2_TARGET void tile_4x16(const TileRows& a, const int8_t* w, int32_t* acc)
   __m256i c[kRows][2];
   for (int r = 0; r < kRows; ++r) c[r][0] = c[r][1] = _mm256_setzero_si256();
   const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i flip = _mm256_set1_epi32(static_cast<int>(0x80808080u));
   for (int s = 0; s < a.segments; ++s) {
     const uint8_t* base = a.segment[static_cast<size_t>(s)];
     for (int64_t q = 0; q < a.quads; ++q, w += 64) {
@@ -49,7 +50,8 @@ QDQ_AVX2_TARGET void tile_4x16(const TileRows& a, const int8_t* w, int32_t* acc)
       const uint8_t* row = base + 4 * q;
 #pragma GCC unroll 4
       for (int r = 0; r < kRows; ++r, row += a.stride) {
-        const __m256i av = _mm256_set1_epi32(tile_quad<Flip>(row));
+        __m256i av = _mm256_set1_epi32(tile_quad(row));
+        if constexpr (Flip) av = _mm256_xor_si256(av, flip);
         const __m256i magnitude = _mm256_abs_epi8(av);
         c[r][0] = _mm256_add_epi32(
             c[r][0],

@@ -47,6 +47,7 @@ QDQ_AVX512_TARGET void tile(const TileRows& a, const int8_t* w, int64_t quads, i
 #pragma GCC unroll 4
     for (int b = 0; b < Blocks; ++b) c[r][b] = _mm512_setzero_si512();
   const int64_t block_stride = quads * 4 * kQConvBlock;
+  const __m512i flip = _mm512_set1_epi32(static_cast<int>(0x80808080u));
   for (int s = 0; s < a.segments; ++s) {
     const uint8_t* base = a.segment[static_cast<size_t>(s)];
     for (int64_t q = 0; q < a.quads; ++q, w += 4 * kQConvBlock) {
@@ -56,7 +57,8 @@ QDQ_AVX512_TARGET void tile(const TileRows& a, const int8_t* w, int64_t quads, i
       const uint8_t* row = base + 4 * q;
 #pragma GCC unroll 16
       for (int r = 0; r < Rows; ++r, row += a.stride) {
-        const __m512i av = _mm512_set1_epi32(tile_quad<Flip>(row));
+        __m512i av = _mm512_set1_epi32(tile_quad(row));
+        if constexpr (Flip) av = _mm512_xor_si512(av, flip);
 #pragma GCC unroll 4
         for (int b = 0; b < Blocks; ++b) c[r][b] = _mm512_dpbusd_epi32(c[r][b], av, wv[b]);
       }

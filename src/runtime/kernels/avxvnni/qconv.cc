@@ -21,6 +21,7 @@ template <int Rows, bool Flip>
 QDQ_AVXVNNI_TARGET void tile(const TileRows& a, const int8_t* w, int32_t* acc) {
   __m256i c[Rows][2];
   for (int r = 0; r < Rows; ++r) c[r][0] = c[r][1] = _mm256_setzero_si256();
+  const __m256i flip = _mm256_set1_epi32(static_cast<int>(0x80808080u));
   for (int s = 0; s < a.segments; ++s) {
     const uint8_t* base = a.segment[static_cast<size_t>(s)];
     for (int64_t q = 0; q < a.quads; ++q, w += 4 * kQConvBlock) {
@@ -29,7 +30,8 @@ QDQ_AVXVNNI_TARGET void tile(const TileRows& a, const int8_t* w, int32_t* acc) {
       const uint8_t* row = base + 4 * q;
 #pragma GCC unroll 6
       for (int r = 0; r < Rows; ++r, row += a.stride) {
-        const __m256i av = _mm256_set1_epi32(tile_quad<Flip>(row));
+        __m256i av = _mm256_set1_epi32(tile_quad(row));
+        if constexpr (Flip) av = _mm256_xor_si256(av, flip);
         c[r][0] = _mm256_dpbusd_avx_epi32(c[r][0], av, w0);
         c[r][1] = _mm256_dpbusd_avx_epi32(c[r][1], av, w1);
       }
