@@ -24,8 +24,9 @@ void parallel_for(int64_t n, bool worth_threads, Body&& body) {
   for (int64_t i = 0; i < n; ++i) body(i);
 }
 
-// This thread's share [begin, end) of n items split evenly in order (as an
-// OpenMP static schedule splits them), inside a parallel region.
+// This thread's share [begin, end) of n items split evenly and in order,
+// inside a parallel region: a static schedule whose items the caller walks
+// itself (stepping state from one item to the next).
 inline std::pair<int64_t, int64_t> thread_range(int64_t n) {
   const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
   return {n * thread / threads, n * (thread + 1) / threads};
