@@ -215,8 +215,9 @@ const Case kCases[] = {
     {1, 100, 100, 3, 7, 3, 1, 1, 1, 100, true, true},
     {2, 144, 144, 4, 5, 3, 1, 1, 1, 144},
     {1, 72, 72, 3, 10, 3, 1, 1, 1, 72, false, true},
-    {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},  // grouped: the reference kernel
-    {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},   // one pixel
+    {1, 112, 112, 3, 6, 3, 1, 1, 1, 112, false, true},  // the last group: 3 blocks
+    {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},                    // grouped: the reference kernel
+    {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},                     // one pixel
 };
 
 const Scales kTypical = {0.02f, 0.05f, 0.04f, 0.07f, 1e-4f, 1e-2f};
