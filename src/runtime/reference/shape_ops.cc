@@ -216,7 +216,6 @@ void copy_strided(const Tensor& x, Tensor& y, int64_t first, const Strides& stri
     shape.push_back(y.shape()[d]);
     steps.push_back(strides[d]);
   }
-  if (element_count(y.shape()) == 0) return;
   switch (dtype_size(x.dtype())) {
     case 1:
       return permute_elements<1>(src, dst, shape, steps);
