@@ -8,7 +8,7 @@
 
 #include <immintrin.h>
 
-#include "runtime/kernels/avx2/narrow.h"
+#include "runtime/kernels/avx2/quantize.h"
 #include "runtime/kernels/registry.h"
 #include "runtime/reference/quant_params.h"
 #include "support/parallel.h"
@@ -24,24 +24,6 @@ bool per_tensor(const OpContext& ctx) {
   const Tensor* zero = ctx.optional_input(2);
   return ctx.input(1).numel() == 1 && zero && zero->numel() == 1 &&
          (zero->dtype() == DType::kUInt8 || zero->dtype() == DType::kInt8);
-}
-
-template <typename Q>
-QDQ_TARGET void quantize_run(const float* x, int64_t n, float scale, int32_t zero, Q* out) {
-  const __m256 s = _mm256_set1_ps(scale), z = _mm256_set1_ps(static_cast<float>(zero));
-  const __m256 lo = _mm256_set1_ps(quant_min<Q>()), hi = _mm256_set1_ps(quant_max<Q>());
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m256i q[2];
-    for (int half = 0; half < 2; ++half) {
-      __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i + 8 * half), s);
-      v = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      v = _mm256_blendv_ps(v, _mm256_setzero_ps(), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-      q[half] = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_add_ps(v, z), lo), hi));
-    }
-    store_narrowed16(out + i, q[0], q[1]);
-  }
-  for (; i < n; ++i) out[i] = quantize_value<Q>(x[i], scale, zero);
 }
 
 template <typename Q>
@@ -77,7 +59,7 @@ void quantize_linear_avx2(OpContext& ctx) {
   dispatch_types<uint8_t, int8_t>(ctx, y.dtype(), [&](auto tag) {
     using Q = decltype(tag);
     for_chunks(x.numel(), [&](int64_t first, int64_t n) {
-      quantize_run<Q>(x.data<float>() + first, n, scale, zero, y.data<Q>() + first);
+      quantize_floats<Q>(x.data<float>() + first, n, scale, zero, y.data<Q>() + first);
     });
   });
 }
