@@ -471,9 +471,20 @@ struct Avx512VnniOps {
   template <typename TX>
   QDQ_AVX512_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps, int64_t step,
                                           int64_t pixels, int32_t* acc) {
+    if (p.params.shape.geometry.kernel_size() == 9)
+      depthwise_taps<TX, 9>(p, taps, step, pixels, acc);
+    else
+      depthwise_taps<TX, 0>(p, taps, step, pixels, acc);
+  }
+
+  // kTaps: the kernel's taps where known when compiled (0: read from p). A
+  // 3x3 kernel's last quad holds one tap: its zero taps' unpacks fold away.
+  template <typename TX, int kTaps>
+  QDQ_AVX512_TARGET static void depthwise_taps(const QConvPacked& p, const TX* const* taps,
+                                               int64_t step, int64_t pixels, int32_t* acc) {
     constexpr bool kFlip = std::is_same_v<TX, int8_t>;
     const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
-    const int tap_count = static_cast<int>(p.params.shape.geometry.kernel_size());
+    const int tap_count = kTaps ? kTaps : static_cast<int>(p.params.shape.geometry.kernel_size());
     const int quads = (tap_count + 3) / 4;
     for (int64_t group = 0; group < channels; group += 64) {
       const int64_t count = std::min<int64_t>(64, channels - group);
