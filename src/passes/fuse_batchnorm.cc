@@ -1,6 +1,7 @@
 #include "passes/fuse_batchnorm.h"
 
 #include <cmath>
+#include <limits>
 
 #include "passes/pattern.h"
 
@@ -68,7 +69,10 @@ Value* scale_quantized_weight(Graph& graph, Node* dq, const ChannelAffine& a,
     const int64_t zp = zeros[zeros.size() == 1 ? 0 : c];
     const float s = scale->data<float>()[per_channel ? c : 0];
     float f = a.factor[c];
-    if (f == 0.0f) {  // the channel's output is the shift alone
+    // The channel's output is the shift alone; also where the factor would
+    // leave a denormal scale (which the runtime refuses): its products are
+    // below 2^-126 of its inputs.
+    if (f == 0.0f || std::fabs(s * f) < std::numeric_limits<float>::min()) {
       for (int64_t i = 0; i < per; ++i) new_q.data<int8_t>()[c * per + i] = static_cast<int8_t>(zp);
       f = 1.0f;
     } else if (f < 0.0f) {
@@ -81,7 +85,7 @@ Value* scale_quantized_weight(Graph& graph, Node* dq, const ChannelAffine& a,
     }
     new_scale.data<float>()[c] = s * f;
     new_zero.data<int8_t>()[c] = static_cast<int8_t>(zp);
-    if (!std::isfinite(new_scale.data<float>()[c]) || new_scale.data<float>()[c] <= 0.0f)
+    if (!std::isnormal(new_scale.data<float>()[c]) || new_scale.data<float>()[c] <= 0.0f)
       return nullptr;
   }
   if (!per_channel)

@@ -68,7 +68,7 @@ std::string input_problem(const Node& n, size_t index) {
   const auto params = constant_quant_params(*dq);
   if (!params)
     return dq->describe() +
-           ": scale or zero point not constant (or the scale not positive and finite)";
+           ": scale or zero point not constant (or the scale not a positive normal float)";
   if (!params->is_8bit())
     return dq->describe() + ": " + dtype_name(params->type) +
            " values (the INT8 kernels take 8-bit)";

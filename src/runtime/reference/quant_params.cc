@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 namespace qdq {
 namespace {
@@ -33,8 +34,11 @@ void read_scales(const OpContext& ctx, const Tensor& scale, int64_t channels, co
   check_count(ctx, scale.numel(), channels, what);
   for (int64_t c = 0; c < channels; ++c) {
     const float s = scale.data<float>()[scale.numel() == 1 ? 0 : c];
-    ctx.require(std::isfinite(s) && s > 0.0f, [&] {
-      return std::string(what) + " must be positive and finite, got " + std::to_string(s);
+    ctx.require(std::isnormal(s) && s > 0.0f, [&] {
+      std::ostringstream text;
+      text << what << " must be a positive normal float (not zero, denormal, infinite or NaN), got "
+           << s;
+      return text.str();
     });
     out[c] = s;
   }
