@@ -70,9 +70,11 @@ struct TileShape {
 // as a quarter. (Measured, ResNet-18's 32-pixel rows, 64 channels, batch 32,
 // 1 thread: 8 x 2 tiles 6.0 ms a layer, 4 x 4 6.2, 6 x 4 with a third of the
 // last tile wasted 6.8; ResNet-50's 14- and 7-pixel rows are best gathered in
-// the default tiles.)
+// the default tiles.) Fewer gathered pixels than the default's rows (a
+// classifier at batch 1: one pixel in 16-row tiles) take the shape of fewest
+// rows that holds them all.
 template <typename Ops>
-TileShape qconv_tile_shape(int64_t blocks, int64_t width) {
+TileShape qconv_tile_shape(int64_t blocks, int64_t width, int64_t pixels) {
   int widest = 0;
   for (const TileShape& shape : Ops::kTileShapes) widest = std::max(widest, shape.blocks);
   TileShape best{0, 0};
@@ -81,7 +83,12 @@ TileShape qconv_tile_shape(int64_t blocks, int64_t width) {
       best = shape;
       break;
     }
-  if (width == 0) return best;
+  if (width == 0) {
+    if (pixels < best.rows)
+      for (const TileShape& shape : Ops::kTileShapes)
+        if (shape.rows >= pixels && shape.rows < best.rows) best = shape;
+    return best;
+  }
   double best_cost = 0;
   for (const TileShape& shape : Ops::kTileShapes) {
     if (width % shape.rows != 0) continue;
@@ -108,7 +115,10 @@ template <typename Ops, typename Q, typename R>
 void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const QConvParams& q = p.params;
   const int64_t m = q.shape.out_channels;
-  const TileShape shape = qconv_tile_shape<Ops>(p.blocks, qconv_reads_rows(p) ? q.out_width() : 0);
+  const int64_t out_height = q.out_height(), out_width = q.out_width();
+  const int64_t pixels = q.shape.batch * out_height * out_width;
+  const TileShape shape =
+      qconv_tile_shape<Ops>(p.blocks, qconv_reads_rows(p) ? out_width : 0, pixels);
   // The blocks split evenly into panels: 16 blocks in tiles of 3 are
   // 3, 3, 3, 3, 2, 2, not five of 3 and one of 1.
   const int64_t panels = (p.blocks + shape.blocks - 1) / shape.blocks;
@@ -119,9 +129,7 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const QConvSource source = qconv_source(p, x, rows);
   // Direct tiles stay within an output row (their rows are one stride apart);
   // gathered tiles run over the flattened pixels.
-  const int64_t out_height = q.out_height(), out_width = q.out_width();
   const int64_t tiles_per_row = (out_width + rows - 1) / rows;
-  const int64_t pixels = q.shape.batch * out_height * out_width;
   const int64_t tiles =
       source.direct ? q.shape.batch * out_height * tiles_per_row : (pixels + rows - 1) / rows;
   // Too few tiles to keep every thread busy twice over (a small map at batch
