@@ -39,7 +39,8 @@ QDQ_TARGET __m256 channels8(const X* x, int64_t at, __m256i zero, __m256 scale) 
 // The means of `channels` channels over `pixels` pixels, each channel summed
 // pixel by pixel in the reference's order. Four vectors of eight channels at
 // a time: four independent chains of additions, where one chain waited on
-// each add's latency (ResNet-18's and MobileNetV2's pools 3x faster).
+// each add's latency (MobileNetV2's pool at batch 32, with the vector
+// quantization below: 131 -> 52 us).
 template <typename X>
 QDQ_TARGET void average_channels(const X* x, const GlobalPoolParams& p, float* out) {
   const int64_t pixels = p.pixels, channels = p.channels;
