@@ -105,16 +105,20 @@ void store_depthwise_quads(QConvPacked& p) {
   const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
   const int64_t groups = (channels + 63) / 64, quads = (taps + 3) / 4;
   p.depthwise_quads.assign(static_cast<size_t>(groups * quads * 256), 0);
+  p.depthwise_pairs.assign(static_cast<size_t>((taps + 1) / 2 * p.blocks * 32), 0);
   p.depthwise_flip_sums.assign(static_cast<size_t>(padded), 0);
   for (int64_t ch = 0; ch < channels; ++ch) {
     const int64_t g = ch / 64, lane = ch % 64 / 16, j = ch % 16 / 4, i = ch % 4;
+    const int64_t block = ch / 16, half = ch % 16 / 8, v = ch % 8 / 4, k = ch % 4;
     int64_t sum = 0;
     for (int64_t t = 0; t < taps; ++t) {
       // The low 16 bits of the [tap][channel] form hold the int8 weight.
       const auto w = static_cast<int8_t>(p.depthwise_weights[static_cast<size_t>(t * padded + ch)]);
-      const int64_t quad = t / 4, k = t % 4;
+      const int64_t quad = t / 4, q = t % 4;
       p.depthwise_quads[static_cast<size_t>(((g * quads + quad) * 4 + j) * 64 + (4 * lane + i) * 4 +
-                                            k)] = w;
+                                            q)] = w;
+      p.depthwise_pairs[static_cast<size_t>(((t / 2 * p.blocks + block) * 2 + v) * 16 + half * 8 +
+                                            2 * k + t % 2)] = w;
       sum += w;
     }
     p.depthwise_flip_sums[static_cast<size_t>(ch)] = wrapping(128 * sum);

@@ -55,6 +55,12 @@ struct QConvPacked {
   // activations flipped into uint8 add.
   std::vector<int8_t> depthwise_quads;
   std::vector<int32_t> depthwise_flip_sums;
+  // By tap pairs, for vpmaddwd over two taps' 16-bit activations (also made
+  // by store_depthwise_quads): [pair][16-channel block][2 vectors][16 words],
+  // vector v's word 8h + 2k + e holding tap 2 * pair + e's weight of channel
+  // 16 * block + 8h + 4v + k (zero past the taps): the order unpacklo/hi_epi16
+  // of two taps' zero- or sign-extended channels put them in.
+  std::vector<int16_t> depthwise_pairs;
   std::vector<int32_t> bias;  // [blocks * 16], the a_zero (depthwise: x_zero) correction included
   std::vector<float> multipliers;  // [blocks * 16]
   std::vector<float> bias_float;   // [blocks * 16], the float output's B

@@ -209,6 +209,7 @@ const Case kCases[] = {
     {1, 40, 40, 6, 19, 3, 1, 1, 1, 40, true, true},  // depthwise runs of 4 pixels and 1, 2.5 blocks
     {1, 16, 16, 9, 14, 3, 2, 2, 2, 16},              // depthwise, dilation 2, stride 2, pad 2
     {1, 16, 16, 2, 2, 5, 1, 2, 1, 16},               // depthwise, no pixel with every tap inside
+    {1, 24, 24, 5, 6, 2, 1, 0, 1, 24, false, true},  // depthwise 2x2: an even tap count
     // Depthwise over 64-channel groups (the last of 2.25, 1 and 0.5 blocks),
     // each row's edge pixels, and its run's pixels past the last four: 1
     // (width 7), 3 (width 5), none (width 10).

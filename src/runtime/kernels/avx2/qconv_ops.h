@@ -10,8 +10,8 @@
 // -128, so layers with a weight of -128 run the reference kernel (symmetric
 // quantizers use [-127, 127]; ONNX Runtime's and pytorch-quantization's do).
 //
-// Depthwise layers widen to int32 lanes and use vpmaddwd with a zero high half
-// (one product per lane), exact for any weight. The epilogue is the reference's
+// Depthwise layers widen to 16-bit words and use vpmaddwd over pairs of taps
+// (two products per lane), exact for any weight. The epilogue is the reference's
 // float steps lane for lane (see avx512vnni/qconv_ops.h); partial blocks of fewer
 // than 16 channels take the scalar qconv_epilogue itself.
 //
@@ -197,36 +197,57 @@ struct Avx2Ops {
     }
   }
 
-  // Eight channels at a time; x sign- or zero-extended to 32 bits, the weight
-  // in the low half of its lane with a zero high half: vpmaddwd gives exactly
-  // x * w per lane. Only the tensor's last pixel could read past its end, so
-  // a last partial group of channels is copied out first.
+  // Sixteen channels and two taps at a time: each tap's channels sign- or
+  // zero-extended to 16 bits, the two taps' words interleaved in-lane
+  // (unpacklo/hi_epi16) and multiplied by the weights packed in that order
+  // (depthwise_pairs): vpmaddwd adds x0 * w0 + x1 * w1 exactly into a lane
+  // (|x| <= 255, |w| <= 128). Where one product per lane took a vpmaddwd,
+  // this takes one for two (MobileNetV2's depthwise layers at this level
+  // 1.7-1.8x faster, the model 10-18 %). The sums come out as channels
+  // {0-3, 8-11} and {4-7, 12-15}, put back in order as stored. A tap's last partial block
+  // is read from a copy: 16 bytes from it could pass the tensor's end.
   template <typename TX>
   QDQ_AVX2_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps, int64_t step,
                                         int64_t pixels, int32_t* acc) {
     const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
-    const int64_t taps_count = p.params.shape.geometry.kernel_size();
+    const int64_t tap_count = p.params.shape.geometry.kernel_size();
+    const auto* weights = reinterpret_cast<const __m256i*>(p.depthwise_pairs.data());
     for (int64_t i = 0; i < pixels; ++i)
-      for (int64_t channel = 0; channel < channels; channel += 8) {
-        const int64_t count = std::min<int64_t>(8, channels - channel);
-        const int32_t* w = p.depthwise_weights.data() + channel;
-        __m256i sum = _mm256_setzero_si256();
-        for (int64_t t = 0; t < taps_count; ++t) {
-          alignas(8) TX part[8] = {};
-          const TX* src = taps[t] + i * step + channel;
-          if (count < 8) {
-            std::memcpy(part, src, static_cast<size_t>(count));
-            src = part;
-          }
-          const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(src));
-          const __m256i xv = std::is_same_v<TX, int8_t> ? _mm256_cvtepi8_epi32(bytes)
-                                                        : _mm256_cvtepu8_epi32(bytes);
-          sum = _mm256_add_epi32(
-              sum, _mm256_madd_epi16(
-                       xv, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + t * padded))));
+      for (int64_t block = 0; block < p.blocks; ++block) {
+        const int64_t channel = block * kQConvBlock;
+        const int64_t count = std::min<int64_t>(kQConvBlock, channels - channel);
+        __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+        for (int64_t t = 0; t < tap_count; t += 2) {
+          const __m256i x0 = depthwise_words(taps[t] + i * step + channel, count);
+          const __m256i x1 = t + 1 < tap_count
+                                 ? depthwise_words(taps[t + 1] + i * step + channel, count)
+                                 : _mm256_setzero_si256();
+          const __m256i* w = weights + (t / 2 * p.blocks + block) * 2;
+          lo = _mm256_add_epi32(
+              lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), _mm256_loadu_si256(w)));
+          hi = _mm256_add_epi32(
+              hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), _mm256_loadu_si256(w + 1)));
         }
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + i * padded + channel), sum);
+        int32_t* out = acc + i * padded + channel;
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
+                            _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8),
+                            _mm256_permute2x128_si256(lo, hi, 0x31));
       }
+  }
+
+  // Sixteen channels from `at` (`count` of them; the rest zero) as 16-bit words.
+  template <typename TX>
+  QDQ_AVX2_TARGET static __m256i depthwise_words(const TX* at, int64_t count) {
+    __m128i bytes;
+    if (count == kQConvBlock) {
+      bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    } else {
+      alignas(16) TX part[kQConvBlock] = {};
+      std::memcpy(part, at, static_cast<size_t>(count));
+      bytes = _mm_load_si128(reinterpret_cast<const __m128i*>(part));
+    }
+    return std::is_same_v<TX, int8_t> ? _mm256_cvtepi8_epi16(bytes) : _mm256_cvtepu8_epi16(bytes);
   }
 };
 
