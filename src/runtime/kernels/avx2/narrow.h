@@ -1,4 +1,4 @@
-// Storing 16 int32 lanes as 16 bytes, for the AVX2 kernels that requantize.
+// Storing 16 (or 8) int32 lanes as bytes, for the AVX2 kernels that requantize.
 // Only AVX2 files include it: the target attribute keeps these inline
 // functions from being emitted for other CPUs.
 #pragma once
@@ -18,6 +18,15 @@ __attribute__((target("avx2"))) inline void store_narrowed16(Q* out, __m256i lo,
   const __m128i a = _mm256_castsi256_si128(words), b = _mm256_extracti128_si256(words, 1);
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out),
                    std::is_same_v<Q, int8_t> ? _mm_packs_epi16(a, b) : _mm_packus_epi16(a, b));
+}
+
+// out[0..8) = the eight lanes of v, which already lie in Q's range.
+template <typename Q>
+__attribute__((target("avx2"))) inline void store_narrowed8(Q* out, __m256i v) {
+  const __m128i words = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(out), std::is_same_v<Q, int8_t>
+                                                        ? _mm_packs_epi16(words, words)
+                                                        : _mm_packus_epi16(words, words));
 }
 
 }  // namespace qdq

