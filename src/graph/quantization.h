@@ -13,6 +13,12 @@
 
 namespace qdq {
 
+// A scale quantization can use: a positive normal float. Zero, negative, NaN
+// and infinite scales have no meaningful quantized result; a denormal one
+// comes from a broken calibration and overflows requantization multipliers.
+// The runtime refuses the others (read_scales), the passes leave them unfolded.
+inline bool usable_scale(float s) { return std::isnormal(s) && s > 0.0f; }
+
 template <typename Q>
 constexpr float quant_min() {
   return static_cast<float>(std::numeric_limits<Q>::min());

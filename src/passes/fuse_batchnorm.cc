@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "graph/quantization.h"
 #include "passes/pattern.h"
 
 namespace qdq {
@@ -70,8 +71,8 @@ Value* scale_quantized_weight(Graph& graph, Node* dq, const ChannelAffine& a,
     const float s = scale->data<float>()[per_channel ? c : 0];
     float f = a.factor[c];
     // The channel's output is the shift alone; also where the factor would
-    // leave a denormal scale (which the runtime refuses): its products are
-    // below 2^-126 of its inputs.
+    // leave a denormal scale (not a usable_scale): its products are below
+    // 2^-126 of its inputs.
     if (f == 0.0f || std::fabs(s * f) < std::numeric_limits<float>::min()) {
       for (int64_t i = 0; i < per; ++i) new_q.data<int8_t>()[c * per + i] = static_cast<int8_t>(zp);
       f = 1.0f;
@@ -85,8 +86,7 @@ Value* scale_quantized_weight(Graph& graph, Node* dq, const ChannelAffine& a,
     }
     new_scale.data<float>()[c] = s * f;
     new_zero.data<int8_t>()[c] = static_cast<int8_t>(zp);
-    if (!std::isnormal(new_scale.data<float>()[c]) || new_scale.data<float>()[c] <= 0.0f)
-      return nullptr;
+    if (!usable_scale(new_scale.data<float>()[c])) return nullptr;
   }
   if (!per_channel)
     context.warnings.push_back(

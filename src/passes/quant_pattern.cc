@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "graph/quantization.h"
 #include "passes/pattern.h"
 
 namespace qdq {
@@ -33,7 +34,7 @@ std::optional<QuantParams> constant_quant_params(const Node& n) {
   if (p.type != DType::kInt8 && p.type != DType::kUInt8 && p.type != DType::kInt32)
     return std::nullopt;
   for (float s : p.scale->constant->values<float>())
-    if (!std::isnormal(s) || s <= 0.0f) return std::nullopt;  // read_scales refuses those
+    if (!usable_scale(s)) return std::nullopt;
   if (p.zero_point && p.zero_point->constant->numel() != p.scale->constant->numel() &&
       p.zero_point->constant->numel() != 1)
     return std::nullopt;

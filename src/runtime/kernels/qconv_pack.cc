@@ -100,7 +100,9 @@ void check_packed_state(const OpContext& ctx, const QConvPacked& p) {
   ctx.require(ok, "the plan's packed weights do not fit this layer (a corrupt or foreign plan)");
 }
 
-void store_depthwise_quads(QConvPacked& p) {
+// The depthwise weights in the kernels' layouts (depthwise_quads, depthwise_pairs)
+// and the flip sums, made from the [tap][channel] form, not kept in plans.
+void store_depthwise_layouts(QConvPacked& p) {
   const int64_t taps = p.params.shape.geometry.kernel_size();
   const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
   const int64_t groups = (channels + 63) / 64, quads = (taps + 3) / 4;
@@ -209,7 +211,8 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
     else
       check_packed_state(ctx, *state);
     qconv_narrow_bounds(ctx, *state);
-    if (state->params.depthwise() && state->depthwise_quads.empty()) store_depthwise_quads(*state);
+    if (state->params.depthwise() && state->depthwise_quads.empty())
+      store_depthwise_layouts(*state);
     if (!state->params.depthwise()) {
       state->zero_row.assign(static_cast<size_t>(state->tap_channels),
                              static_cast<uint8_t>(state->a_zero));

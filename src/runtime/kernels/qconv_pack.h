@@ -47,7 +47,7 @@ struct QConvPacked {
   // Depthwise form: [tap][channel padded to 16], each weight in the low 16 bits.
   SharedArray<int32_t> depthwise_weights;
   // The same by tap quads, for vpdpbusd over taps (made from depthwise_weights
-  // by store_depthwise_quads, not kept in plans): [64-channel group][quad of
+  // by store_depthwise_layouts, not kept in plans): [64-channel group][quad of
   // taps][4 vectors][16 lanes][4 taps], vector j's lane 4L + i holding the
   // four taps' weights of channel 64g + 16L + 4j + i (zero past the taps and
   // the channels): the order in-lane byte and word unpacks put four taps'
@@ -56,7 +56,7 @@ struct QConvPacked {
   std::vector<int8_t> depthwise_quads;
   std::vector<int32_t> depthwise_flip_sums;
   // By tap pairs, for vpmaddwd over two taps' 16-bit activations (also made
-  // by store_depthwise_quads): [pair][16-channel block][2 vectors][16 words],
+  // by store_depthwise_layouts): [pair][16-channel block][2 vectors][16 words],
   // vector v's word 8h + 2k + e holding tap 2 * pair + e's weight of channel
   // 16 * block + 8h + 4v + k (zero past the taps): the order unpacklo/hi_epi16
   // of two taps' zero- or sign-extended channels put them in.

@@ -34,7 +34,7 @@ void read_scales(const OpContext& ctx, const Tensor& scale, int64_t channels, co
   check_count(ctx, scale.numel(), channels, what);
   for (int64_t c = 0; c < channels; ++c) {
     const float s = scale.data<float>()[scale.numel() == 1 ? 0 : c];
-    ctx.require(std::isnormal(s) && s > 0.0f, [&] {
+    ctx.require(usable_scale(s), [&] {
       std::ostringstream text;
       text << what << " must be a positive normal float (not zero, denormal, infinite or NaN), got "
            << s;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "graph/quantization.h"
 #include "runtime/kernels/requantize.h"
 #include "runtime/reference/op_context.h"
 #include "runtime/reference/tensor_util.h"
@@ -15,10 +16,8 @@ namespace qdq {
 float read_scale(const OpContext& ctx, const Tensor& scale, const char* what);
 int32_t read_zero_point(const OpContext& ctx, const Tensor* zero_point, const char* what);
 // `channels` values: one value broadcast, or exactly `channels` per-channel ones.
-// Scales must be positive normal floats (a zero, negative, NaN or infinite
-// scale has no meaningful quantized result, and a denormal one comes from a
-// broken calibration and overflows the requantization multipliers: refused
-// rather than propagated).
+// Scales must be usable_scale's (graph/quantization.h): others are refused
+// rather than propagated.
 std::vector<float> read_scales(const OpContext& ctx, const Tensor& scale, int64_t channels,
                                const char* what);
 // A missing zero point is 0. Any integer type is accepted and widened.
