@@ -177,7 +177,9 @@ struct Avx2Ops {
   // Up to 16 channels of one pixel: 16 or 8 at a time in vectors, fewer than
   // 8 (a block's last) by the scalar epilogue. (24-channel layers ran their
   // second block's 8 channels scalar: MobileNetV2's 24-channel projections
-  // 25-36 % faster at this level with the 8-channel path.)
+  // 25-36 % faster at this level with the 8-channel path.) Whole blocks keep
+  // their own two-half path: through lanes8, even always inlined, they were
+  // 1-5 % slower (the float-sum test made per half).
   template <typename Q, typename R>
   QDQ_AVX2_TARGET static void store16(const QConvPacked& p, int64_t channel, int count,
                                       const int32_t* acc16, const R* residual, Q* out) {
