@@ -18,8 +18,6 @@
 //       every channel (x_zero is in the packed bias)
 #pragma once
 
-#include <omp.h>
-
 #include <algorithm>
 #include <vector>
 
@@ -135,17 +133,16 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   // Too few tiles to keep every thread busy twice over (a small map at batch
   // 1: ResNet-50's 7x7 layers are 2 tiles of 32 pixels) split their panels
   // into groups too, each group's work reading (or gathering) the tile itself.
-  const int64_t groups =
-      std::clamp<int64_t>((2 * omp_get_max_threads() + tiles - 1) / tiles, 1, panels);
-#pragma omp parallel
-  {
+  const int64_t groups = std::clamp<int64_t>((2 * team_threads() + tiles - 1) / tiles, 1, panels);
+  parallel_region([&](int, int) {
     uint8_t* const scratch =
         thread_buffer<uint8_t, BufferUse::kGatheredRows>(static_cast<size_t>(rows * p.k_padded));
     alignas(64) int32_t acc[qconv_tile_accumulators<Ops>()];
     TileRows a;
     if (source.copy_rows > 0) {
-#pragma omp for schedule(static)
-      for (int64_t row = 0; row < source.copy_rows; ++row) qconv_copy_input_row(p, source, x, row);
+      const auto [first_row, end_row] = thread_range(source.copy_rows);
+      for (int64_t row = first_row; row < end_row; ++row) qconv_copy_input_row(p, source, x, row);
+      region_barrier();
     }
     // The thread's work items in order, its tile's place stepped from one to
     // the next: five divisions per tile, with the TileRows copy each tile made,
@@ -190,7 +187,7 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
       ow0 = 0;
       if (++oh == out_height) oh = 0, ++n;
     }
-  }
+  });
 }
 
 // Depthwise rows: a tap outside the input reads `zero_pixels` (x_zero, which
@@ -217,14 +214,13 @@ void qconv_depthwise(QConvPacked& p, const TX* x, const R* residual, Q* out) {
   const int64_t inside_end =
       last_start < 0 ? inside_begin
                      : std::clamp<int64_t>(last_start / g.stride[2] + 1, inside_begin, out_width);
-#pragma omp parallel
-  {
+  parallel_region([&](int, int) {
     const TX** const taps =
         thread_buffer<const TX*, BufferUse::kDepthwiseTaps>(static_cast<size_t>(g.kernel_size()));
     int32_t* const acc =
         thread_buffer<int32_t, BufferUse::kDepthwiseSums>(static_cast<size_t>(out_width * padded));
-#pragma omp for schedule(static)
-    for (int64_t row = 0; row < out_rows; ++row) {
+    const auto [first_row, end_row] = thread_range(out_rows);
+    for (int64_t row = first_row; row < end_row; ++row) {
       const int64_t n = row / q.out_height(), oh = row % q.out_height();
       const auto run = [&](int64_t ow, int64_t pixels) {
         for (int64_t kh = 0, t = 0; kh < g.kernel[1]; ++kh) {
@@ -248,7 +244,7 @@ void qconv_depthwise(QConvPacked& p, const TX* x, const R* residual, Q* out) {
                                 c, residual ? residual + at : nullptr, out + at});
       if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(q, out + at, out_width * c);
     }
-  }
+  });
 }
 
 // The kernel entry: packed state, the shapes' dispatch, the reference kernel

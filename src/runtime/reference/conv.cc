@@ -10,6 +10,7 @@
 #include "runtime/reference/registry.h"
 #include "runtime/reference/spatial.h"
 #include "runtime/reference/tensor_util.h"
+#include "support/parallel.h"
 
 namespace qdq {
 namespace {
@@ -23,37 +24,35 @@ void conv_accumulate(const ConvShape& s, const TX* x, TAcc x_zero, const TW* w,
   const int64_t cg = s.in_channels / s.group;
   const int64_t mg = s.out_channels / s.group;
   const int64_t ksize = g.kernel_size();
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t n = 0; n < s.batch; ++n) {
-    for (int64_t m = 0; m < s.out_channels; ++m) {
-      const int64_t grp = m / mg;
-      TAcc* o = out + (n * s.out_channels + m) * g.out_size();
-      for (int64_t c = 0; c < cg; ++c) {
-        const TX* xc = x + (n * s.in_channels + grp * cg + c) * g.in_size();
-        const TW* wc = w + (m * cg + c) * ksize;
-        for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0)
-          for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1)
-            for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
-              const TAcc wv =
-                  static_cast<TAcc>(wc[(k0 * g.kernel[1] + k1) * g.kernel[2] + k2]) - w_zero[m];
-              const int64_t off2 = k2 * g.dilation[2] - g.pad_begin[2];
-              const ColumnRange columns = tap_columns(g, k2);
-              for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
-                const int64_t i0 = o0 * g.stride[0] - g.pad_begin[0] + k0 * g.dilation[0];
-                if (i0 < 0 || i0 >= g.in[0]) continue;
-                for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
-                  const int64_t i1 = o1 * g.stride[1] - g.pad_begin[1] + k1 * g.dilation[1];
-                  if (i1 < 0 || i1 >= g.in[1]) continue;
-                  const TX* row = xc + (i0 * g.in[1] + i1) * g.in[2];
-                  TAcc* orow = o + (o0 * g.out[1] + o1) * g.out[2];
-                  for (int64_t o2 = columns.begin; o2 < columns.end; ++o2)
-                    orow[o2] += wv * (static_cast<TAcc>(row[o2 * g.stride[2] + off2]) - x_zero);
-                }
+  parallel_for(s.batch * s.out_channels, true, [&](int64_t plane) {
+    const int64_t n = plane / s.out_channels, m = plane % s.out_channels;
+    const int64_t grp = m / mg;
+    TAcc* o = out + (n * s.out_channels + m) * g.out_size();
+    for (int64_t c = 0; c < cg; ++c) {
+      const TX* xc = x + (n * s.in_channels + grp * cg + c) * g.in_size();
+      const TW* wc = w + (m * cg + c) * ksize;
+      for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0)
+        for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1)
+          for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
+            const TAcc wv =
+                static_cast<TAcc>(wc[(k0 * g.kernel[1] + k1) * g.kernel[2] + k2]) - w_zero[m];
+            const int64_t off2 = k2 * g.dilation[2] - g.pad_begin[2];
+            const ColumnRange columns = tap_columns(g, k2);
+            for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
+              const int64_t i0 = o0 * g.stride[0] - g.pad_begin[0] + k0 * g.dilation[0];
+              if (i0 < 0 || i0 >= g.in[0]) continue;
+              for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
+                const int64_t i1 = o1 * g.stride[1] - g.pad_begin[1] + k1 * g.dilation[1];
+                if (i1 < 0 || i1 >= g.in[1]) continue;
+                const TX* row = xc + (i0 * g.in[1] + i1) * g.in[2];
+                TAcc* orow = o + (o0 * g.out[1] + o1) * g.out[2];
+                for (int64_t o2 = columns.begin; o2 < columns.end; ++o2)
+                  orow[o2] += wv * (static_cast<TAcc>(row[o2 * g.stride[2] + off2]) - x_zero);
               }
             }
-      }
+          }
     }
-  }
+  });
 }
 
 void fill_bias(const OpContext& ctx, const ConvShape& s, const Tensor* bias, auto* out) {

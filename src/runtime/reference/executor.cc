@@ -9,6 +9,7 @@
 
 #include "runtime/kernels/registry.h"
 #include "runtime/reference/registry.h"
+#include "support/parallel.h"
 
 namespace qdq {
 
@@ -251,8 +252,10 @@ Status ReferenceExecutor::run(const std::map<std::string, Tensor>& inputs,
       steps_[static_cast<size_t>(p.step)].plan[static_cast<size_t>(p.output)] = {last.storage(),
                                                                                  p.bytes};
   }
+  // One team of threads for the whole run: the layers' parallel regions
+  // hand work to threads that are already waiting (support/parallel.h).
   auto result = catch_errors([&] {
-    run_steps(inputs, outputs);
+    with_team([&] { run_steps(inputs, outputs); });
     return true;
   });
   for (const OutputProducer& p : output_producers_)  // a replan may have dropped them already

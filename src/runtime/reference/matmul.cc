@@ -6,6 +6,7 @@
 #include "runtime/reference/quant_params.h"
 #include "runtime/reference/registry.h"
 #include "runtime/reference/tensor_util.h"
+#include "support/parallel.h"
 
 namespace qdq {
 namespace {
@@ -16,13 +17,13 @@ template <typename TA, typename TB, typename TAcc>
 void matmul_accumulate(int64_t M, int64_t K, int64_t N, const TA* a, int64_t a_row, int64_t a_col,
                        const TAcc* a_zero, const TB* b, int64_t b_row, int64_t b_col,
                        const TAcc* b_zero, TAcc* c) {
-#pragma omp parallel for schedule(static)
-  for (int64_t m = 0; m < M; ++m)
+  parallel_for(M, true, [&](int64_t m) {
     for (int64_t k = 0; k < K; ++k) {
       const TAcc av = static_cast<TAcc>(a[m * a_row + k * a_col]) - a_zero[m];
       for (int64_t n = 0; n < N; ++n)
         c[m * N + n] += av * (static_cast<TAcc>(b[k * b_row + n * b_col]) - b_zero[n]);
     }
+  });
 }
 
 // numpy.matmul shape rules: 1-D operands are promoted and the added dim removed.

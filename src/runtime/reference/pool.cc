@@ -11,6 +11,7 @@
 #include "runtime/reference/registry.h"
 #include "runtime/reference/spatial.h"
 #include "runtime/reference/tensor_util.h"
+#include "support/parallel.h"
 
 namespace qdq {
 namespace {
@@ -27,8 +28,7 @@ Shape pooled_shape(const Tensor& x, const SpatialGeometry& g) {
 // count_include_pad).
 template <typename Visit>
 void for_each_window(const SpatialGeometry& g, int64_t planes, Visit&& visit) {
-#pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < planes; ++p) {
+  parallel_for(planes, true, [&](int64_t p) {
     std::vector<int64_t> taps;
     taps.reserve(static_cast<size_t>(g.kernel_size()));
     int64_t out_index = 0;
@@ -61,7 +61,7 @@ void for_each_window(const SpatialGeometry& g, int64_t planes, Visit&& visit) {
           }
           visit(p, out_index, taps, padded_count);
         }
-  }
+  });
 }
 
 // Row-major offset within a plane -> the same element's column-major offset.

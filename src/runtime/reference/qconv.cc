@@ -6,6 +6,7 @@
 #include "runtime/reference/quant_params.h"
 #include "runtime/reference/registry.h"
 #include "runtime/reference/tensor_util.h"
+#include "support/parallel.h"
 
 namespace qdq {
 namespace {
@@ -152,30 +153,30 @@ void qconv_reference(OpContext& ctx) {
       using R = decltype(rt);
       const R* r = p.residual ? ctx.input(9).data<R>() : nullptr;
       Q* out = y.data<Q>();
-#pragma omp parallel for collapse(2) schedule(static)
-      for (int64_t n = 0; n < p.shape.batch; ++n)
-        for (int64_t oh = 0; oh < p.out_height(); ++oh)
-          for (int64_t ow = 0; ow < p.out_width(); ++ow)
-            for (int64_t m = 0; m < c_out; ++m) {
-              int32_t acc = p.bias[static_cast<size_t>(m)];
-              const int64_t first_c = m / mg * cg;
-              for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-                const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
-                if (ih < 0 || ih >= p.height()) continue;
-                for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-                  const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
-                  if (iw < 0 || iw >= p.width()) continue;
-                  const TX* xp = x + ((n * p.height() + ih) * p.width() + iw) * c_in + first_c;
-                  const TW* wp = w + m * cg * g.kernel_size() + kh * g.kernel[2] + kw;
-                  for (int64_t c = 0; c < cg; ++c)
-                    acc += (int32_t{xp[c]} - p.x_zero) *
-                           (int32_t{wp[c * g.kernel_size()]} - p.w_zero[static_cast<size_t>(m)]);
-                }
+      parallel_for(p.shape.batch * p.out_height(), true, [&](int64_t row) {
+        const int64_t n = row / p.out_height(), oh = row % p.out_height();
+        for (int64_t ow = 0; ow < p.out_width(); ++ow)
+          for (int64_t m = 0; m < c_out; ++m) {
+            int32_t acc = p.bias[static_cast<size_t>(m)];
+            const int64_t first_c = m / mg * cg;
+            for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+              const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+              if (ih < 0 || ih >= p.height()) continue;
+              for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+                const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
+                if (iw < 0 || iw >= p.width()) continue;
+                const TX* xp = x + ((n * p.height() + ih) * p.width() + iw) * c_in + first_c;
+                const TW* wp = w + m * cg * g.kernel_size() + kh * g.kernel[2] + kw;
+                for (int64_t c = 0; c < cg; ++c)
+                  acc += (int32_t{xp[c]} - p.x_zero) *
+                         (int32_t{wp[c * g.kernel_size()]} - p.w_zero[static_cast<size_t>(m)]);
               }
-              const int64_t i = ((n * p.out_height() + oh) * p.out_width() + ow) * c_out + m;
-              out[i] = qconv_epilogue<Q, R>(p, m, acc, r ? r[i] : R{0});
-              if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(p, out + i, 1);
             }
+            const int64_t i = ((n * p.out_height() + oh) * p.out_width() + ow) * c_out + m;
+            out[i] = qconv_epilogue<Q, R>(p, m, acc, r ? r[i] : R{0});
+            if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(p, out + i, 1);
+          }
+      });
     });
   });
   ctx.output(0) = std::move(y);

@@ -1,9 +1,11 @@
 // The optimized FP32 Gemm against the reference, within float rounding (sums
 // in another order; inputs in [-1, 1], at most 300 terms: |error| < 1e-4):
 // every transpose pairing, alpha and beta, C absent, a row of biases in both
-// shapes, and a full [M, N] C (which the reference kernel serves).
+// shapes, and a full [M, N] C (which the reference kernel serves); a GEMM
+// small enough for one thread and one split over the threads.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <optional>
 #include <random>
 
@@ -38,20 +40,23 @@ class GemmFp32Kernel : public ::testing::TestWithParam<Isa> {
   }
 };
 
+// The second shape is worth threads: its columns split over them (1003: a
+// last part not of 16).
 TEST_P(GemmFp32Kernel, MatchesReference) {
-  const int64_t m = 7, k = 300, n = 19;
-  for (bool ta : {false, true})
-    for (bool tb : {false, true})
-      for (const std::optional<Shape>& c :
-           {std::optional<Shape>{}, std::optional<Shape>{Shape{n}},
-            std::optional<Shape>{Shape{1, n}}, std::optional<Shape>{Shape{m, n}}}) {
-        const Tensor want = run_gemm(m, k, n, ta, tb, 0.5f, 2.0f, c, Isa::kRef);
-        const Tensor got = run_gemm(m, k, n, ta, tb, 0.5f, 2.0f, c, GetParam());
-        ASSERT_EQ(want.shape(), got.shape());
-        for (int64_t i = 0; i < want.numel(); ++i)
-          ASSERT_NEAR(want.data<float>()[i], got.data<float>()[i], 1e-4f)
-              << "transA " << ta << " transB " << tb << " element " << i;
-      }
+  for (const auto [m, k, n] :
+       {std::array<int64_t, 3>{7, 300, 19}, std::array<int64_t, 3>{17, 300, 1003}})
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (const std::optional<Shape>& c :
+             {std::optional<Shape>{}, std::optional<Shape>{Shape{n}},
+              std::optional<Shape>{Shape{1, n}}, std::optional<Shape>{Shape{m, n}}}) {
+          const Tensor want = run_gemm(m, k, n, ta, tb, 0.5f, 2.0f, c, Isa::kRef);
+          const Tensor got = run_gemm(m, k, n, ta, tb, 0.5f, 2.0f, c, GetParam());
+          ASSERT_EQ(want.shape(), got.shape());
+          for (int64_t i = 0; i < want.numel(); ++i)
+            ASSERT_NEAR(want.data<float>()[i], got.data<float>()[i], 1e-4f)
+                << "transA " << ta << " transB " << tb << " n " << n << " element " << i;
+        }
 }
 
 INSTANTIATE_TEST_SUITE_P(Isas, GemmFp32Kernel, ::testing::Values(Isa::kAvx2, Isa::kAvx512Vnni),

@@ -13,7 +13,6 @@
 // start at what the flip would have added.
 //
 // The epilogues and the depthwise kernel are AVX-512 VNNI's.
-#include <omp.h>
 
 #include <atomic>
 
@@ -181,7 +180,7 @@ bool vnni_runs_it_better(const QConvPacked& p) {
   const QConvParams& q = p.params;
   const int64_t pixels = q.shape.batch * q.out_height() * q.out_width();
   const int64_t tiles = (pixels + 15) / 16 * ((p.blocks + 1) / 2);
-  return tiles < min_tiles_per_thread.load(std::memory_order_relaxed) * omp_get_max_threads();
+  return tiles < min_tiles_per_thread.load(std::memory_order_relaxed) * team_threads();
 }
 
 }  // namespace

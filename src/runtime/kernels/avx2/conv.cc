@@ -15,7 +15,6 @@
 // no AVX2 copy of a shared inline function is left for the linker to pick
 // for CPUs without AVX2.
 #include <immintrin.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <memory>
@@ -528,7 +527,7 @@ void convolve(const ConvShape& s, const PackedWeights& w, const WindowLayout& l,
   const int64_t image_in = l.source == WindowSource::kShifted
                                ? l.padded_height * l.padded_width * cg
                                : g.in_size() * cg;  // a group's
-  const int64_t threads = omp_get_max_threads(), images = s.batch * s.group;
+  const int64_t threads = team_threads(), images = s.batch * s.group;
   const int64_t strips = (l.columns + kStripColumns - 1) / kStripColumns;
   const int64_t wanted = std::max((l.columns + l.chunk_columns - 1) / l.chunk_columns,
                                   std::min(strips, (2 * threads + images - 1) / images));
@@ -557,8 +556,7 @@ void convolve(const ConvShape& s, const PackedWeights& w, const WindowLayout& l,
 QDQ_FP32_TARGET void depthwise_planes(const ConvShape& s, const float* x, const float* w,
                                       const float* bias, float* y) {
   const SpatialGeometry& g = s.geometry;
-#pragma omp parallel for schedule(static)
-  for (int64_t plane = 0; plane < s.batch * s.out_channels; ++plane) {
+  parallel_for(s.batch * s.out_channels, true, [&](int64_t plane) QDQ_FP32_TARGET {
     const int64_t c = plane % s.out_channels;
     const float* in = x + plane * g.in_size();
     const float* taps = w + c * g.kernel_size();
@@ -587,7 +585,7 @@ QDQ_FP32_TARGET void depthwise_planes(const ConvShape& s, const float* x, const 
             }
           }
         }
-  }
+  });
 }
 
 }  // namespace

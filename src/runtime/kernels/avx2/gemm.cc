@@ -8,6 +8,7 @@
 
 #include "runtime/kernels/registry.h"
 #include "runtime/reference/matmul.h"
+#include "support/parallel.h"
 
 namespace qdq {
 namespace {
@@ -38,21 +39,33 @@ void gemm_fp32_avx2(OpContext& ctx) {
   const float alpha = ctx.attrs().get_float("alpha", 1.0f);
   const float beta = ctx.attrs().get_float("beta", 1.0f);
   Tensor& y = ctx.allocate_output(0, DType::kFloat32, {m, n});
-  Eigen::Map<RowMajor> out(y.data<float>(), m, n);
+  Eigen::Map<RowMajor> all_out(y.data<float>(), m, n);
   ConstMatrixMap a_map(a.data<float>(), a.dim(0), a.dim(1));
   ConstMatrixMap b_map(b.data<float>(), b.dim(0), b.dim(1));
-  if (c)
-    out.rowwise() = beta * Eigen::Map<const Eigen::RowVectorXf>(c->data<float>(), n);
-  else
-    out.setZero();
-  if (ta && tb)
-    out.noalias() += alpha * (a_map.transpose() * b_map.transpose());
-  else if (ta)
-    out.noalias() += alpha * (a_map.transpose() * b_map);
-  else if (tb)
-    out.noalias() += alpha * (a_map * b_map.transpose());
-  else
-    out.noalias() += alpha * (a_map * b_map);
+  // Output columns [c0, c0 + w).
+  const auto columns = [&](int64_t c0, int64_t w) {
+    auto out = all_out.middleCols(c0, w);
+    if (c)
+      out.rowwise() = beta * Eigen::Map<const Eigen::RowVectorXf>(c->data<float>() + c0, w);
+    else
+      out.setZero();
+    if (ta && tb)
+      out.noalias() += alpha * (a_map.transpose() * b_map.middleRows(c0, w).transpose());
+    else if (ta)
+      out.noalias() += alpha * (a_map.transpose() * b_map.middleCols(c0, w));
+    else if (tb)
+      out.noalias() += alpha * (a_map * b_map.middleRows(c0, w).transpose());
+    else
+      out.noalias() += alpha * (a_map * b_map.middleCols(c0, w));
+  };
+  // Eigen's own threads stay off inside the run's OpenMP region: a GEMM
+  // worth threads splits its columns, in 16s, one part per thread.
+  if (m * n * k < (int64_t{1} << 22)) return columns(0, n);
+  parallel_region([&](int, int) {
+    const auto [first, end] = thread_range((n + 15) / 16);
+    const int64_t c0 = first * 16, c1 = std::min(n, end * 16);
+    if (c1 > c0) columns(c0, c1 - c0);
+  });
 }
 
 }  // namespace qdq

@@ -25,6 +25,7 @@
 #include "runtime/kernels/requantize.h"
 #include "runtime/reference/quant_params.h"
 #include "runtime/reference/spatial.h"
+#include "support/parallel.h"
 
 namespace qdq {
 namespace {
@@ -101,8 +102,7 @@ void unfold(const ConvShape& s, const TX* x, int32_t x_zero, int64_t k_pairs, in
   auto value = [&](const TapRow& t, int64_t o2) -> int32_t {
     return t.src && o2 >= t.lo && o2 < t.hi ? int32_t{t.src[o2 * stride + t.offset]} - x_zero : 0;
   };
-#pragma omp parallel for schedule(static)
-  for (int64_t kp = 0; kp < k_pairs; ++kp) {
+  parallel_for(k_pairs, true, [&](int64_t kp) {
     int32_t* row = reinterpret_cast<int32_t*>(cols + kp * pixels_padded * 2);
     int64_t p = 0;
     for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
@@ -119,7 +119,7 @@ void unfold(const ConvShape& s, const TX* x, int32_t x_zero, int64_t k_pairs, in
         for (int64_t o2 = hi; o2 < g.out[2]; ++o2) dst[o2] = pack_pair(value(a, o2), value(b, o2));
       }
     for (; p < pixels_padded; ++p) row[p] = 0;
-  }
+  });
 }
 
 // acc[r][0..15] = sum over k pairs of weights(r) . cols(pixels p0..p0+15).
@@ -193,27 +193,26 @@ void run_group(const ConvShape& s, const PackedWeights& pw, const int16_t* cols,
                TY* out /* image's output */) {
   const int64_t mg = s.out_channels / s.group;
   const int64_t pixel_blocks = pixels_padded / kNr;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t mb = 0; mb < pw.m_blocks; ++mb)
-    for (int64_t pb = 0; pb < pixel_blocks; ++pb) {
-      alignas(32) int32_t acc[kMr * kNr];
-      micro_kernel_4x16(pw.pairs.data() + mb * pw.k_pairs * kMr, cols + pb * kNr * 2, pw.k_pairs,
-                        pixels_padded, acc);
-      for (int64_t r = 0; r < kMr; ++r) {
-        const int64_t m = mb * kMr + r;
-        if (m >= mg) break;
-        const int64_t channel = first_channel + m;
-        TY* row = out + channel * pixels;
-        if ((pb + 1) * kNr <= pixels) {
-          requantize_16(acc + r * kNr, pw.bias[channel], pw.multipliers[channel], y_zero,
-                        row + pb * kNr);
-          continue;
-        }
-        for (int64_t i = 0; i < kNr && pb * kNr + i < pixels; ++i)
-          row[pb * kNr + i] =
-              requantize<TY>(acc[r * kNr + i] + pw.bias[channel], pw.multipliers[channel], y_zero);
+  parallel_for(pw.m_blocks * pixel_blocks, true, [&](int64_t item) {
+    const int64_t mb = item / pixel_blocks, pb = item % pixel_blocks;
+    alignas(32) int32_t acc[kMr * kNr];
+    micro_kernel_4x16(pw.pairs.data() + mb * pw.k_pairs * kMr, cols + pb * kNr * 2, pw.k_pairs,
+                      pixels_padded, acc);
+    for (int64_t r = 0; r < kMr; ++r) {
+      const int64_t m = mb * kMr + r;
+      if (m >= mg) break;
+      const int64_t channel = first_channel + m;
+      TY* row = out + channel * pixels;
+      if ((pb + 1) * kNr <= pixels) {
+        requantize_16(acc + r * kNr, pw.bias[channel], pw.multipliers[channel], y_zero,
+                      row + pb * kNr);
+        continue;
       }
+      for (int64_t i = 0; i < kNr && pb * kNr + i < pixels; ++i)
+        row[pb * kNr + i] =
+            requantize<TY>(acc[r * kNr + i] + pw.bias[channel], pw.multipliers[channel], y_zero);
     }
+  });
 }
 
 }  // namespace

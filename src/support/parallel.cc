@@ -1,0 +1,213 @@
+#include "support/parallel.h"
+
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <utility>
+
+namespace qdq::team_detail {
+namespace {
+
+// A word the team's threads watch for a change. A waiting thread spins first
+// (a layer's region follows the last within microseconds), then sleeps in the
+// kernel, so that a team waiting through a long serial stretch gives its
+// cores back. With more threads than cores a spinning thread would hold the
+// core the thread it waits for needs: then it hardly spins (as libgomp does).
+struct alignas(64) Watched {
+  std::atomic<uint32_t> word{0};
+};
+
+class Team {
+ public:
+  // Set by the master before its first region: OpenMP may give the team
+  // fewer threads than asked.
+  void set_threads(int threads) {
+    threads_ = threads;
+    spins_ = threads > omp_get_num_procs() ? kOversubscribedSpins : kSpins;
+  }
+  int threads() const { return threads_; }
+
+  // The master's side of a region: `job` on every thread, its own part
+  // first; the first exception any part threw is rethrown.
+  void run(Job job, void* body) {
+    job_ = job;
+    body_ = body;
+    finished_.word.store(0, std::memory_order_relaxed);
+    arrived_.store(0, std::memory_order_relaxed);
+    failed_.store(false, std::memory_order_relaxed);
+    bump(generation_);  // releases the stores above to the waiting threads
+    run_part(0);
+    for (uint32_t done; (done = finished_.word.load(std::memory_order_acquire)) !=
+                        static_cast<uint32_t>(threads_ - 1);)
+      await_change(finished_, done);
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+
+  // A waiting thread's loop, until the master stops the team.
+  void serve(int thread) {
+    for (uint32_t seen = 0;;) {
+      seen = await_change(generation_, seen);
+      if (stopped_.load(std::memory_order_acquire)) return;
+      run_part(thread);
+      finished_.word.fetch_add(1, std::memory_order_acq_rel);
+      wake_sleepers(finished_);
+    }
+  }
+
+  void stop() {
+    stopped_.store(true, std::memory_order_relaxed);
+    bump(generation_);
+  }
+
+  // Once a part has failed, the region's barriers let everyone through: the
+  // region's results are dropped, and no thread may wait for one that left.
+  void barrier() {
+    if (failed_.load(std::memory_order_acquire)) return;
+    const uint32_t generation = barrier_.word.load(std::memory_order_acquire);
+    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == threads_) {
+      arrived_.store(0, std::memory_order_relaxed);
+      bump(barrier_);
+      return;
+    }
+    while (barrier_.word.load(std::memory_order_acquire) == generation &&
+           !failed_.load(std::memory_order_acquire))
+      await_change(barrier_, generation);
+  }
+
+ private:
+  static constexpr int kSpins = 1 << 14, kOversubscribedSpins = 64;  // a pause: ~28 ns here
+
+  void run_part(int thread);
+
+  uint32_t await_change(Watched& w, uint32_t seen) {
+    for (int i = 0; i < spins_; ++i) {
+      const uint32_t now = w.word.load(std::memory_order_acquire);
+      if (now != seen) return now;
+      __builtin_ia32_pause();
+    }
+    // seq_cst pairs with wake_sleepers': either the changer sees this
+    // sleeper, or this thread sees the change before it sleeps.
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    while (w.word.load(std::memory_order_seq_cst) == seen) w.word.wait(seen);
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    return w.word.load(std::memory_order_acquire);
+  }
+  void bump(Watched& w) {
+    w.word.fetch_add(1, std::memory_order_seq_cst);
+    wake_sleepers(w);
+  }
+  void wake_sleepers(Watched& w) {
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) w.word.notify_all();
+  }
+
+  int threads_ = 1, spins_ = kSpins;
+  Job job_ = nullptr;
+  void* body_ = nullptr;
+  Watched generation_, finished_, barrier_;
+  alignas(64) std::atomic<int> arrived_{0};
+  std::atomic<bool> failed_{false}, stopped_{false};
+  alignas(64) std::atomic<int> sleepers_{0};
+  std::mutex error_mutex_;
+  std::exception_ptr error_;
+};
+
+thread_local Team* master_of = nullptr;  // the team whose master this thread is
+// The region this thread is running a part of (nullptr: one run inline).
+thread_local Team* region_team = nullptr;
+thread_local bool in_region = false;
+thread_local int region_thread = 0, region_threads = 1;
+
+// This thread's region state while it runs a part of a region, the state
+// before restored after (a region opened inside a part runs inline).
+class RegionPart {
+ public:
+  RegionPart(Team* team, int thread, int threads)
+      : team_(std::exchange(region_team, team)),
+        in_region_(std::exchange(in_region, true)),
+        thread_(std::exchange(region_thread, thread)),
+        threads_(std::exchange(region_threads, threads)) {}
+  ~RegionPart() {
+    region_team = team_;
+    in_region = in_region_;
+    region_thread = thread_;
+    region_threads = threads_;
+  }
+  RegionPart(const RegionPart&) = delete;
+  RegionPart& operator=(const RegionPart&) = delete;
+
+ private:
+  Team* team_;
+  bool in_region_;
+  int thread_, threads_;
+};
+
+void Team::run_part(int thread) {
+  try {
+    const RegionPart part(this, thread, threads_);
+    job_(body_, thread, threads_);
+  } catch (...) {
+    {
+      const std::lock_guard lock(error_mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+    failed_.store(true, std::memory_order_seq_cst);
+    bump(barrier_);
+  }
+}
+
+}  // namespace
+
+bool can_open_team() {
+  return master_of == nullptr && !in_region && !omp_in_parallel() && omp_get_max_threads() > 1;
+}
+
+bool in_team() { return master_of != nullptr && !in_region; }
+
+void run_as_team(void (*f)(void*), void* context) {
+  Team team;
+  std::exception_ptr error;
+#pragma omp parallel
+  {
+    if (omp_get_thread_num() == 0) {
+      team.set_threads(omp_get_num_threads());
+      master_of = &team;
+      try {
+        f(context);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      master_of = nullptr;
+      team.stop();
+    } else {
+      team.serve(omp_get_thread_num());
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+void run_region(Job job, void* body) {
+  if (in_team()) return master_of->run(job, body);
+  const RegionPart part(nullptr, 0, 1);
+  job(body, 0, 1);
+}
+
+}  // namespace qdq::team_detail
+
+namespace qdq {
+
+int team_threads() {
+  using namespace team_detail;
+  if (in_team()) return master_of->threads();
+  return can_open_team() ? omp_get_max_threads() : 1;
+}
+
+void region_barrier() {
+  if (team_detail::region_team != nullptr) team_detail::region_team->barrier();
+}
+
+std::pair<int64_t, int64_t> thread_range(int64_t n) {
+  const int64_t threads = team_detail::region_threads, thread = team_detail::region_thread;
+  return {n * thread / threads, n * (thread + 1) / threads};
+}
+
+}  // namespace qdq
