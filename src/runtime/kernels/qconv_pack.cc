@@ -335,11 +335,16 @@ void qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t 
   const SpatialGeometry& g = p.params.shape.geometry;
   const int64_t tc = p.tap_channels;
   rows->flip = source.flip ? 0x80808080u : 0;
-  rows->quads = tc / 4;
+  // Undilated, a kernel row's taps are neighbouring pixels: one segment of
+  // all their quads (the weights' K order is the same), which the tiles walk
+  // in one loop instead of one per tap (ResNet-20 at batch 32, one thread:
+  // 3 % faster; AMX's K chunks 3x longer for 16-channel taps).
+  const int64_t taps_per_segment = g.dilation[2] == 1 ? g.kernel[2] : 1;
+  rows->quads = taps_per_segment * tc / 4;
   rows->stride = g.stride[2] * tc;
   rows->segments = 0;
   for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
-    for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+    for (int64_t kw = 0; kw < g.kernel[2]; kw += taps_per_segment) {
       const int64_t ih = oh * g.stride[1] + kh * g.dilation[1];  // in padded coordinates
       const int64_t iw = ow0 * g.stride[2] + kw * g.dilation[2];
       rows->segment[static_cast<size_t>(rows->segments++)] =
