@@ -117,6 +117,9 @@ thread_local Team* region_team = nullptr;
 thread_local bool in_region = false;
 thread_local int region_thread = 0, region_threads = 1;
 
+// This thread is a team's master, between the team's regions.
+bool in_team() { return master_of != nullptr && !in_region; }
+
 // This thread's region state while it runs a part of a region, the state
 // before restored after (a region opened inside a part runs inline).
 class RegionPart {
@@ -161,9 +164,7 @@ bool can_open_team() {
   return master_of == nullptr && !in_region && !omp_in_parallel() && omp_get_max_threads() > 1;
 }
 
-bool in_team() { return master_of != nullptr && !in_region; }
-
-void run_as_team(void (*f)(void*), void* context) {
+void run_as_team(void (*f)(const void*), const void* context) {
   Team team;
   std::exception_ptr error;
 #pragma omp parallel

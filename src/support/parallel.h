@@ -74,8 +74,7 @@ using Job = void (*)(void* body, int thread, int threads);
 
 // The team's side of with_team and parallel_region (parallel.cc).
 bool can_open_team();
-void run_as_team(void (*f)(void*), void* context);
-bool in_team();
+void run_as_team(void (*f)(const void*), const void* context);
 void run_region(Job job, void* body);
 
 }  // namespace team_detail
@@ -87,7 +86,10 @@ void with_team(F&& f) {
     return;
   }
   team_detail::run_as_team(
-      [](void* context) { (*static_cast<std::remove_reference_t<F>*>(context))(); }, &f);
+      [](const void* context) {
+        (*static_cast<std::remove_reference_t<F>*>(const_cast<void*>(context)))();
+      },
+      &f);
 }
 
 template <typename Body>
@@ -96,8 +98,8 @@ void parallel_region(Body&& body) {
   const team_detail::Job job = [](void* context, int thread, int threads) {
     (*static_cast<B*>(context))(thread, threads);
   };
-  if (team_detail::in_team() || !team_detail::can_open_team())
-    return team_detail::run_region(job, &body);
+  // Already in a team (which makes can_open_team false), or unable to open one.
+  if (!team_detail::can_open_team()) return team_detail::run_region(job, &body);
   with_team([&] { team_detail::run_region(job, &body); });
 }
 
