@@ -110,7 +110,7 @@ constexpr int64_t qconv_tile_accumulators() {
 }
 
 template <typename Ops, typename Q, typename R>
-void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
+void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const QConvParams& q = p.params;
   const int64_t m = q.shape.out_channels;
   const int64_t out_height = q.out_height(), out_width = q.out_width();
@@ -124,7 +124,7 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const auto panel_start = [&](int64_t i) { return i * panel_blocks + std::min(i, wider_panels); };
   const int64_t rows = shape.rows;
   const int64_t quads = p.k_padded / 4;
-  const QConvSource source = qconv_source(p, x, rows);
+  const QConvSource source = qconv_source(p, rows);
   // Direct tiles stay within an output row (their rows are one stride apart);
   // gathered tiles run over the flattened pixels.
   const int64_t tiles_per_row = (out_width + rows - 1) / rows;
@@ -139,11 +139,7 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
         thread_buffer<uint8_t, BufferUse::kGatheredRows>(static_cast<size_t>(rows * p.k_padded));
     alignas(64) int32_t acc[qconv_tile_accumulators<Ops>()];
     TileRows a;
-    if (source.copy_rows > 0) {
-      const auto [first_row, end_row] = thread_range(source.copy_rows);
-      for (int64_t row = first_row; row < end_row; ++row) qconv_copy_input_row(p, source, x, row);
-      region_barrier();
-    }
+    QConvRowWindow window(p, source, x);
     // The thread's work items in order, its tile's place stepped from one to
     // the next: five divisions per tile, with the TileRows copy each tile made,
     // were a tenth of ResNet-20's run (-9 % without them).
@@ -158,7 +154,7 @@ void qconv_gemm(QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
         count = std::min(rows, out_width - ow0);
       }
       if (source.direct && count == rows) {
-        qconv_direct_rows(p, source, n, oh, ow0, &a);
+        qconv_direct_rows(p, source, window, n, oh, ow0, &a);
       } else {  // gathered: one segment
         a.segments = 1;
         a.quads = quads;
@@ -252,7 +248,7 @@ void qconv_depthwise(QConvPacked& p, const TX* x, const R* residual, Q* out) {
 template <typename Ops>
 void qconv_run(OpContext& ctx) {
   const auto state = qconv_state(ctx, Ops::kDomain);
-  QConvPacked& p = *state;  // mutable only for the padded input it keeps
+  QConvPacked& p = *state;  // mutable only for the depthwise's zero pixels it keeps
   if (!qconv_packable(p.params) || !Ops::accepts(p)) {
     ctx.ran_at(Isa::kRef);
     return qconv_reference(ctx);

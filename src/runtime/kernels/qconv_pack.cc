@@ -3,8 +3,11 @@
 #include <emmintrin.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
+
+#include "support/parallel.h"
 
 namespace qdq {
 namespace {
@@ -202,7 +205,6 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
   if (!state || (state->packed && state->domain != domain)) state = std::make_shared<QConvPacked>();
   state->params = read_qconv_params(ctx);
   state->input_shape = ctx.input(0).shape();
-  state->padded_input.clear();
   state->zero_pixels.clear();
   if (qconv_packable(state->params)) {
     state->tap_channels = round_up(state->params.shape.in_channels, 4);
@@ -284,10 +286,9 @@ bool qconv_reads_rows(const QConvPacked& p) {
   return g.kernel_size() <= TileRows::kMaxSegments && !one_by_one;
 }
 
-QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows) {
+QConvSource qconv_source(const QConvPacked& p, int64_t tile_rows) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
-  const int64_t c = q.shape.in_channels, tc = p.tap_channels;
   QConvSource s;
   s.direct = qconv_reads_rows(p);
   // A direct tile stays within an output row, so the last tile of a row
@@ -302,39 +303,78 @@ QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows) {
   s.pad_left = g.pad_begin[2];
   s.height = q.height() + g.pad_begin[1] + g.pad_end[1];
   s.width = q.width() + g.pad_begin[2] + g.pad_end[2];
-  const bool copied = s.height != q.height() || s.width != q.width() || tc != c;
-  if (!copied) {  // read in place, flipped as loaded
-    s.x = x;
-    s.flip = p.flip;
-    return s;
-  }
-  const auto bytes = static_cast<size_t>(q.shape.batch * s.height * s.width * tc);
-  if (p.padded_input.size() != bytes) p.padded_input.assign(bytes, static_cast<uint8_t>(p.a_zero));
-  s.x = p.padded_input.data();
-  s.copy_rows = q.shape.batch * q.height();
+  s.copied =
+      s.height != q.height() || s.width != q.width() || p.tap_channels != q.shape.in_channels;
   return s;
 }
 
-void qconv_copy_input_row(QConvPacked& p, const QConvSource& source, const uint8_t* x,
-                          int64_t row) {
-  const QConvParams& q = p.params;
-  const int64_t c = q.shape.in_channels, tc = p.tap_channels;
-  const int64_t n = row / q.height(), h = row % q.height();
-  uint8_t* dst = p.padded_input.data() +
-                 ((n * source.height + h + source.pad_top) * source.width + source.pad_left) * tc;
-  const uint8_t* src = x + row * q.width() * c;
-  if (tc == c)
-    copy_channels(dst, src, q.width() * c, p.flip);
-  else  // pixel by pixel, the padding channels left at a_zero
-    for (int64_t iw = 0; iw < q.width(); ++iw)
-      copy_channels(dst + iw * tc, src + iw * c, c, p.flip);
+namespace {
+enum class RowWindowBuffer { kRows, kHeld };
+}  // namespace
+
+QConvRowWindow::QConvRowWindow(const QConvPacked& p, const QConvSource& source, const uint8_t* x)
+    : p_(p), source_(source), x_(x) {
+  if (!source.copied) return;
+  const SpatialGeometry& g = p.params.shape.geometry;
+  const int64_t tc = p.tap_channels, c = p.params.shape.in_channels;
+  // The rows of one output row's taps span (kernel - 1) * dilation + 1 rows,
+  // so with at least as many slots, row ih's (ih modulo the slots) never holds
+  // one still needed. A power of 2: a mask, not a division, per tile's tap row.
+  slots_ = static_cast<int64_t>(
+      std::bit_ceil(static_cast<uint64_t>((g.kernel[1] - 1) * g.dilation[1] + 1)));
+  row_bytes_ = source.width * tc;
+  const auto bytes = static_cast<size_t>((slots_ + 1) * row_bytes_);
+  rows_ = thread_buffer<uint8_t, RowWindowBuffer::kRows>(bytes);
+  held_ = thread_buffer<int64_t, RowWindowBuffer::kHeld>(static_cast<size_t>(slots_));
+  std::fill_n(held_, slots_, int64_t{-1});
+  const auto zero = static_cast<uint8_t>(p.a_zero);
+  if (tc != c) {  // the padding channels too
+    std::memset(rows_, zero, bytes);
+    return;
+  }
+  // Copies write the input's columns only: the padding columns, and the row
+  // that padding rows read, are written here once.
+  const int64_t left = source.pad_left * tc, right = row_bytes_ - left - p.params.width() * tc;
+  for (int64_t slot = 0; slot < slots_; ++slot) {
+    std::memset(rows_ + slot * row_bytes_, zero, static_cast<size_t>(left));
+    std::memset(rows_ + (slot + 1) * row_bytes_ - right, zero, static_cast<size_t>(right));
+  }
+  std::memset(rows_ + slots_ * row_bytes_, zero, static_cast<size_t>(row_bytes_));
 }
 
-void qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t n, int64_t oh,
-                       int64_t ow0, TileRows* rows) {
+const uint8_t* QConvRowWindow::row(int64_t n, int64_t ih) {
+  const QConvParams& q = p_.params;
+  const int64_t c = q.shape.in_channels, tc = p_.tap_channels;
+  if (!source_.copied) return x_ + (n * q.height() + ih) * q.width() * c;
+  const int64_t h = ih - source_.pad_top;
+  if (h < 0 || h >= q.height()) return rows_ + slots_ * row_bytes_;
+  const int64_t slot = ih & (slots_ - 1), held = n * source_.height + ih;
+  uint8_t* dst = rows_ + slot * row_bytes_;
+  if (held_[slot] == held) return dst;
+  held_[slot] = held;
+  dst += source_.pad_left * tc;
+  const uint8_t* src = x_ + (n * q.height() + h) * q.width() * c;
+  if (tc == c) {
+    copy_channels(dst, src, q.width() * c, p_.flip);
+  } else if (c == 3 && tc == 4) {  // an RGB stem's pixels: one 4-byte word each
+    const uint32_t flip = p_.flip ? 0x808080u : 0, pad = static_cast<uint32_t>(p_.a_zero) << 24;
+    for (int64_t iw = 0; iw < q.width(); ++iw) {
+      const uint8_t* pixel = src + iw * 3;
+      const uint32_t word = ((pixel[0] | pixel[1] << 8 | pixel[2] << 16) ^ flip) | pad;
+      std::memcpy(dst + iw * 4, &word, 4);
+    }
+  } else {  // pixel by pixel, the padding channels left at a_zero
+    for (int64_t iw = 0; iw < q.width(); ++iw)
+      copy_channels(dst + iw * tc, src + iw * c, c, p_.flip);
+  }
+  return rows_ + slot * row_bytes_;
+}
+
+void qconv_direct_rows(const QConvPacked& p, const QConvSource& source, QConvRowWindow& window,
+                       int64_t n, int64_t oh, int64_t ow0, TileRows* rows) {
   const SpatialGeometry& g = p.params.shape.geometry;
   const int64_t tc = p.tap_channels;
-  rows->flip = source.flip ? 0x80808080u : 0;
+  rows->flip = !source.copied && p.flip ? 0x80808080u : 0;
   // Undilated, a kernel row's taps are neighbouring pixels: one segment of
   // all their quads (the weights' K order is the same), which the tiles walk
   // in one loop instead of one per tap (ResNet-20 at batch 32, one thread:
@@ -343,13 +383,12 @@ void qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t 
   rows->quads = taps_per_segment * tc / 4;
   rows->stride = g.stride[2] * tc;
   rows->segments = 0;
-  for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
-    for (int64_t kw = 0; kw < g.kernel[2]; kw += taps_per_segment) {
-      const int64_t ih = oh * g.stride[1] + kh * g.dilation[1];  // in padded coordinates
-      const int64_t iw = ow0 * g.stride[2] + kw * g.dilation[2];
+  for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+    const uint8_t* row = window.row(n, oh * g.stride[1] + kh * g.dilation[1]);
+    for (int64_t kw = 0; kw < g.kernel[2]; kw += taps_per_segment)
       rows->segment[static_cast<size_t>(rows->segments++)] =
-          source.x + ((n * source.height + ih) * source.width + iw) * tc;
-    }
+          row + (ow0 * g.stride[2] + kw * g.dilation[2]) * tc;
+  }
 }
 
 }  // namespace qdq

@@ -74,9 +74,6 @@ struct QConvPacked {
   // (sum a w = sum x w + 128 sum w; AMX's tdpbssd reads int8 rows in place).
   // Made from the packed weights, not kept in plans.
   std::vector<int32_t> flip_sums;
-  // The direct tiles' padded input, kept across runs: its border (a_zero) is
-  // written once, the inside copied each run (qconv_source).
-  std::vector<uint8_t> padded_input;
   // Depthwise: x_zero bytes that taps outside the input read (qconv_depthwise).
   std::vector<uint8_t> zero_pixels;
   // Where every value an epilogue without a residual rounds is provably below
@@ -130,33 +127,48 @@ inline int32_t tile_quad(const uint8_t* at) {
 }
 
 // Where a layer's tiles read from. Kernels other than 1x1 read their taps
-// straight from the input, copied each run into a buffer padded with a_zero
-// where the layer pads or its channels are not a multiple of 4 (a stem's 3:
-// each pixel's channels padded to tap_channels), flipped as loaded where it
-// is read in place: no per-tile gathering, in tiles of `tile_rows` pixels
-// within an output row. 1x1 layers, and rows so narrow that their last tile
-// would mostly compute padding, gather each tile (qconv_gather_rows).
+// straight from the input's rows, in tiles of `tile_rows` pixels within an
+// output row: no per-tile gathering. Where the layer pads, or its channels are
+// not a multiple of 4 (a stem's 3: each pixel's channels padded to
+// tap_channels), the rows are copies padded with a_zero (QConvRowWindow);
+// otherwise the input itself, flipped as loaded where it needs the flip. 1x1
+// layers, and rows so narrow that their last tile would mostly compute
+// padding, gather each tile (qconv_gather_rows).
 struct QConvSource {
   bool direct = false;
-  const uint8_t* x = nullptr;         // the (padded) input the direct tiles read
-  bool flip = false;                  // x is the input itself and still needs the flip
-  int64_t height = 0, width = 0;      // its dims
+  bool copied = false;                // the tiles read padded copies of the rows
+  int64_t height = 0, width = 0;      // the padded input's dims (the input's where not copied)
   int64_t pad_top = 0, pad_left = 0;  // where the input sits in it
-  int64_t copy_rows = 0;              // input rows to copy into it before the tiles read it
 };
-// The source, its padded buffer made where the layer needs one (filled by
-// qconv_copy_input_row, inside the GEMM's parallel region: a region of its
-// own cost a fork and a join per layer).
-QConvSource qconv_source(QConvPacked& p, const uint8_t* x, int64_t tile_rows);
-// Copies input row `row` (batch * height + h) into the padded buffer.
-void qconv_copy_input_row(QConvPacked& p, const QConvSource& source, const uint8_t* x, int64_t row);
+QConvSource qconv_source(const QConvPacked& p, int64_t tile_rows);
 // Whether the layer's tiles read straight from the input where its rows are
 // wide enough (what qconv_source decides from the tile's rows).
 bool qconv_reads_rows(const QConvPacked& p);
 
+// The padded input rows a thread's direct tiles read. Copied: a window of
+// the rows one output row's taps span, each slot taking the next row needed
+// as the thread's tiles move down the image, so the copies stay in L1 and no
+// thread waits for another's. (The whole padded input, copied before the
+// tiles behind a barrier, was a tenth of ResNet-20's run at batch 32.)
+class QConvRowWindow {
+ public:
+  // Takes this thread's buffers: one window per thread at a time.
+  QConvRowWindow(const QConvPacked& p, const QConvSource& source, const uint8_t* x);
+  // Row ih (in padded coordinates) of image n.
+  const uint8_t* row(int64_t n, int64_t ih);
+
+ private:
+  const QConvPacked& p_;
+  const QConvSource& source_;
+  const uint8_t* x_;
+  int64_t slots_ = 0, row_bytes_ = 0;
+  uint8_t* rows_ = nullptr;  // [slots_ + 1][row_bytes_], the last all a_zero (padding rows)
+  int64_t* held_ = nullptr;  // the padded row (n * height + ih) each slot holds, -1 none
+};
+
 // The direct tile of image n's output row oh, pixels ow0 on, written to `rows`.
-void qconv_direct_rows(const QConvPacked& p, const QConvSource& source, int64_t n, int64_t oh,
-                       int64_t ow0, TileRows* rows);
+void qconv_direct_rows(const QConvPacked& p, const QConvSource& source, QConvRowWindow& window,
+                       int64_t n, int64_t oh, int64_t ow0, TileRows* rows);
 
 // Gathers the activation rows of a tile of `tile_rows` output pixels starting
 // at `first` (flattened over batch, height, width), `count` of them real (the

@@ -179,6 +179,7 @@ void expect_identical(Isa isa, const Case& c, uint32_t seed, Fill how, const Sca
 
 const Case kCases[] = {
     {1, 3, 16, 32, 32, 3, 1, 1, 1, 1},                // stem: K = 27, padded to 28
+    {3, 3, 16, 5, 64, 7, 2, 3, 1, 1},                 // ResNet-50's stem: 7 rows a tap window
     {1, 16, 16, 8, 8, 3, 1, 1, 1, 1, true, true},     // ResNet block conv2 with add + ReLU
     {2, 16, 16, 16, 16, 3, 1, 1, 1, 1, true, true},   // whole direct tiles (VNNI: 16-pixel rows)
     {1, 16, 64, 12, 12, 3, 1, 1, 1, 1, false, true},  // direct tiles of 12 pixels, 2 blocks
