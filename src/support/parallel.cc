@@ -33,8 +33,6 @@ class Team {
     job_ = job;
     body_ = body;
     finished_.word.store(0, std::memory_order_relaxed);
-    arrived_.store(0, std::memory_order_relaxed);
-    failed_.store(false, std::memory_order_relaxed);
     bump(generation_);  // releases the stores above to the waiting threads
     run_part(0);
     for (uint32_t done; (done = finished_.word.load(std::memory_order_acquire)) !=
@@ -57,21 +55,6 @@ class Team {
   void stop() {
     stopped_.store(true, std::memory_order_relaxed);
     bump(generation_);
-  }
-
-  // Once a part has failed, the region's barriers let everyone through: the
-  // region's results are dropped, and no thread may wait for one that left.
-  void barrier() {
-    if (failed_.load(std::memory_order_acquire)) return;
-    const uint32_t generation = barrier_.word.load(std::memory_order_acquire);
-    if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == threads_) {
-      arrived_.store(0, std::memory_order_relaxed);
-      bump(barrier_);
-      return;
-    }
-    while (barrier_.word.load(std::memory_order_acquire) == generation &&
-           !failed_.load(std::memory_order_acquire))
-      await_change(barrier_, generation);
   }
 
  private:
@@ -103,17 +86,14 @@ class Team {
   int threads_ = 1, spins_ = kSpins;
   Job job_ = nullptr;
   void* body_ = nullptr;
-  Watched generation_, finished_, barrier_;
-  alignas(64) std::atomic<int> arrived_{0};
-  std::atomic<bool> failed_{false}, stopped_{false};
+  Watched generation_, finished_;
+  std::atomic<bool> stopped_{false};
   alignas(64) std::atomic<int> sleepers_{0};
   std::mutex error_mutex_;
   std::exception_ptr error_;
 };
 
 thread_local Team* master_of = nullptr;  // the team whose master this thread is
-// The region this thread is running a part of (nullptr: one run inline).
-thread_local Team* region_team = nullptr;
 thread_local bool in_region = false;
 thread_local int region_thread = 0, region_threads = 1;
 
@@ -124,13 +104,11 @@ bool in_team() { return master_of != nullptr && !in_region; }
 // before restored after (a region opened inside a part runs inline).
 class RegionPart {
  public:
-  RegionPart(Team* team, int thread, int threads)
-      : team_(std::exchange(region_team, team)),
-        in_region_(std::exchange(in_region, true)),
+  RegionPart(int thread, int threads)
+      : in_region_(std::exchange(in_region, true)),
         thread_(std::exchange(region_thread, thread)),
         threads_(std::exchange(region_threads, threads)) {}
   ~RegionPart() {
-    region_team = team_;
     in_region = in_region_;
     region_thread = thread_;
     region_threads = threads_;
@@ -139,22 +117,17 @@ class RegionPart {
   RegionPart& operator=(const RegionPart&) = delete;
 
  private:
-  Team* team_;
   bool in_region_;
   int thread_, threads_;
 };
 
 void Team::run_part(int thread) {
   try {
-    const RegionPart part(this, thread, threads_);
+    const RegionPart part(thread, threads_);
     job_(body_, thread, threads_);
   } catch (...) {
-    {
-      const std::lock_guard lock(error_mutex_);
-      if (!error_) error_ = std::current_exception();
-    }
-    failed_.store(true, std::memory_order_seq_cst);
-    bump(barrier_);
+    const std::lock_guard lock(error_mutex_);
+    if (!error_) error_ = std::current_exception();
   }
 }
 
@@ -188,7 +161,7 @@ void run_as_team(void (*f)(const void*), const void* context) {
 
 void run_region(Job job, void* body) {
   if (in_team()) return master_of->run(job, body);
-  const RegionPart part(nullptr, 0, 1);
+  const RegionPart part(0, 1);
   job(body, 0, 1);
 }
 
@@ -200,10 +173,6 @@ int team_threads() {
   using namespace team_detail;
   if (in_team()) return master_of->threads();
   return can_open_team() ? omp_get_max_threads() : 1;
-}
-
-void region_barrier() {
-  if (team_detail::region_team != nullptr) team_detail::region_team->barrier();
 }
 
 std::pair<int64_t, int64_t> thread_range(int64_t n) {

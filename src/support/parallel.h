@@ -36,9 +36,6 @@ int team_threads();
 template <typename Body>
 void parallel_region(Body&& body);
 
-// Inside a region's body: waits until every thread of the region gets here.
-void region_barrier();
-
 // Inside a region's body: this thread's share [begin, end) of n items split
 // evenly and in order (a static schedule whose items the caller walks itself,
 // stepping state from one item to the next).

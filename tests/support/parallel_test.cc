@@ -63,26 +63,6 @@ TEST_F(ParallelTest, ThreadRangesCoverEveryItemOnce) {
   }
 }
 
-// What a thread wrote before the barrier, every thread reads after it.
-TEST_F(ParallelTest, BarrierOrdersTheRegionsPhases) {
-  with_team([&] {
-    for (int round = 0; round < 2000; ++round) {
-      std::vector<int> written(kThreads, -1);
-      std::vector<int> sums(kThreads, 0);
-      parallel_region([&](int thread, int threads) {
-        written[static_cast<size_t>(thread)] = round + thread;
-        region_barrier();
-        for (int t = 0; t < threads; ++t)
-          sums[static_cast<size_t>(thread)] += written[static_cast<size_t>(t)];
-        region_barrier();
-        written[static_cast<size_t>(thread)] = 0;  // after everyone read
-      });
-      for (int t = 0; t < kThreads; ++t)
-        ASSERT_EQ(sums[static_cast<size_t>(t)], 3 * round + 0 + 1 + 2) << round;
-    }
-  });
-}
-
 TEST_F(ParallelTest, RegionInsideARegionRunsOnItsThreadAlone) {
   std::atomic<int> inner_runs{0}, inner_threads{0};
   with_team([&] {
@@ -93,7 +73,6 @@ TEST_F(ParallelTest, RegionInsideARegionRunsOnItsThreadAlone) {
         EXPECT_EQ(thread, 0);
         inner_threads = threads;
         inner_runs.fetch_add(1);
-        region_barrier();  // alone: returns at once
       });
       EXPECT_EQ(thread_range(10), range) << "the outer region's, restored";
     });
@@ -107,8 +86,6 @@ TEST_F(ParallelTest, AThreadsExceptionReachesTheCallerAndTheTeamGoesOn) {
     for (int failing = 0; failing < kThreads; ++failing) {
       EXPECT_THROW(parallel_region([&](int thread, int) {
                      if (thread == failing) throw std::runtime_error("part failed");
-                     region_barrier();  // the others must not wait for it here
-                     region_barrier();
                    }),
                    std::runtime_error);
       EXPECT_EQ(region_threads(), std::vector<int>(kThreads, 1));
@@ -128,7 +105,6 @@ TEST_F(ParallelTest, TeamWakesAfterALongSerialStretch) {
     parallel_region([&](int thread, int) {
       if (thread == 1)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the master sleeps too
-      region_barrier();
       parts.fetch_add(1);
     });
     EXPECT_EQ(parts.load(), kThreads);
