@@ -2,13 +2,15 @@
 models/make are not at hand (they are too large to commit or to carry to the
 device machine): torchvision's ResNet-50, random initialization, exported FP32
 and quantized by ONNX Runtime's quantize_static (QDQ, u8 activations, per-channel
-s8 weights, MinMax on 8 random images). Good for timing, not for accuracy.
+s8 weights, MinMax on 8 random images) after ONNX Runtime's pre-processing.
+Good for timing, not for accuracy.
 usage: python3 make_resnet50.py OUT_DIR"""
 import os
 import sys
 
 import numpy as np
 import onnxruntime.quantization as q
+from onnxruntime.quantization.shape_inference import quant_pre_process
 import torch
 import torchvision
 
@@ -16,10 +18,17 @@ out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 torch.manual_seed(0)
 model = torchvision.models.resnet50(weights=None).eval()
+exported = os.path.join(out, "resnet50.exported.onnx")
+torch.onnx.export(model, torch.randn(1, 3, 224, 224), exported, opset_version=13,
+                  input_names=["input"], output_names=["logits"],
+                  dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, dynamo=False)
+# The exporter leaves the folded convs' biases as Constant nodes, which
+# quantize_static leaves in float, and ONNX Runtime then runs those convs in
+# float (the device machine, batch 1, one thread: 118 ms against 26 ms on the
+# pre-processed file): ONNX Runtime's own pre-processing makes them initializers.
 fp32 = os.path.join(out, "resnet50.fp32.onnx")
-torch.onnx.export(model, torch.randn(1, 3, 224, 224), fp32, opset_version=13, input_names=["input"],
-                  output_names=["logits"], dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}},
-                  dynamo=False)
+quant_pre_process(exported, fp32)
+os.remove(exported)
 
 
 class Images(q.CalibrationDataReader):
