@@ -313,7 +313,11 @@ enum class RowWindowBuffer { kRows, kHeld };
 }  // namespace
 
 QConvRowWindow::QConvRowWindow(const QConvPacked& p, const QConvSource& source, const uint8_t* x)
-    : p_(p), source_(source), x_(x) {
+    : p_(p),
+      source_(source),
+      x_(x),
+      height_(p.params.height()),
+      pitch_(p.params.width() * p.params.shape.in_channels) {
   if (!source.copied) return;
   const SpatialGeometry& g = p.params.shape.geometry;
   const int64_t tc = p.tap_channels, c = p.params.shape.in_channels;
@@ -342,18 +346,12 @@ QConvRowWindow::QConvRowWindow(const QConvPacked& p, const QConvSource& source, 
   std::memset(rows_ + slots_ * row_bytes_, zero, static_cast<size_t>(row_bytes_));
 }
 
-const uint8_t* QConvRowWindow::row(int64_t n, int64_t ih) {
+void QConvRowWindow::copy_in(int64_t n, int64_t h, int64_t slot) {
   const QConvParams& q = p_.params;
   const int64_t c = q.shape.in_channels, tc = p_.tap_channels;
-  if (!source_.copied) return x_ + (n * q.height() + ih) * q.width() * c;
-  const int64_t h = ih - source_.pad_top;
-  if (h < 0 || h >= q.height()) return rows_ + slots_ * row_bytes_;
-  const int64_t slot = ih & (slots_ - 1), held = n * source_.height + ih;
-  uint8_t* dst = rows_ + slot * row_bytes_;
-  if (held_[slot] == held) return dst;
-  held_[slot] = held;
-  dst += source_.pad_left * tc;
-  const uint8_t* src = x_ + (n * q.height() + h) * q.width() * c;
+  held_[slot] = n * source_.height + h + source_.pad_top;
+  uint8_t* dst = rows_ + slot * row_bytes_ + source_.pad_left * tc;
+  const uint8_t* src = x_ + (n * height_ + h) * pitch_;
   if (tc == c) {
     copy_channels(dst, src, q.width() * c, p_.flip);
   } else if (c == 3 && tc == 4) {  // an RGB stem's pixels: one 4-byte word each
@@ -367,7 +365,6 @@ const uint8_t* QConvRowWindow::row(int64_t n, int64_t ih) {
     for (int64_t iw = 0; iw < q.width(); ++iw)
       copy_channels(dst + iw * tc, src + iw * c, c, p_.flip);
   }
-  return rows_ + slot * row_bytes_;
 }
 
 void qconv_direct_rows(const QConvPacked& p, const QConvSource& source, QConvRowWindow& window,

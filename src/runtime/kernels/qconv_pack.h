@@ -154,13 +154,25 @@ class QConvRowWindow {
  public:
   // Takes this thread's buffers: one window per thread at a time.
   QConvRowWindow(const QConvPacked& p, const QConvSource& source, const uint8_t* x);
-  // Row ih (in padded coordinates) of image n.
-  const uint8_t* row(int64_t n, int64_t ih);
+  // Row ih (in padded coordinates) of image n. Inline: a tile asks for one
+  // a kernel row, and most are in the window already.
+  const uint8_t* row(int64_t n, int64_t ih) {
+    if (!source_.copied) return x_ + (n * height_ + ih) * pitch_;
+    const int64_t h = ih - source_.pad_top;
+    if (h < 0 || h >= height_) return rows_ + slots_ * row_bytes_;
+    const int64_t slot = ih & (slots_ - 1);
+    if (held_[slot] != n * source_.height + ih) copy_in(n, h, slot);
+    return rows_ + slot * row_bytes_;
+  }
 
  private:
+  // Input row h of image n into `slot`.
+  void copy_in(int64_t n, int64_t h, int64_t slot);
+
   const QConvPacked& p_;
   const QConvSource& source_;
   const uint8_t* x_;
+  int64_t height_, pitch_;  // the input's rows, and the bytes of one
   int64_t slots_ = 0, row_bytes_ = 0;
   uint8_t* rows_ = nullptr;  // [slots_ + 1][row_bytes_], the last all a_zero (padding rows)
   int64_t* held_ = nullptr;  // the padded row (n * height + ih) each slot holds, -1 none
