@@ -29,7 +29,7 @@ enum class ActivationDomain { kUnsigned, kSigned };
 
 // A layer's packed weights depend on its constants alone: they are made once
 // (or come from a plan) and kept when the input shape changes; params and the
-// padded input follow the shape.
+// depthwise's zero pixels follow the shape.
 struct QConvPacked {
   QConvParams params;
   Shape input_shape;    // what params were read for
