@@ -158,7 +158,7 @@ bool can_open_team() {
   return master_of == nullptr && !in_region && !omp_in_parallel() && omp_get_max_threads() > 1;
 }
 
-void run_as_team(void (*f)(const void*), const void* context) {
+void run_as_team(void (*f)(void*), void* context) {
   Team team;
   std::exception_ptr error;
 #pragma omp parallel

@@ -71,7 +71,7 @@ using Job = void (*)(void* body, int thread, int threads);
 
 // The team's side of with_team and parallel_region (parallel.cc).
 bool can_open_team();
-void run_as_team(void (*f)(const void*), const void* context);
+void run_as_team(void (*f)(void*), void* context);
 void run_region(Job job, void* body);
 
 }  // namespace team_detail
@@ -83,10 +83,7 @@ void with_team(F&& f) {
     return;
   }
   team_detail::run_as_team(
-      [](const void* context) {
-        (*static_cast<std::remove_reference_t<F>*>(const_cast<void*>(context)))();
-      },
-      &f);
+      [](void* context) { (*static_cast<std::remove_reference_t<F>*>(context))(); }, &f);
 }
 
 template <typename Body>
