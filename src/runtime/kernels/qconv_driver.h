@@ -11,6 +11,11 @@
 //   template <Q, R> static void epilogue(const QConvPacked&, const EpilogueTile<Q, R>&);
 //       the tile's outputs from its accumulators (bias not added yet); Q, the
 //       output's type, and R, the residual's, are uint8_t, int8_t or float
+//   template <Q, R> static bool fused_tile(const QConvPacked&, int rows, int blocks,
+//                                          int64_t block, const TileRows& a,
+//                                          const EpilogueTile<Q, R>&);   (optional)
+//       gemm_tile and epilogue in one, where the kernel can (true); false
+//       leaves the tile to them
 //   template <TX> static void depthwise(const QConvPacked&, const TX* const* taps,
 //       int64_t step, int64_t pixels, int32_t* acc);
 //       acc[i * blocks * 16 + channel] = sum over the kernel's taps t of
@@ -167,12 +172,19 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* ou
       for (int64_t i = first_panel; i < end_panel; ++i) {
         const int64_t block = panel_start(i);
         const auto blocks = static_cast<int>(panel_start(i + 1) - block);
-        Ops::gemm_tile(p, static_cast<int>(rows), blocks, block, a, acc);
         const int64_t channel = block * kQConvBlock, at = first * m + channel;
         const int64_t channels = std::min<int64_t>(blocks * kQConvBlock, m - channel);
-        Ops::template epilogue<Q, R>(
-            p, EpilogueTile<Q, R>{acc, static_cast<int>(count), blocks, channel, channels, m,
-                                  residual ? residual + at : nullptr, out + at});
+        const R* tile_residual = residual ? residual + at : nullptr;
+        const EpilogueTile<Q, R> epilogue{acc, static_cast<int>(count), blocks,  channel, channels,
+                                          m,   tile_residual,           out + at};
+        bool fused = false;
+        if constexpr (requires { Ops::template fused_tile<Q, R>(p, 0, 0, 0, a, epilogue); })
+          fused =
+              Ops::template fused_tile<Q, R>(p, static_cast<int>(rows), blocks, block, a, epilogue);
+        if (!fused) {
+          Ops::gemm_tile(p, static_cast<int>(rows), blocks, block, a, acc);
+          Ops::template epilogue<Q, R>(p, epilogue);
+        }
         if constexpr (!std::is_same_v<Q, float>)  // while the tile is in L1
           for (int64_t r = 0; r < count; ++r) qconv_apply_table(q, out + at + r * m, channels);
       }

@@ -190,6 +190,7 @@ const Case kCases[] = {
     {1, 64, 24, 5, 5, 1, 1, 0, 1, 1, true, false},    // 1x1 read in place, partial block
     {1, 16, 60, 5, 5, 1, 1, 0, 1, 1, true, true},     // 4 blocks, the last partial
     {1, 17, 5, 6, 6, 1, 1, 0, 1, 1},                  // 1x1, channels not a multiple of 4
+    {2, 24, 144, 6, 8, 1, 1, 0, 1, 1, true, true},    // MobileNetV2's expansion: K = 24, 9 blocks
     {1, 5, 16, 9, 9, 3, 2, 0, 1, 1},                  // 5 channels padded to 8, no spatial pad
     {1, 6, 64, 4, 4, 3, 1, 1, 1, 1, true, false},     // 6 channels padded to 8, gathered rows
     {1, 32, 80, 4, 4, 1, 2, 0, 1, 1, false, true},    // 1x1 stride 2, 5 blocks: panels 4 + 1

@@ -159,6 +159,14 @@ struct AmxOps : avx512vnni::Avx512VnniOps {
         a, qconv_block_weights(p, block), p.k_padded / 4, chunk, group_rows,
         a.flip ? p.flip_sums.data() + block * kQConvBlock : nullptr, acc);
   }
+
+  // The tiles are AMX's, their sums stored through memory: not the fused
+  // AVX-512 VNNI tiles the base has.
+  template <typename Q, typename R>
+  static bool fused_tile(const QConvPacked&, int, int, int64_t, const TileRows&,
+                         const EpilogueTile<Q, R>&) {
+    return false;
+  }
 };
 
 std::atomic<int> min_tiles_per_thread{4};
