@@ -125,37 +125,44 @@ struct Avx512VnniOps {
   // channels) storing a tile's sums and loading them back took about as long
   // as the multiply-adds (one thread, batch 32: those layers 7-19 % faster
   // fused, ResNet-20's 16-channel layers 5-9 %, ResNet-18's 3x3 layers 1-4 %).
-  // Whole tiles of the shapes the models run, rows not flipped, the integer
-  // epilogue with finite multipliers; false for the rest (partial tiles, QAT's
-  // int8 rows and float sums).
+  // Whole tiles of the shapes the models run, the integer epilogue with
+  // finite multipliers; false for the rest (partial tiles, QAT's float sums).
   template <typename Q, typename R>
   static bool fused_tile(const QConvPacked& p, int rows, int blocks, int64_t block,
                          const TileRows& a, const EpilogueTile<Q, R>& tile) {
     if constexpr (std::is_same_v<Q, float> || !std::is_same_v<Q, R>) {
       return false;
     } else {
-      if (a.flip || !p.finite_multipliers || p.params.float_sum || tile.rows != rows) return false;
-      using FusedFn =
-          void (*)(const QConvPacked&, const TileRows&, const int8_t*, const EpilogueTile<Q, Q>&);
-      const FusedFn fn = rows == 6 && blocks == 4    ? fused<6, 4, Q>
-                         : rows == 6 && blocks == 3  ? fused<6, 3, Q>
-                         : rows == 8 && blocks == 3  ? fused<8, 3, Q>
-                         : rows == 8 && blocks == 2  ? fused<8, 2, Q>
-                         : rows == 12 && blocks == 2 ? fused<12, 2, Q>
-                         : rows == 16 && blocks == 1 ? fused<16, 1, Q>
-                         : rows == 4 && blocks == 4  ? fused<4, 4, Q>
-                                                     : nullptr;
+      if (!p.finite_multipliers || p.params.float_sum || tile.rows != rows) return false;
+      const FusedFn<Q> fn =
+          a.flip ? fused_for<Q, true>(rows, blocks) : fused_for<Q, false>(rows, blocks);
       if (!fn) return false;
       fn(p, a, qconv_block_weights(p, block), tile);
       return true;
     }
   }
 
-  template <int Rows, int Blocks, typename Q>
+  template <typename Q>
+  using FusedFn = void (*)(const QConvPacked&, const TileRows&, const int8_t*,
+                           const EpilogueTile<Q, Q>&);
+
+  template <typename Q, bool Flip>
+  static FusedFn<Q> fused_for(int rows, int blocks) {
+    return rows == 6 && blocks == 4    ? fused<6, 4, Flip, Q>
+           : rows == 6 && blocks == 3  ? fused<6, 3, Flip, Q>
+           : rows == 8 && blocks == 3  ? fused<8, 3, Flip, Q>
+           : rows == 8 && blocks == 2  ? fused<8, 2, Flip, Q>
+           : rows == 12 && blocks == 2 ? fused<12, 2, Flip, Q>
+           : rows == 16 && blocks == 1 ? fused<16, 1, Flip, Q>
+           : rows == 4 && blocks == 4  ? fused<4, 4, Flip, Q>
+                                       : nullptr;
+  }
+
+  template <int Rows, int Blocks, bool Flip, typename Q>
   QDQ_AVX512_TARGET static void fused(const QConvPacked& p, const TileRows& a, const int8_t* w,
                                       const EpilogueTile<Q, Q>& tile) {
     __m512i c[Rows][Blocks];
-    accumulate<Rows, Blocks, false>(a, w, p.k_padded / 4, c);
+    accumulate<Rows, Blocks, Flip>(a, w, p.k_padded / 4, c);
     quantized_group<Blocks>(p, IntegerSum<Q>(p.params), tile, 0, tile.channels,
                             HeldSums<Rows, Blocks>{c});
   }
@@ -398,11 +405,15 @@ struct Avx512VnniOps {
     QDQ_AVX512_TARGET __m512i operator()(int r, int b) const { return c[r][b]; }
   };
 
-  // `Group` blocks from block b0 on, `channels` channels of them.
+  // `Group` blocks from block b0 on, `channels` channels of them. Always
+  // inlined: called out of line, the held sums it reads would live on the
+  // stack through the fused tile's multiply-adds (GCC stopped inlining it
+  // once the fused tiles had an int8-row variant: those layers ran 1.7-1.9x
+  // slower).
   template <int Group, typename Lanes, typename Q, typename R, typename Sums>
-  QDQ_AVX512_TARGET static void quantized_group(const QConvPacked& p, const Lanes& lanes,
-                                                const EpilogueTile<Q, R>& tile, int b0,
-                                                int64_t channels, const Sums& sums) {
+  QDQ_AVX512_TARGET static inline __attribute__((always_inline)) void quantized_group(
+      const QConvPacked& p, const Lanes& lanes, const EpilogueTile<Q, R>& tile, int b0,
+      int64_t channels, const Sums& sums) {
     // The tile's fields in locals: the 8-bit stores may alias anything, so
     // the compiler would reload them after every store.
     const int64_t pitch = tile.pitch, first = b0 * kQConvBlock;
