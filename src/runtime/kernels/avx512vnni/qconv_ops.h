@@ -80,31 +80,40 @@ QDQ_AVX512_TARGET void tile(const TileRows& a, const int8_t* w, int64_t quads, i
 
 using TileFn = void (*)(const TileRows&, const int8_t*, int64_t, int32_t*);
 
-template <int Rows, bool Flip>
-TileFn tile_for(int blocks) {
-  switch (blocks) {
-    case 1:
-      return tile<Rows, 1, Flip>;
-    case 2:
-      if constexpr (Rows * 2 <= 24) return tile<Rows, 2, Flip>;
-      break;
-    case 3:
-      if constexpr (Rows * 3 <= 24) return tile<Rows, 3, Flip>;
-      break;
-    case 4:
-      if constexpr (Rows * 4 <= 24) return tile<Rows, 4, Flip>;
-      break;
-  }
-  return nullptr;
+// The tiles the kernel has: 16, 12, 8, 6 or 4 rows by 1 to 4 blocks, at
+// most 24 accumulators. `make.template operator()<Rows, Blocks>()` for the
+// tile of `rows` by `blocks` (a function of that shape), null for another.
+template <typename Make>
+auto for_tile_shape(int rows, int blocks, Make make) {
+  using Fn = decltype(make.template operator()<4, 1>());
+  const auto with_rows = [&]<int Rows>() -> Fn {
+    switch (blocks) {
+      case 1:
+        return make.template operator()<Rows, 1>();
+      case 2:
+        if constexpr (Rows * 2 <= 24) return make.template operator()<Rows, 2>();
+        break;
+      case 3:
+        if constexpr (Rows * 3 <= 24) return make.template operator()<Rows, 3>();
+        break;
+      case 4:
+        if constexpr (Rows * 4 <= 24) return make.template operator()<Rows, 4>();
+        break;
+    }
+    return nullptr;
+  };
+  return rows == 16   ? with_rows.template operator()<16>()
+         : rows == 12 ? with_rows.template operator()<12>()
+         : rows == 8  ? with_rows.template operator()<8>()
+         : rows == 6  ? with_rows.template operator()<6>()
+         : rows == 4  ? with_rows.template operator()<4>()
+                      : Fn{nullptr};
 }
 
 template <bool Flip>
 TileFn tile_for(int rows, int blocks) {
-  return rows == 16   ? tile_for<16, Flip>(blocks)
-         : rows == 12 ? tile_for<12, Flip>(blocks)
-         : rows == 8  ? tile_for<8, Flip>(blocks)
-         : rows == 6  ? tile_for<6, Flip>(blocks)
-                      : tile_for<4, Flip>(blocks);
+  return for_tile_shape(rows, blocks,
+                        []<int Rows, int Blocks>() -> TileFn { return tile<Rows, Blocks, Flip>; });
 }
 
 struct Avx512VnniOps {
@@ -125,8 +134,8 @@ struct Avx512VnniOps {
   // channels) storing a tile's sums and loading them back took about as long
   // as the multiply-adds (one thread, batch 32: those layers 7-19 % faster
   // fused, ResNet-20's 16-channel layers 5-9 %, ResNet-18's 3x3 layers 1-4 %).
-  // Whole tiles of the shapes the models run, the integer epilogue with
-  // finite multipliers; false for the rest (partial tiles, QAT's float sums).
+  // Whole tiles, the integer epilogue with finite multipliers; false for the
+  // rest (partial tiles, QAT's float sums).
   template <typename Q, typename R>
   static bool fused_tile(const QConvPacked& p, int rows, int blocks, int64_t block,
                          const TileRows& a, const EpilogueTile<Q, R>& tile) {
@@ -134,10 +143,8 @@ struct Avx512VnniOps {
       return false;
     } else {
       if (!p.finite_multipliers || p.params.float_sum || tile.rows != rows) return false;
-      const FusedFn<Q> fn =
-          a.flip ? fused_for<Q, true>(rows, blocks) : fused_for<Q, false>(rows, blocks);
-      if (!fn) return false;
-      fn(p, a, qconv_block_weights(p, block), tile);
+      (a.flip ? fused_for<Q, true>(rows, blocks) : fused_for<Q, false>(rows, blocks))(
+          p, a, qconv_block_weights(p, block), tile);
       return true;
     }
   }
@@ -148,14 +155,9 @@ struct Avx512VnniOps {
 
   template <typename Q, bool Flip>
   static FusedFn<Q> fused_for(int rows, int blocks) {
-    return rows == 6 && blocks == 4    ? fused<6, 4, Flip, Q>
-           : rows == 6 && blocks == 3  ? fused<6, 3, Flip, Q>
-           : rows == 8 && blocks == 3  ? fused<8, 3, Flip, Q>
-           : rows == 8 && blocks == 2  ? fused<8, 2, Flip, Q>
-           : rows == 12 && blocks == 2 ? fused<12, 2, Flip, Q>
-           : rows == 16 && blocks == 1 ? fused<16, 1, Flip, Q>
-           : rows == 4 && blocks == 4  ? fused<4, 4, Flip, Q>
-                                       : nullptr;
+    return for_tile_shape(rows, blocks, []<int Rows, int Blocks>() -> FusedFn<Q> {
+      return fused<Rows, Blocks, Flip, Q>;
+    });
   }
 
   template <int Rows, int Blocks, bool Flip, typename Q>
