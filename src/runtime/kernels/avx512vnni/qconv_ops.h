@@ -131,9 +131,11 @@ struct Avx512VnniOps {
 
   // The GEMM tile and the integer epilogue in one, its sums kept in
   // registers. Where K is small (MobileNetV2's 1x1 expansions of 16 to 32
-  // channels) storing a tile's sums and loading them back took about as long
-  // as the multiply-adds (one thread, batch 32: those layers 7-19 % faster
-  // fused, ResNet-20's 16-channel layers 5-9 %, ResNet-18's 3x3 layers 1-4 %).
+  // channels) a tile's fixed costs, storing its sums and loading them back
+  // among them, are a good part of it (a 6 x 3 tile at K = 24: 151 cycles a
+  // call for 108 cycles of multiply-adds). One thread, batch 32: those layers
+  // 4-19 % faster fused, ResNet-20's 16-channel layers 5-10 %, ResNet-18's
+  // 3x3 layers 0-4 %.
   // Whole tiles, the integer epilogue with finite multipliers; false for the
   // rest (partial tiles, QAT's float sums).
   template <typename Q, typename R>
