@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "support/parallel.h"
 
@@ -189,6 +190,150 @@ void qconv_narrow_bounds(const OpContext& ctx, QConvPacked& p) {
     });
 }
 
+// The first S in [first, last + 1] where step(S) >= level (last + 1: none),
+// step being monotone: from `guess` on, stepping, then halving the bracket
+// if the guess was far off.
+template <typename Step>
+int64_t first_at_level(const Step& step, int64_t level, int64_t first, int64_t last,
+                       int64_t guess) {
+  if (step(first) >= level) return first;
+  if (step(last) < level) return last + 1;
+  int64_t below = first, above = last;  // step(below) < level <= step(above)
+  int64_t s = std::clamp(guess, below + 1, above);
+  for (int tries = 0; tries < 8 && below + 1 < above; ++tries) {
+    if (step(s) >= level)
+      above = s, s = std::max(s - 1, below + 1);
+    else
+      below = s, s = std::min(s + 1, above);
+  }
+  while (below + 1 < above) {
+    const int64_t mid = below + (above - below) / 2;
+    (step(mid) >= level ? above : below) = mid;
+  }
+  return above;
+}
+
+// v moved (k + 1) / 2 ulps, down for odd k, up for even: 0, -1, +1, -2, ...
+float ulps_off(float v, int k) {
+  const float toward =
+      k % 2 ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+  for (int i = 0; i < (k + 1) / 2; ++i) v = std::nextafter(v, toward);
+  return v;
+}
+
+// The affine form of one channel's float sum (QConvPacked::affine_sum),
+// with the sums where it misses: false where they are more than
+// kAffineExceptions. Both forms are monotone step functions of S (each
+// float step is monotone: the multipliers and y_scale are positive), so
+// they differ only between the S where each reaches an output level and
+// the S where the other does: those S are all checked. On MobileNetV2
+// QAT's channels the two reach a level at most one S apart, at up to a
+// few of the levels.
+template <typename Q>
+bool affine_channel(const QConvPacked& p, int64_t c, int64_t first, int64_t last, float multiplier,
+                    float offset, std::array<std::pair<int32_t, int32_t>, kAffineExceptions>& out,
+                    int* exceptions) {
+  const QConvParams& q = p.params;
+  auto affine = [&](int64_t s) {
+    const float t = std::fma(static_cast<float>(s), multiplier, offset);
+    return std::clamp<int64_t>(static_cast<int64_t>(std::nearbyint(t)) + q.y_zero, p.narrow_min,
+                               p.narrow_max);
+  };
+  auto reference = [&](int64_t s) {
+    return int64_t{qconv_epilogue<Q, Q>(q, c, static_cast<int32_t>(s), Q{0})};
+  };
+  const double bound = 1073741824.0;  // rounded in int32, as the kernels' lanes are
+  if (!(multiplier > 0) || !std::isfinite(offset) ||
+      !(std::fabs(std::fma(static_cast<float>(first), multiplier, offset)) < bound) ||
+      !(std::fabs(std::fma(static_cast<float>(last), multiplier, offset)) < bound))
+    return false;
+  *exceptions = 0;
+  int64_t previous = first;  // each level's S is at least the last one's
+  for (int64_t level = p.narrow_min + 1; level <= p.narrow_max; ++level) {
+    // Where the real line crosses level - 1/2: both steps are near.
+    const double crossing = (static_cast<double>(level - q.y_zero) - 0.5 - offset) / multiplier;
+    const auto guess =
+        static_cast<int64_t>(std::clamp(std::ceil(crossing), -4294967296.0, 4294967296.0));
+    const int64_t at = first_at_level(affine, level, previous, last, guess);
+    const int64_t want = first_at_level(reference, level, previous, last, at);
+    // Between the two, the forms differ at every S.
+    if (std::max(at, want) - std::min(at, want) > kAffineExceptions) return false;
+    for (int64_t s = std::min(at, want); s < std::max(at, want); ++s) {
+      const auto miss = static_cast<int32_t>(reference(s) - affine(s));
+      const bool known = std::any_of(out.begin(), out.begin() + *exceptions,
+                                     [&](const auto& e) { return e.first == s; });
+      if (miss == 0 || known) continue;
+      if (*exceptions == kAffineExceptions) return false;
+      out[static_cast<size_t>((*exceptions)++)] = {static_cast<int32_t>(s), miss};
+    }
+    previous = std::min(at, want);
+  }
+  return true;
+}
+
+// A float sum without a residual in the affine form, where every channel's
+// misses fit the exception slots (else the layer keeps the float steps).
+// Per channel: S's range from the weights (|x - x_zero| within the input
+// type's range, padding taps adding 0), multiplier m / y_scale and offset
+// B / y_scale in float. The unused slots hold an S the channel cannot
+// reach.
+void qconv_affine_sum(const OpContext& ctx, QConvPacked& p) {
+  const QConvParams& q = p.params;
+  p.affine_multipliers.clear();
+  p.affine_offsets.clear();
+  p.affine_exceptions.clear();
+  if (!q.float_sum || q.residual || !p.saturating_narrow || !p.finite_multipliers) return;
+  const int64_t m = q.shape.out_channels, padded = p.blocks * kQConvBlock;
+  const int64_t per_channel = q.shape.in_channels / q.shape.group * q.shape.geometry.kernel_size();
+  const int8_t* w = ctx.input(3).data<int8_t>();
+  const int64_t low = (q.x_type == DType::kInt8 ? -128 : 0) - q.x_zero, high = low + 255;
+  std::vector<float> multipliers(static_cast<size_t>(padded), 0.0f);
+  std::vector<float> offsets(multipliers.size(), 0.0f);
+  std::vector<int32_t> exceptions(static_cast<size_t>(2 * kAffineExceptions * padded), 0);
+  std::vector<uint8_t> fits(static_cast<size_t>(m), 0);
+  dispatch_types<uint8_t, int8_t>(ctx, q.y_type, [&](auto tag) {
+    parallel_for(m, m * per_channel > 4096, [&](int64_t c) {
+      const auto at = static_cast<size_t>(c);
+      int64_t first = q.bias[at], last = q.bias[at];
+      for (int64_t k = 0; k < per_channel; ++k) {
+        const int64_t wk = w[c * per_channel + k];
+        first += std::min(wk * low, wk * high);
+        last += std::max(wk * low, wk * high);
+      }
+      if (first <= std::numeric_limits<int32_t>::min() ||
+          last > std::numeric_limits<int32_t>::max())
+        return;
+      std::array<std::pair<int32_t, int32_t>, kAffineExceptions> misses{};
+      int count = 0;
+      // m / y_scale and B / y_scale, or where those miss more sums than the
+      // slots hold, a few ulps off them (MobileNetV2 QAT: 32 of its 41 float
+      // sums without a residual fit so).
+      const float multiplier = q.multipliers[at] / q.y_scale, offset = q.bias_float[at] / q.y_scale;
+      bool found = false;
+      for (int dm = 0; dm < 3 && !found; ++dm)
+        for (int db = 0; db < 9 && !found; ++db) {
+          multipliers[at] = ulps_off(multiplier, dm);
+          offsets[at] = ulps_off(offset, db);
+          found = affine_channel<decltype(tag)>(p, c, first, last, multipliers[at], offsets[at],
+                                                misses, &count);
+        }
+      if (!found) return;
+      for (int e = 0; e < kAffineExceptions; ++e) {
+        const auto slot = static_cast<size_t>(2 * e * padded) + at;
+        exceptions[slot] =
+            e < count ? misses[static_cast<size_t>(e)].first : static_cast<int32_t>(first - 1);
+        exceptions[slot + static_cast<size_t>(padded)] =
+            e < count ? misses[static_cast<size_t>(e)].second : 0;
+      }
+      fits[at] = 1;
+    });
+  });
+  if (std::find(fits.begin(), fits.end(), 0) != fits.end()) return;
+  p.affine_multipliers = std::move(multipliers);
+  p.affine_offsets = std::move(offsets);
+  p.affine_exceptions = std::move(exceptions);
+}
+
 }  // namespace
 
 bool qconv_packable(const QConvParams& p) {
@@ -213,6 +358,7 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
     else
       check_packed_state(ctx, *state);
     qconv_narrow_bounds(ctx, *state);
+    qconv_affine_sum(ctx, *state);
     if (state->params.depthwise() && state->depthwise_quads.empty())
       store_depthwise_layouts(*state);
     if (!state->params.depthwise()) {

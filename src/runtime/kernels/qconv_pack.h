@@ -23,6 +23,8 @@
 namespace qdq {
 
 constexpr int64_t kQConvBlock = 16;  // output channels per packed block
+// The sums per channel where a float sum's affine form may miss (QConvPacked).
+constexpr int kAffineExceptions = 1;
 
 // The activations' signedness a kernel multiplies in.
 enum class ActivationDomain { kUnsigned, kSigned };
@@ -82,6 +84,18 @@ struct QConvPacked {
   // [narrow_min, narrow_max] do the clamps, the activation's included.
   bool saturating_narrow = false;
   int32_t narrow_min = 0, narrow_max = 0;
+  // A float sum without a residual (QAT's convs but the blocks' last) in
+  // the integer epilogue's form, where that gives every output the layer
+  // can produce (qconv_affine_sum): per channel, from the exact integer sum
+  // S (bias included),
+  //   out = clamp(round(fma(float(S), affine_multipliers, affine_offsets))
+  //               + (S == exception S ? its step : 0) + y_zero, narrow_min, narrow_max)
+  // instead of the float steps and their division. affine_exceptions: for
+  // each of kAffineExceptions slots, [blocks * 16] sums S then [blocks * 16]
+  // steps. Empty where not.
+  std::vector<float> affine_multipliers, affine_offsets;  // [blocks * 16]
+  std::vector<int32_t> affine_exceptions;
+  bool affine_sum() const { return !affine_multipliers.empty(); }
 };
 
 // Block `block`'s packed weights; blocks are k_padded * 16 bytes apart.

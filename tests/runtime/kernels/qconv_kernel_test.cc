@@ -20,7 +20,9 @@ struct Case {
   bool residual = false, clamp = false;
 };
 
-enum class Fill { kRandom, kExtreme, kMinus128 };
+// kEveryPair: an 8-bit input of two channels holding every pair of values
+// (65536 pixels; the weights random).
+enum class Fill { kRandom, kExtreme, kMinus128, kEveryPair };
 
 // A float residual: values around the outputs', or (adversarial) runs of
 // NaN, infinities, signed zeros, the largest and a subnormal value.
@@ -49,6 +51,10 @@ Tensor fill_8bit(const Shape& shape, std::mt19937& rng, Fill how) {
   constexpr T lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
   for (int64_t i = 0; i < t.numel(); ++i) {
     T v = static_cast<T>(dist(rng));
+    if (how == Fill::kEveryPair) {
+      t.data<T>()[i] = static_cast<T>(lo + ((i / 2) >> (8 * (i % 2)) & 255));
+      continue;
+    }
     // Extremes: runs of pairs at the ends of the range (255 against +-127, the
     // saturating vpmaddubsw cases); int8 weights stay in [-127, 127] unless
     // kMinus128 asks for -128 too.
@@ -98,8 +104,8 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
       b.constant("x", fill<TX>({c.batch, c.height, c.width, c.channels}, rng, how)),
       b.constant("xs", Tensor::scalar<float>(s.x)),
       b.constant("xz", Tensor::scalar<TX>(static_cast<TX>(xz))),
-      b.constant(
-          "w", fill<int8_t>({c.out_channels, c.channels / c.group, c.kernel, c.kernel}, rng, how)),
+      b.constant("w", fill<int8_t>({c.out_channels, c.channels / c.group, c.kernel, c.kernel}, rng,
+                                   how == Fill::kEveryPair ? Fill::kRandom : how)),
       b.constant("ws", Tensor::from_vector<float>({c.out_channels}, w_scale)),
       b.constant("wz", Tensor::from_vector<int8_t>({c.out_channels}, w_zero)),
       kFloatOutput ? nullptr : b.constant("ys", Tensor::scalar<float>(s.y)),
@@ -319,6 +325,24 @@ TEST_P(QConvKernel, FloatSumMatchesReference) {
       }
       expect_identical<int8_t, uint8_t, int8_t>(GetParam(), c, seed++, Fill::kRandom, s, 3, 9, 0,
                                                 true);
+    }
+}
+
+// A float sum without a residual runs in the integer epilogue's form where
+// that matches the float steps on every sum the layer can reach, one sum a
+// channel corrected (qconv_pack.cc, qconv_affine_sum): here every pair of
+// two input channels' values, so every reachable sum, against the
+// reference, with and without the activation, weights and float biases
+// random per seed.
+TEST_P(QConvKernel, FloatSumMatchesReferenceOnEveryReachableSum) {
+  const Scales scales[] = {kTypical, {0.02f, 0.05f, 0.04f, 0.07f, 1e-3f, 2e-2f}};
+  uint32_t seed = 400;
+  for (const Scales& s : scales)
+    for (const bool clamp : {false, true}) {
+      const Case c{1, 2, 48, 256, 256, 1, 1, 0, 1, 1, false, clamp};
+      expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kEveryPair, s, 0, 0, 0, true);
+      expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kEveryPair, s, 128, 100, 0,
+                                         true);
     }
 }
 
