@@ -12,8 +12,9 @@
 //
 // Depthwise layers widen to 16-bit words and use vpmaddwd over pairs of taps
 // (two products per lane), exact for any weight. The epilogue is the reference's
-// float steps lane for lane (see avx512vnni/qconv_ops.h); partial blocks of fewer
-// than 16 channels take the scalar qconv_epilogue itself.
+// float steps lane for lane (see avx512vnni/qconv_ops.h), or a float sum's
+// affine form where it has one (qconv_pack.h); channels past a block's
+// first 8 of fewer than 16 take the scalar qconv_epilogue itself.
 //
 // The operations (qconv_driver.h's `Ops`) live in this header so that the
 // AVX-VNNI kernel (avxvnni/qconv.cc) takes the epilogue and the depthwise
@@ -27,7 +28,8 @@
 #include "runtime/kernels/avx2/narrow.h"
 #include "runtime/kernels/qconv_driver.h"
 
-#define QDQ_AVX2_TARGET __attribute__((target("avx2")))
+// FMA too: the AVX2 level asks for it (cpu_features.cc), the affine form uses it.
+#define QDQ_AVX2_TARGET __attribute__((target("avx2,fma")))
 
 namespace qdq {
 namespace avx2 {
@@ -119,6 +121,31 @@ inline QDQ_AVX2_TARGET __m256i quantize8(const QConvParams& q, __m256 v) {
   return _mm256_add_epi32(t, _mm256_set1_epi32(q.y_zero));
 }
 
+// Eight int32 values from `at`.
+inline QDQ_AVX2_TARGET __m256i load8(const int32_t* at) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
+}
+
+// Eight lanes of a float sum in the affine form (QConvPacked::affine_sum)
+// from channel `channel` on, clamped as quantize8 (to the narrow bounds: the
+// activation's included).
+inline QDQ_AVX2_TARGET __m256i affine8(const QConvPacked& p, int64_t channel, const int32_t* acc8) {
+  const int64_t padded = p.blocks * kQConvBlock;
+  const __m256i sum = _mm256_add_epi32(load8(acc8), load8(p.bias.data() + channel));
+  __m256i t = _mm256_cvtps_epi32(_mm256_fmadd_ps(
+      _mm256_cvtepi32_ps(sum), _mm256_loadu_ps(p.affine_multipliers.data() + channel),
+      _mm256_loadu_ps(p.affine_offsets.data() + channel)));
+  for (int e = 0; e < kAffineExceptions; ++e) {
+    const int32_t* at = p.affine_exceptions.data() + 2 * e * padded + channel;
+    t = _mm256_add_epi32(t,
+                         _mm256_and_si256(_mm256_cmpeq_epi32(sum, load8(at)), load8(at + padded)));
+  }
+  const __m256i zero = _mm256_set1_epi32(p.params.y_zero);
+  t = _mm256_min_epi32(_mm256_max_epi32(t, _mm256_set1_epi32(p.narrow_min - p.params.y_zero)),
+                       _mm256_set1_epi32(p.narrow_max - p.params.y_zero));
+  return _mm256_add_epi32(t, zero);
+}
+
 // Eight lanes of the integer qconv_epilogue from channel `channel` on (finite
 // multipliers); `r` holds the residual's eight values dequantized
 // (residual8). Clamps as quantize8.
@@ -198,6 +225,8 @@ struct Avx2Ops {
     if constexpr (std::is_same_v<Q, float>) {
       _mm256_storeu_ps(out, float_value8(p, channel, acc16, residual));
       _mm256_storeu_ps(out + 8, float_value8(p, channel + 8, acc16 + 8, residual_high));
+    } else if (p.affine_sum()) {
+      store_narrowed16(out, affine8(p, channel, acc16), affine8(p, channel + 8, acc16 + 8));
     } else if (q.float_sum) {
       store_narrowed16(out, quantize8(q, float_value8(p, channel, acc16, residual)),
                        quantize8(q, float_value8(p, channel + 8, acc16 + 8, residual_high)));
@@ -218,6 +247,7 @@ struct Avx2Ops {
     if constexpr (std::is_same_v<Q, float>) {
       return float_value8(p, channel, acc8, residual);
     } else {
+      if (p.affine_sum()) return affine8(p, channel, acc8);
       if (q.float_sum) return quantize8(q, float_value8(p, channel, acc8, residual));
       if constexpr (std::is_same_v<Q, R>)  // an integer residual has the output's type
         return epilogue8(p, channel, acc8, residual ? residual8(q, residual) : _mm256_setzero_ps());
