@@ -35,13 +35,9 @@ void pack(const OpContext& ctx, ActivationDomain domain, QConvPacked& p) {
   p.a_zero = q.x_zero + (!p.flip ? 0 : domain == ActivationDomain::kUnsigned ? 128 : -128);
   p.blocks = (m + kQConvBlock - 1) / kQConvBlock;
   p.bias.assign(static_cast<size_t>(p.blocks * kQConvBlock), 0);
-  p.multipliers.assign(p.bias.size(), 0.0f);
-  std::copy(q.multipliers.begin(), q.multipliers.end(), p.multipliers.begin());
   auto finite = [](float v) { return std::isfinite(v); };
   p.finite_multipliers = std::all_of(q.multipliers.begin(), q.multipliers.end(), finite) &&
                          std::all_of(q.bias_float.begin(), q.bias_float.end(), finite);
-  p.bias_float.assign(p.bias.size(), 0.0f);
-  std::copy(q.bias_float.begin(), q.bias_float.end(), p.bias_float.begin());
   p.has_minus_128 = std::any_of(w, w + m * c * taps, [](int8_t v) { return v == -128; });
   if (q.depthwise()) {
     // The kernels multiply x itself (every tap, x_zero outside the input):
@@ -271,19 +267,23 @@ bool affine_channel(const QConvPacked& p, int64_t c, int64_t first, int64_t last
   return true;
 }
 
-// A float sum without a residual in the affine form, where every channel's
-// misses fit the exception slots (else the layer keeps the float steps).
-// Per channel: S's range from the weights (|x - x_zero| within the input
-// type's range, padding taps adding 0), multiplier m / y_scale and offset
-// B / y_scale in float. The unused slots hold an S the channel cannot
-// reach.
-void qconv_affine_sum(const OpContext& ctx, QConvPacked& p) {
+// The vector epilogues' multipliers and float biases: the layer's own, or,
+// for a float sum without a residual whose every channel's misses fit the
+// exception slots, its affine form's (QConvPacked::affine_sum). From the
+// params each time they are read: a plan's copies or an earlier shape's
+// may be either. Per channel: S's range from the weights (|x - x_zero|
+// within the input type's range, padding taps adding 0), multiplier m /
+// y_scale and offset B / y_scale in float. The unused slots hold an S the
+// channel cannot reach.
+void store_epilogue_constants(const OpContext& ctx, QConvPacked& p) {
   const QConvParams& q = p.params;
-  p.affine_multipliers.clear();
-  p.affine_offsets.clear();
+  const int64_t m = q.shape.out_channels, padded = p.blocks * kQConvBlock;
+  p.multipliers.assign(static_cast<size_t>(padded), 0.0f);
+  std::copy(q.multipliers.begin(), q.multipliers.end(), p.multipliers.begin());
+  p.bias_float.assign(static_cast<size_t>(padded), 0.0f);
+  std::copy(q.bias_float.begin(), q.bias_float.end(), p.bias_float.begin());
   p.affine_exceptions.clear();
   if (!q.float_sum || q.residual || !p.saturating_narrow || !p.finite_multipliers) return;
-  const int64_t m = q.shape.out_channels, padded = p.blocks * kQConvBlock;
   const int64_t per_channel = q.shape.in_channels / q.shape.group * q.shape.geometry.kernel_size();
   const int8_t* w = ctx.input(3).data<int8_t>();
   const int64_t low = (q.x_type == DType::kInt8 ? -128 : 0) - q.x_zero, high = low + 255;
@@ -329,8 +329,8 @@ void qconv_affine_sum(const OpContext& ctx, QConvPacked& p) {
     });
   });
   if (std::find(fits.begin(), fits.end(), 0) != fits.end()) return;
-  p.affine_multipliers = std::move(multipliers);
-  p.affine_offsets = std::move(offsets);
+  p.multipliers = std::move(multipliers);
+  p.bias_float = std::move(offsets);
   p.affine_exceptions = std::move(exceptions);
 }
 
@@ -358,7 +358,7 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
     else
       check_packed_state(ctx, *state);
     qconv_narrow_bounds(ctx, *state);
-    qconv_affine_sum(ctx, *state);
+    store_epilogue_constants(ctx, *state);
     if (state->params.depthwise() && state->depthwise_quads.empty())
       store_depthwise_layouts(*state);
     if (!state->params.depthwise()) {

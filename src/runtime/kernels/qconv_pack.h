@@ -64,8 +64,11 @@ struct QConvPacked {
   // of two taps' zero- or sign-extended channels put them in.
   std::vector<int16_t> depthwise_pairs;
   std::vector<int32_t> bias;  // [blocks * 16], the a_zero (depthwise: x_zero) correction included
-  std::vector<float> multipliers;  // [blocks * 16]
-  std::vector<float> bias_float;   // [blocks * 16], the float output's B
+  // What the vector epilogues multiply the sums by and add ([blocks * 16]):
+  // the layer's multipliers and float B, or a float sum's affine form's
+  // (below). Set from params each time they are read (store_epilogue_constants).
+  std::vector<float> multipliers;
+  std::vector<float> bias_float;
   // Multipliers and float biases finite, else the 8-bit epilogues go scalar
   // (where a NaN can arise, and the reference's NaN rule applies).
   bool finite_multipliers = true;
@@ -86,16 +89,15 @@ struct QConvPacked {
   int32_t narrow_min = 0, narrow_max = 0;
   // A float sum without a residual (QAT's convs but the blocks' last) in
   // the integer epilogue's form, where that gives every output the layer
-  // can produce (qconv_affine_sum): per channel, from the exact integer sum
-  // S (bias included),
-  //   out = clamp(round(fma(float(S), affine_multipliers, affine_offsets))
+  // can produce (store_epilogue_constants): per channel, from the exact
+  // integer sum S (bias included),
+  //   out = clamp(round(fma(float(S), multipliers, bias_float))
   //               + (S == exception S ? its step : 0) + y_zero, narrow_min, narrow_max)
   // instead of the float steps and their division. affine_exceptions: for
   // each of kAffineExceptions slots, [blocks * 16] sums S then [blocks * 16]
   // steps. Empty where not.
-  std::vector<float> affine_multipliers, affine_offsets;  // [blocks * 16]
   std::vector<int32_t> affine_exceptions;
-  bool affine_sum() const { return !affine_multipliers.empty(); }
+  bool affine_sum() const { return !affine_exceptions.empty(); }
 };
 
 // Block `block`'s packed weights; blocks are k_padded * 16 bytes apart.

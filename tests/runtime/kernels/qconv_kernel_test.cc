@@ -330,7 +330,7 @@ TEST_P(QConvKernel, FloatSumMatchesReference) {
 
 // A float sum without a residual runs in the integer epilogue's form where
 // that matches the float steps on every sum the layer can reach, one sum a
-// channel corrected (qconv_pack.cc, qconv_affine_sum): here every pair of
+// channel corrected (qconv_pack.cc, store_epilogue_constants): here every pair of
 // two input channels' values, so every reachable sum, against the
 // reference, with and without the activation, weights and float biases
 // random per seed.

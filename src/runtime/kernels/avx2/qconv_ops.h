@@ -132,9 +132,9 @@ inline QDQ_AVX2_TARGET __m256i load8(const int32_t* at) {
 inline QDQ_AVX2_TARGET __m256i affine8(const QConvPacked& p, int64_t channel, const int32_t* acc8) {
   const int64_t padded = p.blocks * kQConvBlock;
   const __m256i sum = _mm256_add_epi32(load8(acc8), load8(p.bias.data() + channel));
-  __m256i t = _mm256_cvtps_epi32(_mm256_fmadd_ps(
-      _mm256_cvtepi32_ps(sum), _mm256_loadu_ps(p.affine_multipliers.data() + channel),
-      _mm256_loadu_ps(p.affine_offsets.data() + channel)));
+  __m256i t = _mm256_cvtps_epi32(_mm256_fmadd_ps(_mm256_cvtepi32_ps(sum),
+                                                 _mm256_loadu_ps(p.multipliers.data() + channel),
+                                                 _mm256_loadu_ps(p.bias_float.data() + channel)));
   for (int e = 0; e < kAffineExceptions; ++e) {
     const int32_t* at = p.affine_exceptions.data() + 2 * e * padded + channel;
     t = _mm256_add_epi32(t,

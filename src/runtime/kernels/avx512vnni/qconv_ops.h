@@ -195,23 +195,21 @@ struct Avx512VnniOps {
     }
   }
 
-  // One block's constants: its 16 channels' int32 bias, multiplier and float
-  // bias (a float sum in the affine form: its affine multiplier and offset),
-  // and the mask of the channels it has.
+  // One block's constants: its first channel, its 16 channels' int32 bias,
+  // multiplier and float bias (QConvPacked's), and the mask of the channels
+  // it has.
   struct BlockConstants {
+    int64_t channel;
     __m512i bias;
     __m512 multiplier, bias_float;
     __mmask16 mask;
-    const int32_t* exceptions;  // the affine form's, at the block's first channel
     BlockConstants() = default;
-    QDQ_AVX512_TARGET BlockConstants(const QConvPacked& p, int64_t channel, int64_t count)
-        : bias(_mm512_loadu_si512(p.bias.data() + channel)),
-          multiplier(_mm512_loadu_ps(
-              (p.affine_sum() ? p.affine_multipliers : p.multipliers).data() + channel)),
-          bias_float(
-              _mm512_loadu_ps((p.affine_sum() ? p.affine_offsets : p.bias_float).data() + channel)),
-          mask(static_cast<__mmask16>((1u << count) - 1)),
-          exceptions(p.affine_sum() ? p.affine_exceptions.data() + channel : nullptr) {}
+    QDQ_AVX512_TARGET BlockConstants(const QConvPacked& p, int64_t first, int64_t count)
+        : channel(first),
+          bias(_mm512_loadu_si512(p.bias.data() + first)),
+          multiplier(_mm512_loadu_ps(p.multipliers.data() + first)),
+          bias_float(_mm512_loadu_ps(p.bias_float.data() + first)),
+          mask(static_cast<__mmask16>((1u << count) - 1)) {}
   };
 
   // A block's 16 sums, bias added, times their multipliers: where the float
@@ -337,11 +335,13 @@ struct Avx512VnniOps {
   template <typename Q>
   struct AffineSum {
     __m512i lo, hi, zero;  // the output's bounds less its zero point, and the zero point
-    int64_t slot;          // elements between exception slots' sums
+    const int32_t* exceptions;
+    int64_t slot;  // elements between exception slots' sums
     QDQ_AVX512_TARGET explicit AffineSum(const QConvPacked& p)
         : lo(_mm512_set1_epi32(p.narrow_min - p.params.y_zero)),
           hi(_mm512_set1_epi32(p.narrow_max - p.params.y_zero)),
           zero(_mm512_set1_epi32(p.params.y_zero)),
+          exceptions(p.affine_exceptions.data()),
           slot(2 * p.blocks * kQConvBlock) {}
     QDQ_AVX512_TARGET __m512i operator()(const BlockConstants& c, __m512i acc, const Q*) const {
       return _mm512_add_epi32(_mm512_min_epi32(_mm512_max_epi32(rounded(c, acc), lo), hi), zero);
@@ -353,7 +353,7 @@ struct Avx512VnniOps {
           _mm512_cvtps_epi32(_mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), c.multiplier, c.bias_float));
 #pragma GCC unroll 4
       for (int e = 0; e < kAffineExceptions; ++e) {
-        const int32_t* at = c.exceptions + e * slot;
+        const int32_t* at = exceptions + c.channel + e * slot;
         t = _mm512_mask_add_epi32(t, _mm512_cmpeq_epi32_mask(sum, _mm512_loadu_si512(at)), t,
                                   _mm512_loadu_si512(at + slot / 2));
       }
