@@ -420,10 +420,13 @@ int run(int argc, char** argv) {
   // After the first run: a kernel may leave a layer to a lower level's code.
   auto print_layers = [&] {
     if (!verbose) return;
-    for (const auto& [node, isa] : engine->executor.layer_kernels())
+    for (const auto& [node, ran] : engine->executor.layer_kernels()) {
       std::cout << "[I] layer " << node->describe()
                 << " precision=" << (is_integer_layer(*node) ? "int8" : "fp32")
-                << " kernel=" << isa_name(isa) << "\n";
+                << " kernel=" << isa_name(ran.isa);
+      if (ran.form) std::cout << " epilogue=" << ran.form;
+      std::cout << "\n";
+    }
   };
 
   std::vector<Tensor> outputs;

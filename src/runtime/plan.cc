@@ -187,13 +187,13 @@ std::string serialize_plan(const Graph& graph, Engine& engine,
 
   const auto kernels = engine.executor.layer_kernels();
   for (size_t i = 0; i < kernels.size(); ++i) {
-    const Node& node = *kernels[i].first;
+    const Node& node = *kernels[i].node;
     plan::Layer* layer = header.add_layers();
     layer->set_name(node.name);
     layer->set_kernel(kernel_key(node.domain, node.op_type));
-    layer->set_kernel_isa(isa_name(kernels[i].second));
+    layer->set_kernel_isa(isa_name(kernels[i].ran.isa));
     const auto& state = engine.executor.layer_state(i);
-    if (is_qconv(node) && kernels[i].second != Isa::kRef && state) {
+    if (is_qconv(node) && kernels[i].ran.isa != Isa::kRef && state) {
       const auto& packed = *std::static_pointer_cast<QConvPacked>(state);
       if (packed.packed) *layer->mutable_qconv() = describe_qconv(packed, blob);
     }
@@ -288,7 +288,7 @@ Result<LoadedPlan> load_plan(const std::filesystem::path& path, Isa cpu_isa,
     check(header.layers_size() == static_cast<int>(kernels.size()),
           "plan's layer list does not match its graph");
     for (size_t i = 0; i < kernels.size(); ++i) {
-      const Node& node = *kernels[i].first;
+      const Node& node = *kernels[i].node;
       const plan::Layer& layer = header.layers(static_cast<int>(i));
       check(layer.name() == node.name && layer.kernel() == kernel_key(node.domain, node.op_type),
             [&] { return "plan's layer " + std::to_string(i) + " does not match its graph"; });

@@ -62,9 +62,9 @@ std::vector<Tensor> evaluate_node(const Node& node, const std::vector<const Tens
   return outputs;
 }
 
-std::vector<std::pair<const Node*, Isa>> ReferenceExecutor::layer_kernels() const {
-  std::vector<std::pair<const Node*, Isa>> out;
-  for (const Step& s : steps_) out.emplace_back(s.node, s.ran_isa);
+std::vector<ReferenceExecutor::LayerKernel> ReferenceExecutor::layer_kernels() const {
+  std::vector<LayerKernel> out;
+  for (const Step& s : steps_) out.push_back({s.node, s.ran});
   return out;
 }
 
@@ -76,7 +76,7 @@ void ReferenceExecutor::set_profiling(bool on) {
 
 std::vector<ReferenceExecutor::LayerTime> ReferenceExecutor::profile() const {
   std::vector<LayerTime> out;
-  for (const Step& s : steps_) out.push_back({s.node, s.ran_isa, s.profiled_ms});
+  for (const Step& s : steps_) out.push_back({s.node, s.ran.isa, s.profiled_ms});
   return out;
 }
 
@@ -200,7 +200,7 @@ Result<ReferenceExecutor> ReferenceExecutor::create(const Graph& graph,
         kernel = fast;
         isa = optimized_kernel_isa(key, options.isa);
       }
-      Step step{n, kernel, isa, isa, nullptr, {}, {}, {}, 0, {}, {}, {}};
+      Step step{n, kernel, isa, {isa, nullptr}, nullptr, {}, {}, {}, 0, {}, {}, {}};
       step.args.resize(n->inputs().size());
       step.results.resize(n->outputs().size());
       for (Value* in : n->inputs()) {
@@ -293,9 +293,9 @@ void ReferenceExecutor::run_steps(const std::map<std::string, Tensor>& inputs,
     Step& step = steps_[i];
     for (size_t k = 0; k < step.inputs.size(); ++k)
       step.args[k] = step.inputs[k] < 0 ? nullptr : &slots[static_cast<size_t>(step.inputs[k])];
-    step.ran_isa = step.isa;
+    step.ran = {step.isa, nullptr};
     OpContext ctx(*step.node, graph_->opset, step.args, step.results, &step.state, &step.plan,
-                  &step.ran_isa);
+                  &step.ran);
     std::optional<ScopedTensorLimit> limit;
     if (max_activation_bytes_)
       limit.emplace(max_activation_bytes_ - std::min(live, max_activation_bytes_),

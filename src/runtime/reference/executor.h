@@ -60,9 +60,13 @@ class ReferenceExecutor {
   // plan saves, and restores before the first run.
   std::shared_ptr<void>& layer_state(size_t i) { return steps_.at(i).state; }
   const std::map<std::string, ShapeRange>& input_ranges() const { return input_ranges_; }
-  // The kernel level each layer ran at in the last run (before any, the
-  // level of the kernel chosen for it), in execution order.
-  std::vector<std::pair<const Node*, Isa>> layer_kernels() const;
+  // What ran each layer in the last run (before any, the level of the
+  // kernel chosen for it), in execution order.
+  struct LayerKernel {
+    const Node* node;
+    KernelRun ran;
+  };
+  std::vector<LayerKernel> layer_kernels() const;
 
   // Per-layer wall time, accumulated over the runs made while profiling is on.
   struct LayerTime {
@@ -79,7 +83,7 @@ class ReferenceExecutor {
     const Node* node;
     ReferenceKernel kernel;
     Isa isa;                      // the chosen kernel's level
-    Isa ran_isa;                  // the level of the code that ran it last (OpContext::ran_at)
+    KernelRun ran;                // the code that ran it last (OpContext::ran_at, ran_form)
     std::shared_ptr<void> state;  // the kernel's (packed weights), made on the first run
     std::vector<int> inputs;      // slot per input, -1 for an absent optional one
     std::vector<int> outputs;

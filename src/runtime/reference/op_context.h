@@ -17,6 +17,13 @@
 namespace qdq {
 
 // Memory the executor's plan set aside for one output: `bytes` at `storage`.
+// What ran a layer: the code's level and, for kernels that have more than
+// one form of a layer (the QConv epilogues), which form; --verbose says both.
+struct KernelRun {
+  Isa isa = Isa::kRef;
+  const char* form = nullptr;
+};
+
 struct PlannedBuffer {
   std::shared_ptr<void> storage;
   size_t bytes = 0;
@@ -28,14 +35,14 @@ class OpContext {
   // the executor keeps both between runs so that a context allocates nothing.
   OpContext(const Node& node, int64_t opset, std::span<const Tensor* const> inputs,
             std::span<Tensor> outputs, std::shared_ptr<void>* state = nullptr,
-            const std::vector<PlannedBuffer>* plan = nullptr, Isa* ran_at = nullptr)
+            const std::vector<PlannedBuffer>* plan = nullptr, KernelRun* ran = nullptr)
       : node_(node),
         opset_(opset),
         inputs_(inputs),
         outputs_(outputs),
         state_(state),
         plan_(plan),
-        ran_at_(ran_at) {}
+        ran_(ran) {}
 
   const Node& node() const { return node_; }
   const Attributes& attrs() const { return node_.attributes; }
@@ -77,7 +84,12 @@ class OpContext {
   // QConv runs small layers with AVX-512 VNNI's tiles): --verbose and the
   // profile report the code that ran.
   void ran_at(Isa isa) const {
-    if (ran_at_) *ran_at_ = isa;
+    if (ran_) ran_->isa = isa;
+  }
+  // A kernel with more than one form of a layer says which ran (a static
+  // string: a run allocates nothing).
+  void ran_form(const char* form) const {
+    if (ran_) ran_->form = form;
   }
 
   [[noreturn]] void error(const std::string& why) const { fail(node_.describe() + ": " + why); }
@@ -100,7 +112,7 @@ class OpContext {
   std::span<Tensor> outputs_;
   std::shared_ptr<void>* state_;
   const std::vector<PlannedBuffer>* plan_;
-  Isa* ran_at_;
+  KernelRun* ran_;
   uint64_t allocated_ = 0;  // bit i: output i came from allocate_output
 };
 

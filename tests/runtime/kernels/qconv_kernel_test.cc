@@ -161,7 +161,7 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
   EXPECT_EQ(std::memcmp(first.value()[0].raw(), again.value()[0].raw(),
                         static_cast<size_t>(first.value()[0].numel()) * sizeof(TY)),
             0);
-  if (ran_at) *ran_at = ex->layer_kernels()[0].second;
+  if (ran_at) *ran_at = ex->layer_kernels()[0].ran.isa;
   return first.value()[0];
 }
 

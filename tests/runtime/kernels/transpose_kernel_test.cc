@@ -28,7 +28,7 @@ Ran transpose_at(const Tensor& x, const std::vector<int64_t>& perm, Isa isa) {
   EXPECT_TRUE(ex.is_ok()) << ex.status().message();
   auto out = ex->run({});
   EXPECT_TRUE(out.is_ok()) << out.status().message();
-  return {out.value()[0], ex->layer_kernels().at(0).second};
+  return {out.value()[0], ex->layer_kernels().at(0).ran.isa};
 }
 
 void expect_like_reference(const Tensor& x, const std::vector<int64_t>& perm, Isa expected) {
