@@ -247,11 +247,12 @@ if grep -q '^\[I\] the FP32 engine on the same inputs: median' "$work/with" &&
   ! grep -q 'the FP32 engine on the same inputs' "$work/without" && grep -q '^Engine: precision=int8' "$work/without"
 then pass; else fail "--int8's FP32 comparison and --noFp32Compare"; fi
 # --verbose names each conv's epilogue: the QAT file's float sums without a
-# residual pass the affine form's check (ISA levels from AVX2 up), the
-# residual blocks' and the classifier's stay in float steps; PTQ's are integer.
+# residual pass the affine form's check (ISA levels from AVX2 up; with or
+# without exception slots), the residual blocks' and the classifier's stay
+# in float steps; PTQ's are integer.
 "$qexec" --onnx="$src/models/resnet20.ptq_u8s8.onnx" --int8 --verbose --noFp32Compare --iterations=1 --duration=0 --warmUp=0 >"$work/ptq" 2>/dev/null
 convs=$(grep -c "^\[I\] layer QConv " "$work/without")
-affine=$(grep -c "^\[I\] layer QConv .* epilogue=affine$" "$work/without")
+affine=$(grep -cE "^\[I\] layer QConv .* epilogue=affine(-corrected)?$" "$work/without")
 float=$(grep -c "^\[I\] layer QConv .* epilogue=float$" "$work/without")
 if [ "$convs" -eq 22 ] && [ "$affine" -ge 10 ] && [ $((affine + float)) -eq "$convs" ] &&
   grep -q "^\[I\] layer QConv '/fc/Gemm' .* epilogue=float$" "$work/without" &&

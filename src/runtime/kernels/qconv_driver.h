@@ -265,7 +265,7 @@ void qconv_run(OpContext& ctx) {
     ctx.ran_at(Isa::kRef);
     return qconv_reference(ctx);
   }
-  ctx.ran_form(qconv_epilogue_form(p.params, p.affine_sum()));
+  ctx.ran_form(qconv_packed_form(p));
   Tensor& y = ctx.allocate_output(0, p.params.y_type, qconv_output_shape(p.params));
   const Tensor& x = ctx.input(0);
   dispatch_epilogue_types(ctx, p.params, [&](auto yt, auto rt) {

@@ -95,10 +95,19 @@ struct QConvPacked {
   //               + (S == exception S ? its step : 0) + y_zero, narrow_min, narrow_max)
   // instead of the float steps and their division. affine_exceptions: for
   // each of kAffineExceptions slots, [blocks * 16] sums S then [blocks * 16]
-  // steps. Empty where not.
+  // steps; empty where no channel misses a sum: that form is the integer
+  // epilogue's requantization with bias_float added in its rounding.
+  bool affine_sum = false;
   std::vector<int32_t> affine_exceptions;
-  bool affine_sum() const { return !affine_exceptions.empty(); }
+  bool affine_corrected() const { return !affine_exceptions.empty(); }
 };
+
+// --verbose's name for the epilogue: qconv_epilogue_form's, or for a float
+// sum's affine form "affine" (no exception slots) or "affine-corrected".
+inline const char* qconv_packed_form(const QConvPacked& p) {
+  if (!p.affine_sum) return qconv_epilogue_form(p.params);
+  return p.affine_corrected() ? "affine-corrected" : "affine";
+}
 
 // Block `block`'s packed weights; blocks are k_padded * 16 bytes apart.
 inline const int8_t* qconv_block_weights(const QConvPacked& p, int64_t block) {

@@ -139,7 +139,7 @@ Shape qconv_output_shape(const QConvParams& p) {
 // element over the window, padding skipped (x - x_zero is 0 there).
 void qconv_reference(OpContext& ctx) {
   const QConvParams p = read_qconv_params(ctx);
-  ctx.ran_form(qconv_epilogue_form(p, false));
+  ctx.ran_form(qconv_epilogue_form(p));
   const SpatialGeometry& g = p.shape.geometry;
   const int64_t c_in = p.shape.in_channels, c_out = p.shape.out_channels;
   const int64_t cg = c_in / p.shape.group, mg = c_out / p.shape.group;

@@ -146,11 +146,11 @@ inline void qconv_apply_table(const QConvParams& p, Q* out, int64_t count) {
     out[i] = static_cast<Q>(p.table[static_cast<uint8_t>(out[i])]);
 }
 
-// --verbose's name for the epilogue that ran: "integer" (requantization),
-// "affine" (a float sum in its checked integer form, see QConvPacked) or
-// "float" (the float steps).
-inline const char* qconv_epilogue_form(const QConvParams& p, bool affine_sum) {
-  return !p.float_epilogue() ? "integer" : affine_sum ? "affine" : "float";
+// --verbose's name for the epilogue the reference runs: "integer"
+// (requantization) or "float" (the float steps); the optimized kernels'
+// may be a float sum's affine form (qconv_packed_form).
+inline const char* qconv_epilogue_form(const QConvParams& p) {
+  return !p.float_epilogue() ? "integer" : "float";
 }
 
 // The reference kernel (also what optimized kernels fall back to for the cases

@@ -135,7 +135,8 @@ inline QDQ_AVX2_TARGET __m256i affine8(const QConvPacked& p, int64_t channel, co
   __m256i t = _mm256_cvtps_epi32(_mm256_fmadd_ps(_mm256_cvtepi32_ps(sum),
                                                  _mm256_loadu_ps(p.multipliers.data() + channel),
                                                  _mm256_loadu_ps(p.bias_float.data() + channel)));
-  for (int e = 0; e < kAffineExceptions; ++e) {
+  const int slots = p.affine_corrected() ? kAffineExceptions : 0;
+  for (int e = 0; e < slots; ++e) {
     const int32_t* at = p.affine_exceptions.data() + 2 * e * padded + channel;
     t = _mm256_add_epi32(t,
                          _mm256_and_si256(_mm256_cmpeq_epi32(sum, load8(at)), load8(at + padded)));
@@ -225,7 +226,7 @@ struct Avx2Ops {
     if constexpr (std::is_same_v<Q, float>) {
       _mm256_storeu_ps(out, float_value8(p, channel, acc16, residual));
       _mm256_storeu_ps(out + 8, float_value8(p, channel + 8, acc16 + 8, residual_high));
-    } else if (p.affine_sum()) {
+    } else if (p.affine_sum) {
       store_narrowed16(out, affine8(p, channel, acc16), affine8(p, channel + 8, acc16 + 8));
     } else if (q.float_sum) {
       store_narrowed16(out, quantize8(q, float_value8(p, channel, acc16, residual)),
@@ -247,7 +248,7 @@ struct Avx2Ops {
     if constexpr (std::is_same_v<Q, float>) {
       return float_value8(p, channel, acc8, residual);
     } else {
-      if (p.affine_sum()) return affine8(p, channel, acc8);
+      if (p.affine_sum) return affine8(p, channel, acc8);
       if (q.float_sum) return quantize8(q, float_value8(p, channel, acc8, residual));
       if constexpr (std::is_same_v<Q, R>)  // an integer residual has the output's type
         return epilogue8(p, channel, acc8, residual ? residual8(q, residual) : _mm256_setzero_ps());

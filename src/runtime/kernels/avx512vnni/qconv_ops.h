@@ -147,10 +147,10 @@ struct Avx512VnniOps {
     } else {
       if (!p.finite_multipliers || tile.rows != rows) return false;
       const int8_t* w = qconv_block_weights(p, block);
-      if (!p.params.float_sum)
+      if (!p.params.float_sum || (p.affine_sum && !p.affine_corrected()))
         (a.flip ? fused_for<Q, true, IntegerSum<Q>>(rows, blocks)
                 : fused_for<Q, false, IntegerSum<Q>>(rows, blocks))(p, a, w, tile);
-      else if (p.affine_sum())
+      else if (p.affine_sum)
         (a.flip ? fused_for<Q, true, AffineSum<Q>>(rows, blocks)
                 : fused_for<Q, false, AffineSum<Q>>(rows, blocks))(p, a, w, tile);
       else
@@ -293,9 +293,19 @@ struct Avx512VnniOps {
     }
   };
 
+  // A block's 16 sums, bias added, as fma(float(S), multiplier, float
+  // bias): the integer epilogue's requantization (its float biases are 0,
+  // and fma(v, m, 0) rounds v * m once, as the multiply does) and a float
+  // sum's affine form (QConvPacked::affine_sum).
+  QDQ_AVX512_TARGET static __m512 requantized(const BlockConstants& c, __m512i sum) {
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), c.multiplier, c.bias_float);
+  }
+
   // The integer epilogue: requantized, clamped (activation included), then
   // QLinearAdd's dequantize-add-divide with an 8-bit residual of the
-  // output's type. No NaN can arise: the multipliers are finite.
+  // output's type. No NaN can arise: the multipliers are finite. Also a
+  // float sum's affine form where no channel misses a sum (then clamped to
+  // the narrow bounds, the activation's).
   template <typename Q>
   struct IntegerSum {
     const QConvParams& q;
@@ -303,16 +313,17 @@ struct Avx512VnniOps {
     __m512 conv_scale, sum_scale;
     OutputBounds sum;  // the residual sum's
     QDQ_AVX512_TARGET explicit IntegerSum(const QConvPacked& p)
-        : IntegerSum(p.params, p.params.residual.value_or(QConvParams::Residual{})) {}
-    QDQ_AVX512_TARGET IntegerSum(const QConvParams& params, const QConvParams::Residual& r)
-        : q(params),
-          conv(params),
+        : IntegerSum(p, p.params.residual.value_or(QConvParams::Residual{})) {}
+    QDQ_AVX512_TARGET IntegerSum(const QConvPacked& p, const QConvParams::Residual& r)
+        : q(p.params),
+          conv(p.affine_sum ? OutputBounds(p.narrow_min, p.narrow_max, p.params.y_zero)
+                            : OutputBounds(p.params)),
           conv_scale(_mm512_set1_ps(r.conv_scale)),
           sum_scale(_mm512_set1_ps(r.sum_scale)),
           sum(r.out_min, r.out_max, r.sum_zero) {}
     QDQ_AVX512_TARGET __m512i operator()(const BlockConstants& c, __m512i acc,
                                          const Q* residual) const {
-      const __m512 v = scaled_sum(c, acc);
+      const __m512 v = requantized(c, _mm512_add_epi32(acc, c.bias));
       if (!residual) return conv.quantize(v);
       // t - y_zero: the conv's requantized, clamped output less its zero point.
       const __m512i t = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv.lo), conv.hi));
@@ -324,12 +335,13 @@ struct Avx512VnniOps {
     }
     // Without a residual, rounded only (qconv_narrow_bounds).
     QDQ_AVX512_TARGET __m512i rounded(const BlockConstants& c, __m512i acc) const {
-      return _mm512_cvtps_epi32(scaled_sum(c, acc));
+      return _mm512_cvtps_epi32(requantized(c, _mm512_add_epi32(acc, c.bias)));
     }
   };
 
-  // A float sum in the affine form (QConvPacked::affine_sum): the integer
-  // epilogue's steps and a compare and masked add per exception slot, not
+  // A float sum in the affine form with exception slots (QConvPacked::
+  // affine_sum): the integer epilogue's steps and a compare and masked add
+  // per slot, not
   // the float steps and their division. MobileNetV2 QAT, one thread, batch
   // 1: its 1x1 expansions 1.31-1.40x the s8s8 file's before, 1.06-1.13x so.
   template <typename Q>
@@ -349,8 +361,7 @@ struct Avx512VnniOps {
     // Less the zero point, not clamped.
     QDQ_AVX512_TARGET __m512i rounded(const BlockConstants& c, __m512i acc) const {
       const __m512i sum = _mm512_add_epi32(acc, c.bias);
-      __m512i t =
-          _mm512_cvtps_epi32(_mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), c.multiplier, c.bias_float));
+      __m512i t = _mm512_cvtps_epi32(requantized(c, sum));
 #pragma GCC unroll 4
       for (int e = 0; e < kAffineExceptions; ++e) {
         const int32_t* at = exceptions + c.channel + e * slot;
@@ -374,9 +385,9 @@ struct Avx512VnniOps {
                           tile.acc + (r * tile.blocks + b) * kQConvBlock,
                           tile.residual ? tile.residual + at : nullptr, tile.out + at);
         }
-    } else if (p.affine_sum()) {
+    } else if (p.affine_corrected()) {
       if constexpr (std::is_same_v<Q, R>) quantized_epilogue<AffineSum<Q>>(p, tile);
-    } else if (p.params.float_sum) {
+    } else if (p.params.float_sum && !p.affine_sum) {
       quantized_epilogue<FloatSum<R>>(p, tile);
     } else if constexpr (std::is_same_v<Q, R>) {
       // An integer residual has the output's type (read_qconv_params checks).
