@@ -269,6 +269,8 @@ bool affine_channel(const QConvPacked& p, int64_t c, int64_t first, int64_t last
   return true;
 }
 
+std::atomic<bool> slot_free_search{true};  // set_affine_slot_free_search
+
 // One channel's affine form (misses > kAffineExceptions: none fits yet).
 struct AffineChannel {
   float multiplier = 0, offset = 0;
@@ -352,6 +354,7 @@ void store_epilogue_constants(const OpContext& ctx, QConvPacked& p) {
     if (std::any_of(channels.begin(), channels.end(),
                     [](const AffineChannel& c) { return c.misses > kAffineExceptions; }))
       return;  // the layer keeps its float steps
+    if (!slot_free_search.load(std::memory_order_relaxed)) return;
     std::vector<int64_t> missing = still_missing();
     std::atomic<int> kept{0};
     parallel_for(static_cast<int64_t>(missing.size()), missing.size() > 1, [&](int64_t i) {
@@ -392,6 +395,8 @@ void store_epilogue_constants(const OpContext& ctx, QConvPacked& p) {
 }
 
 }  // namespace
+
+bool set_affine_slot_free_search(bool on) { return slot_free_search.exchange(on); }
 
 bool qconv_packable(const QConvParams& p) {
   return p.w_type == DType::kInt8 && all_zero(p.w_zero) && (p.shape.group == 1 || p.depthwise());

@@ -102,6 +102,13 @@ struct QConvPacked {
   bool affine_corrected() const { return !affine_exceptions.empty(); }
 };
 
+// Where a few channels of a float sum's affine form miss a sum, the check
+// looks for (multiplier, offset) pairs that miss none, so that the layer
+// runs free of exception slots (store_epilogue_constants); off, it keeps
+// the first pairs that fit the slots, as the kernel tests need to run the
+// slots' lanes on their small layers. Returns the previous setting.
+bool set_affine_slot_free_search(bool on);
+
 // --verbose's name for the epilogue: qconv_epilogue_form's, or for a float
 // sum's affine form "affine" (no exception slots) or "affine-corrected".
 inline const char* qconv_packed_form(const QConvPacked& p) {

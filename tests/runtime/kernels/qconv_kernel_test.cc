@@ -11,6 +11,7 @@
 #include <string>
 
 #include "graph/builder.h"
+#include "runtime/kernels/qconv_pack.h"
 #include "runtime/kernels/registry.h"
 #include "runtime/reference/executor.h"
 
@@ -23,7 +24,8 @@ struct Case {
 };
 
 // kEveryPair: an 8-bit input of two channels holding every pair of values
-// (65536 pixels; the weights random).
+// (65536 pixels; the weights random but the second channel's, +-1, so that
+// every integer between a channel's least and greatest sum is a sum).
 enum class Fill { kRandom, kExtreme, kMinus128, kEveryPair };
 
 // A float residual: values around the outputs', or (adversarial) runs of
@@ -102,12 +104,16 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
   std::vector<float> bias_float;
   for (int32_t v : bias) bias_float.push_back(static_cast<float>(v) * 1e-3f);
   constexpr bool kFloatOutput = std::is_same_v<TY, float>;
+  Tensor weights = fill<int8_t>({c.out_channels, c.channels / c.group, c.kernel, c.kernel}, rng,
+                                how == Fill::kEveryPair ? Fill::kRandom : how);
+  if (how == Fill::kEveryPair)
+    for (int64_t m = 0; m < c.out_channels; ++m)
+      weights.data<int8_t>()[m * c.channels + 1] = m % 2 ? 1 : -1;
   std::vector<Value*> inputs = {
       b.constant("x", fill<TX>({c.batch, c.height, c.width, c.channels}, rng, how)),
       b.constant("xs", Tensor::scalar<float>(s.x)),
       b.constant("xz", Tensor::scalar<TX>(static_cast<TX>(xz))),
-      b.constant("w", fill<int8_t>({c.out_channels, c.channels / c.group, c.kernel, c.kernel}, rng,
-                                   how == Fill::kEveryPair ? Fill::kRandom : how)),
+      b.constant("w", weights),
       b.constant("ws", Tensor::from_vector<float>({c.out_channels}, w_scale)),
       b.constant("wz", Tensor::from_vector<int8_t>({c.out_channels}, w_zero)),
       kFloatOutput ? nullptr : b.constant("ys", Tensor::scalar<float>(s.y)),
@@ -334,25 +340,40 @@ TEST_P(QConvKernel, FloatSumMatchesReference) {
     }
 }
 
+// The affine check's search for forms free of exception slots, set for a
+// scope.
+class SlotFreeSearch {
+ public:
+  explicit SlotFreeSearch(bool on) : previous_(set_affine_slot_free_search(on)) {}
+  ~SlotFreeSearch() { set_affine_slot_free_search(previous_); }
+
+ private:
+  bool previous_;
+};
+
 // A float sum without a residual runs in the integer epilogue's form where
 // that matches the float steps on every sum the layer can reach, at most
-// one sum a channel corrected (qconv_pack.cc, store_epilogue_constants): here every pair of
-// two input channels' values, so every reachable sum, against the
-// reference, with and without the activation, weights and float biases
-// random per seed.
+// one sum a channel corrected (qconv_pack.cc, store_epilogue_constants):
+// here every pair of two input channels' values, so every sum in the range
+// the check walks, against the reference, with and without the activation,
+// weights and float biases random per seed; the check's search for forms
+// free of exception slots off (most of these layers keep slots then) and on.
 TEST_P(QConvKernel, FloatSumMatchesReferenceOnEveryReachableSum) {
   const Scales scales[] = {kTypical, {0.02f, 0.05f, 0.04f, 0.07f, 1e-3f, 2e-2f}};
-  uint32_t seed = 400;
   std::set<std::string> forms;
-  for (const Scales& s : scales)
-    for (const bool clamp : {false, true}) {
-      const Case c{1, 2, 48, 256, 256, 1, 1, 0, 1, 1, false, clamp};
-      forms.insert(expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kEveryPair, s, 0,
-                                                    0, 0, true));
-      forms.insert(expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kEveryPair, s,
-                                                      128, 100, 0, true));
-    }
-  // Both forms of the lanes ran: without exception slots (the integer
+  for (const bool slot_free : {false, true}) {
+    const SlotFreeSearch search(slot_free);
+    uint32_t seed = 400;
+    for (const Scales& s : scales)
+      for (const bool clamp : {false, true}) {
+        const Case c{1, 2, 48, 256, 256, 1, 1, 0, 1, 1, false, clamp};
+        forms.insert(expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kEveryPair, s,
+                                                      0, 0, 0, true));
+        forms.insert(expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kEveryPair,
+                                                        s, 128, 100, 0, true));
+      }
+  }
+  // Both forms of the lanes ran: free of exception slots (the integer
   // epilogue's) and with them.
   EXPECT_EQ(forms, (std::set<std::string>{"affine", "affine-corrected"}));
 }
