@@ -355,15 +355,20 @@ void store_epilogue_constants(const OpContext& ctx, QConvPacked& p) {
                     [](const AffineChannel& c) { return c.misses > kAffineExceptions; }))
       return;  // the layer keeps its float steps
     if (!slot_free_search.load(std::memory_order_relaxed)) return;
+    // In chunks of 16, so that where it gives up (and so the plan) does
+    // not depend on the threads' timing.
     std::vector<int64_t> missing = still_missing();
-    std::atomic<int> kept{0};
-    parallel_for(static_cast<int64_t>(missing.size()), missing.size() > 1, [&](int64_t i) {
-      if (kept.load(std::memory_order_relaxed) > 8) return;
-      const int64_t c = missing[static_cast<size_t>(i)];
-      AffineChannel& channel = channels[static_cast<size_t>(c)];
-      fit_affine_channel<Q>(p, c, ranges[static_cast<size_t>(c)], 3, 9, 0, channel);
-      if (channel.misses > 0) kept.fetch_add(1, std::memory_order_relaxed);
-    });
+    int64_t kept = 0;
+    for (size_t begin = 0; begin < missing.size() && kept <= 8; begin += 16) {
+      const size_t end = std::min(missing.size(), begin + 16);
+      parallel_for(static_cast<int64_t>(end - begin), end - begin > 1, [&](int64_t i) {
+        const int64_t c = missing[begin + static_cast<size_t>(i)];
+        fit_affine_channel<Q>(p, c, ranges[static_cast<size_t>(c)], 3, 9, 0,
+                              channels[static_cast<size_t>(c)]);
+      });
+      for (size_t i = begin; i < end; ++i)
+        kept += channels[static_cast<size_t>(missing[i])].misses > 0;
+    }
     missing = still_missing();
     if (missing.size() > 8) return;
     parallel_for(static_cast<int64_t>(missing.size()), missing.size() > 1, [&](int64_t i) {

@@ -367,10 +367,10 @@ TEST_P(QConvKernel, FloatSumMatchesReferenceOnEveryReachableSum) {
     for (const Scales& s : scales)
       for (const bool clamp : {false, true}) {
         const Case c{1, 2, 48, 256, 256, 1, 1, 0, 1, 1, false, clamp};
-        forms.insert(expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kEveryPair, s,
-                                                      0, 0, 0, true));
-        forms.insert(expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kEveryPair,
-                                                        s, 128, 100, 0, true));
+        forms.insert(expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kEveryPair, s, 0,
+                                                      0, 0, true));
+        forms.insert(expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kEveryPair, s,
+                                                        128, 100, 0, true));
       }
   }
   // Both forms of the lanes ran: free of exception slots (the integer
