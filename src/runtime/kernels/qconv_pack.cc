@@ -298,6 +298,42 @@ void fit_affine_channel(const QConvPacked& p, int64_t c, std::pair<int64_t, int6
     }
 }
 
+// The slots cost every lane of the layer (MobileNetV2 QAT's depthwise
+// layers 1.1-1.3x the s8s8 file's time with them, 0.85-1.11x without), so
+// where a few channels of a layer that fits them miss a sum, those look for
+// pairs that miss none: the same 3 x 9, given up once more than 8 channels
+// still miss one, then 9 x 33 for those (MobileNetV2 QAT: 18 of its 32
+// layers in the affine form end free of slots). In chunks of 16 channels,
+// so that where it gives up (and so the plan) does not depend on the
+// threads' timing.
+template <typename Q>
+void fit_free_of_slots(const QConvPacked& p, const std::vector<std::pair<int64_t, int64_t>>& ranges,
+                       std::vector<AffineChannel>& channels) {
+  auto still_missing = [&] {
+    std::vector<size_t> missing;
+    for (size_t c = 0; c < channels.size(); ++c)
+      if (channels[c].misses > 0) missing.push_back(c);
+    return missing;
+  };
+  auto fit = [&](const std::vector<size_t>& which, size_t begin, size_t end, int steps_m,
+                 int steps_b) {
+    parallel_for(static_cast<int64_t>(end - begin), end - begin > 1, [&](int64_t i) {
+      const size_t c = which[begin + static_cast<size_t>(i)];
+      fit_affine_channel<Q>(p, static_cast<int64_t>(c), ranges[c], steps_m, steps_b, 0,
+                            channels[c]);
+    });
+  };
+  std::vector<size_t> missing = still_missing();
+  int64_t kept = 0;
+  for (size_t begin = 0; begin < missing.size() && kept <= 8; begin += 16) {
+    const size_t end = std::min(missing.size(), begin + 16);
+    fit(missing, begin, end, 3, 9);
+    for (size_t i = begin; i < end; ++i) kept += channels[missing[i]].misses > 0;
+  }
+  missing = still_missing();
+  if (missing.size() <= 8) fit(missing, 0, missing.size(), 9, 33);
+}
+
 // The vector epilogues' multipliers and float biases: the layer's own, or,
 // for a float sum without a residual whose every channel's misses fit the
 // exception slots, its affine form's (QConvPacked::affine_sum). From the
@@ -339,43 +375,10 @@ void store_epilogue_constants(const OpContext& ctx, QConvPacked& p) {
           last <= std::numeric_limits<int32_t>::max())
         fit_affine_channel<Q>(p, c, ranges[at], 3, 9, kAffineExceptions, channels[at]);
     });
-    // The slots cost the layer's every lane (MobileNetV2 QAT's depthwise
-    // layers 1.1-1.3x the s8s8 file's with them), so where a few channels
-    // miss a sum, they look for pairs that miss none: the same 3 x 9, given
-    // up once more than 8 channels still miss one, then 9 x 33 for those
-    // (MobileNetV2 QAT: 18 of its 32 layers in the form free of slots, 14
-    // of them with 3 x 9).
-    auto still_missing = [&] {
-      std::vector<int64_t> missing;
-      for (int64_t c = 0; c < m; ++c)
-        if (channels[static_cast<size_t>(c)].misses > 0) missing.push_back(c);
-      return missing;
-    };
-    if (std::any_of(channels.begin(), channels.end(),
-                    [](const AffineChannel& c) { return c.misses > kAffineExceptions; }))
-      return;  // the layer keeps its float steps
-    if (!slot_free_search.load(std::memory_order_relaxed)) return;
-    // In chunks of 16, so that where it gives up (and so the plan) does
-    // not depend on the threads' timing.
-    std::vector<int64_t> missing = still_missing();
-    int64_t kept = 0;
-    for (size_t begin = 0; begin < missing.size() && kept <= 8; begin += 16) {
-      const size_t end = std::min(missing.size(), begin + 16);
-      parallel_for(static_cast<int64_t>(end - begin), end - begin > 1, [&](int64_t i) {
-        const int64_t c = missing[begin + static_cast<size_t>(i)];
-        fit_affine_channel<Q>(p, c, ranges[static_cast<size_t>(c)], 3, 9, 0,
-                              channels[static_cast<size_t>(c)]);
-      });
-      for (size_t i = begin; i < end; ++i)
-        kept += channels[static_cast<size_t>(missing[i])].misses > 0;
-    }
-    missing = still_missing();
-    if (missing.size() > 8) return;
-    parallel_for(static_cast<int64_t>(missing.size()), missing.size() > 1, [&](int64_t i) {
-      const int64_t c = missing[static_cast<size_t>(i)];
-      fit_affine_channel<Q>(p, c, ranges[static_cast<size_t>(c)], 9, 33, 0,
-                            channels[static_cast<size_t>(c)]);
-    });
+    if (std::all_of(channels.begin(), channels.end(),
+                    [](const AffineChannel& c) { return c.misses <= kAffineExceptions; }) &&
+        slot_free_search.load(std::memory_order_relaxed))
+      fit_free_of_slots<Q>(p, ranges, channels);
   });
   int slots = 0;
   for (const AffineChannel& c : channels) {
