@@ -111,11 +111,12 @@ void report_profile(const Engine& engine, const cli::Flags& flags) {
   auto precision = [](const Node& n) { return is_integer_layer(n) ? "int8" : "fp32"; };
   if (flags.has("dumpProfile")) {
     std::printf("=== Profile (%lld iterations) ===\n", static_cast<long long>(runs));
-    std::printf("%10s %8s  %-9s %-5s %s\n", "Avg.(ms)", "Time(%)", "kernel", "prec", "Layer");
+    std::printf("%10s %8s  %-10s %-16s %-5s %s\n", "Avg.(ms)", "Time(%)", "kernel", "epilogue",
+                "prec", "Layer");
     for (const auto& l : layers)
-      std::printf("%10.4f %8.2f  %-9s %-5s %s\n", l.total_ms / runs,
-                  total > 0 ? 100.0 * l.total_ms / runs / total : 0.0, isa_name(l.isa),
-                  precision(*l.node), l.node->describe().c_str());
+      std::printf("%10.4f %8.2f  %-10s %-16s %-5s %s\n", l.total_ms / runs,
+                  total > 0 ? 100.0 * l.total_ms / runs / total : 0.0, isa_name(l.ran.isa),
+                  l.ran.form ? l.ran.form : "-", precision(*l.node), l.node->describe().c_str());
     std::printf("%10.4f %8.2f  total\n", total, 100.0);
   }
   if (flags.has("exportProfile")) {
@@ -125,7 +126,8 @@ void report_profile(const Engine& engine, const cli::Flags& flags) {
       json += std::string(i ? ",\n " : "\n ") + "{\"name\": " + "\"" +
               cli::json_escape(l.node->name) + "\"" + ", \"op\": " + "\"" +
               cli::json_escape(l.node->op_type) + "\"" + ", \"precision\": \"" +
-              precision(*l.node) + "\", \"kernel\": \"" + isa_name(l.isa) +
+              precision(*l.node) + "\", \"kernel\": \"" + isa_name(l.ran.isa) +
+              (l.ran.form ? std::string("\", \"epilogue\": \"") + l.ran.form : std::string()) +
               "\", \"timeMs\": " + cli::json_number(l.total_ms / runs) + ", \"percentage\": " +
               cli::json_number(total > 0 ? 100.0 * l.total_ms / runs / total : 0.0) + "}";
     }

@@ -258,6 +258,26 @@ if [ "$convs" -eq 22 ] && [ "$affine" -ge 10 ] && [ $((affine + float)) -eq "$co
   grep -q "^\[I\] layer QConv '/fc/Gemm' .* epilogue=float$" "$work/without" &&
   [ "$(grep -c "^\[I\] layer QConv .* epilogue=integer$" "$work/ptq")" -eq 22 ]
 then pass; else fail "--verbose epilogue forms: $convs convs, $affine affine, $float float"; fi
+# --dumpProfile and --exportProfile: a row per layer, the same layers in
+# both, the shares summing to 100 %, each conv's epilogue named (the others
+# have none).
+"$qexec" --onnx="$qat" --int8 --noFp32Compare --iterations=20 --duration=0 --warmUp=0 --dumpProfile \
+  --exportProfile="$work/profile.json" >"$work/profile" 2>"$work/err"
+status=$?
+table=$(sed -n '/^=== Profile ([0-9]* iterations) ===$/,/ total$/p' "$work/profile")
+rows=$(grep -cE '^ +[0-9.]+ +[0-9.]+  [a-z0-9]+ +(integer|affine|affine-corrected|float|-) +(int8|fp32) ' <<<"$table")
+if [ $status -eq 0 ] && grep -qE '^ +[0-9.]+ +100\.00  total$' <<<"$table" &&
+  [ "$(grep -cE ' (affine|affine-corrected) +int8 +QConv ' <<<"$table")" -ge 10 ] &&
+  node -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1]));
+    const forms = ["integer", "affine", "affine-corrected", "float"];
+    const sum = l.reduce((s, x) => s + x.percentage, 0);
+    const ok = l.length === Number(process.argv[2]) && Math.abs(sum - 100) < 0.01 &&
+      l.every(x => typeof x.name === "string" && typeof x.op === "string" &&
+        ["int8", "fp32"].includes(x.precision) && typeof x.kernel === "string" && x.timeMs >= 0 &&
+        (x.op === "QConv" ? forms.includes(x.epilogue) : x.epilogue === undefined)) &&
+      l.some(x => x.epilogue === "float");
+    if (!ok) process.exit(1)' "$work/profile.json" "$rows"
+then pass; else fail "--dumpProfile / --exportProfile: $rows rows; $(head -c 300 "$work/err")"; fi
 expect_error "--best on a plan" "build flags" "$qexec" --loadEngine="$work/x.plan" --best
 
 printf 'Bad fp16=x.onnx\n' >"$work/bad_list.txt"

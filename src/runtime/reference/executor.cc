@@ -76,7 +76,7 @@ void ReferenceExecutor::set_profiling(bool on) {
 
 std::vector<ReferenceExecutor::LayerTime> ReferenceExecutor::profile() const {
   std::vector<LayerTime> out;
-  for (const Step& s : steps_) out.push_back({s.node, s.ran.isa, s.profiled_ms});
+  for (const Step& s : steps_) out.push_back({s.node, s.ran, s.profiled_ms});
   return out;
 }
 

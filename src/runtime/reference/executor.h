@@ -71,7 +71,7 @@ class ReferenceExecutor {
   // Per-layer wall time, accumulated over the runs made while profiling is on.
   struct LayerTime {
     const Node* node;
-    Isa isa;
+    KernelRun ran;
     double total_ms;
   };
   void set_profiling(bool on);  // also clears what was accumulated
