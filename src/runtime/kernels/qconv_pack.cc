@@ -212,8 +212,8 @@ int64_t first_at_level(const Step& step, int64_t level, int64_t first, int64_t l
 
 // A step function of S with its last values kept: each level's search
 // starts where the last one ended, at S it evaluated already, and every
-// search looks at the range's end (MobileNetV2 QAT's check: half the
-// evaluations).
+// search looks at the range's end (MobileNetV2 QAT's first run, one thread,
+// with round_half_even in the affine step: 0.19-0.22 s -> 0.17-0.18 s).
 template <typename Step>
 class KeptSteps {
  public:

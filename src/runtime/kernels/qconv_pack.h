@@ -100,6 +100,9 @@ struct QConvPacked {
   bool affine_sum = false;
   std::vector<int32_t> affine_exceptions;
   bool affine_corrected() const { return !affine_exceptions.empty(); }
+  // The integer epilogue's lanes serve the quantized output: requantization,
+  // or a float sum's affine form free of slots.
+  bool integer_lanes() const { return !params.float_sum || (affine_sum && !affine_corrected()); }
 };
 
 // Where a few channels of a float sum's affine form miss a sum, the check

@@ -147,10 +147,10 @@ struct Avx512VnniOps {
     } else {
       if (!p.finite_multipliers || tile.rows != rows) return false;
       const int8_t* w = qconv_block_weights(p, block);
-      if (!p.params.float_sum || (p.affine_sum && !p.affine_corrected()))
+      if (p.integer_lanes())
         (a.flip ? fused_for<Q, true, IntegerSum<Q>>(rows, blocks)
                 : fused_for<Q, false, IntegerSum<Q>>(rows, blocks))(p, a, w, tile);
-      else if (p.affine_sum)
+      else if (p.affine_corrected())
         (a.flip ? fused_for<Q, true, AffineSum<Q>>(rows, blocks)
                 : fused_for<Q, false, AffineSum<Q>>(rows, blocks))(p, a, w, tile);
       else
@@ -341,8 +341,7 @@ struct Avx512VnniOps {
 
   // A float sum in the affine form with exception slots (QConvPacked::
   // affine_sum): the integer epilogue's steps and a compare and masked add
-  // per slot, not
-  // the float steps and their division. MobileNetV2 QAT, one thread, batch
+  // per slot, not the float steps and their division. MobileNetV2 QAT, one thread, batch
   // 1: its 1x1 expansions 1.31-1.40x the s8s8 file's before, 1.06-1.13x so.
   template <typename Q>
   struct AffineSum {
@@ -385,13 +384,13 @@ struct Avx512VnniOps {
                           tile.acc + (r * tile.blocks + b) * kQConvBlock,
                           tile.residual ? tile.residual + at : nullptr, tile.out + at);
         }
+    } else if (p.integer_lanes()) {
+      // An integer residual has the output's type (read_qconv_params checks).
+      if constexpr (std::is_same_v<Q, R>) quantized_epilogue<IntegerSum<Q>>(p, tile);
     } else if (p.affine_corrected()) {
       if constexpr (std::is_same_v<Q, R>) quantized_epilogue<AffineSum<Q>>(p, tile);
-    } else if (p.params.float_sum && !p.affine_sum) {
+    } else {
       quantized_epilogue<FloatSum<R>>(p, tile);
-    } else if constexpr (std::is_same_v<Q, R>) {
-      // An integer residual has the output's type (read_qconv_params checks).
-      quantized_epilogue<IntegerSum<Q>>(p, tile);
     }
   }
 
