@@ -2,9 +2,15 @@
 # The INT8 engine's outputs on every committed QDQ model are the same bytes at
 # every kernel level this CPU runs (ref = the reference kernels, the oracle):
 # real images, batch 4, so GEMM tiles, channel blocks and depthwise rows all run.
-# usage: int8_isa_exactness_test.sh BUILD_DIR SOURCE_DIR
+# With AVX2_CPU_LIB (bench's libqdq_avx2_cpu.so) and a CPU with more than AVX2,
+# also the level qdq picks by itself on an AVX2-only CPU (the library hides the
+# rest from CPUID): every layer at avx2 or below, the same bytes again.
+# usage: int8_isa_exactness_test.sh BUILD_DIR SOURCE_DIR [AVX2_CPU_LIB]
 set -euo pipefail
-build=$1 src=$2
+build=$1 src=$2 avx2_cpu_lib=${3:-}
+if [ -n "$avx2_cpu_lib" ] && ! grep -q -w cpuid_fault /proc/cpuinfo; then
+  echo "(no CPUID faulting on this CPU: no AVX2-CPU run)"; avx2_cpu_lib=
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 data="$build/data/fashion-mnist"
@@ -27,5 +33,19 @@ for model in "$src"/models/*.onnx "$src"/models/cifar10/*.onnx; do
       echo "ok: $name at $isa"
     fi
   done
+  [ -n "$avx2_cpu_lib" ] || continue
+  if ! LD_PRELOAD=$avx2_cpu_lib "$build/tools/qexec" --onnx="$model" --int8 --batch=4 --verbose \
+      --loadInputs=input:"$work/input.raw" --iterations=1 --duration=0 --warmUp=0 \
+      --exportOutput="$work/$name.avx2_cpu.json" >"$work/log" 2>&1; then
+    echo "FAILED: $name on the AVX2 CPU: $(head -c 300 "$work/log")"; failed=1; continue
+  fi
+  if ! grep -q "isa=avx2" "$work/log" || grep -q -E "kernel=(avxvnni|avx512vnni|amx)" "$work/log"; then
+    echo "FAILED: $name on the AVX2 CPU: kernels above avx2 ($(grep -o -E "(kernel|isa)=[a-z0-9]+" "$work/log" | sort | uniq -c | xargs))"
+    failed=1
+  elif ! cmp -s "$work/$name.ref.json" "$work/$name.avx2_cpu.json"; then
+    echo "FAILED: $name: outputs on the AVX2 CPU differ from the reference kernels'"; failed=1
+  else
+    echo "ok: $name on the AVX2 CPU"
+  fi
 done
 exit $failed
