@@ -12,8 +12,8 @@ namespace {
 volatile int sink;
 
 // The AVX2 level's int8 step: vpmaddubsw (u8 x s8 pairs -> s16), vpmaddwd
-// with ones (-> s32), vpaddd: 32 multiply-adds per three instructions. qdq's
-// AVX2 kernels feed it |a| and sign-moved weights so no pair sum saturates.
+// with ones (-> s32), vpaddd: 32 multiply-adds per three instructions, as
+// ONNX Runtime's AVX2 u8s8 kernels run it (their pair sums may saturate).
 __attribute__((target("avx2"))) int64_t int8_avx2(int64_t iterations) {
   constexpr int kChains = 4;
   __m256i acc[kChains] = {}, tmp[kChains] = {};
@@ -37,6 +37,72 @@ __attribute__((target("avx2"))) int64_t int8_avx2(int64_t iterations) {
         : [a] "x"(a), [w] "x"(w), [ones] "x"(ones));
   sink = _mm256_extract_epi32(acc[0], 0);
   return iterations * kChains * 32;
+}
+
+// What exactness costs at the AVX2 level. qdq's AVX2 GEMM tiles (the sign
+// trick of kernels/avx2/qconv_ops.h) run vpabsb once per broadcast activation
+// and vpsignb per weight vector before each vpmaddubsw: one row of a tile,
+// two weight vectors (64 multiply-adds), twice over. On AMD Zen the vpsignb /
+// vpabsb share the two pipes of the multiplies, which bounds this loop well
+// below int8_avx2's.
+__attribute__((target("avx2"))) int64_t int8_avx2_sign_trick(int64_t iterations) {
+  __m256i acc[4] = {}, tmp[4] = {}, magnitude[2] = {};
+  const __m256i a = _mm256_set1_epi8(-3), w0 = _mm256_set1_epi8(-2), w1 = _mm256_set1_epi8(5),
+                ones = _mm256_set1_epi16(1);
+  for (int64_t i = 0; i < iterations; ++i)
+    __asm__ volatile(
+        "vpabsb %[a], %[m0]\n\t"
+        "vpsignb %[a], %[w0], %[t0]\n\t"
+        "vpmaddubsw %[t0], %[m0], %[t0]\n\t"
+        "vpmaddwd %[ones], %[t0], %[t0]\n\t"
+        "vpaddd %[t0], %[c0], %[c0]\n\t"
+        "vpsignb %[a], %[w1], %[t1]\n\t"
+        "vpmaddubsw %[t1], %[m0], %[t1]\n\t"
+        "vpmaddwd %[ones], %[t1], %[t1]\n\t"
+        "vpaddd %[t1], %[c1], %[c1]\n\t"
+        "vpabsb %[a], %[m1]\n\t"
+        "vpsignb %[a], %[w0], %[t2]\n\t"
+        "vpmaddubsw %[t2], %[m1], %[t2]\n\t"
+        "vpmaddwd %[ones], %[t2], %[t2]\n\t"
+        "vpaddd %[t2], %[c2], %[c2]\n\t"
+        "vpsignb %[a], %[w1], %[t3]\n\t"
+        "vpmaddubsw %[t3], %[m1], %[t3]\n\t"
+        "vpmaddwd %[ones], %[t3], %[t3]\n\t"
+        "vpaddd %[t3], %[c3], %[c3]\n\t"
+        : [c0] "+x"(acc[0]), [t0] "+x"(tmp[0]), [c1] "+x"(acc[1]), [t1] "+x"(tmp[1]),
+          [c2] "+x"(acc[2]), [t2] "+x"(tmp[2]), [c3] "+x"(acc[3]), [t3] "+x"(tmp[3]),
+          [m0] "+x"(magnitude[0]), [m1] "+x"(magnitude[1])
+        : [a] "x"(a), [w0] "x"(w0), [w1] "x"(w1), [ones] "x"(ones));
+  sink = _mm256_extract_epi32(acc[0], 0);
+  return iterations * 4 * 32;
+}
+
+// The other exact AVX2 scheme: activations and weights widened to 16 bits
+// ahead of the loop, vpmaddwd (16 multiply-adds, exact into s32) and vpaddd:
+// as many multiplies per multiply-add as int8_avx2's, none beside them.
+__attribute__((target("avx2"))) int64_t int8_avx2_s16(int64_t iterations) {
+  __m256i acc[6] = {}, tmp[6] = {};
+  const __m256i a = _mm256_set1_epi16(-255), w = _mm256_set1_epi16(127);
+  for (int64_t i = 0; i < iterations; ++i)
+    __asm__ volatile(
+        "vpmaddwd %[w], %[a], %[t0]\n\t"
+        "vpaddd %[t0], %[c0], %[c0]\n\t"
+        "vpmaddwd %[w], %[a], %[t1]\n\t"
+        "vpaddd %[t1], %[c1], %[c1]\n\t"
+        "vpmaddwd %[w], %[a], %[t2]\n\t"
+        "vpaddd %[t2], %[c2], %[c2]\n\t"
+        "vpmaddwd %[w], %[a], %[t3]\n\t"
+        "vpaddd %[t3], %[c3], %[c3]\n\t"
+        "vpmaddwd %[w], %[a], %[t4]\n\t"
+        "vpaddd %[t4], %[c4], %[c4]\n\t"
+        "vpmaddwd %[w], %[a], %[t5]\n\t"
+        "vpaddd %[t5], %[c5], %[c5]\n\t"
+        : [c0] "+x"(acc[0]), [t0] "+x"(tmp[0]), [c1] "+x"(acc[1]), [t1] "+x"(tmp[1]),
+          [c2] "+x"(acc[2]), [t2] "+x"(tmp[2]), [c3] "+x"(acc[3]), [t3] "+x"(tmp[3]),
+          [c4] "+x"(acc[4]), [t4] "+x"(tmp[4]), [c5] "+x"(acc[5]), [t5] "+x"(tmp[5])
+        : [a] "x"(a), [w] "x"(w));
+  sink = _mm256_extract_epi32(acc[0], 0);
+  return iterations * 6 * 16;
 }
 
 // Twelve chains of one instruction, acc[i] = INSTR(acc[i], a, w): more in
@@ -108,6 +174,8 @@ __attribute__((target("amx-tile,amx-int8"))) int64_t int8_amx(int64_t iterations
 const std::vector<PeakLoop>& peak_loops() {
   static const std::vector<PeakLoop> loops = {
       {"int8/avx2_vpmaddubsw_ymm", Isa::kAvx2, true, int8_avx2},
+      {"int8/avx2_sign_trick_ymm", Isa::kAvx2, true, int8_avx2_sign_trick},
+      {"int8/avx2_s16_vpmaddwd_ymm", Isa::kAvx2, true, int8_avx2_s16},
       {"int8/avx512vnni_vpdpbusd_zmm", Isa::kAvx512Vnni, true, int8_avx512vnni},
       {"int8/amx_tdpbusd", Isa::kAmxInt8, true, int8_amx},
       {"fp32/avx2_vfmadd_ymm", Isa::kAvx2, false, fp32_avx2},
