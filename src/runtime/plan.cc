@@ -92,7 +92,6 @@ plan::QConvState describe_qconv(const QConvPacked& p, BlobWriter& blob) {
   *s.mutable_multipliers() = {p.multipliers.begin(), p.multipliers.end()};
   *s.mutable_bias_float() = {p.bias_float.begin(), p.bias_float.end()};
   s.set_finite_multipliers(p.finite_multipliers);
-  s.set_has_minus_128(p.has_minus_128);
   return s;
 }
 
@@ -122,7 +121,6 @@ std::shared_ptr<QConvPacked> restore_qconv(const plan::QConvState& s, const Exte
   p->multipliers.assign(s.multipliers().begin(), s.multipliers().end());
   p->bias_float.assign(s.bias_float().begin(), s.bias_float().end());
   p->finite_multipliers = s.finite_multipliers();
-  p->has_minus_128 = s.has_minus_128();
   return p;
 }
 

@@ -11,6 +11,9 @@
 //   template <Q, R> static void epilogue(const QConvPacked&, const EpilogueTile<Q, R>&);
 //       the tile's outputs from its accumulators (bias not added yet); Q, the
 //       output's type, and R, the residual's, are uint8_t, int8_t or float
+//   static void widen_rows(const QConvPacked&, int rows, TileRows& a, int16_t* words);
+//       (optional) a tile's rows into the form the kernel multiplies, once for
+//       all its panels: rewrites `a` to point at `words` ([rows][k_padded])
 //   template <Q, R> static bool fused_tile(const QConvPacked&, int rows, int blocks,
 //                                          int64_t block, const TileRows& a,
 //                                          const EpilogueTile<Q, R>&);   (optional)
@@ -103,7 +106,7 @@ TileShape qconv_tile_shape(int64_t blocks, int64_t width, int64_t pixels) {
 }
 
 // The drivers' per-thread buffers (thread_buffer).
-enum class BufferUse { kGatheredRows, kDepthwiseTaps, kDepthwiseSums };
+enum class BufferUse { kGatheredRows, kWidenedRows, kDepthwiseTaps, kDepthwiseSums };
 
 // The accumulators of the kernel's largest tile.
 template <typename Ops>
@@ -139,9 +142,13 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* ou
   // 1: ResNet-50's 7x7 layers are 2 tiles of 32 pixels) split their panels
   // into groups too, each group's work reading (or gathering) the tile itself.
   const int64_t groups = std::clamp<int64_t>((2 * team_threads() + tiles - 1) / tiles, 1, panels);
+  constexpr bool kWidens = requires(TileRows & t) { Ops::widen_rows(p, 0, t, nullptr); };
   parallel_region([&](int, int) {
     uint8_t* const scratch =
         thread_buffer<uint8_t, BufferUse::kGatheredRows>(static_cast<size_t>(rows * p.k_padded));
+    int16_t* const words = kWidens ? thread_buffer<int16_t, BufferUse::kWidenedRows>(
+                                         static_cast<size_t>(rows * p.k_padded))
+                                   : nullptr;
     alignas(64) int32_t acc[qconv_tile_accumulators<Ops>()];
     TileRows a;
     QConvRowWindow window(p, source, x);
@@ -167,6 +174,7 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* ou
         a.segment[0] = qconv_gather_rows(p, x, first, count, rows, scratch, &a.stride, &flip);
         a.flip = flip ? 0x80808080u : 0;
       }
+      if constexpr (kWidens) Ops::widen_rows(p, static_cast<int>(rows), a, words);
       const int64_t first_panel = groups == 1 ? 0 : group * panels / groups;
       const int64_t end_panel = groups == 1 ? panels : (group + 1) * panels / groups;
       for (int64_t i = first_panel; i < end_panel; ++i) {

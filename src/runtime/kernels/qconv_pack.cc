@@ -39,7 +39,6 @@ void pack(const OpContext& ctx, ActivationDomain domain, QConvPacked& p) {
   auto finite = [](float v) { return std::isfinite(v); };
   p.finite_multipliers = std::all_of(q.multipliers.begin(), q.multipliers.end(), finite) &&
                          std::all_of(q.bias_float.begin(), q.bias_float.end(), finite);
-  p.has_minus_128 = std::any_of(w, w + m * c * taps, [](int8_t v) { return v == -128; });
   if (q.depthwise()) {
     // The kernels multiply x itself (every tap, x_zero outside the input):
     //   sum (x - x_zero) w = sum x w - x_zero sum w.
@@ -126,6 +125,19 @@ void store_depthwise_layouts(QConvPacked& p) {
     }
     p.depthwise_flip_sums[static_cast<size_t>(ch)] = wrapping(128 * sum);
   }
+}
+
+void store_pair_weights(QConvPacked& p) {
+  const int64_t quads = p.k_padded / 4;
+  p.pair_weights.resize(static_cast<size_t>(p.blocks * p.k_padded * kQConvBlock));
+  // A quad's four weights of a lane are two pairs: K 4q, 4q + 1 and 4q + 2, 4q + 3.
+  for (int64_t b = 0; b < p.blocks; ++b)
+    for (int64_t q = 0; q < quads; ++q)
+      for (int64_t lane = 0; lane < kQConvBlock; ++lane)
+        for (int64_t j = 0; j < 4; ++j)
+          p.pair_weights[static_cast<size_t>(((b * quads + q) * 2 + j / 2) * 2 * kQConvBlock +
+                                             lane * 2 + j % 2)] =
+              p.weights[static_cast<size_t>(((b * quads + q) * kQConvBlock + lane) * 4 + j)];
 }
 
 void store_flip_sums(QConvPacked& p) {
@@ -462,6 +474,8 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
       // From the weights alone: made once per state, not per input shape.
       if (state->flip && state->domain == ActivationDomain::kUnsigned && state->flip_sums.empty())
         store_flip_sums(*state);
+      if (state->domain == ActivationDomain::kSigned && state->pair_weights.empty())
+        store_pair_weights(*state);
     }
   }
   slot = state;

@@ -4,8 +4,8 @@
 //
 // Exactness: the kernels multiply activations a = x ^ flip (x shifted by 128
 // into the signedness the instruction wants) by int8 weights w (zero point 0)
-// and accumulate in int32 without saturation (vpdpbusd, or the sign trick of
-// kernels/avx2/qconv.cc). The shift is undone in the bias:
+// and accumulate in int32 without saturation (vpdpbusd, or vpmaddwd on 16-bit
+// words in kernels/avx2/qconv_ops.h). The shift is undone in the bias:
 //   sum (x - x_zero) w = sum a w - a_zero sum w,   a_zero = x_zero ^ flip-shift,
 // and padding taps hold a_zero, so they contribute nothing, as in the reference.
 #pragma once
@@ -72,8 +72,12 @@ struct QConvPacked {
   // Multipliers and float biases finite, else the 8-bit epilogues go scalar
   // (where a NaN can arise, and the reference's NaN rule applies).
   bool finite_multipliers = true;
-  bool has_minus_128 = false;     // a weight of -128 (the AVX2 sign trick cannot take it)
   std::vector<uint8_t> zero_row;  // tap_channels bytes of a_zero (padding taps)
+  // The GEMM weights as 16-bit words by K pairs, for the AVX2 kernel's
+  // vpmaddwd (made from `weights` by store_pair_weights where the domain is
+  // signed, not kept in plans): [block][k_padded / 2][16][2], lane c of a
+  // pair holding channel 16 * block + c's weights of K 2j and 2j + 1.
+  std::vector<int16_t> pair_weights;
   // Where x is flipped into the unsigned domain (int8 x): 128 * sum w per
   // channel ([blocks * 16]), what a signed product of the unflipped rows lacks
   // (sum a w = sum x w + 128 sum w; AMX's tdpbssd reads int8 rows in place).

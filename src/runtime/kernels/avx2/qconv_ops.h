@@ -1,20 +1,24 @@
-// ai.qdq.QConv with AVX2, exact at nearly the vpmaddubsw rate.
+// ai.qdq.QConv with AVX2, exact.
 //
-// vpmaddubsw (uint8 x int8, pairs summed into a saturating int16) is the fast
-// int8 instruction here, and the reason ONNX Runtime's AVX2 models lose
-// accuracy: 255*127 + 255*127 overflows int16. The sign trick moves the
-// activation's sign onto the weight instead: activations are int8 (qconv_pack
-// flips uint8 ones by 128), |a| goes in as the unsigned operand (vpabsb; 128
-// for -128) and sign(a) * w as the signed one (vpsignb), so every pair sum is
-// at most 2 * 128 * 127 = 32512 and nothing saturates. vpsignb cannot negate
-// -128, so layers with a weight of -128 run the reference kernel (symmetric
-// quantizers use [-127, 127]; ONNX Runtime's and pytorch-quantization's do).
+// vpmaddubsw (uint8 x int8, pairs summed into a saturating int16) is the
+// fast int8 instruction here, and the reason ONNX Runtime's AVX2 models lose
+// accuracy: 255*127 + 255*127 overflows int16. The GEMM tiles multiply
+// 16-bit words instead: each tile's rows are widened once (widen_rows, the
+// flip applied, sign-extended: the activations are int8, qconv_pack flips
+// uint8 ones by 128), and vpmaddwd adds a K pair's two products exactly into
+// an int32 lane, any weight included. That is as many multiply-pipe
+// operations per multiply-add as vpmaddubsw's own path (vpmaddubsw, then
+// vpmaddwd by ones to widen), where the sign trick this kernel ran before
+// (|a| as the unsigned operand, sign(a) * w as the signed one) added a
+// vpsignb and half a vpabsb, which on AMD Zen share the multiplies' two
+// pipes: its ceiling was 58 % of vpmaddubsw's, the 16-bit loop's is 81 %
+// (bench/peak, BENCHMARKS.md session 22).
 //
-// Depthwise layers widen to 16-bit words and use vpmaddwd over pairs of taps
-// (two products per lane), exact for any weight. The epilogue is the reference's
-// float steps lane for lane (see avx512vnni/qconv_ops.h), or a float sum's
-// affine form where it has one (qconv_pack.h); channels past a block's
-// first 8 of fewer than 16 take the scalar qconv_epilogue itself.
+// Depthwise layers widen to 16-bit words too and use vpmaddwd over pairs of
+// taps. The epilogue is the reference's float steps lane for lane (see
+// avx512vnni/qconv_ops.h), or a float sum's affine form where it has one
+// (qconv_pack.h); channels past a block's first 8 of fewer than 16 take the
+// scalar qconv_epilogue itself.
 //
 // The operations (qconv_driver.h's `Ops`) live in this header so that the
 // AVX-VNNI kernel (avxvnni/qconv.cc) takes the epilogue and the depthwise
@@ -34,40 +38,54 @@
 namespace qdq {
 namespace avx2 {
 
-constexpr int kRows = 4;
+// One tile row's sums of 16 channels.
+struct RowSums {
+  __m256i low, high;  // channels 0-7, 8-15
+};
 
-// Flip: the rows come from an input of the other signedness, flipped as loaded
-// (a separate instantiation: the XOR would slow every other tile down).
-template <bool Flip>
-QDQ_AVX2_TARGET void tile_4x16(const TileRows& a, const int8_t* w, int32_t* acc) {
-  __m256i c[kRows][2];
-  for (int r = 0; r < kRows; ++r) c[r][0] = c[r][1] = _mm256_setzero_si256();
-  const __m256i ones = _mm256_set1_epi16(1);
-  const __m256i flip = _mm256_set1_epi32(static_cast<int>(0x80808080u));
-  for (int s = 0; s < a.segments; ++s) {
-    const uint8_t* base = a.segment[static_cast<size_t>(s)];
-    for (int64_t q = 0; q < a.quads; ++q, w += 64) {
-      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
-      const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
-      const uint8_t* row = base + 4 * q;
-#pragma GCC unroll 4
-      for (int r = 0; r < kRows; ++r, row += a.stride) {
-        __m256i av = _mm256_set1_epi32(tile_quad(row));
-        if constexpr (Flip) av = _mm256_xor_si256(av, flip);
-        const __m256i magnitude = _mm256_abs_epi8(av);
-        c[r][0] = _mm256_add_epi32(
-            c[r][0],
-            _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w0, av)), ones));
-        c[r][1] = _mm256_add_epi32(
-            c[r][1],
-            _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w1, av)), ones));
-      }
-    }
+// The K pair of 16-bit words at `at`, broadcast, times the pair's weights of
+// the 16 channels, added to one row's sums.
+inline QDQ_AVX2_TARGET void accumulate_pair(RowSums& sums, const uint8_t* at, __m256i w_low,
+                                            __m256i w_high) {
+  const __m256i pair = _mm256_set1_epi32(tile_quad(at));
+  sums.low = _mm256_add_epi32(sums.low, _mm256_madd_epi16(pair, w_low));
+  sums.high = _mm256_add_epi32(sums.high, _mm256_madd_epi16(pair, w_high));
+}
+
+inline QDQ_AVX2_TARGET void store_row(int32_t* acc, const RowSums& sums) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc), sums.low);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + 8), sums.high);
+}
+
+// Six widened rows (Avx2Ops::widen_rows: one segment of K pairs) by one
+// block of pair weights: twelve sums, two weight vectors and a broadcast in
+// the 16 ymm registers. Six rows, not four where four divide an output row:
+// a tile streams its block's weights (twice the bytes of int8 ones) from L2,
+// once per six rows (ResNet-18, batch 8, one thread: 6-row tiles with a
+// 32-pixel row's last two gathered 0.78-1.02x the time of 4-row tiles). The
+// sums are named, not an array: GCC 12 kept a 6 x 2 array of them on the
+// stack (57 GMAC/s a core against 94 named).
+inline QDQ_AVX2_TARGET void tile_words(const TileRows& a, const int16_t* w, int32_t* acc) {
+  const __m256i zero = _mm256_setzero_si256();
+  RowSums s0{zero, zero}, s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0;
+  const int64_t stride = a.stride;
+  const uint8_t* const end = a.segment[0] + 4 * a.quads;
+  for (const uint8_t* at = a.segment[0]; at < end; at += 4, w += 2 * kQConvBlock) {
+    const __m256i w_low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+    const __m256i w_high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16));
+    accumulate_pair(s0, at, w_low, w_high);
+    accumulate_pair(s1, at + stride, w_low, w_high);
+    accumulate_pair(s2, at + 2 * stride, w_low, w_high);
+    accumulate_pair(s3, at + 3 * stride, w_low, w_high);
+    accumulate_pair(s4, at + 4 * stride, w_low, w_high);
+    accumulate_pair(s5, at + 5 * stride, w_low, w_high);
   }
-  for (int r = 0; r < kRows; ++r) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * 16), c[r][0]);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + r * 16 + 8), c[r][1]);
-  }
+  store_row(acc, s0);
+  store_row(acc + kQConvBlock, s1);
+  store_row(acc + 2 * kQConvBlock, s2);
+  store_row(acc + 3 * kQConvBlock, s3);
+  store_row(acc + 4 * kQConvBlock, s4);
+  store_row(acc + 5 * kQConvBlock, s5);
 }
 
 // Eight residual values in float: a float residual's own, an 8-bit one's
@@ -177,14 +195,43 @@ inline QDQ_AVX2_TARGET __m256i epilogue8(const QConvPacked& p, int64_t channel, 
 
 struct Avx2Ops {
   static constexpr ActivationDomain kDomain = ActivationDomain::kSigned;
-  static constexpr TileShape kTileShapes[] = {{kRows, 1}};
-  static bool accepts(const QConvPacked& p) { return p.params.depthwise() || !p.has_minus_128; }
+  // One block per panel: a block's pair weights run contiguously.
+  static constexpr TileShape kTileShapes[] = {{6, 1}};
+  static bool accepts(const QConvPacked&) { return true; }  // every weight, -128 included
+
+  // The tile's rows as 16-bit words, [rows][k_padded]: each segment's bytes
+  // XORed with the flip and sign-extended, in K order.
+  QDQ_AVX2_TARGET static void widen_rows(const QConvPacked& p, int rows, TileRows& a,
+                                         int16_t* words) {
+    const __m128i flip = _mm_set1_epi32(static_cast<int>(a.flip));
+    const int64_t bytes = 4 * a.quads;  // a segment's, in each row
+    for (int r = 0; r < rows; ++r) {
+      int16_t* out = words + r * p.k_padded;
+      for (int s = 0; s < a.segments; ++s) {
+        const uint8_t* in = a.segment[static_cast<size_t>(s)] + r * a.stride;
+        int64_t i = 0;
+        for (; i + 16 <= bytes; i += 16, out += 16) {
+          const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
+                              _mm256_cvtepi8_epi16(_mm_xor_si128(v, flip)));
+        }
+        for (; i < bytes; i += 4, out += 4) {  // a tap's last quads: no read past the row
+          const __m128i v = _mm_cvtsi32_si128(tile_quad(in + i));
+          _mm_storel_epi64(reinterpret_cast<__m128i*>(out),
+                           _mm_cvtepi8_epi16(_mm_xor_si128(v, flip)));
+        }
+      }
+    }
+    a.segments = 1;
+    a.segment[0] = reinterpret_cast<const uint8_t*>(words);
+    a.quads = p.k_padded / 2;  // 4-byte groups: K pairs
+    a.stride = 2 * p.k_padded;
+    a.flip = 0;
+  }
 
   static void gemm_tile(const QConvPacked& p, int, int, int64_t block, const TileRows& a,
                         int32_t* acc) {
-    // One block per panel: the weights run contiguously.
-    const int8_t* w = qconv_block_weights(p, block);
-    a.flip ? tile_4x16<true>(a, w, acc) : tile_4x16<false>(a, w, acc);
+    tile_words(a, p.pair_weights.data() + block * p.k_padded * kQConvBlock, acc);
   }
 
   template <typename Q, typename R>

@@ -1,11 +1,11 @@
 // ai.qdq.QConv with AVX-VNNI: the VEX vpdpbusd on ymm, for the cores with
 // AVX-VNNI but no AVX-512 (Intel's since Alder Lake). It multiplies 4 uint8
 // activations by 4 int8 weights and adds the products to an int32 lane with
-// no intermediate saturation, so unlike the AVX2 kernel's sign trick it takes
-// every weight, -128 included, in the unsigned domain (int8 activations are
-// flipped as AVX-512 VNNI's are). A block of 16 channels is two ymm; tiles of
-// up to 6 pixels keep 12 accumulators beside the two weight vectors and the
-// broadcast, within the 16 ymm registers.
+// no intermediate saturation, so it takes every weight, -128 included, as
+// bytes (AVX2's kernel widens to 16-bit words for that), in the unsigned
+// domain (int8 activations are flipped as AVX-512 VNNI's are). A block of 16
+// channels is two ymm; tiles of up to 6 pixels keep 12 accumulators beside
+// the two weight vectors and the broadcast, within the 16 ymm registers.
 //
 // The epilogue and the depthwise kernel are AVX2's.
 #include "runtime/kernels/avx2/qconv_ops.h"
