@@ -193,47 +193,9 @@ inline QDQ_AVX2_TARGET __m256i epilogue8(const QConvPacked& p, int64_t channel, 
       _mm256_set1_epi32(res.sum_zero));
 }
 
-struct Avx2Ops {
-  static constexpr ActivationDomain kDomain = ActivationDomain::kSigned;
-  // One block per panel: a block's pair weights run contiguously.
-  static constexpr TileShape kTileShapes[] = {{6, 1}};
-  static bool accepts(const QConvPacked&) { return true; }  // every weight, -128 included
-
-  // The tile's rows as 16-bit words, [rows][k_padded]: each segment's bytes
-  // XORed with the flip and sign-extended, in K order.
-  QDQ_AVX2_TARGET static void widen_rows(const QConvPacked& p, int rows, TileRows& a,
-                                         int16_t* words) {
-    const __m128i flip = _mm_set1_epi32(static_cast<int>(a.flip));
-    const int64_t bytes = 4 * a.quads;  // a segment's, in each row
-    for (int r = 0; r < rows; ++r) {
-      int16_t* out = words + r * p.k_padded;
-      for (int s = 0; s < a.segments; ++s) {
-        const uint8_t* in = a.segment[static_cast<size_t>(s)] + r * a.stride;
-        int64_t i = 0;
-        for (; i + 16 <= bytes; i += 16, out += 16) {
-          const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
-                              _mm256_cvtepi8_epi16(_mm_xor_si128(v, flip)));
-        }
-        for (; i < bytes; i += 4, out += 4) {  // a tap's last quads: no read past the row
-          const __m128i v = _mm_cvtsi32_si128(tile_quad(in + i));
-          _mm_storel_epi64(reinterpret_cast<__m128i*>(out),
-                           _mm_cvtepi8_epi16(_mm_xor_si128(v, flip)));
-        }
-      }
-    }
-    a.segments = 1;
-    a.segment[0] = reinterpret_cast<const uint8_t*>(words);
-    a.quads = p.k_padded / 2;  // 4-byte groups: K pairs
-    a.stride = 2 * p.k_padded;
-    a.flip = 0;
-  }
-
-  static void gemm_tile(const QConvPacked& p, int, int, int64_t block, const TileRows& a,
-                        int32_t* acc) {
-    tile_words(a, p.pair_weights.data() + block * p.k_padded * kQConvBlock, acc);
-  }
-
+// The epilogue and the depthwise kernel, which the AVX-VNNI kernel shares
+// (its GEMM multiplies bytes: it takes nothing of the words below).
+struct Avx2EpilogueOps {
   template <typename Q, typename R>
   QDQ_AVX2_TARGET static void epilogue(const QConvPacked& p, const EpilogueTile<Q, R>& tile) {
     for (int b = 0; b < tile.blocks; ++b) {
@@ -354,6 +316,49 @@ struct Avx2Ops {
       bytes = _mm_load_si128(reinterpret_cast<const __m128i*>(part));
     }
     return std::is_same_v<TX, int8_t> ? _mm256_cvtepi8_epi16(bytes) : _mm256_cvtepu8_epi16(bytes);
+  }
+};
+
+// The AVX2 kernel: the shared parts and its GEMM on 16-bit words.
+struct Avx2Ops : Avx2EpilogueOps {
+  static constexpr ActivationDomain kDomain = ActivationDomain::kSigned;
+  // One block per panel: a block's pair weights run contiguously.
+  static constexpr TileShape kTileShapes[] = {{6, 1}};
+  static bool accepts(const QConvPacked&) { return true; }  // every weight, -128 included
+
+  // The tile's rows as 16-bit words, [rows][k_padded]: each segment's bytes
+  // XORed with the flip and sign-extended, in K order.
+  QDQ_AVX2_TARGET static void widen_rows(const QConvPacked& p, int rows, TileRows& a,
+                                         int16_t* words) {
+    const __m128i flip = _mm_set1_epi32(static_cast<int>(a.flip));
+    const int64_t bytes = 4 * a.quads;  // a segment's, in each row
+    for (int r = 0; r < rows; ++r) {
+      int16_t* out = words + r * p.k_padded;
+      for (int s = 0; s < a.segments; ++s) {
+        const uint8_t* in = a.segment[static_cast<size_t>(s)] + r * a.stride;
+        int64_t i = 0;
+        for (; i + 16 <= bytes; i += 16, out += 16) {
+          const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
+                              _mm256_cvtepi8_epi16(_mm_xor_si128(v, flip)));
+        }
+        for (; i < bytes; i += 4, out += 4) {  // a tap's last quads: no read past the row
+          const __m128i v = _mm_cvtsi32_si128(tile_quad(in + i));
+          _mm_storel_epi64(reinterpret_cast<__m128i*>(out),
+                           _mm_cvtepi8_epi16(_mm_xor_si128(v, flip)));
+        }
+      }
+    }
+    a.segments = 1;
+    a.segment[0] = reinterpret_cast<const uint8_t*>(words);
+    a.quads = p.k_padded / 2;  // 4-byte groups: K pairs
+    a.stride = 2 * p.k_padded;
+    a.flip = 0;
+  }
+
+  static void gemm_tile(const QConvPacked& p, int, int, int64_t block, const TileRows& a,
+                        int32_t* acc) {
+    tile_words(a, p.pair_weights.data() + block * p.k_padded * kQConvBlock, acc);
   }
 };
 

@@ -7,7 +7,7 @@
 // channels is two ymm; tiles of up to 6 pixels keep 12 accumulators beside
 // the two weight vectors and the broadcast, within the 16 ymm registers.
 //
-// The epilogue and the depthwise kernel are AVX2's.
+// The epilogue and the depthwise kernel are AVX2's (Avx2EpilogueOps).
 #include "runtime/kernels/avx2/qconv_ops.h"
 #include "runtime/kernels/registry.h"
 
@@ -43,7 +43,7 @@ QDQ_AVXVNNI_TARGET void tile(const TileRows& a, const int8_t* w, int32_t* acc) {
   }
 }
 
-struct AvxVnniOps : avx2::Avx2Ops {
+struct AvxVnniOps : avx2::Avx2EpilogueOps {
   static constexpr ActivationDomain kDomain = ActivationDomain::kUnsigned;
   static constexpr TileShape kTileShapes[] = {{6, 1}, {4, 1}};
   static bool accepts(const QConvPacked&) { return true; }
