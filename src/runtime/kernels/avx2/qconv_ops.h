@@ -88,19 +88,76 @@ inline QDQ_AVX2_TARGET void tile_words(const TileRows& a, const int16_t* w, int3
   store_row(acc + 5 * kQConvBlock, s5);
 }
 
+// What the eight-lane steps below read, taken out of the packed state and
+// its params once a tile: the 8-bit stores may alias anything, so whatever
+// they read through `p` was loaded again after every store, and the
+// broadcast bounds made again (MobileNetV2 u8s8 at this level, batch 8, one
+// thread: the epilogue was 27 % of the run).
+struct Lanes8 {
+  const int32_t* bias;
+  const float* multipliers;
+  const float* bias_float;
+  const int32_t* exceptions;  // QConvPacked::affine_exceptions
+  int64_t padded;             // blocks * 16: from a slot's sums to its steps
+  int slots;                  // exception slots in use
+  bool finite, affine, float_sum, bounded, relu;
+  __m256 act_lo, act_hi, y_scale;
+  __m256 conv_lo, conv_hi;       // the conv's output bounds less its zero point
+  __m256i zero;                  // y_zero
+  __m256i narrow_lo, narrow_hi;  // the affine form's bounds less the zero point
+  // An 8-bit residual's zero point and scale, and QLinearAdd's steps.
+  __m256i residual_zero, sum_zero;
+  __m256 residual_scale, conv_scale, sum_scale, sum_lo, sum_hi;
+
+  QDQ_AVX2_TARGET explicit Lanes8(const QConvPacked& p) {
+    const QConvParams& q = p.params;
+    const QConvParams::Residual r = q.residual.value_or(QConvParams::Residual{});
+    bias = p.bias.data();
+    multipliers = p.multipliers.data();
+    bias_float = p.bias_float.data();
+    exceptions = p.affine_exceptions.data();
+    padded = p.blocks * kQConvBlock;
+    slots = p.affine_corrected() ? kAffineExceptions : 0;
+    finite = p.finite_multipliers;
+    affine = p.affine_sum;
+    float_sum = q.float_sum;
+    bounded = q.activation.bounded();
+    relu = q.activation.relu;
+    act_lo = _mm256_set1_ps(q.activation.lo);
+    act_hi = _mm256_set1_ps(q.activation.hi);
+    y_scale = _mm256_set1_ps(q.y_scale);
+    conv_lo = _mm256_set1_ps(static_cast<float>(q.conv_min - q.y_zero));
+    conv_hi = _mm256_set1_ps(static_cast<float>(q.conv_max - q.y_zero));
+    zero = _mm256_set1_epi32(q.y_zero);
+    narrow_lo = _mm256_set1_epi32(p.narrow_min - q.y_zero);
+    narrow_hi = _mm256_set1_epi32(p.narrow_max - q.y_zero);
+    residual_zero = _mm256_set1_epi32(r.zero);
+    sum_zero = _mm256_set1_epi32(r.sum_zero);
+    residual_scale = _mm256_set1_ps(r.scale);
+    conv_scale = _mm256_set1_ps(r.conv_scale);
+    sum_scale = _mm256_set1_ps(r.sum_scale);
+    sum_lo = _mm256_set1_ps(static_cast<float>(r.out_min - r.sum_zero));
+    sum_hi = _mm256_set1_ps(static_cast<float>(r.out_max - r.sum_zero));
+  }
+};
+
+// Eight int32 values from `at`.
+inline QDQ_AVX2_TARGET __m256i load8(const int32_t* at) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
+}
+
 // Eight residual values in float: a float residual's own, an 8-bit one's
 // dequantized (the reference's dequantize_value, lane for lane).
 template <typename R>
-QDQ_AVX2_TARGET __m256 residual8(const QConvParams& q, const R* r) {
+QDQ_AVX2_TARGET __m256 residual8(const Lanes8& l, const R* r) {
   if constexpr (std::is_same_v<R, float>) {
     return _mm256_loadu_ps(r);
   } else {
     const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(r));
     const __m256i v =
         std::is_same_v<R, int8_t> ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
-    return _mm256_mul_ps(
-        _mm256_cvtepi32_ps(_mm256_sub_epi32(v, _mm256_set1_epi32(q.residual->zero))),
-        _mm256_set1_ps(q.residual->scale));
+    return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(v, l.residual_zero)),
+                         l.residual_scale);
   }
 }
 
@@ -109,20 +166,16 @@ QDQ_AVX2_TARGET __m256 residual8(const QConvParams& q, const R* r) {
 // b`, NaN and signed zeros included, so ConvActivation's ternaries are Relu's
 // max(v, lo), Clip's max(lo, v), and min(hi, v).
 template <typename R>
-QDQ_AVX2_TARGET __m256 float_value8(const QConvPacked& p, int64_t channel, const int32_t* acc8,
+QDQ_AVX2_TARGET __m256 float_value8(const Lanes8& l, int64_t channel, const int32_t* acc8,
                                     const R* r) {
-  const QConvParams& q = p.params;
-  const __m256i sum = _mm256_add_epi32(
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc8)),
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias.data() + channel)));
+  const __m256i sum = _mm256_add_epi32(load8(acc8), load8(l.bias + channel));
   __m256 v = _mm256_add_ps(
-      _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(p.multipliers.data() + channel)),
-      _mm256_loadu_ps(p.bias_float.data() + channel));
-  if (r) v = _mm256_add_ps(v, residual8(q, r));
-  if (!q.activation.bounded()) return v;
-  const __m256 lo = _mm256_set1_ps(q.activation.lo);
-  v = q.activation.relu ? _mm256_max_ps(v, lo) : _mm256_max_ps(lo, v);
-  return _mm256_min_ps(_mm256_set1_ps(q.activation.hi), v);
+      _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(l.multipliers + channel)),
+      _mm256_loadu_ps(l.bias_float + channel));
+  if (r) v = _mm256_add_ps(v, residual8(l, r));
+  if (!l.bounded) return v;
+  v = l.relu ? _mm256_max_ps(v, l.act_lo) : _mm256_max_ps(l.act_lo, v);
+  return _mm256_min_ps(l.act_hi, v);
 }
 
 // QuantizeLinear of eight lanes by the float sum's y_scale. A NaN becomes 0
@@ -130,67 +183,45 @@ QDQ_AVX2_TARGET __m256 float_value8(const QConvPacked& p, int64_t channel, const
 // less the zero point, then converting (round to nearest even) and adding the
 // zero point as an integer, equals the reference's round-add-clamp: rounding
 // is monotone and the bounds are integers.
-inline QDQ_AVX2_TARGET __m256i quantize8(const QConvParams& q, __m256 v) {
-  v = _mm256_div_ps(v, _mm256_set1_ps(q.y_scale));
+inline QDQ_AVX2_TARGET __m256i quantize8(const Lanes8& l, __m256 v) {
+  v = _mm256_div_ps(v, l.y_scale);
   v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
-  const __m256i t = _mm256_cvtps_epi32(
-      _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(static_cast<float>(q.conv_min - q.y_zero))),
-                    _mm256_set1_ps(static_cast<float>(q.conv_max - q.y_zero))));
-  return _mm256_add_epi32(t, _mm256_set1_epi32(q.y_zero));
-}
-
-// Eight int32 values from `at`.
-inline QDQ_AVX2_TARGET __m256i load8(const int32_t* at) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(at));
+  const __m256i t = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, l.conv_lo), l.conv_hi));
+  return _mm256_add_epi32(t, l.zero);
 }
 
 // Eight lanes of a float sum in the affine form (QConvPacked::affine_sum)
 // from channel `channel` on, clamped as quantize8 (to the narrow bounds: the
 // activation's included).
-inline QDQ_AVX2_TARGET __m256i affine8(const QConvPacked& p, int64_t channel, const int32_t* acc8) {
-  const int64_t padded = p.blocks * kQConvBlock;
-  const __m256i sum = _mm256_add_epi32(load8(acc8), load8(p.bias.data() + channel));
+inline QDQ_AVX2_TARGET __m256i affine8(const Lanes8& l, int64_t channel, const int32_t* acc8) {
+  const __m256i sum = _mm256_add_epi32(load8(acc8), load8(l.bias + channel));
   __m256i t = _mm256_cvtps_epi32(_mm256_fmadd_ps(_mm256_cvtepi32_ps(sum),
-                                                 _mm256_loadu_ps(p.multipliers.data() + channel),
-                                                 _mm256_loadu_ps(p.bias_float.data() + channel)));
-  const int slots = p.affine_corrected() ? kAffineExceptions : 0;
-  for (int e = 0; e < slots; ++e) {
-    const int32_t* at = p.affine_exceptions.data() + 2 * e * padded + channel;
-    t = _mm256_add_epi32(t,
-                         _mm256_and_si256(_mm256_cmpeq_epi32(sum, load8(at)), load8(at + padded)));
+                                                 _mm256_loadu_ps(l.multipliers + channel),
+                                                 _mm256_loadu_ps(l.bias_float + channel)));
+  for (int e = 0; e < l.slots; ++e) {
+    const int32_t* at = l.exceptions + 2 * e * l.padded + channel;
+    t = _mm256_add_epi32(
+        t, _mm256_and_si256(_mm256_cmpeq_epi32(sum, load8(at)), load8(at + l.padded)));
   }
-  const __m256i zero = _mm256_set1_epi32(p.params.y_zero);
-  t = _mm256_min_epi32(_mm256_max_epi32(t, _mm256_set1_epi32(p.narrow_min - p.params.y_zero)),
-                       _mm256_set1_epi32(p.narrow_max - p.params.y_zero));
-  return _mm256_add_epi32(t, zero);
+  t = _mm256_min_epi32(_mm256_max_epi32(t, l.narrow_lo), l.narrow_hi);
+  return _mm256_add_epi32(t, l.zero);
 }
 
 // Eight lanes of the integer qconv_epilogue from channel `channel` on (finite
 // multipliers); `r` holds the residual's eight values dequantized
-// (residual8). Clamps as quantize8.
-inline QDQ_AVX2_TARGET __m256i epilogue8(const QConvPacked& p, int64_t channel, const int32_t* acc8,
-                                         __m256 r) {
-  const QConvParams& q = p.params;
-  const __m256i sum = _mm256_add_epi32(
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc8)),
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.bias.data() + channel)));
-  const __m256 v =
-      _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(p.multipliers.data() + channel));
+// (residual8), or nothing: `with_residual` false. Clamps as quantize8.
+inline QDQ_AVX2_TARGET __m256i epilogue8(const Lanes8& l, int64_t channel, const int32_t* acc8,
+                                         bool with_residual, __m256 r) {
+  const __m256i sum = _mm256_add_epi32(load8(acc8), load8(l.bias + channel));
+  const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(l.multipliers + channel));
   // t - y_zero: the conv's requantized, clamped output less its zero point.
-  const __m256i t = _mm256_cvtps_epi32(
-      _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(static_cast<float>(q.conv_min - q.y_zero))),
-                    _mm256_set1_ps(static_cast<float>(q.conv_max - q.y_zero))));
-  if (!q.residual) return _mm256_add_epi32(t, _mm256_set1_epi32(q.y_zero));
+  const __m256i t = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, l.conv_lo), l.conv_hi));
+  if (!with_residual) return _mm256_add_epi32(t, l.zero);
   // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
-  const QConvParams::Residual& res = *q.residual;
   const __m256 s = _mm256_div_ps(
-      _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(res.conv_scale)), r),
-      _mm256_set1_ps(res.sum_scale));
-  return _mm256_add_epi32(
-      _mm256_cvtps_epi32(_mm256_min_ps(
-          _mm256_max_ps(s, _mm256_set1_ps(static_cast<float>(res.out_min - res.sum_zero))),
-          _mm256_set1_ps(static_cast<float>(res.out_max - res.sum_zero)))),
-      _mm256_set1_epi32(res.sum_zero));
+      _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(t), l.conv_scale), r), l.sum_scale);
+  return _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(s, l.sum_lo), l.sum_hi)),
+                          l.sum_zero);
 }
 
 // The epilogue and the depthwise kernel, which the AVX-VNNI kernel shares
@@ -198,15 +229,22 @@ inline QDQ_AVX2_TARGET __m256i epilogue8(const QConvPacked& p, int64_t channel, 
 struct Avx2EpilogueOps {
   template <typename Q, typename R>
   QDQ_AVX2_TARGET static void epilogue(const QConvPacked& p, const EpilogueTile<Q, R>& tile) {
-    for (int b = 0; b < tile.blocks; ++b) {
+    // The tile's fields in locals too (see Lanes8).
+    const Lanes8 lanes(p);
+    const int rows = tile.rows, blocks = tile.blocks;
+    const int64_t first = tile.channel, channels = tile.channels, pitch = tile.pitch;
+    const int32_t* const acc = tile.acc;
+    const R* const residual = tile.residual;
+    Q* const out = tile.out;
+    for (int b = 0; b < blocks; ++b) {
       const int64_t offset = b * kQConvBlock;
-      const int64_t count = std::min<int64_t>(kQConvBlock, tile.channels - offset);
+      const int64_t count = std::min<int64_t>(kQConvBlock, channels - offset);
       if (count <= 0) break;
-      for (int r = 0; r < tile.rows; ++r) {
-        const int64_t at = r * tile.pitch + offset;
-        store16<Q, R>(p, tile.channel + offset, static_cast<int>(count),
-                      tile.acc + (r * tile.blocks + b) * kQConvBlock,
-                      tile.residual ? tile.residual + at : nullptr, tile.out + at);
+      for (int r = 0; r < rows; ++r) {
+        const int64_t at = r * pitch + offset;
+        store16<Q, R>(p, lanes, first + offset, static_cast<int>(count),
+                      acc + (r * blocks + b) * kQConvBlock, residual ? residual + at : nullptr,
+                      out + at);
       }
     }
   }
@@ -218,49 +256,49 @@ struct Avx2EpilogueOps {
   // their own two-half path: through lanes8, even always inlined, they were
   // 1-5 % slower (MobileNetV2 at QDQ_ISA=avx2, batch 8, one thread).
   template <typename Q, typename R>
-  QDQ_AVX2_TARGET static void store16(const QConvPacked& p, int64_t channel, int count,
-                                      const int32_t* acc16, const R* residual, Q* out) {
-    const QConvParams& q = p.params;
+  QDQ_AVX2_TARGET static void store16(const QConvPacked& p, const Lanes8& l, int64_t channel,
+                                      int count, const int32_t* acc16, const R* residual, Q* out) {
     const R* residual_high = residual ? residual + 8 : nullptr;
     // A float output takes any multiplier: its steps are IEEE's either way.
-    if (count < 8 || (!std::is_same_v<Q, float> && !p.finite_multipliers))
+    if (count < 8 || (!std::is_same_v<Q, float> && !l.finite))
       return scalar_epilogue(p, channel, count, acc16, residual, out);
     if (count < 16) {
       if constexpr (std::is_same_v<Q, float>)
-        _mm256_storeu_ps(out, lanes8<Q>(p, channel, acc16, residual));
+        _mm256_storeu_ps(out, lanes8<Q>(l, channel, acc16, residual));
       else
-        store_narrowed8(out, lanes8<Q>(p, channel, acc16, residual));
+        store_narrowed8(out, lanes8<Q>(l, channel, acc16, residual));
       return scalar_epilogue(p, channel + 8, count - 8, acc16 + 8, residual_high, out + 8);
     }
     if constexpr (std::is_same_v<Q, float>) {
-      _mm256_storeu_ps(out, float_value8(p, channel, acc16, residual));
-      _mm256_storeu_ps(out + 8, float_value8(p, channel + 8, acc16 + 8, residual_high));
-    } else if (p.affine_sum) {
-      store_narrowed16(out, affine8(p, channel, acc16), affine8(p, channel + 8, acc16 + 8));
-    } else if (q.float_sum) {
-      store_narrowed16(out, quantize8(q, float_value8(p, channel, acc16, residual)),
-                       quantize8(q, float_value8(p, channel + 8, acc16 + 8, residual_high)));
+      _mm256_storeu_ps(out, float_value8(l, channel, acc16, residual));
+      _mm256_storeu_ps(out + 8, float_value8(l, channel + 8, acc16 + 8, residual_high));
+    } else if (l.affine) {
+      store_narrowed16(out, affine8(l, channel, acc16), affine8(l, channel + 8, acc16 + 8));
+    } else if (l.float_sum) {
+      store_narrowed16(out, quantize8(l, float_value8(l, channel, acc16, residual)),
+                       quantize8(l, float_value8(l, channel + 8, acc16 + 8, residual_high)));
     } else if constexpr (std::is_same_v<Q, R>) {  // an integer residual has the output's type
       const __m256 none = _mm256_setzero_ps();
+      const bool with = residual != nullptr;
       store_narrowed16(
-          out, epilogue8(p, channel, acc16, residual ? residual8(q, residual) : none),
-          epilogue8(p, channel + 8, acc16 + 8, residual ? residual8(q, residual_high) : none));
+          out, epilogue8(l, channel, acc16, with, with ? residual8(l, residual) : none),
+          epilogue8(l, channel + 8, acc16 + 8, with, with ? residual8(l, residual_high) : none));
     }
   }
 
   // Eight channels' results (a partial block's first eight): the float values
   // for a float output, else int32 lanes within Q's range.
   template <typename Q, typename R>
-  QDQ_AVX2_TARGET static auto lanes8(const QConvPacked& p, int64_t channel, const int32_t* acc8,
+  QDQ_AVX2_TARGET static auto lanes8(const Lanes8& l, int64_t channel, const int32_t* acc8,
                                      const R* residual) {
-    const QConvParams& q = p.params;
     if constexpr (std::is_same_v<Q, float>) {
-      return float_value8(p, channel, acc8, residual);
+      return float_value8(l, channel, acc8, residual);
     } else {
-      if (p.affine_sum) return affine8(p, channel, acc8);
-      if (q.float_sum) return quantize8(q, float_value8(p, channel, acc8, residual));
+      if (l.affine) return affine8(l, channel, acc8);
+      if (l.float_sum) return quantize8(l, float_value8(l, channel, acc8, residual));
       if constexpr (std::is_same_v<Q, R>)  // an integer residual has the output's type
-        return epilogue8(p, channel, acc8, residual ? residual8(q, residual) : _mm256_setzero_ps());
+        return epilogue8(l, channel, acc8, residual != nullptr,
+                         residual ? residual8(l, residual) : _mm256_setzero_ps());
       return _mm256_setzero_si256();  // read_qconv_params admits no other
     }
   }
