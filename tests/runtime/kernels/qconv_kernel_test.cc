@@ -280,7 +280,7 @@ TEST_P(QConvKernel, MatchesReferenceOnAdversarialValues) {
     expect_identical<uint8_t, int8_t>(GetParam(), c, 9, Fill::kExtreme, kTypical, 255, 127);
     expect_identical<int8_t, uint8_t>(GetParam(), c, 9, Fill::kExtreme, kTypical, -128, 255);
     expect_identical<int8_t, int8_t>(GetParam(), c, 9, Fill::kExtreme, kTypical, 127, -128);
-    // Weights of -128 (the sign trick the AVX2 GEMM once ran could not take them).
+    // Weights of -128: vpsignb cannot negate them; every level's kernel takes them.
     expect_identical<uint8_t, uint8_t>(GetParam(), c, 10, Fill::kMinus128, kTypical, 3, 5);
   }
 }

@@ -100,7 +100,7 @@ struct Lanes8 {
   const int32_t* exceptions;  // QConvPacked::affine_exceptions
   int64_t padded;             // blocks * 16: from a slot's sums to its steps
   int slots;                  // exception slots in use
-  bool finite, affine, float_sum, bounded, relu;
+  bool finite, affine, float_sum, bounded, relu, residual;
   __m256 act_lo, act_hi, y_scale;
   __m256 conv_lo, conv_hi;       // the conv's output bounds less its zero point
   __m256i zero;                  // y_zero
@@ -123,6 +123,7 @@ struct Lanes8 {
     float_sum = q.float_sum;
     bounded = q.activation.bounded();
     relu = q.activation.relu;
+    residual = q.residual.has_value();
     act_lo = _mm256_set1_ps(q.activation.lo);
     act_hi = _mm256_set1_ps(q.activation.hi);
     y_scale = _mm256_set1_ps(q.y_scale);
@@ -209,14 +210,14 @@ inline QDQ_AVX2_TARGET __m256i affine8(const Lanes8& l, int64_t channel, const i
 
 // Eight lanes of the integer qconv_epilogue from channel `channel` on (finite
 // multipliers); `r` holds the residual's eight values dequantized
-// (residual8), or nothing: `with_residual` false. Clamps as quantize8.
+// (residual8). Clamps as quantize8.
 inline QDQ_AVX2_TARGET __m256i epilogue8(const Lanes8& l, int64_t channel, const int32_t* acc8,
-                                         bool with_residual, __m256 r) {
+                                         __m256 r) {
   const __m256i sum = _mm256_add_epi32(load8(acc8), load8(l.bias + channel));
   const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(l.multipliers + channel));
   // t - y_zero: the conv's requantized, clamped output less its zero point.
   const __m256i t = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, l.conv_lo), l.conv_hi));
-  if (!with_residual) return _mm256_add_epi32(t, l.zero);
+  if (!l.residual) return _mm256_add_epi32(t, l.zero);
   // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
   const __m256 s = _mm256_div_ps(
       _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(t), l.conv_scale), r), l.sum_scale);
@@ -279,10 +280,9 @@ struct Avx2EpilogueOps {
                        quantize8(l, float_value8(l, channel + 8, acc16 + 8, residual_high)));
     } else if constexpr (std::is_same_v<Q, R>) {  // an integer residual has the output's type
       const __m256 none = _mm256_setzero_ps();
-      const bool with = residual != nullptr;
       store_narrowed16(
-          out, epilogue8(l, channel, acc16, with, with ? residual8(l, residual) : none),
-          epilogue8(l, channel + 8, acc16 + 8, with, with ? residual8(l, residual_high) : none));
+          out, epilogue8(l, channel, acc16, residual ? residual8(l, residual) : none),
+          epilogue8(l, channel + 8, acc16 + 8, residual ? residual8(l, residual_high) : none));
     }
   }
 
@@ -297,8 +297,7 @@ struct Avx2EpilogueOps {
       if (l.affine) return affine8(l, channel, acc8);
       if (l.float_sum) return quantize8(l, float_value8(l, channel, acc8, residual));
       if constexpr (std::is_same_v<Q, R>)  // an integer residual has the output's type
-        return epilogue8(l, channel, acc8, residual != nullptr,
-                         residual ? residual8(l, residual) : _mm256_setzero_ps());
+        return epilogue8(l, channel, acc8, residual ? residual8(l, residual) : _mm256_setzero_ps());
       return _mm256_setzero_si256();  // read_qconv_params admits no other
     }
   }
