@@ -111,12 +111,16 @@ void report_profile(const Engine& engine, const cli::Flags& flags) {
   auto precision = [](const Node& n) { return is_integer_layer(n) ? "int8" : "fp32"; };
   if (flags.has("dumpProfile")) {
     std::printf("=== Profile (%lld iterations) ===\n", static_cast<long long>(runs));
-    std::printf("%10s %8s  %-10s %-16s %-5s %s\n", "Avg.(ms)", "Time(%)", "kernel", "epilogue",
+    std::printf("%10s %8s  %-13s %-16s %-5s %s\n", "Avg.(ms)", "Time(%)", "kernel", "epilogue",
                 "prec", "Layer");
-    for (const auto& l : layers)
-      std::printf("%10.4f %8.2f  %-10s %-16s %-5s %s\n", l.total_ms / runs,
-                  total > 0 ? 100.0 * l.total_ms / runs / total : 0.0, isa_name(l.ran.isa),
+    for (const auto& l : layers) {
+      // The kernel's level, and its algorithm where not the direct one: "avx2+winograd".
+      const std::string kernel = std::string(isa_name(l.ran.isa)) +
+                                 (l.ran.algorithm ? std::string("+") + l.ran.algorithm : "");
+      std::printf("%10.4f %8.2f  %-13s %-16s %-5s %s\n", l.total_ms / runs,
+                  total > 0 ? 100.0 * l.total_ms / runs / total : 0.0, kernel.c_str(),
                   l.ran.form ? l.ran.form : "-", precision(*l.node), l.node->describe().c_str());
+    }
     std::printf("%10.4f %8.2f  total\n", total, 100.0);
   }
   if (flags.has("exportProfile")) {
@@ -128,6 +132,8 @@ void report_profile(const Engine& engine, const cli::Flags& flags) {
               cli::json_escape(l.node->op_type) + "\"" + ", \"precision\": \"" +
               precision(*l.node) + "\", \"kernel\": \"" + isa_name(l.ran.isa) +
               (l.ran.form ? std::string("\", \"epilogue\": \"") + l.ran.form : std::string()) +
+              (l.ran.algorithm ? std::string("\", \"algorithm\": \"") + l.ran.algorithm
+                               : std::string()) +
               "\", \"timeMs\": " + cli::json_number(l.total_ms / runs) + ", \"percentage\": " +
               cli::json_number(total > 0 ? 100.0 * l.total_ms / runs / total : 0.0) + "}";
     }
@@ -426,6 +432,7 @@ int run(int argc, char** argv) {
       std::cout << "[I] layer " << node->describe()
                 << " precision=" << (is_integer_layer(*node) ? "int8" : "fp32")
                 << " kernel=" << isa_name(ran.isa);
+      if (ran.algorithm) std::cout << " algorithm=" << ran.algorithm;
       if (ran.form) std::cout << " epilogue=" << ran.form;
       std::cout << "\n";
     }

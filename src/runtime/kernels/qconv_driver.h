@@ -19,6 +19,10 @@
 //                                          const EpilogueTile<Q, R>&);   (optional)
 //       gemm_tile and epilogue in one, where the kernel can (true); false
 //       leaves the tile to them
+//   template <Q, R> static void winograd(const QConvPacked&, const uint8_t* x,
+//                                        const R* residual, Q* out);   (optional)
+//       the whole layer where it has Winograd weights (only the signed
+//       domain's kernel makes them: qconv_pack.cc)
 //   template <TX> static void depthwise(const QConvPacked&, const TX* const* taps,
 //       int64_t step, int64_t pixels, int32_t* acc);
 //       acc[i * blocks * 16 + channel] = sum over the kernel's taps t of
@@ -274,14 +278,18 @@ void qconv_run(OpContext& ctx) {
     return qconv_reference(ctx);
   }
   ctx.ran_form(qconv_packed_form(p));
+  const bool winograd = !p.winograd_weights.empty();
+  ctx.ran_algorithm(winograd ? "winograd" : nullptr);
   Tensor& y = ctx.allocate_output(0, p.params.y_type, qconv_output_shape(p.params));
   const Tensor& x = ctx.input(0);
   dispatch_epilogue_types(ctx, p.params, [&](auto yt, auto rt) {
     using Q = decltype(yt);
     using R = decltype(rt);
     const R* residual = p.params.residual ? ctx.input(9).data<R>() : nullptr;
-    if (!p.params.depthwise())
-      return qconv_gemm<Ops, Q, R>(p, static_cast<const uint8_t*>(x.raw()), residual, y.data<Q>());
+    const auto* bytes = static_cast<const uint8_t*>(x.raw());
+    if constexpr (requires { Ops::template winograd<Q, R>(p, bytes, residual, y.data<Q>()); })
+      if (winograd) return Ops::template winograd<Q, R>(p, bytes, residual, y.data<Q>());
+    if (!p.params.depthwise()) return qconv_gemm<Ops, Q, R>(p, bytes, residual, y.data<Q>());
     dispatch_types<uint8_t, int8_t>(ctx, x.dtype(), [&](auto xt) {
       using TX = decltype(xt);
       qconv_depthwise<Ops, TX, Q, R>(p, x.data<TX>(), residual, y.data<Q>());

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 
+#include "runtime/kernels/qconv_winograd.h"
 #include "support/parallel.h"
 
 namespace qdq {
@@ -474,8 +475,15 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
       // From the weights alone: made once per state, not per input shape.
       if (state->flip && state->domain == ActivationDomain::kUnsigned && state->flip_sums.empty())
         store_flip_sums(*state);
-      if (state->domain == ActivationDomain::kSigned && state->pair_weights.empty())
-        store_pair_weights(*state);
+      // The signed domain's kernel (AVX2) multiplies 16-bit words: the
+      // Winograd form's where the layer takes it, else the direct pairs.
+      if (state->domain == ActivationDomain::kSigned && state->pair_weights.empty() &&
+          state->winograd_weights.empty()) {
+        if (qconv_winograd_fits(*state))
+          store_winograd_weights(*state);
+        else
+          store_pair_weights(*state);
+      }
     }
   }
   slot = state;

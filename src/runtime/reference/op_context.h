@@ -22,6 +22,8 @@ namespace qdq {
 struct KernelRun {
   Isa isa = Isa::kRef;
   const char* form = nullptr;
+  const char* algorithm =
+      nullptr;  // where not the layer's direct sums (the AVX2 QConv's "winograd")
 };
 
 struct PlannedBuffer {
@@ -90,6 +92,11 @@ class OpContext {
   // string: a run allocates nothing).
   void ran_form(const char* form) const {
     if (ran_) ran_->form = form;
+  }
+  // A kernel with another algorithm than the direct one says which (a static
+  // string), or nullptr where it ran the direct one.
+  void ran_algorithm(const char* algorithm) const {
+    if (ran_) ran_->algorithm = algorithm;
   }
 
   [[noreturn]] void error(const std::string& why) const { fail(node_.describe() + ": " + why); }

@@ -26,7 +26,9 @@ struct Case {
 // kEveryPair: an 8-bit input of two channels holding every pair of values
 // (65536 pixels; the weights random but the second channel's, +-1, so that
 // every integer between a channel's least and greatest sum is a sum).
-enum class Fill { kRandom, kExtreme, kMinus128, kEveryPair };
+// kLowest: every value its type's least (int8 weights -127), the direct sums
+// as large as the channels allow.
+enum class Fill { kRandom, kExtreme, kMinus128, kEveryPair, kLowest };
 
 // A float residual: values around the outputs', or (adversarial) runs of
 // NaN, infinities, signed zeros, the largest and a subnormal value.
@@ -62,7 +64,7 @@ Tensor fill_8bit(const Shape& shape, std::mt19937& rng, Fill how) {
     // Extremes: runs of pairs at the ends of the range (255 against +-127, the
     // saturating vpmaddubsw cases); int8 weights stay in [-127, 127] unless
     // kMinus128 asks for -128 too.
-    if (how != Fill::kRandom) v = (i / 2) % 2 ? lo : hi;
+    if (how != Fill::kRandom) v = (i / 2) % 2 || how == Fill::kLowest ? lo : hi;
     if (std::is_same_v<T, int8_t> && how != Fill::kMinus128 && v == -128) v = -127;
     t.data<T>()[i] = v;
   }
@@ -213,6 +215,7 @@ const Case kCases[] = {
     {1, 6, 64, 4, 4, 3, 1, 1, 1, 1, true, false},     // 6 channels padded to 8, gathered rows
     {1, 32, 80, 4, 4, 1, 2, 0, 1, 1, false, true},    // 1x1 stride 2, 5 blocks: panels 4 + 1
     {1, 16, 48, 7, 7, 3, 1, 1, 1, 1, true, false},    // 3 blocks
+    {1, 32, 16, 5, 9, 3, 1, 1, 1, 1, true, true},     // AVX2's Winograd: odd rows and columns
     {1, 8, 8, 10, 10, 3, 1, 2, 2, 1},                 // dilation
     {1, 64, 64, 4, 4, 3, 1, 1, 1, 1, true, true},     // long K (576)
     // AMX tiles: two groups of 16 pixels (32-pixel rows), of 14 (56-pixel
@@ -390,6 +393,45 @@ TEST_P(QConvKernel, GroupedConvReportsTheReferenceKernel) {
   (void)run<uint8_t, uint8_t, uint8_t>(grouped, GetParam(), 4, Fill::kRandom, kTypical, 128, 100, 0,
                                        false, &ran);
   EXPECT_EQ(ran.isa, Isa::kRef) << isa_name(ran.isa);
+}
+
+// AVX2 runs 3x3 stride-1 layers of whole 16-channel vectors by Winograd's
+// F(2x2, 3x3), so the tests above check that form on these cases, and the
+// others direct.
+TEST(QConvKernelAvx2, RunsThreeByThreeStrideOneLayersByWinograd) {
+  if (!isa_supported(Isa::kAvx2)) GTEST_SKIP() << "avx2 is not available on this CPU";
+  int winograd = 0;
+  for (const Case& c : kCases) {
+    KernelRun ran;
+    (void)run<uint8_t, uint8_t, uint8_t>(c, Isa::kAvx2, 2, Fill::kRandom, kTypical, 128, 100, 0,
+                                         false, &ran);
+    const bool expected =
+        c.kernel == 3 && c.stride == 1 && c.dilation == 1 && c.group == 1 && c.channels % 16 == 0;
+    EXPECT_EQ(ran.algorithm != nullptr, expected)
+        << "case C" << c.channels << " " << c.height << "x" << c.width << " k" << c.kernel;
+    EXPECT_STREQ(ran.algorithm ? ran.algorithm : "winograd", "winograd");
+    winograd += expected;
+  }
+  EXPECT_GE(winograd, 10);
+}
+
+// The Winograd form's bound (qconv_winograd.h): 4 * 128 * sum |w| < 2^31.
+// Every activation at its least (-128 in the AVX2 kernel's domain) and every
+// weight -127 make the sums as large as the channels allow: with 3632 channels
+// 4 S stays below 2^31 (Winograd), with 3680 it would not (direct). Both
+// equal the reference, whose sums here are 0 (x - x_zero = 0): what the
+// kernel's sum of a * w and its a_zero correction cancel to.
+TEST(QConvKernelAvx2, WinogradUpToItsBoundAndDirectPastIt) {
+  if (!isa_supported(Isa::kAvx2)) GTEST_SKIP() << "avx2 is not available on this CPU";
+  for (const auto& [channels, algorithm] : {std::pair{3632, "winograd"}, std::pair{3680, ""}}) {
+    const Case c{1, channels, 16, 4, 4, 3, 1, 1, 1, 1};
+    expect_identical<uint8_t, uint8_t>(Isa::kAvx2, c, 1, Fill::kLowest, kTypical, 0, 0);
+    expect_identical<int8_t, int8_t>(Isa::kAvx2, c, 1, Fill::kLowest, kTypical, -127, 0);
+    KernelRun ran;
+    (void)run<uint8_t, uint8_t, uint8_t>(c, Isa::kAvx2, 1, Fill::kLowest, kTypical, 0, 0, 0, false,
+                                         &ran);
+    EXPECT_STREQ(ran.algorithm ? ran.algorithm : "", algorithm) << channels << " channels";
+  }
 }
 
 // The AMX kernel loads its tile configuration again for every layer it runs:

@@ -1,5 +1,6 @@
 // ai.qdq.QConv with AVX2: the shared driver over qconv_ops.h.
 #include "runtime/kernels/avx2/qconv_ops.h"
+#include "runtime/kernels/avx2/qconv_winograd.h"
 #include "runtime/kernels/registry.h"
 
 namespace qdq {

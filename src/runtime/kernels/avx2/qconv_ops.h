@@ -397,6 +397,11 @@ struct Avx2Ops : Avx2EpilogueOps {
                         int32_t* acc) {
     tile_words(a, p.pair_weights.data() + block * p.k_padded * kQConvBlock, acc);
   }
+
+  // Layers with Winograd weights (QConvPacked::winograd_weights): the whole
+  // layer, in avx2/qconv_winograd.h.
+  template <typename Q, typename R>
+  static void winograd(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out);
 };
 
 }  // namespace avx2

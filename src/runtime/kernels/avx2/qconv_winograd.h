@@ -1,0 +1,201 @@
+// ai.qdq.QConv's Winograd form with AVX2 (the maths, and why it is exact, in
+// kernels/qconv_winograd.h): 16 multiply-adds where the direct tiles do 36,
+// on the same 16-bit words and the same tile_words GEMM. The tiles (2x2
+// output blocks) go in groups over the flattened (image, tile row, tile
+// column) order; a group's input is transformed once, V[position][tile][c],
+// then for each 16-channel block: one GEMM per position (tiles by channels
+// times the position's transformed weights), the output transform, and the
+// fused epilogue over each tile row's run of output pixels.
+#pragma once
+
+#include "runtime/kernels/avx2/qconv_ops.h"
+#include "runtime/kernels/qconv_winograd.h"
+
+namespace qdq {
+namespace avx2 {
+
+// Tiles a group: tile_words' rows, twice, the second pass over a position's
+// weights reading them from L1.
+constexpr int kWinogradTiles = 12;
+
+enum class WinogradBuffer { kTransformed, kProducts, kZeroPixel };
+
+// B^T's rows applied to four values.
+struct Transformed4 {
+  __m256i v0, v1, v2, v3;
+};
+inline QDQ_AVX2_TARGET Transformed4 winograd_b(__m256i d0, __m256i d1, __m256i d2, __m256i d3) {
+  return {_mm256_sub_epi16(d0, d2), _mm256_add_epi16(d1, d2), _mm256_sub_epi16(d2, d1),
+          _mm256_sub_epi16(d1, d3)};
+}
+
+// Pixel `pixel`'s 16 channels from `channel` on, flipped, sign-extended.
+inline QDQ_AVX2_TARGET __m256i winograd_words(const uint8_t* pixel, int64_t channel, __m128i flip) {
+  return _mm256_cvtepi8_epi16(
+      _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(pixel + channel)), flip));
+}
+
+// One patch row's four pixels (16 channels from `channel` on), transformed
+// along the row.
+inline QDQ_AVX2_TARGET Transformed4 winograd_input_row(const uint8_t* const* pixels,
+                                                       int64_t channel, __m128i flip) {
+  return winograd_b(
+      winograd_words(pixels[0], channel, flip), winograd_words(pixels[1], channel, flip),
+      winograd_words(pixels[2], channel, flip), winograd_words(pixels[3], channel, flip));
+}
+
+inline QDQ_AVX2_TARGET void store_words(int16_t* at, __m256i words) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(at), words);
+}
+
+// V = B^T d B of one tile's 4 x 4 pixels (`pixels`, row by row, `c`
+// channels each, flipped as loaded where `flip`): position i * 4 + j's words
+// of channel k at v + (i * 4 + j) * pitch + k. The rows in the order that
+// keeps three of them live, not four.
+inline QDQ_AVX2_TARGET void winograd_input_tile(const uint8_t* const* pixels, int64_t c, bool flip,
+                                                int16_t* v, int64_t pitch) {
+  const __m128i sign = _mm_set1_epi8(flip ? static_cast<char>(0x80) : 0);
+  for (int64_t channel = 0; channel < c; channel += 16) {
+    int16_t* const at = v + channel;
+    const Transformed4 r1 = winograd_input_row(pixels + 4, channel, sign);
+    const Transformed4 r2 = winograd_input_row(pixels + 8, channel, sign);
+    store_words(at + 4 * pitch, _mm256_add_epi16(r1.v0, r2.v0));
+    store_words(at + 5 * pitch, _mm256_add_epi16(r1.v1, r2.v1));
+    store_words(at + 6 * pitch, _mm256_add_epi16(r1.v2, r2.v2));
+    store_words(at + 7 * pitch, _mm256_add_epi16(r1.v3, r2.v3));
+    store_words(at + 8 * pitch, _mm256_sub_epi16(r2.v0, r1.v0));
+    store_words(at + 9 * pitch, _mm256_sub_epi16(r2.v1, r1.v1));
+    store_words(at + 10 * pitch, _mm256_sub_epi16(r2.v2, r1.v2));
+    store_words(at + 11 * pitch, _mm256_sub_epi16(r2.v3, r1.v3));
+    const Transformed4 r0 = winograd_input_row(pixels, channel, sign);
+    store_words(at + 0 * pitch, _mm256_sub_epi16(r0.v0, r2.v0));
+    store_words(at + 1 * pitch, _mm256_sub_epi16(r0.v1, r2.v1));
+    store_words(at + 2 * pitch, _mm256_sub_epi16(r0.v2, r2.v2));
+    store_words(at + 3 * pitch, _mm256_sub_epi16(r0.v3, r2.v3));
+    const Transformed4 r3 = winograd_input_row(pixels + 12, channel, sign);
+    store_words(at + 12 * pitch, _mm256_sub_epi16(r1.v0, r3.v0));
+    store_words(at + 13 * pitch, _mm256_sub_epi16(r1.v1, r3.v1));
+    store_words(at + 14 * pitch, _mm256_sub_epi16(r1.v2, r3.v2));
+    store_words(at + 15 * pitch, _mm256_sub_epi16(r1.v3, r3.v3));
+  }
+}
+
+// Y / 4 = A^T M A / 4 of one tile's products for its 16 channels: `m` at
+// position 0's, positions `pitch` apart; the 2 x 2 outputs to
+// y[dy * row_pitch + dx * 16]. The shift is exact (qconv_winograd.h: Y is 4 S).
+inline QDQ_AVX2_TARGET void winograd_output_tile(const int32_t* m, int64_t pitch, int32_t* y,
+                                                 int64_t row_pitch) {
+  for (int half = 0; half < 16; half += 8) {
+    __m256i top[4], bottom[4];  // A^T's two rows over the positions' rows
+    for (int j = 0; j < 4; ++j) {
+      const __m256i m0 = load8(m + j * pitch + half), m1 = load8(m + (4 + j) * pitch + half);
+      const __m256i m2 = load8(m + (8 + j) * pitch + half);
+      const __m256i m3 = load8(m + (12 + j) * pitch + half);
+      top[j] = _mm256_add_epi32(_mm256_add_epi32(m0, m1), m2);
+      bottom[j] = _mm256_sub_epi32(_mm256_sub_epi32(m1, m2), m3);
+    }
+    int32_t* const rows[2] = {y + half, y + row_pitch + half};
+    const __m256i* const sums[2] = {top, bottom};
+    for (int dy = 0; dy < 2; ++dy) {
+      const __m256i* s = sums[dy];
+      const __m256i left = _mm256_add_epi32(_mm256_add_epi32(s[0], s[1]), s[2]);
+      const __m256i right = _mm256_sub_epi32(_mm256_sub_epi32(s[1], s[2]), s[3]);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(rows[dy]), _mm256_srai_epi32(left, 2));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(rows[dy] + kQConvBlock),
+                          _mm256_srai_epi32(right, 2));
+    }
+  }
+}
+
+template <typename Q, typename R>
+void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
+  const QConvParams& q = p.params;
+  const SpatialGeometry& g = q.shape.geometry;
+  constexpr int64_t T = kWinogradTiles;
+  const int64_t c = q.shape.in_channels, m = q.shape.out_channels;
+  const int64_t height = q.height(), width = q.width();
+  const int64_t out_height = q.out_height(), out_width = q.out_width();
+  const int64_t tile_rows = (out_height + 1) / 2, tile_cols = (out_width + 1) / 2;
+  const int64_t image_tiles = tile_rows * tile_cols, tiles = q.shape.batch * image_tiles;
+  const int64_t groups = (tiles + T - 1) / T;
+  // Too few groups to keep every thread busy twice over split their blocks
+  // too (as qconv_gemm's panels).
+  const int64_t splits =
+      std::clamp<int64_t>((2 * team_threads() + groups - 1) / groups, 1, p.blocks);
+  const int64_t pitch = T * c;  // V's words from one position to the next
+  parallel_region([&](int, int) {
+    int16_t* const v =
+        thread_buffer<int16_t, WinogradBuffer::kTransformed>(static_cast<size_t>(16 * pitch));
+    int32_t* const products =
+        thread_buffer<int32_t, WinogradBuffer::kProducts>(static_cast<size_t>(16 * T * 16));
+    uint8_t* const zero =
+        thread_buffer<uint8_t, WinogradBuffer::kZeroPixel>(static_cast<size_t>(c));
+    std::memset(zero, static_cast<uint8_t>(q.x_zero), static_cast<size_t>(c));
+    alignas(32) int32_t sums[2 * 2 * T * kQConvBlock];  // [dy][2 T pixels][16]
+    TileRows a;
+    a.segments = 1;
+    a.quads = c / 2;
+    a.stride = 2 * c;
+    const auto [begin, end] = thread_range(groups * splits);
+    int64_t transformed = -1;  // the group whose input v holds
+    for (int64_t work = begin; work < end; ++work) {
+      const int64_t group = work / splits, split = work % splits;
+      const int64_t first = group * T, count = std::min(T, tiles - first);
+      if (group != transformed) {
+        for (int64_t t = 0; t < T; ++t) {
+          const uint8_t* pixels[16];
+          std::fill_n(pixels, 16, zero);  // a group's last tiles past the end: any values
+          if (t < count) {
+            const int64_t tile = first + t, n = tile / image_tiles;
+            const int64_t ih0 = tile % image_tiles / tile_cols * 2 - g.pad_begin[1];
+            const int64_t iw0 = tile % tile_cols * 2 - g.pad_begin[2];
+            for (int64_t i = 0; i < 4; ++i)
+              for (int64_t j = 0; j < 4; ++j) {
+                const int64_t ih = ih0 + i, iw = iw0 + j;
+                if (ih >= 0 && ih < height && iw >= 0 && iw < width)
+                  pixels[i * 4 + j] = x + ((n * height + ih) * width + iw) * c;
+              }
+          }
+          winograd_input_tile(pixels, c, p.flip, v + t * c, pitch);
+        }
+        transformed = group;
+      }
+      const int64_t first_block = split * p.blocks / splits;
+      const int64_t end_block = (split + 1) * p.blocks / splits;
+      for (int64_t block = first_block; block < end_block; ++block) {
+        for (int64_t position = 0; position < 16; ++position) {
+          const int16_t* w = p.winograd_weights.data() + (position * p.blocks + block) * c * 16;
+          for (int64_t row = 0; row < T; row += 6) {
+            a.segment[0] = reinterpret_cast<const uint8_t*>(v + position * pitch + row * c);
+            tile_words(a, w, products + (position * T + row) * kQConvBlock);
+          }
+        }
+        const int64_t channel = block * kQConvBlock;
+        const int64_t channels = std::min<int64_t>(kQConvBlock, m - channel);
+        // Each run of the group's tiles within one tile row: two output rows
+        // of consecutive pixels, one epilogue each.
+        for (int64_t t = 0; t < count;) {
+          const int64_t tile = first + t, n = tile / image_tiles;
+          const int64_t oh = tile % image_tiles / tile_cols * 2, ow = tile % tile_cols * 2;
+          const int64_t run = std::min(count - t, tile_cols - ow / 2);
+          for (int64_t k = 0; k < run; ++k)
+            winograd_output_tile(products + (t + k) * kQConvBlock, T * kQConvBlock,
+                                 sums + 2 * k * kQConvBlock, 2 * T * kQConvBlock);
+          const auto pixels = static_cast<int>(std::min(2 * run, out_width - ow));
+          for (int64_t dy = 0; dy < 2 && oh + dy < out_height; ++dy) {
+            const int64_t at = ((n * out_height + oh + dy) * out_width + ow) * m + channel;
+            epilogue<Q, R>(
+                p, EpilogueTile<Q, R>{sums + dy * 2 * T * kQConvBlock, pixels, 1, channel, channels,
+                                      m, residual ? residual + at : nullptr, out + at});
+            if constexpr (!std::is_same_v<Q, float>)
+              for (int64_t r = 0; r < pixels; ++r) qconv_apply_table(q, out + at + r * m, channels);
+          }
+          t += run;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace avx2
+}  // namespace qdq

@@ -1,0 +1,62 @@
+#include "runtime/kernels/qconv_winograd.h"
+
+#include <cstdlib>
+
+namespace qdq {
+namespace {
+
+// G (qconv_winograd.h): row i of the transform by a kernel row's 3 weights.
+constexpr int kG[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
+
+// The weight of output channel `oc`, input channel `ch`, tap `tap` from the
+// packed [block][k_padded / 4][16][4] layout.
+int weight(const QConvPacked& p, int64_t oc, int64_t ch, int64_t tap) {
+  const int64_t kk = tap * p.tap_channels + ch;
+  const int64_t block = oc / kQConvBlock, lane = oc % kQConvBlock;
+  return p.weights[static_cast<size_t>(
+      ((block * (p.k_padded / 4) + kk / 4) * kQConvBlock + lane) * 4 + kk % 4)];
+}
+
+}  // namespace
+
+bool qconv_winograd_fits(const QConvPacked& p) {
+  const QConvParams& q = p.params;
+  const SpatialGeometry& g = q.shape.geometry;
+  if (!p.packed || q.depthwise() || q.shape.group != 1 || g.kernel[1] != 3 || g.kernel[2] != 3 ||
+      g.stride[1] != 1 || g.stride[2] != 1 || g.dilation[1] != 1 || g.dilation[2] != 1 ||
+      q.shape.in_channels % 16 != 0 || p.tap_channels != q.shape.in_channels)
+    return false;
+  const int64_t c = q.shape.in_channels;
+  for (int64_t oc = 0; oc < q.shape.out_channels; ++oc) {
+    int64_t magnitude = 0;
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t tap = 0; tap < 9; ++tap) magnitude += std::abs(weight(p, oc, ch, tap));
+    if (4 * 128 * magnitude >= (int64_t{1} << 31)) return false;
+  }
+  return true;
+}
+
+void store_winograd_weights(QConvPacked& p) {
+  const int64_t c = p.params.shape.in_channels, m = p.params.shape.out_channels;
+  p.winograd_weights.assign(static_cast<size_t>(kWinogradPositions * p.blocks * c * kQConvBlock),
+                            0);
+  for (int64_t oc = 0; oc < m; ++oc)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      int w[3][3];
+      for (int kh = 0; kh < 3; ++kh)
+        for (int kw = 0; kw < 3; ++kw) w[kh][kw] = weight(p, oc, ch, kh * 3 + kw);
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) {
+          int u = 0;
+          for (int kh = 0; kh < 3; ++kh)
+            for (int kw = 0; kw < 3; ++kw) u += kG[i][kh] * w[kh][kw] * kG[j][kw];
+          const int64_t position = i * 4 + j, block = oc / kQConvBlock, lane = oc % kQConvBlock;
+          // pair_weights' order: [position][block][ch / 2][lane][ch % 2]
+          p.winograd_weights[static_cast<size_t>(
+              (((position * p.blocks + block) * (c / 2) + ch / 2) * kQConvBlock + lane) * 2 +
+              ch % 2)] = static_cast<int16_t>(u);
+        }
+    }
+}
+
+}  // namespace qdq

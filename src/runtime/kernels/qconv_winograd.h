@@ -1,0 +1,37 @@
+// 3x3 stride-1 QConv layers by Winograd's F(2x2, 3x3), in integers and exact.
+//
+// A 4x4 patch d of the input (activations a in the kernel's signed domain,
+// |a| <= 128, padding a_zero) gives a 2x2 block of outputs:
+//   Y = A^T [U . V] A,  U = G g G^T (per input and output channel),  V = B^T d B
+// summed over the input channels, with
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1],
+//   G   = [2 0 0; 1 1 1; 1 -1 1; 0 0 2]  (the textbook G's halves doubled).
+// With G doubled Y is 4 times the direct sums S = sum a w, exactly: every
+// matrix is integer. 16 products make four outputs' 36, and every value fits
+// the AVX2 kernel's 16-bit vpmaddwd: |V| <= 4 * 128 = 512 (B^T's rows add two
+// values), |U| <= 9 * 128 = 1152 (G's rows add at most 3 weights), a pair of
+// products below 2^21. The sums over channels and A's additions are int32
+// arithmetic that wraps; where |4 S| < 2^31 the wrapped result is 4 S itself
+// (sums modulo 2^32 are exact wherever the true value fits), and S = Y / 4 is
+// then the direct kernels' accumulator, bit for bit: the epilogue that
+// follows cannot tell the two apart. qconv_winograd_fits checks that bound
+// per output channel from the weights: |S| <= 128 * sum |w|.
+#pragma once
+
+#include "runtime/kernels/qconv_pack.h"
+
+namespace qdq {
+
+// The transform's positions: 4 x 4 values per patch.
+constexpr int kWinogradPositions = 16;
+
+// Whether a layer takes the Winograd form: group 1, 3x3, stride 1, dilation
+// 1, channels a multiple of 16 (whole 16-channel vectors in the input
+// transform, no padded taps), and 4 * 128 * sum |w| below 2^31 for every
+// output channel. Reads the packed weights.
+bool qconv_winograd_fits(const QConvPacked& p);
+
+// p.winograd_weights from p.weights: U = G g G^T for every channel pair.
+void store_winograd_weights(QConvPacked& p);
+
+}  // namespace qdq
