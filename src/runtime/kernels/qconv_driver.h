@@ -21,8 +21,8 @@
 //       leaves the tile to them
 //   template <Q, R> static void winograd(const QConvPacked&, const uint8_t* x,
 //                                        const R* residual, Q* out);   (optional)
-//       the whole layer where it has Winograd weights (only the signed
-//       domain's kernel makes them: qconv_pack.cc)
+//       the whole layer where its shape takes the Winograd form
+//       (QConvPacked::winograd: only in the signed domain, qconv_pack.cc)
 //   template <TX> static void depthwise(const QConvPacked&, const TX* const* taps,
 //       int64_t step, int64_t pixels, int32_t* acc);
 //       acc[i * blocks * 16 + channel] = sum over the kernel's taps t of
@@ -278,7 +278,7 @@ void qconv_run(OpContext& ctx) {
     return qconv_reference(ctx);
   }
   ctx.ran_form(qconv_packed_form(p));
-  const bool winograd = !p.winograd_weights.empty();
+  const bool winograd = p.winograd;
   ctx.ran_algorithm(winograd ? "winograd" : nullptr);
   Tensor& y = ctx.allocate_output(0, p.params.y_type, qconv_output_shape(p.params));
   const Tensor& x = ctx.input(0);

@@ -476,14 +476,13 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
       if (state->flip && state->domain == ActivationDomain::kUnsigned && state->flip_sums.empty())
         store_flip_sums(*state);
       // The signed domain's kernel (AVX2) multiplies 16-bit words: the
-      // Winograd form's where the layer takes it, else the direct pairs.
-      if (state->domain == ActivationDomain::kSigned && state->pair_weights.empty() &&
-          state->winograd_weights.empty()) {
-        if (qconv_winograd_fits(*state))
-          store_winograd_weights(*state);
-        else
-          store_pair_weights(*state);
-      }
+      // Winograd form's where this shape takes it, else the direct pairs.
+      state->winograd = state->domain == ActivationDomain::kSigned &&
+                        qconv_winograd_pays(state->params) && qconv_winograd_fits(*state);
+      if (state->winograd && state->winograd_weights.empty()) store_winograd_weights(*state);
+      if (state->domain == ActivationDomain::kSigned && !state->winograd &&
+          state->pair_weights.empty())
+        store_pair_weights(*state);
     }
   }
   slot = state;

@@ -78,11 +78,13 @@ struct QConvPacked {
   // signed, not kept in plans): [block][k_padded / 2][16][2], lane c of a
   // pair holding channel 16 * block + c's weights of K 2j and 2j + 1.
   std::vector<int16_t> pair_weights;
-  // 3x3 stride-1 layers in the AVX2 kernel's Winograd form (qconv_winograd.h):
-  // the transformed weights, [16 positions][block][c / 2][16][2] in
-  // pair_weights' order (made from `weights` by store_winograd_weights where
-  // qconv_winograd_fits, not kept in plans; pair_weights are then not made).
-  // Empty: the layer runs direct.
+  // 3x3 stride-1 layers in the AVX2 kernel's Winograd form (qconv_winograd.h),
+  // where the input shape makes it pay (`winograd`, set with params): the
+  // transformed weights, [block][16 positions][c / 2][16][2] (a block's
+  // weights one run, each position's in pair_weights' order). Made from
+  // `weights` by store_winograd_weights, not kept in plans; a layer's
+  // pair_weights only where a shape runs it direct.
+  bool winograd = false;
   std::vector<int16_t> winograd_weights;
   // Where x is flipped into the unsigned domain (int8 x): 128 * sum w per
   // channel ([blocks * 16]), what a signed product of the unflipped rows lacks

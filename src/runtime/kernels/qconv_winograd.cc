@@ -5,6 +5,9 @@
 namespace qdq {
 namespace {
 
+// The most of the direct multiply-adds the Winograd form may compute.
+constexpr double kWinogradWorkShare = 0.6;
+
 // G (qconv_winograd.h): row i of the transform by a kernel row's 3 weights.
 constexpr int kG[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
 
@@ -36,6 +39,15 @@ bool qconv_winograd_fits(const QConvPacked& p) {
   return true;
 }
 
+int64_t qconv_winograd_group_tiles(int64_t tiles) { return tiles >= 8 * 12 ? 12 : 6; }
+
+bool qconv_winograd_pays(const QConvParams& q) {
+  const int64_t tiles = q.shape.batch * ((q.out_height() + 1) / 2) * ((q.out_width() + 1) / 2);
+  const int64_t group = qconv_winograd_group_tiles(tiles);
+  const int64_t computed = (tiles + group - 1) / group * group;
+  return computed * 16 <= kWinogradWorkShare * (q.shape.batch * q.out_height() * q.out_width() * 9);
+}
+
 void store_winograd_weights(QConvPacked& p) {
   const int64_t c = p.params.shape.in_channels, m = p.params.shape.out_channels;
   p.winograd_weights.assign(static_cast<size_t>(kWinogradPositions * p.blocks * c * kQConvBlock),
@@ -51,9 +63,10 @@ void store_winograd_weights(QConvPacked& p) {
           for (int kh = 0; kh < 3; ++kh)
             for (int kw = 0; kw < 3; ++kw) u += kG[i][kh] * w[kh][kw] * kG[j][kw];
           const int64_t position = i * 4 + j, block = oc / kQConvBlock, lane = oc % kQConvBlock;
-          // pair_weights' order: [position][block][ch / 2][lane][ch % 2]
+          // [block][position][ch / 2][lane][ch % 2]
           p.winograd_weights[static_cast<size_t>(
-              (((position * p.blocks + block) * (c / 2) + ch / 2) * kQConvBlock + lane) * 2 +
+              (((block * kWinogradPositions + position) * (c / 2) + ch / 2) * kQConvBlock + lane) *
+                  2 +
               ch % 2)] = static_cast<int16_t>(u);
         }
     }

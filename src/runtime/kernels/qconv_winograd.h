@@ -25,11 +25,24 @@ namespace qdq {
 // The transform's positions: 4 x 4 values per patch.
 constexpr int kWinogradPositions = 16;
 
-// Whether a layer takes the Winograd form: group 1, 3x3, stride 1, dilation
+// Whether a layer can take the Winograd form: group 1, 3x3, stride 1, dilation
 // 1, channels a multiple of 16 (whole 16-channel vectors in the input
 // transform, no padded taps), and 4 * 128 * sum |w| below 2^31 for every
 // output channel. Reads the packed weights.
 bool qconv_winograd_fits(const QConvPacked& p);
+
+// Tiles (2x2 output blocks) the AVX2 kernel transforms and multiplies as a
+// group, for a layer of `tiles` tiles: 12 (two 6-row GEMM tiles a position,
+// the second reading the weights the first brought to L1), or 6 where a
+// layer has so few that a partly empty last group would waste much.
+int64_t qconv_winograd_group_tiles(int64_t tiles);
+
+// Whether this input shape computes fewer multiply-adds in the Winograd form
+// than direct by enough to pay for the transforms and the larger weights:
+// 16 per tile, every group's tiles counted, against 9 per output pixel.
+// (ResNet-18 at batch 1, two threads: its 512-channel 4x4 layers, 1 group
+// of 4 tiles, ran 1.7x the direct time.)
+bool qconv_winograd_pays(const QConvParams& q);
 
 // p.winograd_weights from p.weights: U = G g G^T for every channel pair.
 void store_winograd_weights(QConvPacked& p);

@@ -215,9 +215,11 @@ const Case kCases[] = {
     {1, 6, 64, 4, 4, 3, 1, 1, 1, 1, true, false},     // 6 channels padded to 8, gathered rows
     {1, 32, 80, 4, 4, 1, 2, 0, 1, 1, false, true},    // 1x1 stride 2, 5 blocks: panels 4 + 1
     {1, 16, 48, 7, 7, 3, 1, 1, 1, 1, true, false},    // 3 blocks
-    {1, 32, 16, 5, 9, 3, 1, 1, 1, 1, true, true},     // AVX2's Winograd: odd rows and columns
-    {1, 8, 8, 10, 10, 3, 1, 2, 2, 1},                 // dilation
-    {1, 64, 64, 4, 4, 3, 1, 1, 1, 1, true, true},     // long K (576)
+    // AVX2's Winograd: odd rows and columns, groups across images, 2.5 blocks
+    {1, 32, 16, 9, 13, 3, 1, 1, 1, 1, true, true},
+    {2, 32, 40, 11, 7, 3, 1, 1, 1, 1, false, true},
+    {1, 8, 8, 10, 10, 3, 1, 2, 2, 1},              // dilation
+    {1, 64, 64, 4, 4, 3, 1, 1, 1, 1, true, true},  // long K (576)
     // AMX tiles: two groups of 16 pixels (32-pixel rows), of 14 (56-pixel
     // rows) with 5-quad K chunks and 3 blocks, of 7 with 16-quad chunks; 1x1
     // and unpadded 3x3 read in place (copied flipped for int8 inputs).
@@ -396,8 +398,8 @@ TEST_P(QConvKernel, GroupedConvReportsTheReferenceKernel) {
 }
 
 // AVX2 runs 3x3 stride-1 layers of whole 16-channel vectors by Winograd's
-// F(2x2, 3x3), so the tests above check that form on these cases, and the
-// others direct.
+// F(2x2, 3x3) where their shape makes it pay (qconv_winograd_pays), so the
+// tests above check that form on most such cases, and the others direct.
 TEST(QConvKernelAvx2, RunsThreeByThreeStrideOneLayersByWinograd) {
   if (!isa_supported(Isa::kAvx2)) GTEST_SKIP() << "avx2 is not available on this CPU";
   int winograd = 0;
@@ -405,14 +407,14 @@ TEST(QConvKernelAvx2, RunsThreeByThreeStrideOneLayersByWinograd) {
     KernelRun ran;
     (void)run<uint8_t, uint8_t, uint8_t>(c, Isa::kAvx2, 2, Fill::kRandom, kTypical, 128, 100, 0,
                                          false, &ran);
-    const bool expected =
+    const bool can =
         c.kernel == 3 && c.stride == 1 && c.dilation == 1 && c.group == 1 && c.channels % 16 == 0;
-    EXPECT_EQ(ran.algorithm != nullptr, expected)
+    EXPECT_TRUE(can || !ran.algorithm)
         << "case C" << c.channels << " " << c.height << "x" << c.width << " k" << c.kernel;
     EXPECT_STREQ(ran.algorithm ? ran.algorithm : "winograd", "winograd");
-    winograd += expected;
+    winograd += ran.algorithm != nullptr;
   }
-  EXPECT_GE(winograd, 10);
+  EXPECT_GE(winograd, 8);
 }
 
 // The Winograd form's bound (qconv_winograd.h): 4 * 128 * sum |w| < 2^31.
@@ -424,7 +426,7 @@ TEST(QConvKernelAvx2, RunsThreeByThreeStrideOneLayersByWinograd) {
 TEST(QConvKernelAvx2, WinogradUpToItsBoundAndDirectPastIt) {
   if (!isa_supported(Isa::kAvx2)) GTEST_SKIP() << "avx2 is not available on this CPU";
   for (const auto& [channels, algorithm] : {std::pair{3632, "winograd"}, std::pair{3680, ""}}) {
-    const Case c{1, channels, 16, 4, 4, 3, 1, 1, 1, 1};
+    const Case c{1, channels, 16, 8, 8, 3, 1, 1, 1, 1};
     expect_identical<uint8_t, uint8_t>(Isa::kAvx2, c, 1, Fill::kLowest, kTypical, 0, 0);
     expect_identical<int8_t, int8_t>(Isa::kAvx2, c, 1, Fill::kLowest, kTypical, -127, 0);
     KernelRun ran;

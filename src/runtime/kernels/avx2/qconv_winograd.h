@@ -14,8 +14,7 @@
 namespace qdq {
 namespace avx2 {
 
-// Tiles a group: tile_words' rows, twice, the second pass over a position's
-// weights reading them from L1.
+// The most tiles a group (qconv_winograd_group_tiles).
 constexpr int kWinogradTiles = 12;
 
 enum class WinogradBuffer { kTransformed, kProducts, kZeroPixel };
@@ -111,12 +110,12 @@ template <typename Q, typename R>
 void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
-  constexpr int64_t T = kWinogradTiles;
   const int64_t c = q.shape.in_channels, m = q.shape.out_channels;
   const int64_t height = q.height(), width = q.width();
   const int64_t out_height = q.out_height(), out_width = q.out_width();
   const int64_t tile_rows = (out_height + 1) / 2, tile_cols = (out_width + 1) / 2;
   const int64_t image_tiles = tile_rows * tile_cols, tiles = q.shape.batch * image_tiles;
+  const int64_t T = qconv_winograd_group_tiles(tiles);
   const int64_t groups = (tiles + T - 1) / T;
   // Too few groups to keep every thread busy twice over split their blocks
   // too (as qconv_gemm's panels).
@@ -131,7 +130,7 @@ void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual
     uint8_t* const zero =
         thread_buffer<uint8_t, WinogradBuffer::kZeroPixel>(static_cast<size_t>(c));
     std::memset(zero, static_cast<uint8_t>(q.x_zero), static_cast<size_t>(c));
-    alignas(32) int32_t sums[2 * 2 * T * kQConvBlock];  // [dy][2 T pixels][16]
+    alignas(32) int32_t sums[2 * 2 * kWinogradTiles * kQConvBlock];  // [dy][2 T pixels][16]
     TileRows a;
     a.segments = 1;
     a.quads = c / 2;
@@ -164,7 +163,8 @@ void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual
       const int64_t end_block = (split + 1) * p.blocks / splits;
       for (int64_t block = first_block; block < end_block; ++block) {
         for (int64_t position = 0; position < 16; ++position) {
-          const int16_t* w = p.winograd_weights.data() + (position * p.blocks + block) * c * 16;
+          const int16_t* w =
+              p.winograd_weights.data() + (block * kWinogradPositions + position) * c * 16;
           for (int64_t row = 0; row < T; row += 6) {
             a.segment[0] = reinterpret_cast<const uint8_t*>(v + position * pitch + row * c);
             tile_words(a, w, products + (position * T + row) * kQConvBlock);
