@@ -57,6 +57,9 @@ inline QDQ_AVX2_TARGET void store_row(int32_t* acc, const RowSums& sums) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + 8), sums.high);
 }
 
+// The rows of a tile_words tile.
+constexpr int kWordTileRows = 6;
+
 // Six widened rows (Avx2Ops::widen_rows: one segment of K pairs) by one
 // block of pair weights: twelve sums, two weight vectors and a broadcast in
 // the 16 ymm registers. Six rows, not four where four divide an output row:
@@ -360,7 +363,7 @@ struct Avx2EpilogueOps {
 struct Avx2Ops : Avx2EpilogueOps {
   static constexpr ActivationDomain kDomain = ActivationDomain::kSigned;
   // One block per panel: a block's pair weights run contiguously.
-  static constexpr TileShape kTileShapes[] = {{6, 1}};
+  static constexpr TileShape kTileShapes[] = {{kWordTileRows, 1}};
   static bool accepts(const QConvPacked&) { return true; }  // every weight, -128 included
 
   // The tile's rows as 16-bit words, [rows][k_padded]: each segment's bytes

@@ -14,8 +14,10 @@
 namespace qdq {
 namespace avx2 {
 
-// The most tiles a group (qconv_winograd_group_tiles).
+// The most tiles a group (qconv_winograd_group_tiles); every group size
+// is whole tile_words tiles.
 constexpr int kWinogradTiles = 12;
+static_assert(kWinogradTiles % kWordTileRows == 0);
 
 enum class WinogradBuffer { kTransformed, kProducts, kZeroPixel };
 
@@ -165,7 +167,7 @@ void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual
         for (int64_t position = 0; position < 16; ++position) {
           const int16_t* w =
               p.winograd_weights.data() + (block * kWinogradPositions + position) * c * 16;
-          for (int64_t row = 0; row < T; row += 6) {
+          for (int64_t row = 0; row < T; row += kWordTileRows) {
             a.segment[0] = reinterpret_cast<const uint8_t*>(v + position * pitch + row * c);
             tile_words(a, w, products + (position * T + row) * kQConvBlock);
           }
