@@ -112,6 +112,13 @@ TileShape qconv_tile_shape(int64_t blocks, int64_t width, int64_t pixels) {
 // The drivers' per-thread buffers (thread_buffer).
 enum class BufferUse { kGatheredRows, kWidenedRows, kDepthwiseTaps, kDepthwiseSums };
 
+// Into how many parts (at most `most`) each of `items` work items splits so
+// that every thread has about two: a small map at batch 1 (ResNet-50's 7x7
+// layers are 2 tiles of 32 pixels) splits its output-channel blocks too.
+inline int64_t qconv_work_splits(int64_t items, int64_t most) {
+  return std::clamp<int64_t>((2 * team_threads() + items - 1) / items, 1, most);
+}
+
 // The accumulators of the kernel's largest tile.
 template <typename Ops>
 constexpr int64_t qconv_tile_accumulators() {
@@ -142,10 +149,8 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* ou
   const int64_t tiles_per_row = (out_width + rows - 1) / rows;
   const int64_t tiles =
       source.direct ? q.shape.batch * out_height * tiles_per_row : (pixels + rows - 1) / rows;
-  // Too few tiles to keep every thread busy twice over (a small map at batch
-  // 1: ResNet-50's 7x7 layers are 2 tiles of 32 pixels) split their panels
-  // into groups too, each group's work reading (or gathering) the tile itself.
-  const int64_t groups = std::clamp<int64_t>((2 * team_threads() + tiles - 1) / tiles, 1, panels);
+  // Each group of a tile's panels reads (or gathers) the tile itself.
+  const int64_t groups = qconv_work_splits(tiles, panels);
   constexpr bool kWidens = requires(TileRows & t) { Ops::widen_rows(p, 0, t, nullptr); };
   parallel_region([&](int, int) {
     uint8_t* const scratch =

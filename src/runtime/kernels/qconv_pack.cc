@@ -477,8 +477,10 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
         store_flip_sums(*state);
       // The signed domain's kernel (AVX2) multiplies 16-bit words: the
       // Winograd form's where this shape takes it, else the direct pairs.
+      // (Transformed weights mean an earlier shape checked the bound.)
       state->winograd = state->domain == ActivationDomain::kSigned &&
-                        qconv_winograd_pays(state->params) && qconv_winograd_fits(*state);
+                        qconv_winograd_pays(state->params) &&
+                        (!state->winograd_weights.empty() || qconv_winograd_fits(*state));
       if (state->winograd && state->winograd_weights.empty()) store_winograd_weights(*state);
       if (state->domain == ActivationDomain::kSigned && !state->winograd &&
           state->pair_weights.empty())

@@ -11,13 +11,12 @@ constexpr double kWinogradWorkShare = 0.6;
 // G (qconv_winograd.h): row i of the transform by a kernel row's 3 weights.
 constexpr int kG[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
 
-// The weight of output channel `oc`, input channel `ch`, tap `tap` from the
-// packed [block][k_padded / 4][16][4] layout.
+// The weight of output channel `oc`, input channel `ch`, tap `tap` in its
+// packed block ([k_padded / 4][16][4]).
 int weight(const QConvPacked& p, int64_t oc, int64_t ch, int64_t tap) {
   const int64_t kk = tap * p.tap_channels + ch;
-  const int64_t block = oc / kQConvBlock, lane = oc % kQConvBlock;
-  return p.weights[static_cast<size_t>(
-      ((block * (p.k_padded / 4) + kk / 4) * kQConvBlock + lane) * 4 + kk % 4)];
+  return qconv_block_weights(
+      p, oc / kQConvBlock)[(kk / 4 * kQConvBlock + oc % kQConvBlock) * 4 + kk % 4];
 }
 
 }  // namespace

@@ -17,13 +17,13 @@
 namespace qdq {
 
 // Memory the executor's plan set aside for one output: `bytes` at `storage`.
-// What ran a layer: the code's level and, for kernels that have more than
-// one form of a layer (the QConv epilogues), which form; --verbose says both.
+// What ran a layer: the code's level, for kernels that have more than one
+// form of a layer (the QConv epilogues) which form, and where not the direct
+// sums, which algorithm (the AVX2 QConv's "winograd"); --verbose says all.
 struct KernelRun {
   Isa isa = Isa::kRef;
   const char* form = nullptr;
-  const char* algorithm =
-      nullptr;  // where not the layer's direct sums (the AVX2 QConv's "winograd")
+  const char* algorithm = nullptr;
 };
 
 struct PlannedBuffer {

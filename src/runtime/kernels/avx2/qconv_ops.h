@@ -401,8 +401,8 @@ struct Avx2Ops : Avx2EpilogueOps {
     tile_words(a, p.pair_weights.data() + block * p.k_padded * kQConvBlock, acc);
   }
 
-  // Layers with Winograd weights (QConvPacked::winograd_weights): the whole
-  // layer, in avx2/qconv_winograd.h.
+  // Layers whose shape takes the Winograd form (QConvPacked::winograd): the
+  // whole layer, in avx2/qconv_winograd.h.
   template <typename Q, typename R>
   static void winograd(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out);
 };

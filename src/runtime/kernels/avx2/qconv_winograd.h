@@ -119,10 +119,7 @@ void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual
   const int64_t image_tiles = tile_rows * tile_cols, tiles = q.shape.batch * image_tiles;
   const int64_t T = qconv_winograd_group_tiles(tiles);
   const int64_t groups = (tiles + T - 1) / T;
-  // Too few groups to keep every thread busy twice over split their blocks
-  // too (as qconv_gemm's panels).
-  const int64_t splits =
-      std::clamp<int64_t>((2 * team_threads() + groups - 1) / groups, 1, p.blocks);
+  const int64_t splits = qconv_work_splits(groups, p.blocks);
   const int64_t pitch = T * c;  // V's words from one position to the next
   parallel_region([&](int, int) {
     int16_t* const v =
