@@ -41,7 +41,7 @@ int64_t qconv_winograd_group_tiles(int64_t tiles);
 // than direct by enough to pay for the transforms and the larger weights:
 // 16 per tile, every group's tiles counted, against 9 per output pixel.
 // (ResNet-18 at batch 1, two threads: its 512-channel 4x4 layers, 1 group
-// of 4 tiles, ran 1.7x the direct time.)
+// of 4 tiles, ran 1.5-2.1x the direct time.)
 bool qconv_winograd_pays(const QConvParams& q);
 
 // p.winograd_weights from p.weights: U = G g G^T for every channel pair.
