@@ -17,8 +17,10 @@
 // Depthwise layers widen to 16-bit words too and use vpmaddwd over pairs of
 // taps. The epilogue is the reference's float steps lane for lane (see
 // avx512vnni/qconv_ops.h), or a float sum's affine form where it has one
-// (qconv_pack.h); channels past a block's first 8 of fewer than 16 take the
-// scalar qconv_epilogue itself.
+// (qconv_pack.h), rounded first and narrowed by saturating packs where the
+// bounds allow (NarrowRows), and fused with the GEMM tile where the tile is
+// whole (Avx2Ops::fused_tile); channels past a block's first 8 of fewer
+// than 16 take the scalar qconv_epilogue itself.
 //
 // The operations (qconv_driver.h's `Ops`) live in this header so that the
 // AVX-VNNI kernel (avxvnni/qconv.cc) takes the epilogue and the depthwise
@@ -60,35 +62,49 @@ inline QDQ_AVX2_TARGET void store_row(int32_t* acc, const RowSums& sums) {
 // The rows of a tile_words tile.
 constexpr int kWordTileRows = 6;
 
+// The six rows' sums of a tile_words tile. Named, not an array: GCC 12
+// kept a 6 x 2 array of them on the stack (57 GMAC/s a core against 94
+// named).
+struct WordTileSums {
+  RowSums s0, s1, s2, s3, s4, s5;
+};
+
 // Six widened rows (Avx2Ops::widen_rows: one segment of K pairs) by one
-// block of pair weights: twelve sums, two weight vectors and a broadcast in
-// the 16 ymm registers. Six rows, not four where four divide an output row:
-// a tile streams its block's weights (twice the bytes of int8 ones) from L2,
-// once per six rows (ResNet-18, batch 8, one thread: 6-row tiles with a
-// 32-pixel row's last two gathered 0.78-1.02x the time of 4-row tiles). The
-// sums are named, not an array: GCC 12 kept a 6 x 2 array of them on the
-// stack (57 GMAC/s a core against 94 named).
-inline QDQ_AVX2_TARGET void tile_words(const TileRows& a, const int16_t* w, int32_t* acc) {
-  const __m256i zero = _mm256_setzero_si256();
-  RowSums s0{zero, zero}, s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0;
+// block of pair weights, added to `t`: twelve sums, two weight vectors and a
+// broadcast in the 16 ymm registers. Six rows, not four where four divide an
+// output row: a tile streams its block's weights (twice the bytes of int8
+// ones) from L2, once per six rows (ResNet-18, batch 8, one thread: 6-row
+// tiles with a 32-pixel row's last two gathered 0.78-1.02x the time of
+// 4-row tiles).
+inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_words(const TileRows& a,
+                                                                            const int16_t* w,
+                                                                            WordTileSums& t) {
   const int64_t stride = a.stride;
   const uint8_t* const end = a.segment[0] + 4 * a.quads;
   for (const uint8_t* at = a.segment[0]; at < end; at += 4, w += 2 * kQConvBlock) {
     const __m256i w_low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
     const __m256i w_high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16));
-    accumulate_pair(s0, at, w_low, w_high);
-    accumulate_pair(s1, at + stride, w_low, w_high);
-    accumulate_pair(s2, at + 2 * stride, w_low, w_high);
-    accumulate_pair(s3, at + 3 * stride, w_low, w_high);
-    accumulate_pair(s4, at + 4 * stride, w_low, w_high);
-    accumulate_pair(s5, at + 5 * stride, w_low, w_high);
+    accumulate_pair(t.s0, at, w_low, w_high);
+    accumulate_pair(t.s1, at + stride, w_low, w_high);
+    accumulate_pair(t.s2, at + 2 * stride, w_low, w_high);
+    accumulate_pair(t.s3, at + 3 * stride, w_low, w_high);
+    accumulate_pair(t.s4, at + 4 * stride, w_low, w_high);
+    accumulate_pair(t.s5, at + 5 * stride, w_low, w_high);
   }
-  store_row(acc, s0);
-  store_row(acc + kQConvBlock, s1);
-  store_row(acc + 2 * kQConvBlock, s2);
-  store_row(acc + 3 * kQConvBlock, s3);
-  store_row(acc + 4 * kQConvBlock, s4);
-  store_row(acc + 5 * kQConvBlock, s5);
+}
+
+// The sums of a tile_words tile, stored [row][16].
+inline QDQ_AVX2_TARGET void tile_words(const TileRows& a, const int16_t* w, int32_t* acc) {
+  const __m256i zero = _mm256_setzero_si256();
+  const RowSums none{zero, zero};
+  WordTileSums t{none, none, none, none, none, none};
+  accumulate_words(a, w, t);
+  store_row(acc, t.s0);
+  store_row(acc + kQConvBlock, t.s1);
+  store_row(acc + 2 * kQConvBlock, t.s2);
+  store_row(acc + 3 * kQConvBlock, t.s3);
+  store_row(acc + 4 * kQConvBlock, t.s4);
+  store_row(acc + 5 * kQConvBlock, t.s5);
 }
 
 // What the eight-lane steps below read, taken out of the packed state and
@@ -212,11 +228,10 @@ inline QDQ_AVX2_TARGET __m256i affine8(const Lanes8& l, int64_t channel, const i
 }
 
 // Eight lanes of the integer qconv_epilogue from channel `channel` on (finite
-// multipliers); `r` holds the residual's eight values dequantized
-// (residual8). Clamps as quantize8.
-inline QDQ_AVX2_TARGET __m256i epilogue8(const Lanes8& l, int64_t channel, const int32_t* acc8,
-                                         __m256 r) {
-  const __m256i sum = _mm256_add_epi32(load8(acc8), load8(l.bias + channel));
+// multipliers), from their sums with the bias added; `r` holds the
+// residual's eight values dequantized (residual8). Clamps as quantize8.
+inline QDQ_AVX2_TARGET __m256i requantize8(const Lanes8& l, int64_t channel, __m256i sum,
+                                           __m256 r) {
   const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(l.multipliers + channel));
   // t - y_zero: the conv's requantized, clamped output less its zero point.
   const __m256i t = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, l.conv_lo), l.conv_hi));
@@ -227,6 +242,84 @@ inline QDQ_AVX2_TARGET __m256i epilogue8(const Lanes8& l, int64_t channel, const
   return _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(s, l.sum_lo), l.sum_hi)),
                           l.sum_zero);
 }
+
+// The same from the accumulators, bias not added yet.
+inline QDQ_AVX2_TARGET __m256i epilogue8(const Lanes8& l, int64_t channel, const int32_t* acc8,
+                                         __m256 r) {
+  return requantize8(l, channel, _mm256_add_epi32(load8(acc8), load8(l.bias + channel)), r);
+}
+
+// Whole blocks' rows (16 channels) of the integer epilogue without a
+// residual, or a float sum's affine form free of exception slots, where
+// every value it rounds is below 2^30 in magnitude
+// (QConvPacked::saturating_narrow): rounded, then narrowed by the
+// saturating packs with the zero point added in 16 bits, and the bytes
+// clamped to [narrow_min, narrow_max]. sat8(sat16(sat16(t) + zero)) =
+// sat8(t + zero), as each saturation's range holds the next one's and the
+// zero point lies in Q's range; clamped to bounds within Q's range, that is
+// the reference's clamp(t + zero, min, max), the activation's included.
+// Two rows a pack. Against the eight-lane steps (two float clamps and an
+// add per eight values, one row a pack), MobileNetV2 u8s8's convs at this
+// level (batch 8, one thread, bench/ab_cores.sh) took 0.887-0.936 the time.
+template <typename Q>
+struct NarrowRows {
+  const float* multipliers;  // the block's (the integer epilogue's float biases are 0)
+  const float* bias_float;
+  __m256i zero, lo, hi;  // y_zero in 16-bit words; the bounds in bytes
+
+  QDQ_AVX2_TARGET NarrowRows(const QConvPacked& p, int64_t channel)
+      : multipliers(p.multipliers.data() + channel),
+        bias_float(p.bias_float.data() + channel),
+        zero(_mm256_set1_epi16(static_cast<int16_t>(p.params.y_zero))),
+        lo(_mm256_set1_epi8(static_cast<char>(p.narrow_min))),
+        hi(_mm256_set1_epi8(static_cast<char>(p.narrow_max))) {}
+
+  // Whether a layer's whole blocks take it (integer lanes: no float steps,
+  // no exception slots).
+  static bool applies(const QConvPacked& p, bool residual) {
+    return p.saturating_narrow && !residual && p.integer_lanes();
+  }
+
+  // A row's 16 sums (bias added) rounded, saturated to 16 bits, the zero
+  // point added: channels 0-3, 8-11 in the low 128 bits, 4-7, 12-15 in the
+  // high (the pack's in-lane order).
+  QDQ_AVX2_TARGET __m256i words(const RowSums& sums) const {
+    const __m256i low = _mm256_cvtps_epi32(_mm256_fmadd_ps(
+        _mm256_cvtepi32_ps(sums.low), _mm256_loadu_ps(multipliers), _mm256_loadu_ps(bias_float)));
+    const __m256i high = _mm256_cvtps_epi32(_mm256_fmadd_ps(_mm256_cvtepi32_ps(sums.high),
+                                                            _mm256_loadu_ps(multipliers + 8),
+                                                            _mm256_loadu_ps(bias_float + 8)));
+    return _mm256_adds_epi16(_mm256_packs_epi32(low, high), zero);
+  }
+
+  // Rows r0 and r1 to out0 and out1 (r1 not stored where out1 is null).
+  QDQ_AVX2_TARGET void store(const RowSums& r0, const RowSums& r1, Q* out0, Q* out1) const {
+    const __m256i w0 = words(r0), w1 = out1 ? words(r1) : w0;
+    __m256i bytes =
+        std::is_same_v<Q, uint8_t> ? _mm256_packus_epi16(w0, w1) : _mm256_packs_epi16(w0, w1);
+    // The pack's dwords: r0's channels 0-3, 8-11, r1's 0-3, 8-11, then the
+    // same of 4-7 and 12-15.
+    bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    bytes = std::is_same_v<Q, uint8_t> ? _mm256_min_epu8(_mm256_max_epu8(bytes, lo), hi)
+                                       : _mm256_min_epi8(_mm256_max_epi8(bytes, lo), hi);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out0), _mm256_castsi256_si128(bytes));
+    if (out1)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out1), _mm256_extracti128_si256(bytes, 1));
+  }
+
+  // Stored sums ([row][stride], bias not added), `rows` rows `pitch` apart in the output.
+  QDQ_AVX2_TARGET void store_rows(const int32_t* acc, int64_t stride, const int32_t* bias, int rows,
+                                  Q* out, int64_t pitch) const {
+    const __m256i bias_low = load8(bias), bias_high = load8(bias + 8);
+    const auto row = [&](int r) QDQ_AVX2_TARGET {
+      return RowSums{_mm256_add_epi32(load8(acc + r * stride), bias_low),
+                     _mm256_add_epi32(load8(acc + r * stride + 8), bias_high)};
+    };
+    for (int r = 0; r < rows; r += 2)
+      store(row(r), r + 1 < rows ? row(r + 1) : row(r), out + r * pitch,
+            r + 1 < rows ? out + (r + 1) * pitch : nullptr);
+  }
+};
 
 // The epilogue and the depthwise kernel, which the AVX-VNNI kernel shares
 // (its GEMM multiplies bytes: it takes nothing of the words below).
@@ -240,10 +333,19 @@ struct Avx2EpilogueOps {
     const int32_t* const acc = tile.acc;
     const R* const residual = tile.residual;
     Q* const out = tile.out;
+    bool narrow = false;
+    if constexpr (!std::is_same_v<Q, float>) narrow = NarrowRows<Q>::applies(p, residual);
     for (int b = 0; b < blocks; ++b) {
       const int64_t offset = b * kQConvBlock;
       const int64_t count = std::min<int64_t>(kQConvBlock, channels - offset);
       if (count <= 0) break;
+      if constexpr (!std::is_same_v<Q, float>)
+        if (narrow && count == kQConvBlock) {
+          NarrowRows<Q>(p, first + offset)
+              .store_rows(acc + offset, blocks * kQConvBlock, lanes.bias + first + offset, rows,
+                          out + offset, pitch);
+          continue;
+        }
       for (int r = 0; r < rows; ++r) {
         const int64_t at = r * pitch + offset;
         store16<Q, R>(p, lanes, first + offset, static_cast<int>(count),
@@ -399,6 +501,62 @@ struct Avx2Ops : Avx2EpilogueOps {
   static void gemm_tile(const QConvPacked& p, int, int, int64_t block, const TileRows& a,
                         int32_t* acc) {
     tile_words(a, p.pair_weights.data() + block * p.k_padded * kQConvBlock, acc);
+  }
+
+  // The GEMM tile and the epilogue in one: the sums start at the bias and
+  // stay in registers (no store and load of twelve vectors, no bias add).
+  // With NarrowRows, MobileNetV2 u8s8's convs at this level (batch 8, one
+  // thread) took 0.814-0.824 the time of the eight-lane steps from stored
+  // sums, ResNet-18's 0.989-0.998 (most of its layers are Winograd's).
+  // Whole tiles of a whole block with finite multipliers, the integer
+  // epilogue or a float sum's affine form free of slots; false for the rest.
+  template <typename Q, typename R>
+  static bool fused_tile(const QConvPacked& p, int rows, int, int64_t block, const TileRows& a,
+                         const EpilogueTile<Q, R>& tile) {
+    if constexpr (std::is_same_v<Q, float> || !std::is_same_v<Q, R>) {
+      return false;
+    } else {
+      if (tile.rows != rows || tile.channels != kQConvBlock || !p.finite_multipliers ||
+          !p.integer_lanes())
+        return false;
+      fused_words(p, a, p.pair_weights.data() + block * p.k_padded * kQConvBlock, tile);
+      return true;
+    }
+  }
+
+  template <typename Q>
+  QDQ_AVX2_TARGET static void fused_words(const QConvPacked& p, const TileRows& a, const int16_t* w,
+                                          const EpilogueTile<Q, Q>& tile) {
+    const int32_t* const bias = p.bias.data() + tile.channel;
+    const RowSums start{load8(bias), load8(bias + 8)};
+    WordTileSums t{start, start, start, start, start, start};
+    accumulate_words(a, w, t);
+    const int64_t pitch = tile.pitch, channel = tile.channel;
+    Q* const out = tile.out;
+    const Q* const residual = tile.residual;
+    if (NarrowRows<Q>::applies(p, residual)) {
+      const NarrowRows<Q> narrow(p, channel);
+      narrow.store(t.s0, t.s1, out, out + pitch);
+      narrow.store(t.s2, t.s3, out + 2 * pitch, out + 3 * pitch);
+      narrow.store(t.s4, t.s5, out + 4 * pitch, out + 5 * pitch);
+      return;
+    }
+    // The integer epilogue (the affine form always narrows: no residual, its
+    // bounds checked).
+    const Lanes8 lanes(p);
+    const auto row = [&](const RowSums& s, int64_t r) QDQ_AVX2_TARGET {
+      const Q* at = residual ? residual + r * pitch : nullptr;
+      const __m256 none = _mm256_setzero_ps();
+      store_narrowed16(
+          out + r * pitch, requantize8(lanes, channel, s.low, at ? residual8(lanes, at) : none),
+          requantize8(lanes, channel + 8, s.high, at ? residual8(lanes, at + 8) : none));
+    };
+    row(t.s0, 0);
+    row(t.s1, 1);
+    row(t.s2, 2);
+    row(t.s3, 3);
+    row(t.s4, 4);
+    row(t.s5, 5);
   }
 
   // Layers whose shape takes the Winograd form (QConvPacked::winograd): the
