@@ -218,6 +218,9 @@ const Case kCases[] = {
     // AVX2's Winograd: odd rows and columns, groups across images, 2.5 blocks
     {1, 32, 16, 9, 13, 3, 1, 1, 1, 1, true, true},
     {2, 32, 40, 11, 7, 3, 1, 1, 1, 1, false, true},
+    // AVX2's last tiles of fewer rows: 5 with a residual, 3 without.
+    {1, 32, 32, 1, 23, 1, 1, 0, 1, 1, true, false},
+    {1, 32, 32, 3, 5, 1, 1, 0, 1, 1, false, true},
     {1, 8, 8, 10, 10, 3, 1, 2, 2, 1},              // dilation
     {1, 64, 64, 4, 4, 3, 1, 1, 1, 1, true, true},  // long K (576)
     // AMX tiles: two groups of 16 pixels (32-pixel rows), of 14 (56-pixel

@@ -69,27 +69,30 @@ struct WordTileSums {
   RowSums s0, s1, s2, s3, s4, s5;
 };
 
-// Six widened rows (Avx2Ops::widen_rows: one segment of K pairs) by one
-// block of pair weights, added to `t`: twelve sums, two weight vectors and a
-// broadcast in the 16 ymm registers. Six rows, not four where four divide an
-// output row: a tile streams its block's weights (twice the bytes of int8
-// ones) from L2, once per six rows (ResNet-18, batch 8, one thread: 6-row
-// tiles with a 32-pixel row's last two gathered 0.78-1.02x the time of
-// 4-row tiles).
+// `Rows` (up to six) widened rows (Avx2Ops::widen_rows: one segment of K
+// pairs) by one block of pair weights, added to `t`: twelve sums, two weight
+// vectors and a broadcast in the 16 ymm registers. Six rows, not four where
+// four divide an output row: a tile streams its block's weights (twice the
+// bytes of int8 ones) from L2, once per six rows (ResNet-18, batch 8, one
+// thread: 6-row tiles with a 32-pixel row's last two gathered 0.78-1.02x
+// the time of 4-row tiles). Fewer for a layer's last tile where its pixels
+// end (Avx2Ops::fused_tile).
+template <int Rows>
 inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_words(const TileRows& a,
                                                                             const int16_t* w,
                                                                             WordTileSums& t) {
+  static_assert(Rows >= 1 && Rows <= kWordTileRows);
   const int64_t stride = a.stride;
   const uint8_t* const end = a.segment[0] + 4 * a.quads;
   for (const uint8_t* at = a.segment[0]; at < end; at += 4, w += 2 * kQConvBlock) {
     const __m256i w_low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
     const __m256i w_high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16));
     accumulate_pair(t.s0, at, w_low, w_high);
-    accumulate_pair(t.s1, at + stride, w_low, w_high);
-    accumulate_pair(t.s2, at + 2 * stride, w_low, w_high);
-    accumulate_pair(t.s3, at + 3 * stride, w_low, w_high);
-    accumulate_pair(t.s4, at + 4 * stride, w_low, w_high);
-    accumulate_pair(t.s5, at + 5 * stride, w_low, w_high);
+    if constexpr (Rows > 1) accumulate_pair(t.s1, at + stride, w_low, w_high);
+    if constexpr (Rows > 2) accumulate_pair(t.s2, at + 2 * stride, w_low, w_high);
+    if constexpr (Rows > 3) accumulate_pair(t.s3, at + 3 * stride, w_low, w_high);
+    if constexpr (Rows > 4) accumulate_pair(t.s4, at + 4 * stride, w_low, w_high);
+    if constexpr (Rows > 5) accumulate_pair(t.s5, at + 5 * stride, w_low, w_high);
   }
 }
 
@@ -98,7 +101,7 @@ inline QDQ_AVX2_TARGET void tile_words(const TileRows& a, const int16_t* w, int3
   const __m256i zero = _mm256_setzero_si256();
   const RowSums none{zero, zero};
   WordTileSums t{none, none, none, none, none, none};
-  accumulate_words(a, w, t);
+  accumulate_words<kWordTileRows>(a, w, t);
   store_row(acc, t.s0);
   store_row(acc + kQConvBlock, t.s1);
   store_row(acc + 2 * kQConvBlock, t.s2);
@@ -283,7 +286,7 @@ struct NarrowRows {
   // A row's 16 sums (bias added) rounded, saturated to 16 bits, the zero
   // point added: channels 0-3, 8-11 in the low 128 bits, 4-7, 12-15 in the
   // high (the pack's in-lane order).
-  QDQ_AVX2_TARGET __m256i words(const RowSums& sums) const {
+  QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i words(RowSums sums) const {
     const __m256i low = _mm256_cvtps_epi32(_mm256_fmadd_ps(
         _mm256_cvtepi32_ps(sums.low), _mm256_loadu_ps(multipliers), _mm256_loadu_ps(bias_float)));
     const __m256i high = _mm256_cvtps_epi32(_mm256_fmadd_ps(_mm256_cvtepi32_ps(sums.high),
@@ -293,7 +296,11 @@ struct NarrowRows {
   }
 
   // Rows r0 and r1 to out0 and out1 (r1 not stored where out1 is null).
-  QDQ_AVX2_TARGET void store(const RowSums& r0, const RowSums& r1, Q* out0, Q* out1) const {
+  // Always inlined, the sums by value: held sums passed by reference to an
+  // out-of-line call live on the stack through the GEMM loop before it
+  // (ResNet-50 at batch 1 ran 1.4x the time so).
+  QDQ_AVX2_TARGET __attribute__((always_inline)) void store(RowSums r0, RowSums r1, Q* out0,
+                                                            Q* out1) const {
     const __m256i w0 = words(r0), w1 = out1 ? words(r1) : w0;
     __m256i bytes =
         std::is_same_v<Q, uint8_t> ? _mm256_packus_epi16(w0, w1) : _mm256_packs_epi16(w0, w1);
@@ -511,40 +518,61 @@ struct Avx2Ops : Avx2EpilogueOps {
   // Whole tiles of a whole block with finite multipliers, the integer
   // epilogue or a float sum's affine form free of slots; false for the rest.
   template <typename Q, typename R>
-  static bool fused_tile(const QConvPacked& p, int rows, int, int64_t block, const TileRows& a,
+  static bool fused_tile(const QConvPacked& p, int, int, int64_t block, const TileRows& a,
                          const EpilogueTile<Q, R>& tile) {
     if constexpr (std::is_same_v<Q, float> || !std::is_same_v<Q, R>) {
       return false;
     } else {
-      if (tile.rows != rows || tile.channels != kQConvBlock || !p.finite_multipliers ||
-          !p.integer_lanes())
-        return false;
-      fused_words(p, a, p.pair_weights.data() + block * p.k_padded * kQConvBlock, tile);
+      if (tile.channels != kQConvBlock || !p.finite_multipliers || !p.integer_lanes()) return false;
+      const int16_t* w = p.pair_weights.data() + block * p.k_padded * kQConvBlock;
+      // A layer's last tile computes only the rows its pixels fill: ResNet-18's
+      // 4x4 layers at batch 1 are two tiles of six and one of four.
+      switch (tile.rows) {
+        case 1:
+          fused_words<Q, 1>(p, a, w, tile);
+          break;
+        case 2:
+          fused_words<Q, 2>(p, a, w, tile);
+          break;
+        case 3:
+          fused_words<Q, 3>(p, a, w, tile);
+          break;
+        case 4:
+          fused_words<Q, 4>(p, a, w, tile);
+          break;
+        case 5:
+          fused_words<Q, 5>(p, a, w, tile);
+          break;
+        default:
+          fused_words<Q, kWordTileRows>(p, a, w, tile);
+      }
       return true;
     }
   }
 
-  template <typename Q>
+  template <typename Q, int Rows>
   QDQ_AVX2_TARGET static void fused_words(const QConvPacked& p, const TileRows& a, const int16_t* w,
                                           const EpilogueTile<Q, Q>& tile) {
     const int32_t* const bias = p.bias.data() + tile.channel;
     const RowSums start{load8(bias), load8(bias + 8)};
     WordTileSums t{start, start, start, start, start, start};
-    accumulate_words(a, w, t);
+    accumulate_words<Rows>(a, w, t);
     const int64_t pitch = tile.pitch, channel = tile.channel;
     Q* const out = tile.out;
     const Q* const residual = tile.residual;
     if (NarrowRows<Q>::applies(p, residual)) {
       const NarrowRows<Q> narrow(p, channel);
-      narrow.store(t.s0, t.s1, out, out + pitch);
-      narrow.store(t.s2, t.s3, out + 2 * pitch, out + 3 * pitch);
-      narrow.store(t.s4, t.s5, out + 4 * pitch, out + 5 * pitch);
+      narrow.store(t.s0, t.s1, out, Rows > 1 ? out + pitch : nullptr);
+      if constexpr (Rows > 2)
+        narrow.store(t.s2, t.s3, out + 2 * pitch, Rows > 3 ? out + 3 * pitch : nullptr);
+      if constexpr (Rows > 4)
+        narrow.store(t.s4, t.s5, out + 4 * pitch, Rows > 5 ? out + 5 * pitch : nullptr);
       return;
     }
     // The integer epilogue (the affine form always narrows: no residual, its
     // bounds checked).
     const Lanes8 lanes(p);
-    const auto row = [&](const RowSums& s, int64_t r) QDQ_AVX2_TARGET {
+    const auto row = [&](RowSums s, int64_t r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
       const Q* at = residual ? residual + r * pitch : nullptr;
       const __m256 none = _mm256_setzero_ps();
       store_narrowed16(
@@ -552,11 +580,11 @@ struct Avx2Ops : Avx2EpilogueOps {
           requantize8(lanes, channel + 8, s.high, at ? residual8(lanes, at + 8) : none));
     };
     row(t.s0, 0);
-    row(t.s1, 1);
-    row(t.s2, 2);
-    row(t.s3, 3);
-    row(t.s4, 4);
-    row(t.s5, 5);
+    if constexpr (Rows > 1) row(t.s1, 1);
+    if constexpr (Rows > 2) row(t.s2, 2);
+    if constexpr (Rows > 3) row(t.s3, 3);
+    if constexpr (Rows > 4) row(t.s4, 4);
+    if constexpr (Rows > 5) row(t.s5, 5);
   }
 
   // Layers whose shape takes the Winograd form (QConvPacked::winograd): the
