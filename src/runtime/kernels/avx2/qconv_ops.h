@@ -46,12 +46,13 @@ struct RowSums {
 };
 
 // The K pair of 16-bit words at `at`, broadcast, times the pair's weights of
-// the 16 channels, added to one row's sums.
+// the 16 channels (the first 8 only where Low), added to one row's sums.
+template <bool Low = false>
 inline QDQ_AVX2_TARGET void accumulate_pair(RowSums& sums, const uint8_t* at, __m256i w_low,
                                             __m256i w_high) {
   const __m256i pair = _mm256_set1_epi32(tile_quad(at));
   sums.low = _mm256_add_epi32(sums.low, _mm256_madd_epi16(pair, w_low));
-  sums.high = _mm256_add_epi32(sums.high, _mm256_madd_epi16(pair, w_high));
+  if constexpr (!Low) sums.high = _mm256_add_epi32(sums.high, _mm256_madd_epi16(pair, w_high));
 }
 
 inline QDQ_AVX2_TARGET void store_row(int32_t* acc, const RowSums& sums) {
@@ -76,8 +77,10 @@ struct WordTileSums {
 // bytes of int8 ones) from L2, once per six rows (ResNet-18, batch 8, one
 // thread: 6-row tiles with a 32-pixel row's last two gathered 0.78-1.02x
 // the time of 4-row tiles). Fewer for a layer's last tile where its pixels
-// end (Avx2Ops::fused_tile).
-template <int Rows>
+// end (Avx2Ops::fused_tile). Low: a block's first 8 channels only (a
+// layer's last block of 8 or fewer: MobileNetV2's 24-channel projections
+// computed a third of their sums for nothing).
+template <int Rows, bool Low = false>
 inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_words(const TileRows& a,
                                                                             const int16_t* w,
                                                                             WordTileSums& t) {
@@ -86,22 +89,24 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_words(cons
   const uint8_t* const end = a.segment[0] + 4 * a.quads;
   for (const uint8_t* at = a.segment[0]; at < end; at += 4, w += 2 * kQConvBlock) {
     const __m256i w_low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
-    const __m256i w_high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16));
-    accumulate_pair(t.s0, at, w_low, w_high);
-    if constexpr (Rows > 1) accumulate_pair(t.s1, at + stride, w_low, w_high);
-    if constexpr (Rows > 2) accumulate_pair(t.s2, at + 2 * stride, w_low, w_high);
-    if constexpr (Rows > 3) accumulate_pair(t.s3, at + 3 * stride, w_low, w_high);
-    if constexpr (Rows > 4) accumulate_pair(t.s4, at + 4 * stride, w_low, w_high);
-    if constexpr (Rows > 5) accumulate_pair(t.s5, at + 5 * stride, w_low, w_high);
+    const __m256i w_high =
+        Low ? w_low : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16));
+    accumulate_pair<Low>(t.s0, at, w_low, w_high);
+    if constexpr (Rows > 1) accumulate_pair<Low>(t.s1, at + stride, w_low, w_high);
+    if constexpr (Rows > 2) accumulate_pair<Low>(t.s2, at + 2 * stride, w_low, w_high);
+    if constexpr (Rows > 3) accumulate_pair<Low>(t.s3, at + 3 * stride, w_low, w_high);
+    if constexpr (Rows > 4) accumulate_pair<Low>(t.s4, at + 4 * stride, w_low, w_high);
+    if constexpr (Rows > 5) accumulate_pair<Low>(t.s5, at + 5 * stride, w_low, w_high);
   }
 }
 
-// The sums of a tile_words tile, stored [row][16].
+// The sums of a tile_words tile, stored [row][16] (channels 8-15 zero where Low).
+template <bool Low = false>
 inline QDQ_AVX2_TARGET void tile_words(const TileRows& a, const int16_t* w, int32_t* acc) {
   const __m256i zero = _mm256_setzero_si256();
   const RowSums none{zero, zero};
   WordTileSums t{none, none, none, none, none, none};
-  accumulate_words<kWordTileRows>(a, w, t);
+  accumulate_words<kWordTileRows, Low>(a, w, t);
   store_row(acc, t.s0);
   store_row(acc + kQConvBlock, t.s1);
   store_row(acc + 2 * kQConvBlock, t.s2);
@@ -507,7 +512,11 @@ struct Avx2Ops : Avx2EpilogueOps {
 
   static void gemm_tile(const QConvPacked& p, int, int, int64_t block, const TileRows& a,
                         int32_t* acc) {
-    tile_words(a, p.pair_weights.data() + block * p.k_padded * kQConvBlock, acc);
+    const int16_t* w = p.pair_weights.data() + block * p.k_padded * kQConvBlock;
+    if (p.params.shape.out_channels - block * kQConvBlock <= 8)
+      tile_words<true>(a, w, acc);
+    else
+      tile_words(a, w, acc);
   }
 
   // The GEMM tile and the epilogue in one: the sums start at the bias and
