@@ -307,7 +307,7 @@ bool affine_channel(const QConvPacked& p, int64_t c, int64_t first, int64_t last
   return true;
 }
 
-std::atomic<bool> slot_free_search{true};  // set_affine_slot_free_search
+std::atomic<AffineSearch> affine_search{AffineSearch::kSlotFree};  // set_affine_search
 
 // One channel's affine form (misses > kAffineExceptions: none fits yet).
 struct AffineChannel {
@@ -390,7 +390,10 @@ void store_epilogue_constants(const OpContext& ctx, QConvPacked& p) {
   std::copy(q.bias_float.begin(), q.bias_float.end(), p.bias_float.begin());
   p.affine_sum = false;
   p.affine_exceptions.clear();
-  if (!q.float_sum || q.residual || !p.saturating_narrow || !p.finite_multipliers) return;
+  const AffineSearch search = affine_search.load(std::memory_order_relaxed);
+  if (!q.float_sum || q.residual || !p.saturating_narrow || !p.finite_multipliers ||
+      search == AffineSearch::kNone)
+    return;
   const int64_t per_channel = q.shape.in_channels / q.shape.group * q.shape.geometry.kernel_size();
   const int8_t* w = ctx.input(3).data<int8_t>();
   const int64_t low = (q.x_type == DType::kInt8 ? -128 : 0) - q.x_zero, high = low + 255;
@@ -415,7 +418,7 @@ void store_epilogue_constants(const OpContext& ctx, QConvPacked& p) {
     });
     if (std::all_of(channels.begin(), channels.end(),
                     [](const AffineChannel& c) { return c.misses <= kAffineExceptions; }) &&
-        slot_free_search.load(std::memory_order_relaxed))
+        search == AffineSearch::kSlotFree)
       fit_free_of_slots<Q>(p, ranges, channels);
   });
   int slots = 0;
@@ -442,7 +445,7 @@ void store_epilogue_constants(const OpContext& ctx, QConvPacked& p) {
 
 }  // namespace
 
-bool set_affine_slot_free_search(bool on) { return slot_free_search.exchange(on); }
+AffineSearch set_affine_search(AffineSearch search) { return affine_search.exchange(search); }
 
 bool qconv_packable(const QConvParams& p) {
   return p.w_type == DType::kInt8 && all_zero(p.w_zero) && (p.shape.group == 1 || p.depthwise());

@@ -117,12 +117,15 @@ struct QConvPacked {
   bool integer_lanes() const { return !params.float_sum || (affine_sum && !affine_corrected()); }
 };
 
-// Where a few channels of a float sum's affine form miss a sum, the check
-// looks for (multiplier, offset) pairs that miss none, so that the layer
-// runs free of exception slots (store_epilogue_constants); off, it keeps
-// the first pairs that fit the slots, as the kernel tests need to run the
-// slots' lanes on their small layers. Returns the previous setting.
-bool set_affine_slot_free_search(bool on);
+// How store_epilogue_constants looks for a float sum's affine form. By
+// default (kSlotFree), where a few channels miss a sum, it looks for
+// (multiplier, offset) pairs that miss none, so that the layer runs free of
+// exception slots. The kernel tests take the others: kFirstFit keeps the
+// first pairs that fit the slots (the slots' lanes on their small layers),
+// kNone keeps the float steps (their lanes on layers the form would fit).
+enum class AffineSearch { kSlotFree, kFirstFit, kNone };
+// Returns the previous setting.
+AffineSearch set_affine_search(AffineSearch search);
 
 // --verbose's name for the epilogue: qconv_epilogue_form's, or for a float
 // sum's affine form "affine" (no exception slots) or "affine-corrected".

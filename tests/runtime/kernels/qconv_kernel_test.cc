@@ -350,13 +350,14 @@ TEST_P(QConvKernel, FloatSumMatchesReference) {
 
 // The affine check's search for forms free of exception slots, set for a
 // scope.
-class SlotFreeSearch {
+// set_affine_search, while it lives.
+class AffineSearchSetting {
  public:
-  explicit SlotFreeSearch(bool on) : previous_(set_affine_slot_free_search(on)) {}
-  ~SlotFreeSearch() { set_affine_slot_free_search(previous_); }
+  explicit AffineSearchSetting(AffineSearch search) : previous_(set_affine_search(search)) {}
+  ~AffineSearchSetting() { set_affine_search(previous_); }
 
  private:
-  bool previous_;
+  AffineSearch previous_;
 };
 
 // A float sum without a residual runs in the integer epilogue's form where
@@ -365,12 +366,14 @@ class SlotFreeSearch {
 // here every pair of two input channels' values, so every sum in the range
 // the check walks, against the reference, with and without the activation,
 // weights and float biases random per seed; the check's search for forms
-// free of exception slots off (most of these layers keep slots then) and on.
+// free of exception slots off (most of these layers keep slots then) and
+// on, and the form itself off (the float steps' lanes on every sum).
 TEST_P(QConvKernel, FloatSumMatchesReferenceOnEveryReachableSum) {
   const Scales scales[] = {kTypical, {0.02f, 0.05f, 0.04f, 0.07f, 1e-3f, 2e-2f}};
   std::set<std::string> forms;
-  for (const bool slot_free : {false, true}) {
-    const SlotFreeSearch search(slot_free);
+  for (const AffineSearch search :
+       {AffineSearch::kFirstFit, AffineSearch::kSlotFree, AffineSearch::kNone}) {
+    const AffineSearchSetting setting(search);
     uint32_t seed = 400;
     for (const Scales& s : scales)
       for (const bool clamp : {false, true}) {
@@ -381,9 +384,9 @@ TEST_P(QConvKernel, FloatSumMatchesReferenceOnEveryReachableSum) {
                                                         128, 100, 0, true));
       }
   }
-  // Both forms of the lanes ran: free of exception slots (the integer
-  // epilogue's) and with them.
-  EXPECT_EQ(forms, (std::set<std::string>{"affine", "affine-corrected"}));
+  // Every form of the lanes ran: free of exception slots (the integer
+  // epilogue's), with them, and the float steps.
+  EXPECT_EQ(forms, (std::set<std::string>{"affine", "affine-corrected", "float"}));
 }
 
 TEST_P(QConvKernel, WeightZeroPointsRunTheReference) {

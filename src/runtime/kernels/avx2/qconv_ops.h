@@ -257,47 +257,69 @@ inline QDQ_AVX2_TARGET __m256i epilogue8(const Lanes8& l, int64_t channel, const
   return requantize8(l, channel, _mm256_add_epi32(load8(acc8), load8(l.bias + channel)), r);
 }
 
-// Whole blocks' rows (16 channels) of the integer epilogue without a
-// residual, or a float sum's affine form free of exception slots, where
+// Whole blocks' rows (16 channels) of an epilogue without a residual where
 // every value it rounds is below 2^30 in magnitude
 // (QConvPacked::saturating_narrow): rounded, then narrowed by the
 // saturating packs with the zero point added in 16 bits, and the bytes
 // clamped to [narrow_min, narrow_max]. sat8(sat16(sat16(t) + zero)) =
 // sat8(t + zero), as each saturation's range holds the next one's and the
 // zero point lies in Q's range; clamped to bounds within Q's range, that is
-// the reference's clamp(t + zero, min, max), the activation's included.
-// Two rows a pack. Against the eight-lane steps (two float clamps and an
-// add per eight values, one row a pack), MobileNetV2 u8s8's convs at this
-// level (batch 8, one thread, bench/ab_cores.sh) took 0.887-0.936 the time.
+// the reference's clamp(t + zero, min, max), the activation's included (a
+// float sum's activation is monotone, so QuantizeLinear of its bounds
+// clamps the same: qconv_narrow_bounds). The value rounded: the integer
+// epilogue's and a float sum's affine form's fma(float(S), multiplier, float
+// bias), its exception slots' steps added; a float sum's float steps,
+// (float(S) * multiplier + B) / y_scale, rounded twice as the reference
+// rounds them. Two rows a pack. Against the eight-lane steps (two float
+// clamps and an add per eight values, one row a pack), MobileNetV2 u8s8's
+// convs at this level (batch 8, one thread, bench/ab_cores.sh) took
+// 0.887-0.936 the time.
 template <typename Q>
 struct NarrowRows {
   const float* multipliers;  // the block's (the integer epilogue's float biases are 0)
   const float* bias_float;
+  const int32_t* exceptions;  // the block's slot sums, their steps `padded` on; null: none
+  int64_t padded;
+  bool float_steps;
+  __m256 y_scale;
   __m256i zero, lo, hi;  // y_zero in 16-bit words; the bounds in bytes
 
   QDQ_AVX2_TARGET NarrowRows(const QConvPacked& p, int64_t channel)
       : multipliers(p.multipliers.data() + channel),
         bias_float(p.bias_float.data() + channel),
+        exceptions(p.affine_corrected() ? p.affine_exceptions.data() + channel : nullptr),
+        padded(p.blocks * kQConvBlock),
+        float_steps(p.params.float_sum && !p.affine_sum),
+        y_scale(_mm256_set1_ps(p.params.y_scale)),
         zero(_mm256_set1_epi16(static_cast<int16_t>(p.params.y_zero))),
         lo(_mm256_set1_epi8(static_cast<char>(p.narrow_min))),
-        hi(_mm256_set1_epi8(static_cast<char>(p.narrow_max))) {}
+        hi(_mm256_set1_epi8(static_cast<char>(p.narrow_max))) {
+    static_assert(kAffineExceptions == 1, "rounded() adds one slot's step");
+  }
 
-  // Whether a layer's whole blocks take it (integer lanes: no float steps,
-  // no exception slots).
+  // Whether a layer's whole blocks take it.
   static bool applies(const QConvPacked& p, bool residual) {
-    return p.saturating_narrow && !residual && p.integer_lanes();
+    return p.saturating_narrow && !residual;
+  }
+
+  // Eight sums (bias added) of the block's half `h` (0 or 8), rounded.
+  QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i rounded(__m256i sums, int h) const {
+    const __m256 s = _mm256_cvtepi32_ps(sums);
+    const __m256 m = _mm256_loadu_ps(multipliers + h), b = _mm256_loadu_ps(bias_float + h);
+    if (float_steps)
+      return _mm256_cvtps_epi32(_mm256_div_ps(_mm256_add_ps(_mm256_mul_ps(s, m), b), y_scale));
+    __m256i t = _mm256_cvtps_epi32(_mm256_fmadd_ps(s, m, b));
+    if (exceptions)
+      t = _mm256_add_epi32(t, _mm256_and_si256(_mm256_cmpeq_epi32(sums, load8(exceptions + h)),
+                                               load8(exceptions + padded + h)));
+    return t;
   }
 
   // A row's 16 sums (bias added) rounded, saturated to 16 bits, the zero
   // point added: channels 0-3, 8-11 in the low 128 bits, 4-7, 12-15 in the
   // high (the pack's in-lane order).
   QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i words(RowSums sums) const {
-    const __m256i low = _mm256_cvtps_epi32(_mm256_fmadd_ps(
-        _mm256_cvtepi32_ps(sums.low), _mm256_loadu_ps(multipliers), _mm256_loadu_ps(bias_float)));
-    const __m256i high = _mm256_cvtps_epi32(_mm256_fmadd_ps(_mm256_cvtepi32_ps(sums.high),
-                                                            _mm256_loadu_ps(multipliers + 8),
-                                                            _mm256_loadu_ps(bias_float + 8)));
-    return _mm256_adds_epi16(_mm256_packs_epi32(low, high), zero);
+    return _mm256_adds_epi16(_mm256_packs_epi32(rounded(sums.low, 0), rounded(sums.high, 8)), zero);
   }
 
   // Rows r0 and r1 to out0 and out1 (r1 not stored where out1 is null).
@@ -524,15 +546,18 @@ struct Avx2Ops : Avx2EpilogueOps {
   // With NarrowRows, MobileNetV2 u8s8's convs at this level (batch 8, one
   // thread) took 0.814-0.824 the time of the eight-lane steps from stored
   // sums, ResNet-18's 0.989-0.998 (most of its layers are Winograd's).
-  // Whole tiles of a whole block with finite multipliers, the integer
-  // epilogue or a float sum's affine form free of slots; false for the rest.
+  // Whole blocks with finite multipliers, where NarrowRows applies or the
+  // epilogue is the integer one; false for the rest (float sums with a
+  // residual, or too large to narrow).
   template <typename Q, typename R>
   static bool fused_tile(const QConvPacked& p, int, int, int64_t block, const TileRows& a,
                          const EpilogueTile<Q, R>& tile) {
     if constexpr (std::is_same_v<Q, float> || !std::is_same_v<Q, R>) {
       return false;
     } else {
-      if (tile.channels != kQConvBlock || !p.finite_multipliers || !p.integer_lanes()) return false;
+      if (tile.channels != kQConvBlock || !p.finite_multipliers ||
+          !(NarrowRows<Q>::applies(p, tile.residual) || !p.params.float_sum))
+        return false;
       const int16_t* w = p.pair_weights.data() + block * p.k_padded * kQConvBlock;
       // A layer's last tile computes only the rows its pixels fill: ResNet-18's
       // 4x4 layers at batch 1 are two tiles of six and one of four.
@@ -578,8 +603,7 @@ struct Avx2Ops : Avx2EpilogueOps {
         narrow.store(t.s4, t.s5, out + 4 * pitch, Rows > 5 ? out + 5 * pitch : nullptr);
       return;
     }
-    // The integer epilogue (the affine form always narrows: no residual, its
-    // bounds checked).
+    // The integer epilogue (a float sum here always narrows: fused_tile).
     const Lanes8 lanes(p);
     const auto row = [&](RowSums s, int64_t r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
       const Q* at = residual ? residual + r * pitch : nullptr;
