@@ -29,6 +29,7 @@
 
 #include <immintrin.h>
 
+#include <array>
 #include <cstring>
 
 #include "runtime/kernels/avx2/narrow.h"
@@ -274,22 +275,24 @@ inline QDQ_AVX2_TARGET __m256i epilogue8(const Lanes8& l, int64_t channel, const
 // clamps and an add per eight values, one row a pack), MobileNetV2 u8s8's
 // convs at this level (batch 8, one thread, bench/ab_cores.sh) took
 // 0.887-0.936 the time.
-template <typename Q>
+// What NarrowRows rounds (a template parameter: tested per row, the forms
+// cost MobileNetV2 u8s8's convs 1.5-5 % at batch 8).
+enum class NarrowForm { kAffine, kAffineSlots, kFloatSteps };
+
+template <typename Q, NarrowForm Form>
 struct NarrowRows {
   const float* multipliers;  // the block's (the integer epilogue's float biases are 0)
   const float* bias_float;
-  const int32_t* exceptions;  // the block's slot sums, their steps `padded` on; null: none
+  const int32_t* exceptions;  // kAffineSlots: the block's slot sums, their steps `padded` on
   int64_t padded;
-  bool float_steps;
   __m256 y_scale;
   __m256i zero, lo, hi;  // y_zero in 16-bit words; the bounds in bytes
 
   QDQ_AVX2_TARGET NarrowRows(const QConvPacked& p, int64_t channel)
       : multipliers(p.multipliers.data() + channel),
         bias_float(p.bias_float.data() + channel),
-        exceptions(p.affine_corrected() ? p.affine_exceptions.data() + channel : nullptr),
+        exceptions(p.affine_exceptions.data() + channel),
         padded(p.blocks * kQConvBlock),
-        float_steps(p.params.float_sum && !p.affine_sum),
         y_scale(_mm256_set1_ps(p.params.y_scale)),
         zero(_mm256_set1_epi16(static_cast<int16_t>(p.params.y_zero))),
         lo(_mm256_set1_epi8(static_cast<char>(p.narrow_min))),
@@ -297,19 +300,14 @@ struct NarrowRows {
     static_assert(kAffineExceptions == 1, "rounded() adds one slot's step");
   }
 
-  // Whether a layer's whole blocks take it.
-  static bool applies(const QConvPacked& p, bool residual) {
-    return p.saturating_narrow && !residual;
-  }
-
   // Eight sums (bias added) of the block's half `h` (0 or 8), rounded.
   QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i rounded(__m256i sums, int h) const {
     const __m256 s = _mm256_cvtepi32_ps(sums);
     const __m256 m = _mm256_loadu_ps(multipliers + h), b = _mm256_loadu_ps(bias_float + h);
-    if (float_steps)
+    if constexpr (Form == NarrowForm::kFloatSteps)
       return _mm256_cvtps_epi32(_mm256_div_ps(_mm256_add_ps(_mm256_mul_ps(s, m), b), y_scale));
     __m256i t = _mm256_cvtps_epi32(_mm256_fmadd_ps(s, m, b));
-    if (exceptions)
+    if constexpr (Form == NarrowForm::kAffineSlots)
       t = _mm256_add_epi32(t, _mm256_and_si256(_mm256_cmpeq_epi32(sums, load8(exceptions + h)),
                                                load8(exceptions + padded + h)));
     return t;
@@ -355,6 +353,24 @@ struct NarrowRows {
   }
 };
 
+// Whether a layer's whole blocks take NarrowRows.
+inline bool narrow_rows_apply(const QConvPacked& p, bool residual) {
+  return p.saturating_narrow && !residual;
+}
+
+// f(the layer's NarrowRows for the block from `channel` on).
+template <typename Q, typename F>
+QDQ_AVX2_TARGET __attribute__((always_inline)) inline void with_narrow_rows(const QConvPacked& p,
+                                                                            int64_t channel,
+                                                                            F&& f) {
+  if (p.params.float_sum && !p.affine_sum)
+    f(NarrowRows<Q, NarrowForm::kFloatSteps>(p, channel));
+  else if (p.affine_corrected())
+    f(NarrowRows<Q, NarrowForm::kAffineSlots>(p, channel));
+  else
+    f(NarrowRows<Q, NarrowForm::kAffine>(p, channel));
+}
+
 // The epilogue and the depthwise kernel, which the AVX-VNNI kernel shares
 // (its GEMM multiplies bytes: it takes nothing of the words below).
 struct Avx2EpilogueOps {
@@ -367,17 +383,18 @@ struct Avx2EpilogueOps {
     const int32_t* const acc = tile.acc;
     const R* const residual = tile.residual;
     Q* const out = tile.out;
-    bool narrow = false;
-    if constexpr (!std::is_same_v<Q, float>) narrow = NarrowRows<Q>::applies(p, residual);
+    bool narrows = false;
+    if constexpr (!std::is_same_v<Q, float>) narrows = narrow_rows_apply(p, residual);
     for (int b = 0; b < blocks; ++b) {
       const int64_t offset = b * kQConvBlock;
       const int64_t count = std::min<int64_t>(kQConvBlock, channels - offset);
       if (count <= 0) break;
       if constexpr (!std::is_same_v<Q, float>)
-        if (narrow && count == kQConvBlock) {
-          NarrowRows<Q>(p, first + offset)
-              .store_rows(acc + offset, blocks * kQConvBlock, lanes.bias + first + offset, rows,
-                          out + offset, pitch);
+        if (narrows && count == kQConvBlock) {
+          with_narrow_rows<Q>(p, first + offset, [&](const auto& narrow) QDQ_AVX2_TARGET {
+            narrow.store_rows(acc + offset, blocks * kQConvBlock, lanes.bias + first + offset, rows,
+                              out + offset, pitch);
+          });
           continue;
         }
       for (int r = 0; r < rows; ++r) {
@@ -556,32 +573,21 @@ struct Avx2Ops : Avx2EpilogueOps {
       return false;
     } else {
       if (tile.channels != kQConvBlock || !p.finite_multipliers ||
-          !(NarrowRows<Q>::applies(p, tile.residual) || !p.params.float_sum))
+          !(narrow_rows_apply(p, tile.residual) || !p.params.float_sum))
         return false;
       const int16_t* w = p.pair_weights.data() + block * p.k_padded * kQConvBlock;
       // A layer's last tile computes only the rows its pixels fill: ResNet-18's
       // 4x4 layers at batch 1 are two tiles of six and one of four.
-      switch (tile.rows) {
-        case 1:
-          fused_words<Q, 1>(p, a, w, tile);
-          break;
-        case 2:
-          fused_words<Q, 2>(p, a, w, tile);
-          break;
-        case 3:
-          fused_words<Q, 3>(p, a, w, tile);
-          break;
-        case 4:
-          fused_words<Q, 4>(p, a, w, tile);
-          break;
-        case 5:
-          fused_words<Q, 5>(p, a, w, tile);
-          break;
-        default:
-          fused_words<Q, kWordTileRows>(p, a, w, tile);
-      }
+      fused_by_rows<Q>(std::make_integer_sequence<int, kWordTileRows>())[tile.rows - 1](p, a, w,
+                                                                                        tile);
       return true;
     }
+  }
+
+  // fused_words for 1 to kWordTileRows rows, by rows less one.
+  template <typename Q, int... Less>
+  static constexpr auto fused_by_rows(std::integer_sequence<int, Less...>) {
+    return std::array{&fused_words<Q, Less + 1>...};
   }
 
   template <typename Q, int Rows>
@@ -594,13 +600,15 @@ struct Avx2Ops : Avx2EpilogueOps {
     const int64_t pitch = tile.pitch, channel = tile.channel;
     Q* const out = tile.out;
     const Q* const residual = tile.residual;
-    if (NarrowRows<Q>::applies(p, residual)) {
-      const NarrowRows<Q> narrow(p, channel);
-      narrow.store(t.s0, t.s1, out, Rows > 1 ? out + pitch : nullptr);
-      if constexpr (Rows > 2)
-        narrow.store(t.s2, t.s3, out + 2 * pitch, Rows > 3 ? out + 3 * pitch : nullptr);
-      if constexpr (Rows > 4)
-        narrow.store(t.s4, t.s5, out + 4 * pitch, Rows > 5 ? out + 5 * pitch : nullptr);
+    if (narrow_rows_apply(p, residual)) {
+      with_narrow_rows<Q>(
+          p, channel, [&](const auto& narrow) QDQ_AVX2_TARGET __attribute__((always_inline)) {
+            narrow.store(t.s0, t.s1, out, Rows > 1 ? out + pitch : nullptr);
+            if constexpr (Rows > 2)
+              narrow.store(t.s2, t.s3, out + 2 * pitch, Rows > 3 ? out + 3 * pitch : nullptr);
+            if constexpr (Rows > 4)
+              narrow.store(t.s4, t.s5, out + 4 * pitch, Rows > 5 ? out + 5 * pitch : nullptr);
+          });
       return;
     }
     // The integer epilogue (a float sum here always narrows: fused_tile).
