@@ -258,6 +258,10 @@ inline QDQ_AVX2_TARGET __m256i epilogue8(const Lanes8& l, int64_t channel, const
   return requantize8(l, channel, _mm256_add_epi32(load8(acc8), load8(l.bias + channel)), r);
 }
 
+// What NarrowRows rounds (a template parameter: tested per row, the forms
+// cost MobileNetV2 u8s8's convs 1.5-5 % at batch 8).
+enum class NarrowForm { kAffine, kAffineSlots, kFloatSteps };
+
 // Whole blocks' rows (16 channels) of an epilogue without a residual where
 // every value it rounds is below 2^30 in magnitude
 // (QConvPacked::saturating_narrow): rounded, then narrowed by the
@@ -275,10 +279,6 @@ inline QDQ_AVX2_TARGET __m256i epilogue8(const Lanes8& l, int64_t channel, const
 // clamps and an add per eight values, one row a pack), MobileNetV2 u8s8's
 // convs at this level (batch 8, one thread, bench/ab_cores.sh) took
 // 0.887-0.936 the time.
-// What NarrowRows rounds (a template parameter: tested per row, the forms
-// cost MobileNetV2 u8s8's convs 1.5-5 % at batch 8).
-enum class NarrowForm { kAffine, kAffineSlots, kFloatSteps };
-
 template <typename Q, NarrowForm Form>
 struct NarrowRows {
   const float* multipliers;  // the block's (the integer epilogue's float biases are 0)
@@ -291,7 +291,7 @@ struct NarrowRows {
   QDQ_AVX2_TARGET NarrowRows(const QConvPacked& p, int64_t channel)
       : multipliers(p.multipliers.data() + channel),
         bias_float(p.bias_float.data() + channel),
-        exceptions(p.affine_exceptions.data() + channel),
+        exceptions(p.affine_corrected() ? p.affine_exceptions.data() + channel : nullptr),
         padded(p.blocks * kQConvBlock),
         y_scale(_mm256_set1_ps(p.params.y_scale)),
         zero(_mm256_set1_epi16(static_cast<int16_t>(p.params.y_zero))),
