@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The device machine's run (a many-core Xeon with AVX-512 VNNI, AVX-VNNI and
 # AMX; Python onnxruntime, no build packages): qdq's kernel tests at every
-# kernel level the CPU has (bench/isa_ab.sh compares two levels' latency), the peak microbenchmark, and bench/run's matrix
-# against Python onnxruntime (1 thread and every core, batch 1 and 32) on the
-# models in models/ and a ResNet-50 at 224x224 made there. BUNDLE comes from
+# kernel level the CPU has, every committed QDQ model's INT8 outputs at each
+# level against the reference kernels' (tests/tools/int8_isa_exactness_test.sh),
+# the peak microbenchmark, and bench/run's matrix against Python onnxruntime
+# (1 thread and every core, batch 1 and 32) on the models in models/ and a
+# ResNet-50 at 224x224 made there (bench/isa_ab.sh compares two levels'
+# latency). BUNDLE comes from
 # bench/device_bundle.sh (binaries, libraries, the first 1,000 test images).
-# Writes OUT_DIR/{cpu.txt, kernel_tests.txt, peak.json, latency.tsv,
-# machine.txt}; bench/latency_table.mjs renders the rows here.
+# Writes OUT_DIR/{cpu.txt, kernel_tests.txt, model_bytes.txt, peak.json,
+# latency.tsv, machine.txt}; bench/latency_table.mjs renders the rows here.
 # usage: bench/device_run.sh BUNDLE.tar.xz OUT_DIR [--quick] [--matrix-only] [bench/run's flags: --models=.., --resume]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +38,16 @@ for isa in ref avx2 avxvnni avx512vnni amx; do
   QDQ_ISA=$isa "$bin/qdq_unit_tests" --gtest_brief=1 --gtest_filter='*Kernel*:*Isas*:*Qconv*:*QConv*' 2>&1 | tail -3
 done >"$out/kernel_tests.txt" 2>&1
 cat "$out/kernel_tests.txt"
+
+echo "== every committed QDQ model's INT8 outputs at each level against the reference kernels'"
+# The build's own check (int8_isa_exactness), on a build directory made of
+# the bundle's binaries and images.
+mkdir -p /tmp/qdq/build/tools /tmp/qdq/build/data/fashion-mnist
+ln -sf "$bin/qexec" "$bin/qdq-dataset" /tmp/qdq/build/tools/
+cp /tmp/qdq/data/fashion-mnist.bin /tmp/qdq/build/data/fashion-mnist/test_batch.bin
+bash tests/tools/int8_isa_exactness_test.sh /tmp/qdq/build . >"$out/model_bytes.txt" 2>&1
+echo "(exit $?)" >>"$out/model_bytes.txt"
+cat "$out/model_bytes.txt"
 
 echo "== peak"
 "$bin/qdq_peak" --benchmark_min_time=0.2 --benchmark_out="$out/peak.json" --benchmark_out_format=json \
