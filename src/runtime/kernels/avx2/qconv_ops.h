@@ -258,6 +258,18 @@ inline QDQ_AVX2_TARGET __m256i epilogue8(const Lanes8& l, int64_t channel, const
   return requantize8(l, channel, _mm256_add_epi32(load8(acc8), load8(l.bias + channel)), r);
 }
 
+// Sixteen lanes of the integer epilogue from channel `channel` on, from a
+// row's sums with the bias added (`residual`: the row's 16 values, or null),
+// stored as Q. Always inlined, the sums by value (see NarrowRows::store).
+template <typename Q>
+inline QDQ_AVX2_TARGET __attribute__((always_inline)) void store_requantized16(
+    const Lanes8& l, int64_t channel, RowSums sums, const Q* residual, Q* out) {
+  const __m256 none = _mm256_setzero_ps();
+  store_narrowed16(
+      out, requantize8(l, channel, sums.low, residual ? residual8(l, residual) : none),
+      requantize8(l, channel + 8, sums.high, residual ? residual8(l, residual + 8) : none));
+}
+
 // What NarrowRows rounds (a template parameter: tested per row, the forms
 // cost MobileNetV2 u8s8's convs 1.5-5 % at batch 8).
 enum class NarrowForm { kAffine, kAffineSlots, kFloatSteps };
@@ -347,9 +359,13 @@ struct NarrowRows {
       return RowSums{_mm256_add_epi32(load8(acc + r * stride), bias_low),
                      _mm256_add_epi32(load8(acc + r * stride + 8), bias_high)};
     };
-    for (int r = 0; r < rows; r += 2)
-      store(row(r), r + 1 < rows ? row(r + 1) : row(r), out + r * pitch,
-            r + 1 < rows ? out + (r + 1) * pitch : nullptr);
+    for (int r = 0; r < rows; r += 2) {
+      const RowSums first = row(r);
+      if (r + 1 < rows)
+        store(first, row(r + 1), out + r * pitch, out + (r + 1) * pitch);
+      else
+        store(first, first, out + r * pitch, nullptr);
+    }
   }
 };
 
@@ -377,26 +393,27 @@ struct Avx2EpilogueOps {
   template <typename Q, typename R>
   QDQ_AVX2_TARGET static void epilogue(const QConvPacked& p, const EpilogueTile<Q, R>& tile) {
     // The tile's fields in locals too (see Lanes8).
-    const Lanes8 lanes(p);
     const int rows = tile.rows, blocks = tile.blocks;
     const int64_t first = tile.channel, channels = tile.channels, pitch = tile.pitch;
     const int32_t* const acc = tile.acc;
     const R* const residual = tile.residual;
     Q* const out = tile.out;
-    bool narrows = false;
-    if constexpr (!std::is_same_v<Q, float>) narrows = narrow_rows_apply(p, residual);
-    for (int b = 0; b < blocks; ++b) {
+    int b = 0;  // the whole blocks NarrowRows takes, then the rest
+    if constexpr (!std::is_same_v<Q, float>)
+      if (narrow_rows_apply(p, residual))
+        for (; b < blocks && (b + 1) * kQConvBlock <= channels; ++b) {
+          const int64_t offset = b * kQConvBlock;
+          with_narrow_rows<Q>(p, first + offset, [&](const auto& narrow) QDQ_AVX2_TARGET {
+            narrow.store_rows(acc + offset, blocks * kQConvBlock, p.bias.data() + first + offset,
+                              rows, out + offset, pitch);
+          });
+        }
+    if (b * kQConvBlock >= channels) return;
+    const Lanes8 lanes(p);
+    for (; b < blocks; ++b) {
       const int64_t offset = b * kQConvBlock;
       const int64_t count = std::min<int64_t>(kQConvBlock, channels - offset);
       if (count <= 0) break;
-      if constexpr (!std::is_same_v<Q, float>)
-        if (narrows && count == kQConvBlock) {
-          with_narrow_rows<Q>(p, first + offset, [&](const auto& narrow) QDQ_AVX2_TARGET {
-            narrow.store_rows(acc + offset, blocks * kQConvBlock, lanes.bias + first + offset, rows,
-                              out + offset, pitch);
-          });
-          continue;
-        }
       for (int r = 0; r < rows; ++r) {
         const int64_t at = r * pitch + offset;
         store16<Q, R>(p, lanes, first + offset, static_cast<int>(count),
@@ -435,10 +452,10 @@ struct Avx2EpilogueOps {
       store_narrowed16(out, quantize8(l, float_value8(l, channel, acc16, residual)),
                        quantize8(l, float_value8(l, channel + 8, acc16 + 8, residual_high)));
     } else if constexpr (std::is_same_v<Q, R>) {  // an integer residual has the output's type
-      const __m256 none = _mm256_setzero_ps();
-      store_narrowed16(
-          out, epilogue8(l, channel, acc16, residual ? residual8(l, residual) : none),
-          epilogue8(l, channel + 8, acc16 + 8, residual ? residual8(l, residual_high) : none));
+      store_requantized16(l, channel,
+                          RowSums{_mm256_add_epi32(load8(acc16), load8(l.bias + channel)),
+                                  _mm256_add_epi32(load8(acc16 + 8), load8(l.bias + channel + 8))},
+                          residual, out);
     }
   }
 
@@ -572,9 +589,8 @@ struct Avx2Ops : Avx2EpilogueOps {
     if constexpr (std::is_same_v<Q, float> || !std::is_same_v<Q, R>) {
       return false;
     } else {
-      if (tile.channels != kQConvBlock || !p.finite_multipliers ||
-          !(narrow_rows_apply(p, tile.residual) || !p.params.float_sum))
-        return false;
+      const bool lanes_fit = narrow_rows_apply(p, tile.residual) || !p.params.float_sum;
+      if (tile.channels != kQConvBlock || !p.finite_multipliers || !lanes_fit) return false;
       const int16_t* w = p.pair_weights.data() + block * p.k_padded * kQConvBlock;
       // A layer's last tile computes only the rows its pixels fill: ResNet-18's
       // 4x4 layers at batch 1 are two tiles of six and one of four.
@@ -614,11 +630,8 @@ struct Avx2Ops : Avx2EpilogueOps {
     // The integer epilogue (a float sum here always narrows: fused_tile).
     const Lanes8 lanes(p);
     const auto row = [&](RowSums s, int64_t r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
-      const Q* at = residual ? residual + r * pitch : nullptr;
-      const __m256 none = _mm256_setzero_ps();
-      store_narrowed16(
-          out + r * pitch, requantize8(lanes, channel, s.low, at ? residual8(lanes, at) : none),
-          requantize8(lanes, channel + 8, s.high, at ? residual8(lanes, at + 8) : none));
+      store_requantized16(lanes, channel, s, residual ? residual + r * pitch : nullptr,
+                          out + r * pitch);
     };
     row(t.s0, 0);
     if constexpr (Rows > 1) row(t.s1, 1);
