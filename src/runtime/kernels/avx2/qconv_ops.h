@@ -89,6 +89,7 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_words(cons
   const int64_t stride = a.stride;
   const uint8_t* const end = a.segment[0] + 4 * a.quads;
   for (const uint8_t* at = a.segment[0]; at < end; at += 4, w += 2 * kQConvBlock) {
+    prefetch_weights(w);
     const __m256i w_low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
     const __m256i w_high =
         Low ? w_low : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16));
