@@ -4,6 +4,7 @@
 // values and scales from 1e-8 to 1e4.
 #include <gtest/gtest.h>
 #include <immintrin.h>
+#include <omp.h>
 
 #include <cstring>
 #include <random>
@@ -387,6 +388,41 @@ TEST_P(QConvKernel, FloatSumMatchesReferenceOnEveryReachableSum) {
   // Every form of the lanes ran: free of exception slots (the integer
   // epilogue's), with them, and the float steps.
   EXPECT_EQ(forms, (std::set<std::string>{"affine", "affine-corrected", "float"}));
+}
+
+// OpenMP's thread count for the teams opened while it lives.
+class TeamThreads {
+ public:
+  explicit TeamThreads(int threads) : previous_(omp_get_max_threads()) {
+    omp_set_num_threads(threads);
+  }
+  ~TeamThreads() { omp_set_num_threads(previous_); }
+
+ private:
+  int previous_;
+};
+
+// Layers of fewer tiles than twice the threads split their panels into
+// groups too (qconv_work_splits), each thread walking its items group by
+// group: with 2 to 5 threads some thread's items cross from one group's
+// last tile to the next group's first, mid-row (18-pixel output rows in
+// three tiles) and between gathered tiles of 6 and 4 pixels.
+TEST_P(QConvKernel, MatchesReferenceWithTilesSplitIntoGroups) {
+  const Case cases[] = {
+      {1, 16, 48, 1, 18, 3, 1, 1, 1, 1, false, true},  // direct tiles, 3 blocks
+      {1, 16, 48, 2, 36, 3, 2, 1, 1, 1, true, false},  // stride 2, residual
+      {1, 64, 80, 4, 4, 3, 1, 1, 1, 1, true, true},    // 16 gathered pixels, 5 blocks
+      {2, 32, 64, 2, 3, 1, 1, 0, 1, 1},                // 1x1 over two images, 4 blocks
+  };
+  uint32_t seed = 500;
+  for (const int threads : {2, 3, 4, 5}) {
+    const TeamThreads team(threads);
+    for (const Case& c : cases) {
+      expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, 128, 100);
+      expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, 0, -3, 0,
+                                       true);
+    }
+  }
 }
 
 TEST_P(QConvKernel, WeightZeroPointsRunTheReference) {
