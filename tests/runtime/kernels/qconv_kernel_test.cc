@@ -6,6 +6,7 @@
 #include <immintrin.h>
 #include <omp.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <set>
@@ -423,6 +424,71 @@ TEST_P(QConvKernel, MatchesReferenceWithTilesSplitIntoGroups) {
                                        true);
     }
   }
+}
+
+// A float sum rounds float(S) * multiplier, then adds the float bias (the
+// reference's two steps); one fma would round once. Here they differ: S =
+// 2^22 + 2, multiplier 1 + 2^-23 (x_scale 1), bias -2^22, y_scale 1. The
+// product 2^22 + 2.5 + 2^-22 rounds to 2^22 + 2.5, and with the bias that is
+// 2.5, to even 2; the fma keeps 2.5 + 2^-22, which rounds to 3. A 1x1 layer
+// of 262 int8 channels (260 of 127 * 127, then 127 * 6 and 4 * 1 make S),
+// seven pixels (a whole AVX2 tile and a last one of one row), every form.
+TEST_P(QConvKernel, FloatSumRoundsTheProductBeforeAddingTheBias) {
+  constexpr int64_t kChannels = 262, kOut = 16, kPixels = 7;
+  const float multiplier = std::nextafter(1.0f, 2.0f), bias = -4194304.0f;
+  constexpr int32_t kSum = 127 * 127 * 260 + 127 * 6 + 4 * 1;
+  static_assert(kSum == (1 << 22) + 2);
+  ASSERT_EQ(std::nearbyint(static_cast<float>(kSum) * multiplier + bias), 2.0f);
+  ASSERT_EQ(std::nearbyint(std::fma(static_cast<float>(kSum), multiplier, bias)), 3.0f);
+  Tensor x(DType::kInt8, {1, 1, kPixels, kChannels}), w(DType::kInt8, {kOut, kChannels, 1, 1});
+  for (int64_t i = 0; i < kPixels * kChannels; ++i)
+    x.data<int8_t>()[i] = static_cast<int8_t>(i % kChannels == kChannels - 1 ? 4 : 127);
+  for (int64_t i = 0; i < kOut * kChannels; ++i) {
+    const int64_t k = i % kChannels;
+    w.data<int8_t>()[i] = static_cast<int8_t>(k < 260 ? 127 : k == 260 ? 6 : 1);
+  }
+  // With a residual of zeros too: the float steps then run without narrowing.
+  std::set<std::string> forms;
+  for (const bool residual : {false, true}) {
+    GraphBuilder b(13);
+    std::vector<Value*> inputs = {
+        b.constant("x", x),
+        b.constant("xs", Tensor::scalar<float>(1.0f)),
+        b.constant("xz", Tensor::scalar<int8_t>(0)),
+        b.constant("w", w),
+        b.constant("ws", Tensor::from_vector<float>({kOut}, std::vector<float>(kOut, multiplier))),
+        b.constant("wz", Tensor::from_vector<int8_t>({kOut}, std::vector<int8_t>(kOut, 0))),
+        b.constant("ys", Tensor::scalar<float>(1.0f)),
+        b.constant("yz", Tensor::scalar<int8_t>(0)),
+        b.constant("bias", Tensor::from_vector<float>({kOut}, std::vector<float>(kOut, bias)))};
+    if (residual) {
+      Tensor zeros(DType::kInt8, {1, 1, kPixels, kOut});
+      std::fill_n(zeros.data<int8_t>(), zeros.numel(), int8_t{0});
+      inputs.push_back(b.constant("r", zeros));
+      inputs.push_back(b.constant("rs", Tensor::scalar<float>(1.0f)));
+      inputs.push_back(b.constant("rz", Tensor::scalar<int8_t>(0)));
+    }
+    Value* y = b.op("QConv", inputs, Attributes{});
+    y->producer->domain = "ai.qdq";
+    b.output(y);
+    const Graph g = b.build();
+    for (const AffineSearch search :
+         {AffineSearch::kFirstFit, AffineSearch::kSlotFree, AffineSearch::kNone}) {
+      const AffineSearchSetting setting(search);
+      for (const Isa isa : {Isa::kRef, GetParam()}) {
+        auto ex = ReferenceExecutor::create(g, ExecutorOptions{isa, {}});
+        ASSERT_TRUE(ex.is_ok()) << ex.status().message();
+        auto out = ex->run({});
+        ASSERT_TRUE(out.is_ok()) << out.status().message();
+        for (int64_t i = 0; i < kPixels * kOut; ++i)
+          ASSERT_EQ(out.value()[0].data<int8_t>()[i], 2)
+              << isa_name(isa) << (residual ? " residual" : "") << " element " << i;
+        if (isa != Isa::kRef && ex->layer_kernels()[0].ran.form)
+          forms.insert(ex->layer_kernels()[0].ran.form);
+      }
+    }
+  }
+  EXPECT_TRUE(forms.count("float")) << "the float steps did not run";
 }
 
 TEST_P(QConvKernel, WeightZeroPointsRunTheReference) {
