@@ -39,9 +39,11 @@ int64_t qconv_winograd_group_tiles(int64_t tiles);
 
 // Whether this input shape computes fewer multiply-adds in the Winograd form
 // than direct by enough to pay for the transforms and the larger weights:
-// 16 per tile, every group's tiles counted, against 9 per output pixel.
-// (ResNet-18 at batch 1, two threads: its 512-channel 4x4 layers, 1 group
-// of 4 tiles, ran 1.5-2.1x the direct time.)
+// 16 per tile, every group's tiles counted (a group's last GEMM tile
+// multiplies only the rows its tiles fill, but streams the weights as a
+// whole one), against 9 per output pixel. (Before the weights were
+// prefetched and the last rows skipped, ResNet-18's 512-channel 4x4 layers at
+// batch 1, 1 group of 4 tiles, ran 1.5-2.1x the direct time.)
 bool qconv_winograd_pays(const QConvParams& q);
 
 // p.winograd_weights from p.weights: U = G g G^T for every channel pair.

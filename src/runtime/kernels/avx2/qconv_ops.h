@@ -102,19 +102,38 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_words(cons
   }
 }
 
-// The sums of a tile_words tile, stored [row][16] (channels 8-15 zero where Low).
-template <bool Low = false>
+// The sums of a tile_words tile's first `Rows` rows, stored [row][16]
+// (channels 8-15 zero where Low).
+template <bool Low = false, int Rows = kWordTileRows>
 inline QDQ_AVX2_TARGET void tile_words(const TileRows& a, const int16_t* w, int32_t* acc) {
   const __m256i zero = _mm256_setzero_si256();
   const RowSums none{zero, zero};
   WordTileSums t{none, none, none, none, none, none};
-  accumulate_words<kWordTileRows, Low>(a, w, t);
+  accumulate_words<Rows, Low>(a, w, t);
   store_row(acc, t.s0);
-  store_row(acc + kQConvBlock, t.s1);
-  store_row(acc + 2 * kQConvBlock, t.s2);
-  store_row(acc + 3 * kQConvBlock, t.s3);
-  store_row(acc + 4 * kQConvBlock, t.s4);
-  store_row(acc + 5 * kQConvBlock, t.s5);
+  if constexpr (Rows > 1) store_row(acc + kQConvBlock, t.s1);
+  if constexpr (Rows > 2) store_row(acc + 2 * kQConvBlock, t.s2);
+  if constexpr (Rows > 3) store_row(acc + 3 * kQConvBlock, t.s3);
+  if constexpr (Rows > 4) store_row(acc + 4 * kQConvBlock, t.s4);
+  if constexpr (Rows > 5) store_row(acc + 5 * kQConvBlock, t.s5);
+}
+
+// tile_words over the first `rows` rows (1 to kWordTileRows).
+inline void tile_words_rows(int rows, const TileRows& a, const int16_t* w, int32_t* acc) {
+  switch (rows) {
+    case 1:
+      return tile_words<false, 1>(a, w, acc);
+    case 2:
+      return tile_words<false, 2>(a, w, acc);
+    case 3:
+      return tile_words<false, 3>(a, w, acc);
+    case 4:
+      return tile_words<false, 4>(a, w, acc);
+    case 5:
+      return tile_words<false, 5>(a, w, acc);
+    default:
+      return tile_words<false, 6>(a, w, acc);
+  }
 }
 
 // What the eight-lane steps below read, taken out of the packed state and

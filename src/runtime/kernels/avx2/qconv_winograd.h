@@ -164,9 +164,10 @@ void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual
         for (int64_t position = 0; position < 16; ++position) {
           const int16_t* w =
               p.winograd_weights.data() + (block * kWinogradPositions + position) * c * 16;
-          for (int64_t row = 0; row < T; row += kWordTileRows) {
+          for (int64_t row = 0; row < count; row += kWordTileRows) {
             a.segment[0] = reinterpret_cast<const uint8_t*>(v + position * pitch + row * c);
-            tile_words(a, w, products + (position * T + row) * kQConvBlock);
+            tile_words_rows(static_cast<int>(std::min<int64_t>(kWordTileRows, count - row)), a, w,
+                            products + (position * T + row) * kQConvBlock);
           }
         }
         const int64_t channel = block * kQConvBlock;
