@@ -71,6 +71,25 @@ struct WordTileSums {
   RowSums s0, s1, s2, s3, s4, s5;
 };
 
+// Asks for the weight line kWeightPrefetchBytes past `w` into L2 while the
+// tile multiplies `w`'s. A tile streams its block's weights once per tile,
+// and at batch 1 a large layer's weights come from memory: ResNet-18's
+// 512-channel 4x4 layers (4.7 MB of 16-bit pair weights each) ran at half
+// the rate of the same tiles over warm weights, the hardware's prefetch not
+// keeping up (one weight line a K step). 32 KB ahead is a fifth of a
+// 512-channel 3x3 block's weights (measured 4, 8, 16, 32 and 64 KB: 16-64
+// alike, 4 slower). The AVX-512 VNNI tiles (int8 weights, four blocks a
+// panel) gained nothing from it. The address is computed as an integer: past
+// the last block it names memory the tile never reads, which a prefetch may
+// (it never faults).
+constexpr uintptr_t kWeightPrefetchBytes = 32 * 1024;
+// Always inlined: GCC takes a function holding only a prefetch for one
+// without effects, and drops the calls to it.
+inline __attribute__((always_inline)) void prefetch_weights(const void* w) {
+  _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(w) + kWeightPrefetchBytes),
+               _MM_HINT_T1);
+}
+
 // `Rows` (up to six) widened rows (Avx2Ops::widen_rows: one segment of K
 // pairs) by one block of pair weights, added to `t`: twelve sums, two weight
 // vectors and a broadcast in the 16 ymm registers. Six rows, not four where
