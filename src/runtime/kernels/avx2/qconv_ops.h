@@ -137,22 +137,11 @@ inline QDQ_AVX2_TARGET void tile_words(const TileRows& a, const int16_t* w, int3
   if constexpr (Rows > 5) store_row(acc + 5 * kQConvBlock, t.s5);
 }
 
-// tile_words over the first `rows` rows (1 to kWordTileRows).
-inline void tile_words_rows(int rows, const TileRows& a, const int16_t* w, int32_t* acc) {
-  switch (rows) {
-    case 1:
-      return tile_words<false, 1>(a, w, acc);
-    case 2:
-      return tile_words<false, 2>(a, w, acc);
-    case 3:
-      return tile_words<false, 3>(a, w, acc);
-    case 4:
-      return tile_words<false, 4>(a, w, acc);
-    case 5:
-      return tile_words<false, 5>(a, w, acc);
-    default:
-      return tile_words<false, 6>(a, w, acc);
-  }
+// tile_words for 1 to kWordTileRows rows, by rows less one (as
+// Avx2Ops::fused_by_rows): a Winograd group's last GEMM tile.
+template <int... Less>
+constexpr auto tile_words_by_rows(std::integer_sequence<int, Less...>) {
+  return std::array{&tile_words<false, Less + 1>...};
 }
 
 // What the eight-lane steps below read, taken out of the packed state and

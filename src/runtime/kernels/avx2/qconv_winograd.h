@@ -140,20 +140,19 @@ void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual
       const int64_t group = work / splits, split = work % splits;
       const int64_t first = group * T, count = std::min(T, tiles - first);
       if (group != transformed) {
-        for (int64_t t = 0; t < T; ++t) {
+        // Only the group's tiles: its last GEMM tile multiplies no row past them.
+        for (int64_t t = 0; t < count; ++t) {
           const uint8_t* pixels[16];
-          std::fill_n(pixels, 16, zero);  // a group's last tiles past the end: any values
-          if (t < count) {
-            const int64_t tile = first + t, n = tile / image_tiles;
-            const int64_t ih0 = tile % image_tiles / tile_cols * 2 - g.pad_begin[1];
-            const int64_t iw0 = tile % tile_cols * 2 - g.pad_begin[2];
-            for (int64_t i = 0; i < 4; ++i)
-              for (int64_t j = 0; j < 4; ++j) {
-                const int64_t ih = ih0 + i, iw = iw0 + j;
-                if (ih >= 0 && ih < height && iw >= 0 && iw < width)
-                  pixels[i * 4 + j] = x + ((n * height + ih) * width + iw) * c;
-              }
-          }
+          std::fill_n(pixels, 16, zero);  // padding
+          const int64_t tile = first + t, n = tile / image_tiles;
+          const int64_t ih0 = tile % image_tiles / tile_cols * 2 - g.pad_begin[1];
+          const int64_t iw0 = tile % tile_cols * 2 - g.pad_begin[2];
+          for (int64_t i = 0; i < 4; ++i)
+            for (int64_t j = 0; j < 4; ++j) {
+              const int64_t ih = ih0 + i, iw = iw0 + j;
+              if (ih >= 0 && ih < height && iw >= 0 && iw < width)
+                pixels[i * 4 + j] = x + ((n * height + ih) * width + iw) * c;
+            }
           winograd_input_tile(pixels, c, p.flip, v + t * c, pitch);
         }
         transformed = group;
@@ -166,8 +165,9 @@ void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual
               p.winograd_weights.data() + (block * kWinogradPositions + position) * c * 16;
           for (int64_t row = 0; row < count; row += kWordTileRows) {
             a.segment[0] = reinterpret_cast<const uint8_t*>(v + position * pitch + row * c);
-            tile_words_rows(static_cast<int>(std::min<int64_t>(kWordTileRows, count - row)), a, w,
-                            products + (position * T + row) * kQConvBlock);
+            const int64_t rows = std::min<int64_t>(kWordTileRows, count - row);
+            tile_words_by_rows(std::make_integer_sequence<int, kWordTileRows>())[rows - 1](
+                a, w, products + (position * T + row) * kQConvBlock);
           }
         }
         const int64_t channel = block * kQConvBlock;
