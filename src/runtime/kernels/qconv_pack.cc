@@ -106,24 +106,28 @@ void check_packed_state(const OpContext& ctx, const QConvPacked& p) {
 void store_depthwise_layouts(QConvPacked& p) {
   const int64_t taps = p.params.shape.geometry.kernel_size();
   const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
-  const int64_t groups = (channels + 63) / 64, quads = (taps + 3) / 4;
+  const int64_t groups = (channels + 63) / 64, quads = (taps + 3) / 4, pairs = (taps + 1) / 2;
   p.depthwise_quads.assign(static_cast<size_t>(groups * quads * 256), 0);
-  p.depthwise_pairs.assign(static_cast<size_t>((taps + 1) / 2 * p.blocks * 32), 0);
+  p.depthwise_pairs.assign(static_cast<size_t>(pairs * p.blocks * 32), 0);
   p.depthwise_flip_sums.assign(static_cast<size_t>(padded), 0);
   for (int64_t ch = 0; ch < channels; ++ch) {
     const int64_t g = ch / 64, lane = ch % 64 / 16, j = ch % 16 / 4, i = ch % 4;
     const int64_t block = ch / 16, half = ch % 16 / 8, v = ch % 8 / 4, k = ch % 4;
+    // The low 16 bits of the [tap][channel] form hold the int8 weight.
+    const auto weight = [&](int64_t t) {
+      return static_cast<int8_t>(p.depthwise_weights[static_cast<size_t>(t * padded + ch)]);
+    };
     int64_t sum = 0;
     for (int64_t t = 0; t < taps; ++t) {
-      // The low 16 bits of the [tap][channel] form hold the int8 weight.
-      const auto w = static_cast<int8_t>(p.depthwise_weights[static_cast<size_t>(t * padded + ch)]);
       const int64_t quad = t / 4, q = t % 4;
       p.depthwise_quads[static_cast<size_t>(((g * quads + quad) * 4 + j) * 64 + (4 * lane + i) * 4 +
-                                            q)] = w;
-      p.depthwise_pairs[static_cast<size_t>(((t / 2 * p.blocks + block) * 2 + v) * 16 + half * 8 +
-                                            2 * k + t % 2)] = w;
-      sum += w;
+                                            q)] = weight(t);
+      sum += weight(t);
     }
+    for (int64_t place = 0; place < taps; ++place)
+      p.depthwise_pairs[static_cast<size_t>(((block * pairs + place / 2) * 2 + v) * 16 + half * 8 +
+                                            2 * k + place % 2)] =
+          weight(depthwise_pair_tap(p.params.shape.geometry.kernel, place));
     p.depthwise_flip_sums[static_cast<size_t>(ch)] = wrapping(128 * sum);
   }
 }

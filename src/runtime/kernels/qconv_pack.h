@@ -29,6 +29,17 @@ constexpr int kAffineExceptions = 1;
 // The activations' signedness a kernel multiplies in.
 enum class ActivationDomain { kUnsigned, kSigned };
 
+// The tap at place `place` of depthwise_pairs' order, for a kernel of
+// height kernel[1] and width kernel[2]. A 3x3 kernel's first two rows pair
+// by column, (0, 3), (1, 4), (2, 5), then (6, 7) and 8 alone: along a run
+// of outputs one column apart, a pixel's column pair is the next pixel's
+// pair one column to the left, so the AVX2 kernel widens and interleaves
+// each once (Avx2EpilogueOps::depthwise_3x3). Other kernels in tap order.
+constexpr int64_t depthwise_pair_tap(const std::array<int64_t, 3>& kernel, int64_t place) {
+  constexpr int64_t kThreeByThree[] = {0, 3, 1, 4, 2, 5, 6, 7, 8};
+  return kernel[1] == 3 && kernel[2] == 3 ? kThreeByThree[place] : place;
+}
+
 // A layer's packed weights depend on its constants alone: they are made once
 // (or come from a plan) and kept when the input shape changes; params and the
 // depthwise's zero pixels follow the shape.
@@ -58,10 +69,11 @@ struct QConvPacked {
   std::vector<int8_t> depthwise_quads;
   std::vector<int32_t> depthwise_flip_sums;
   // By tap pairs, for vpmaddwd over two taps' 16-bit activations (also made
-  // by store_depthwise_layouts): [pair][16-channel block][2 vectors][16 words],
-  // vector v's word 8h + 2k + e holding tap 2 * pair + e's weight of channel
-  // 16 * block + 8h + 4v + k (zero past the taps): the order unpacklo/hi_epi16
-  // of two taps' zero- or sign-extended channels put them in.
+  // by store_depthwise_layouts): [16-channel block][pair][2 vectors][16 words],
+  // vector v's word 8h + 2k + e holding tap depthwise_pair_tap(kernel, 2 * pair
+  // + e)'s weight of channel 16 * block + 8h + 4v + k (zero past the taps):
+  // the order unpacklo/hi_epi16 of two taps' zero- or sign-extended channels
+  // put them in.
   std::vector<int16_t> depthwise_pairs;
   std::vector<int32_t> bias;  // [blocks * 16], the a_zero (depthwise: x_zero) correction included
   // What the vector epilogues multiply the sums by and add ([blocks * 16]):

@@ -506,40 +506,108 @@ struct Avx2EpilogueOps {
   // Sixteen channels and two taps at a time: each tap's channels sign- or
   // zero-extended to 16 bits, the two taps' words interleaved in-lane
   // (unpacklo/hi_epi16) and multiplied by the weights packed in that order
-  // (depthwise_pairs): vpmaddwd adds x0 * w0 + x1 * w1 exactly into a lane
-  // (|x| <= 255, |w| <= 128). Where one product per lane took a vpmaddwd,
-  // this takes one for two (MobileNetV2's depthwise layers at this level
-  // 1.7-1.8x faster, the model 10-18 %). The sums come out as channels
-  // {0-3, 8-11} and {4-7, 12-15}, put back in order as stored. A tap's last partial block
-  // is read from a copy: 16 bytes from it could pass the tensor's end.
+  // (depthwise_pairs, its pairs depthwise_pair_tap's): vpmaddwd adds x0 * w0
+  // + x1 * w1 exactly into a lane (|x| <= 255, |w| <= 128). Where one product
+  // per lane took a vpmaddwd, this takes one for two (MobileNetV2's
+  // depthwise layers at this level 1.7-1.8x faster, the model 10-18 %). The
+  // sums come out as channels {0-3, 8-11} and {4-7, 12-15}, put back in
+  // order as stored. A tap's last partial block is read from a copy: 16
+  // bytes from it could pass the tensor's end.
   template <typename TX>
   QDQ_AVX2_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps, int64_t step,
                                         int64_t pixels, int32_t* acc) {
+    const SpatialGeometry& g = p.params.shape.geometry;
+    if (g.kernel[1] == 3 && g.kernel[2] == 3 && g.stride[2] == 1 && g.dilation[2] == 1)
+      return depthwise_3x3(p, taps, pixels, acc);
     const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
-    const int64_t tap_count = p.params.shape.geometry.kernel_size();
+    const int64_t tap_count = g.kernel_size(), pairs = (tap_count + 1) / 2;
     const auto* weights = reinterpret_cast<const __m256i*>(p.depthwise_pairs.data());
     for (int64_t i = 0; i < pixels; ++i)
       for (int64_t block = 0; block < p.blocks; ++block) {
         const int64_t channel = block * kQConvBlock;
         const int64_t count = std::min<int64_t>(kQConvBlock, channels - channel);
+        const auto tap = [&](int64_t place) QDQ_AVX2_TARGET {
+          return depthwise_words(taps[depthwise_pair_tap(g.kernel, place)] + i * step + channel,
+                                 count);
+        };
         __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
         for (int64_t t = 0; t < tap_count; t += 2) {
-          const __m256i x0 = depthwise_words(taps[t] + i * step + channel, count);
-          const __m256i x1 = t + 1 < tap_count
-                                 ? depthwise_words(taps[t + 1] + i * step + channel, count)
-                                 : _mm256_setzero_si256();
-          const __m256i* w = weights + (t / 2 * p.blocks + block) * 2;
+          const __m256i x0 = tap(t), x1 = t + 1 < tap_count ? tap(t + 1) : _mm256_setzero_si256();
+          const __m256i* w = weights + (block * pairs + t / 2) * 2;
           lo = _mm256_add_epi32(
               lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), _mm256_loadu_si256(w)));
           hi = _mm256_add_epi32(
               hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), _mm256_loadu_si256(w + 1)));
         }
-        int32_t* out = acc + i * padded + channel;
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
-                            _mm256_permute2x128_si256(lo, hi, 0x20));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8),
-                            _mm256_permute2x128_si256(lo, hi, 0x31));
+        store_depthwise_sums(acc + i * padded + channel, lo, hi);
       }
+  }
+
+  // A 3x3 kernel's run of pixels one input column apart (stride and dilation
+  // 1 along the row), block by block: a pixel's left and middle columns of
+  // taps are the pixel before's middle and right ones (the same bytes, or
+  // x_zero's where a row lies outside), so each pixel widens only its right
+  // column: rows 0 and 1 interleaved, pairs of depthwise_pair_tap's order,
+  // and row 2's words, which pair as the left and middle columns' (taps 6
+  // and 7) and with zeros (tap 8). Per pixel and block, 3 widened loads and 6
+  // unpacks where the pairs took 9 and 10.
+  template <typename TX>
+  QDQ_AVX2_TARGET static void depthwise_3x3(const QConvPacked& p, const TX* const* taps,
+                                            int64_t pixels, int32_t* acc) {
+    const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
+    const auto* weights = reinterpret_cast<const __m256i*>(p.depthwise_pairs.data());
+    const __m256i zero = _mm256_setzero_si256();
+    struct Column {
+      __m256i low, high;  // rows 0 and 1 interleaved: unpacklo/hi_epi16
+      __m256i last;       // row 2
+    };
+    for (int64_t block = 0; block < p.blocks; ++block) {
+      const int64_t channel = block * kQConvBlock;
+      const int64_t count = std::min<int64_t>(kQConvBlock, channels - channel);
+      const auto column = [&](int kw, int64_t i) QDQ_AVX2_TARGET __attribute__((always_inline)) {
+        const int64_t at = i * channels + channel;
+        const __m256i r0 = depthwise_words(taps[kw] + at, count);
+        const __m256i r1 = depthwise_words(taps[3 + kw] + at, count);
+        return Column{_mm256_unpacklo_epi16(r0, r1), _mm256_unpackhi_epi16(r0, r1),
+                      depthwise_words(taps[6 + kw] + at, count)};
+      };
+      const __m256i* const w = weights + 10 * block;  // 5 pairs a block
+      const auto product = [&](int place_pair, int half, __m256i x) QDQ_AVX2_TARGET
+          __attribute__((always_inline)) {
+        return _mm256_madd_epi16(x, _mm256_loadu_si256(w + 2 * place_pair + half));
+      };
+      // A half's sums: the three columns' pairs of rows 0 and 1, then taps
+      // 6 and 7, then tap 8 and a zero.
+      const auto half_sums = [&](__m256i left, __m256i middle, __m256i right, __m256i taps67,
+                                 __m256i tap8, int half) QDQ_AVX2_TARGET
+          __attribute__((always_inline)) {
+        return _mm256_add_epi32(
+            _mm256_add_epi32(_mm256_add_epi32(product(0, half, left), product(1, half, middle)),
+                             _mm256_add_epi32(product(2, half, right), product(3, half, taps67))),
+            product(4, half, tap8));
+      };
+      Column left = column(0, 0), middle = column(1, 0);
+      for (int64_t i = 0; i < pixels; ++i) {
+        const Column right = column(2, i);
+        const __m256i lo = half_sums(left.low, middle.low, right.low,
+                                     _mm256_unpacklo_epi16(left.last, middle.last),
+                                     _mm256_unpacklo_epi16(right.last, zero), 0);
+        const __m256i hi = half_sums(left.high, middle.high, right.high,
+                                     _mm256_unpackhi_epi16(left.last, middle.last),
+                                     _mm256_unpackhi_epi16(right.last, zero), 1);
+        store_depthwise_sums(acc + i * padded + channel, lo, hi);
+        left = middle;
+        middle = right;
+      }
+    }
+  }
+
+  // A block's sums from their unpack order ({0-3, 8-11}, {4-7, 12-15}) to
+  // channel order.
+  QDQ_AVX2_TARGET static void store_depthwise_sums(int32_t* out, __m256i lo, __m256i hi) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8),
+                        _mm256_permute2x128_si256(lo, hi, 0x31));
   }
 
   // Sixteen channels from `at` (`count` of them; the rest zero) as 16-bit words.
