@@ -179,9 +179,23 @@ void copy_channels(uint8_t* dst, const uint8_t* src, int64_t c, bool flip) {
 // bytes too: QuantizeLinear of the activation's bounds (monotone again; no
 // NaN without a residual). Bound: |sum| <= |B| + K * 255 * 128, the products
 // of |x - x_zero| <= 255 and |w| <= 128.
+//
+// With an integer residual, QLinearAdd's value (float(t - y_zero) *
+// conv_scale + float(r - r_zero) * r_scale) / sum_scale has |t - y_zero|,
+// |r - r_zero| <= 255: bounded by 255 * (|conv_scale| + |r_scale|) /
+// |sum_scale|, each float step's rounding within the 1e-5 margin. Rounded
+// below 2^30, the saturating packs and the byte clamp do QuantizeLinear's and
+// the out_min/out_max clamps as above (no NaN: every step finite).
 void qconv_narrow_bounds(const OpContext& ctx, QConvPacked& p) {
   const QConvParams& q = p.params;
   p.saturating_narrow = false;
+  p.residual_narrow = false;
+  if (q.residual && !q.float_epilogue() && p.finite_multipliers) {
+    const QConvParams::Residual& r = *q.residual;
+    const double parts = 255.0 * (std::fabs(double{r.conv_scale}) + std::fabs(double{r.scale}));
+    p.residual_narrow = std::isfinite(parts) && parts < 1e30 && std::isfinite(r.sum_scale) &&
+                        parts * (1 + 1e-5) < 1073741824.0 * std::fabs(double{r.sum_scale});
+  }
   if (q.float_output() || !p.finite_multipliers || (q.float_sum && !(q.y_scale > 0))) return;
   const int64_t k = q.shape.geometry.kernel_size() * (q.shape.in_channels / q.shape.group);
   double most = 0;

@@ -111,6 +111,11 @@ struct QConvPacked {
   // [narrow_min, narrow_max] do the clamps, the activation's included.
   bool saturating_narrow = false;
   int32_t narrow_min = 0, narrow_max = 0;
+  // With an integer residual, where QLinearAdd's value before its rounding
+  // is provably finite and below 2^30 in magnitude (qconv_narrow_bounds):
+  // the vector epilogues may round it and let saturating packs and a clamp
+  // of the output bytes to [out_min, out_max] do its clamps.
+  bool residual_narrow = false;
   // A float sum without a residual (QAT's convs but the blocks' last) in
   // the integer epilogue's form, where that gives every output the layer
   // can produce (store_epilogue_constants): per channel, from the exact

@@ -253,8 +253,8 @@ const Case kCases[] = {
     {2, 48, 48, 4, 4, 3, 1, 1, 1, 48, true, true},
     {1, 32, 32, 5, 3, 3, 1, 1, 1, 32},
     {1, 24, 24, 7, 9, 3, 1, 0, 1, 24, false, true},
-    {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},                    // grouped: the reference kernel
-    {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},                     // one pixel
+    {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},  // grouped: the reference kernel
+    {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},   // one pixel
 };
 
 const Scales kTypical = {0.02f, 0.05f, 0.04f, 0.07f, 1e-4f, 1e-2f};

@@ -298,6 +298,23 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void store_requantized16(
       requantize8(l, channel + 8, sums.high, residual ? residual8(l, residual + 8) : none));
 }
 
+// Two rows' words (NarrowRows::words) to out0 and out1 (the second not
+// where out1 is null): packed to bytes with saturation, clamped to [lo, hi].
+template <typename Q>
+QDQ_AVX2_TARGET __attribute__((always_inline)) inline void store_word_rows(__m256i w0, __m256i w1,
+                                                                           __m256i lo, __m256i hi,
+                                                                           Q* out0, Q* out1) {
+  __m256i bytes =
+      std::is_same_v<Q, uint8_t> ? _mm256_packus_epi16(w0, w1) : _mm256_packs_epi16(w0, w1);
+  // The pack's dwords: r0's channels 0-3, 8-11, r1's 0-3, 8-11, then the
+  // same of 4-7 and 12-15.
+  bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  bytes = std::is_same_v<Q, uint8_t> ? _mm256_min_epu8(_mm256_max_epu8(bytes, lo), hi)
+                                     : _mm256_min_epi8(_mm256_max_epi8(bytes, lo), hi);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out0), _mm256_castsi256_si128(bytes));
+  if (out1) _mm_storeu_si128(reinterpret_cast<__m128i*>(out1), _mm256_extracti128_si256(bytes, 1));
+}
+
 // What NarrowRows rounds (a template parameter: tested per row, the forms
 // cost MobileNetV2 u8s8's convs 1.5-5 % at batch 8).
 enum class NarrowForm { kAffine, kAffineSlots, kFloatSteps };
@@ -360,54 +377,113 @@ struct NarrowRows {
     return _mm256_adds_epi16(_mm256_packs_epi32(rounded(sums.low, 0), rounded(sums.high, 8)), zero);
   }
 
-  // Rows r0 and r1 to out0 and out1 (r1 not stored where out1 is null).
-  // Always inlined, the sums by value: held sums passed by reference to an
-  // out-of-line call live on the stack through the GEMM loop before it
-  // (ResNet-50 at batch 1 ran 1.4x the time so).
+  // Rows r0 and r1 to out0 and out1 (r1 not stored where out1 is null; no
+  // residual rows). Always inlined, the sums by value: held sums passed by
+  // reference to an out-of-line call live on the stack through the GEMM
+  // loop before it (ResNet-50 at batch 1 ran 1.4x the time so).
   QDQ_AVX2_TARGET __attribute__((always_inline)) void store(RowSums r0, RowSums r1, Q* out0,
-                                                            Q* out1) const {
-    const __m256i w0 = words(r0), w1 = out1 ? words(r1) : w0;
-    __m256i bytes =
-        std::is_same_v<Q, uint8_t> ? _mm256_packus_epi16(w0, w1) : _mm256_packs_epi16(w0, w1);
-    // The pack's dwords: r0's channels 0-3, 8-11, r1's 0-3, 8-11, then the
-    // same of 4-7 and 12-15.
-    bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    bytes = std::is_same_v<Q, uint8_t> ? _mm256_min_epu8(_mm256_max_epu8(bytes, lo), hi)
-                                       : _mm256_min_epi8(_mm256_max_epi8(bytes, lo), hi);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out0), _mm256_castsi256_si128(bytes));
-    if (out1)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out1), _mm256_extracti128_si256(bytes, 1));
-  }
-
-  // Stored sums ([row][stride], bias not added), `rows` rows `pitch` apart in the output.
-  QDQ_AVX2_TARGET void store_rows(const int32_t* acc, int64_t stride, const int32_t* bias, int rows,
-                                  Q* out, int64_t pitch) const {
-    const __m256i bias_low = load8(bias), bias_high = load8(bias + 8);
-    const auto row = [&](int r) QDQ_AVX2_TARGET {
-      return RowSums{_mm256_add_epi32(load8(acc + r * stride), bias_low),
-                     _mm256_add_epi32(load8(acc + r * stride + 8), bias_high)};
-    };
-    for (int r = 0; r < rows; r += 2) {
-      const RowSums first = row(r);
-      if (r + 1 < rows)
-        store(first, row(r + 1), out + r * pitch, out + (r + 1) * pitch);
-      else
-        store(first, first, out + r * pitch, nullptr);
-    }
+                                                            Q* out1, const Q*, const Q*) const {
+    store_word_rows(words(r0), out1 ? words(r1) : __m256i{}, lo, hi, out0, out1);
   }
 };
 
-// Whether a layer's whole blocks take NarrowRows.
-inline bool narrow_rows_apply(const QConvPacked& p, bool residual) {
-  return p.saturating_narrow && !residual;
+// The integer epilogue with an 8-bit residual (QLinearAdd) for whole
+// blocks' rows, where the sum's value before its rounding is below 2^30 in
+// magnitude (QConvPacked::residual_narrow): the conv's output less its zero
+// point rounded in float (vroundps of the clamped product: an integer, the
+// reference's float(t - y_zero) exactly), the sum's float steps as the
+// reference's, then rounded and narrowed as NarrowRows narrows, the bytes
+// clamped to [out_min, out_max]. Against the eight-lane steps (requantize8:
+// t to int32 and back, two more float clamps and a 32-bit zero point add
+// per eight values, one row a pack): 30 vector operations a row of 16
+// where those took 39.
+template <typename Q>
+struct NarrowResidualRows {
+  const float* multipliers;  // the block's
+  __m256 conv_lo, conv_hi;   // the conv's output bounds less its zero point
+  __m256 conv_scale, residual_zero, residual_scale, sum_scale;
+  __m256i zero, lo, hi;  // sum_zero in 16-bit words; out_min, out_max in bytes
+
+  QDQ_AVX2_TARGET NarrowResidualRows(const QConvPacked& p, int64_t channel)
+      : multipliers(p.multipliers.data() + channel),
+        conv_lo(_mm256_set1_ps(static_cast<float>(p.params.conv_min - p.params.y_zero))),
+        conv_hi(_mm256_set1_ps(static_cast<float>(p.params.conv_max - p.params.y_zero))),
+        conv_scale(_mm256_set1_ps(p.params.residual->conv_scale)),
+        residual_zero(_mm256_set1_ps(static_cast<float>(p.params.residual->zero))),
+        residual_scale(_mm256_set1_ps(p.params.residual->scale)),
+        sum_scale(_mm256_set1_ps(p.params.residual->sum_scale)),
+        zero(_mm256_set1_epi16(static_cast<int16_t>(p.params.residual->sum_zero))),
+        lo(_mm256_set1_epi8(static_cast<char>(p.params.residual->out_min))),
+        hi(_mm256_set1_epi8(static_cast<char>(p.params.residual->out_max))) {}
+
+  // Eight sums (bias added) of the block's half `h` (0 or 8) with their
+  // residual values from `residual`: QLinearAdd's value, rounded.
+  QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i rounded(__m256i sums, int h,
+                                                                 const Q* residual) const {
+    const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(sums), _mm256_loadu_ps(multipliers + h));
+    const __m256 t = _mm256_round_ps(_mm256_min_ps(_mm256_max_ps(v, conv_lo), conv_hi),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(residual + h));
+    const __m256i r =
+        std::is_same_v<Q, int8_t> ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
+    // float(r) - float(r_zero) is float(r - r_zero): both exact.
+    const __m256 dequantized =
+        _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(r), residual_zero), residual_scale);
+    return _mm256_cvtps_epi32(
+        _mm256_div_ps(_mm256_add_ps(_mm256_mul_ps(t, conv_scale), dequantized), sum_scale));
+  }
+
+  QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i words(RowSums sums,
+                                                               const Q* residual) const {
+    return _mm256_adds_epi16(
+        _mm256_packs_epi32(rounded(sums.low, 0, residual), rounded(sums.high, 8, residual)), zero);
+  }
+
+  // As NarrowRows::store, with the rows' residuals.
+  QDQ_AVX2_TARGET __attribute__((always_inline)) void store(RowSums r0, RowSums r1, Q* out0,
+                                                            Q* out1, const Q* residual0,
+                                                            const Q* residual1) const {
+    store_word_rows(words(r0, residual0), out1 ? words(r1, residual1) : __m256i{}, lo, hi, out0,
+                    out1);
+  }
+};
+
+// Stored sums ([row][stride], bias not added) through `narrow` (NarrowRows
+// or NarrowResidualRows), `rows` rows `pitch` apart in the output and the
+// residual (null without one).
+template <typename Narrow, typename Q>
+QDQ_AVX2_TARGET void store_narrow_rows(const Narrow& narrow, const int32_t* acc, int64_t stride,
+                                       const int32_t* bias, int rows, Q* out, const Q* residual,
+                                       int64_t pitch) {
+  const __m256i bias_low = load8(bias), bias_high = load8(bias + 8);
+  const auto row = [&](int r) QDQ_AVX2_TARGET {
+    return RowSums{_mm256_add_epi32(load8(acc + r * stride), bias_low),
+                   _mm256_add_epi32(load8(acc + r * stride + 8), bias_high)};
+  };
+  const auto residual_row = [&](int r) { return residual ? residual + r * pitch : nullptr; };
+  for (int r = 0; r < rows; r += 2) {
+    const bool pair = r + 1 < rows;
+    narrow.store(row(r), pair ? row(r + 1) : RowSums{}, out + r * pitch,
+                 pair ? out + (r + 1) * pitch : nullptr, residual_row(r),
+                 pair ? residual_row(r + 1) : nullptr);
+  }
 }
 
-// f(the layer's NarrowRows for the block from `channel` on).
+// Whether a layer's whole blocks take NarrowRows, or NarrowResidualRows with
+// a residual.
+inline bool narrow_rows_apply(const QConvPacked& p, bool residual) {
+  return residual ? p.residual_narrow : p.saturating_narrow;
+}
+
+// f(the layer's NarrowRows or NarrowResidualRows for the block from
+// `channel` on).
 template <typename Q, typename F>
 QDQ_AVX2_TARGET __attribute__((always_inline)) inline void with_narrow_rows(const QConvPacked& p,
                                                                             int64_t channel,
                                                                             F&& f) {
-  if (p.params.float_sum && !p.affine_sum)
+  if (p.params.residual)
+    f(NarrowResidualRows<Q>(p, channel));
+  else if (p.params.float_sum && !p.affine_sum)
     f(NarrowRows<Q, NarrowForm::kFloatSteps>(p, channel));
   else if (p.affine_corrected())
     f(NarrowRows<Q, NarrowForm::kAffineSlots>(p, channel));
@@ -427,13 +503,16 @@ struct Avx2EpilogueOps {
     const R* const residual = tile.residual;
     Q* const out = tile.out;
     int b = 0;  // the whole blocks NarrowRows takes, then the rest
-    if constexpr (!std::is_same_v<Q, float>)
+    // An integer residual has the output's type (narrow_rows_apply is false
+    // for the others: their epilogue is a float sum's).
+    if constexpr (!std::is_same_v<Q, float> && std::is_same_v<Q, R>)
       if (narrow_rows_apply(p, residual))
         for (; b < blocks && (b + 1) * kQConvBlock <= channels; ++b) {
           const int64_t offset = b * kQConvBlock;
           with_narrow_rows<Q>(p, first + offset, [&](const auto& narrow) QDQ_AVX2_TARGET {
-            narrow.store_rows(acc + offset, blocks * kQConvBlock, p.bias.data() + first + offset,
-                              rows, out + offset, pitch);
+            store_narrow_rows(narrow, acc + offset, blocks * kQConvBlock,
+                              p.bias.data() + first + offset, rows, out + offset,
+                              residual ? residual + offset : nullptr, pitch);
           });
         }
     if (b * kQConvBlock >= channels) return;
@@ -713,13 +792,19 @@ struct Avx2Ops : Avx2EpilogueOps {
     Q* const out = tile.out;
     const Q* const residual = tile.residual;
     if (narrow_rows_apply(p, residual)) {
+      // Rows r and r + 1 (where the tile has it), from their sums.
+      const auto pair = [&](const auto& narrow, RowSums first, RowSums second, int r)
+          QDQ_AVX2_TARGET __attribute__((always_inline)) {
+        const bool two = r + 1 < Rows;
+        narrow.store(first, second, out + r * pitch, two ? out + (r + 1) * pitch : nullptr,
+                     residual ? residual + r * pitch : nullptr,
+                     residual && two ? residual + (r + 1) * pitch : nullptr);
+      };
       with_narrow_rows<Q>(
           p, channel, [&](const auto& narrow) QDQ_AVX2_TARGET __attribute__((always_inline)) {
-            narrow.store(t.s0, t.s1, out, Rows > 1 ? out + pitch : nullptr);
-            if constexpr (Rows > 2)
-              narrow.store(t.s2, t.s3, out + 2 * pitch, Rows > 3 ? out + 3 * pitch : nullptr);
-            if constexpr (Rows > 4)
-              narrow.store(t.s4, t.s5, out + 4 * pitch, Rows > 5 ? out + 5 * pitch : nullptr);
+            pair(narrow, t.s0, t.s1, 0);
+            if constexpr (Rows > 2) pair(narrow, t.s2, t.s3, 2);
+            if constexpr (Rows > 4) pair(narrow, t.s4, t.s5, 4);
           });
       return;
     }
