@@ -32,9 +32,10 @@ enum class ActivationDomain { kUnsigned, kSigned };
 // The tap at place `place` of depthwise_pairs' order, for a kernel of
 // height kernel[1] and width kernel[2]. A 3x3 kernel's first two rows pair
 // by column, (0, 3), (1, 4), (2, 5), then (6, 7) and 8 alone: along a run
-// of outputs one column apart, a pixel's column pair is the next pixel's
-// pair one column to the left, so the AVX2 kernel widens and interleaves
-// each once (Avx2EpilogueOps::depthwise_3x3). Other kernels in tap order.
+// of outputs one or two columns apart, a pixel's right column pair is the
+// next pixel's left (or middle) one, so the AVX2 kernel widens and
+// interleaves it once (Avx2EpilogueOps::depthwise_3x3). Other kernels in
+// tap order.
 constexpr int64_t depthwise_pair_tap(const std::array<int64_t, 3>& kernel, int64_t place) {
   constexpr int64_t kThreeByThree[] = {0, 3, 1, 4, 2, 5, 6, 7, 8};
   return kernel[1] == 3 && kernel[2] == 3 ? kThreeByThree[place] : place;

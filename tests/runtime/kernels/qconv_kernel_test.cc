@@ -248,13 +248,14 @@ const Case kCases[] = {
     {1, 72, 72, 3, 10, 3, 1, 1, 1, 72, false, true},
     {1, 112, 112, 3, 6, 3, 1, 1, 1, 112, false, true},  // the last group: 3 blocks
     // AVX2's 3x3 runs (depthwise_3x3): MobileNetV2's 4x4 maps (a run of 2
-    // between the edges), a 3-wide map (a run of 1), and no padding (a row
-    // one run of 7 pixels; 1.5 blocks).
+    // between the edges), a 3-wide map (a run of 1), no padding (a row one
+    // run of 7 pixels; 1.5 blocks), stride 2.
     {2, 48, 48, 4, 4, 3, 1, 1, 1, 48, true, true},
     {1, 32, 32, 5, 3, 3, 1, 1, 1, 32},
     {1, 24, 24, 7, 9, 3, 1, 0, 1, 24, false, true},
-    {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},  // grouped: the reference kernel
-    {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},   // one pixel
+    {1, 32, 32, 6, 13, 3, 2, 1, 1, 32, true, true},  // stride 2: a run of 5, 2 blocks
+    {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},                 // grouped: the reference kernel
+    {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},                  // one pixel
 };
 
 const Scales kTypical = {0.02f, 0.05f, 0.04f, 0.07f, 1e-4f, 1e-2f};
