@@ -91,9 +91,10 @@ struct QConvPacked {
   // signed, not kept in plans): [block][k_padded / 2][16][2], lane c of a
   // pair holding channel 16 * block + c's weights of K 2j and 2j + 1.
   std::vector<int16_t> pair_weights;
-  // 3x3 stride-1 layers in the AVX2 kernel's Winograd form (qconv_winograd.h),
-  // where the input shape makes it pay (`winograd`, set with params): the
-  // transformed weights, [block][16 positions][c / 2][16][2] (a block's
+  // 3x3 stride-1 and stride-2 layers in the AVX2 kernel's Winograd forms
+  // (qconv_winograd.h), where the input shape makes it pay (`winograd`, set
+  // with params): the transformed weights, [block][16 or 25 positions][c /
+  // 2][16][2] (a block's
   // weights one run, each position's in pair_weights' order). Made from
   // `weights` by store_winograd_weights, not kept in plans; a layer's
   // pair_weights only where a shape runs it direct.

@@ -14,8 +14,19 @@ namespace {
 // stride-1 3x3 layers 0.56-0.67 against 0.75-0.93).
 constexpr double kWinogradWorkShare = 0.7;
 
-// G (qconv_winograd.h): row i of the transform by a kernel row's 3 weights.
+// The stride-2 form's: its products are fewer by 25/36 only, against
+// F(2x2, 3x3)'s 16/36. At 0.72-0.78 of the direct products (ResNet-18's
+// 16x16 and 8x8 outputs at batch 1, ResNet-50's 28x28 and 14x14) those
+// layers ran 0.74-0.87x the direct time (bench/ab_cores.sh, one thread); at
+// 1.02-1.04 (batch 1's 4x4 and 7x7 outputs) 0.92-1.05x.
+constexpr double kStride2WorkShare = 0.8;
+
+// G (qconv_winograd.h): row i of the transform by a kernel row's 3 weights,
+// F(2x2, 3x3)'s and the stride-2 form's.
 constexpr int kG[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
+constexpr int kStride2G[5][3] = {{1, 0, 0}, {1, 0, 1}, {0, 0, 1}, {0, 1, 0}, {0, 1, 0}};
+
+int g_entry(int side, int i, int k) { return side == 5 ? kStride2G[i][k] : kG[i][k]; }
 
 // The weight of output channel `oc`, input channel `ch`, tap `tap` in its
 // packed block ([k_padded / 4][16][4]).
@@ -31,9 +42,10 @@ bool qconv_winograd_fits(const QConvPacked& p) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
   if (!p.packed || q.depthwise() || q.shape.group != 1 || g.kernel[1] != 3 || g.kernel[2] != 3 ||
-      g.stride[1] != 1 || g.stride[2] != 1 || g.dilation[1] != 1 || g.dilation[2] != 1 ||
-      q.shape.in_channels % 16 != 0 || p.tap_channels != q.shape.in_channels)
+      g.stride[1] != g.stride[2] || (g.stride[1] != 1 && g.stride[1] != 2) || g.dilation[1] != 1 ||
+      g.dilation[2] != 1 || q.shape.in_channels % 16 != 0 || p.tap_channels != q.shape.in_channels)
     return false;
+  if (g.stride[1] == 2) return true;  // Y = S
   const int64_t c = q.shape.in_channels;
   for (int64_t oc = 0; oc < q.shape.out_channels; ++oc) {
     int64_t magnitude = 0;
@@ -47,31 +59,37 @@ bool qconv_winograd_fits(const QConvPacked& p) {
 int64_t qconv_winograd_group_tiles(int64_t tiles) { return tiles >= 8 * 12 ? 12 : 6; }
 
 bool qconv_winograd_pays(const QConvParams& q) {
+  const int side = winograd_side(q);
+  // 16-channel inputs at stride 2: the transforms outweigh the products
+  // saved (ResNet-20's 16 -> 32 layer, batch 1: 1.04-1.05x the direct time).
+  if (side == 5 && q.shape.in_channels < 32) return false;
   const int64_t tiles = q.shape.batch * ((q.out_height() + 1) / 2) * ((q.out_width() + 1) / 2);
   const int64_t group = qconv_winograd_group_tiles(tiles);
   const int64_t computed = (tiles + group - 1) / group * group;
-  return computed * 16 <= kWinogradWorkShare * (q.shape.batch * q.out_height() * q.out_width() * 9);
+  const double share = side == 5 ? kStride2WorkShare : kWinogradWorkShare;
+  return computed * side * side <=
+         share * static_cast<double>(q.shape.batch * q.out_height() * q.out_width() * 9);
 }
 
 void store_winograd_weights(QConvPacked& p) {
   const int64_t c = p.params.shape.in_channels, m = p.params.shape.out_channels;
-  p.winograd_weights.assign(static_cast<size_t>(kWinogradPositions * p.blocks * c * kQConvBlock),
-                            0);
+  const int side = winograd_side(p.params), positions = side * side;
+  p.winograd_weights.assign(static_cast<size_t>(positions * p.blocks * c * kQConvBlock), 0);
   for (int64_t oc = 0; oc < m; ++oc)
     for (int64_t ch = 0; ch < c; ++ch) {
       int w[3][3];
       for (int kh = 0; kh < 3; ++kh)
         for (int kw = 0; kw < 3; ++kw) w[kh][kw] = weight(p, oc, ch, kh * 3 + kw);
-      for (int i = 0; i < 4; ++i)
-        for (int j = 0; j < 4; ++j) {
+      for (int i = 0; i < side; ++i)
+        for (int j = 0; j < side; ++j) {
           int u = 0;
           for (int kh = 0; kh < 3; ++kh)
-            for (int kw = 0; kw < 3; ++kw) u += kG[i][kh] * w[kh][kw] * kG[j][kw];
-          const int64_t position = i * 4 + j, block = oc / kQConvBlock, lane = oc % kQConvBlock;
+            for (int kw = 0; kw < 3; ++kw)
+              u += g_entry(side, i, kh) * w[kh][kw] * g_entry(side, j, kw);
+          const int64_t position = i * side + j, block = oc / kQConvBlock, lane = oc % kQConvBlock;
           // [block][position][ch / 2][lane][ch % 2]
           p.winograd_weights[static_cast<size_t>(
-              (((block * kWinogradPositions + position) * (c / 2) + ch / 2) * kQConvBlock + lane) *
-                  2 +
+              (((block * positions + position) * (c / 2) + ch / 2) * kQConvBlock + lane) * 2 +
               ch % 2)] = static_cast<int16_t>(u);
         }
     }

@@ -220,6 +220,12 @@ const Case kCases[] = {
     // AVX2's Winograd: odd rows and columns, groups across images, 2.5 blocks
     {1, 32, 16, 9, 13, 3, 1, 1, 1, 1, true, true},
     {2, 32, 40, 11, 7, 3, 1, 1, 1, 1, false, true},
+    // AVX2's stride-2 Winograd (RunsStrideTwoLayers...): 6x6 outputs of two
+    // images, 2.5 blocks, a residual; no padding, the input's last row and
+    // column unread; odd outputs (31x31).
+    {2, 32, 40, 12, 12, 3, 2, 1, 1, 1, true, true},
+    {1, 48, 32, 17, 13, 3, 2, 0, 1, 1, false, true},
+    {1, 32, 16, 61, 61, 3, 2, 1, 1, 1, true, false},
     // AVX2's last tiles of fewer rows: 5 with a residual, 3 without.
     {1, 32, 32, 1, 23, 1, 1, 0, 1, 1, true, false},
     {1, 32, 32, 3, 5, 1, 1, 0, 1, 1, false, true},
@@ -512,10 +518,11 @@ TEST_P(QConvKernel, GroupedConvReportsTheReferenceKernel) {
   EXPECT_EQ(ran.isa, Isa::kRef) << isa_name(ran.isa);
 }
 
-// AVX2 runs 3x3 stride-1 layers of whole 16-channel vectors by Winograd's
-// F(2x2, 3x3) where their shape makes it pay (qconv_winograd_pays), so the
-// tests above check that form on most such cases, and the others direct.
-TEST(QConvKernelAvx2, RunsThreeByThreeStrideOneLayersByWinograd) {
+// AVX2 runs 3x3 stride-1 and stride-2 layers of whole 16-channel vectors by
+// a Winograd form where their shape makes it pay (qconv_winograd_pays), so
+// the tests above check those forms on most such cases, and the others
+// direct.
+TEST(QConvKernelAvx2, RunsThreeByThreeLayersByWinograd) {
   if (!isa_supported(Isa::kAvx2)) GTEST_SKIP() << "avx2 is not available on this CPU";
   int winograd = 0;
   for (const Case& c : kCases) {
@@ -523,13 +530,28 @@ TEST(QConvKernelAvx2, RunsThreeByThreeStrideOneLayersByWinograd) {
     (void)run<uint8_t, uint8_t, uint8_t>(c, Isa::kAvx2, 2, Fill::kRandom, kTypical, 128, 100, 0,
                                          false, &ran);
     const bool can =
-        c.kernel == 3 && c.stride == 1 && c.dilation == 1 && c.group == 1 && c.channels % 16 == 0;
+        c.kernel == 3 && c.stride <= 2 && c.dilation == 1 && c.group == 1 && c.channels % 16 == 0;
     EXPECT_TRUE(can || !ran.algorithm)
         << "case C" << c.channels << " " << c.height << "x" << c.width << " k" << c.kernel;
     EXPECT_STREQ(ran.algorithm ? ran.algorithm : "winograd", "winograd");
     winograd += ran.algorithm != nullptr;
   }
   EXPECT_GE(winograd, 8);
+}
+
+// The stride-2 form runs the cases above that were made for it (so the
+// kernel tests check it), and not 16-channel inputs.
+TEST(QConvKernelAvx2, RunsStrideTwoLayersByWinogradOfThirtyTwoChannelsOn) {
+  if (!isa_supported(Isa::kAvx2)) GTEST_SKIP() << "avx2 is not available on this CPU";
+  for (const Case& c : kCases) {
+    if (c.kernel != 3 || c.stride != 2 || c.group != 1) continue;
+    KernelRun ran;
+    (void)run<uint8_t, uint8_t, uint8_t>(c, Isa::kAvx2, 2, Fill::kRandom, kTypical, 128, 100, 0,
+                                         false, &ran);
+    const bool stride2_case = c.channels >= 32 && c.dilation == 1;
+    EXPECT_STREQ(ran.algorithm ? ran.algorithm : "", stride2_case ? "winograd" : "")
+        << "case C" << c.channels << " " << c.height << "x" << c.width;
+  }
 }
 
 // The Winograd form's bound (qconv_winograd.h): 4 * 128 * sum |w| < 2^31.

@@ -1,5 +1,6 @@
-// ai.qdq.QConv's Winograd form with AVX2 (the maths, and why it is exact, in
-// kernels/qconv_winograd.h): 16 multiply-adds where the direct tiles do 36,
+// ai.qdq.QConv's Winograd forms with AVX2 (the maths, and why they are exact,
+// in kernels/qconv_winograd.h): 16 multiply-adds where the direct tiles do 36
+// (stride 2: 25),
 // on the same 16-bit words and the same tile_words GEMM. The tiles (2x2
 // output blocks) go in groups over the flattened (image, tile row, tile
 // column) order; a group's input is transformed once, V[position][tile][c],
@@ -108,8 +109,71 @@ inline QDQ_AVX2_TARGET void winograd_output_tile(const int32_t* m, int64_t pitch
   }
 }
 
-template <typename Q, typename R>
-void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
+// The stride-2 form's B^T along a patch row's five pixels.
+struct Transformed5 {
+  __m256i v[5];
+};
+inline QDQ_AVX2_TARGET Transformed5 winograd_stride2_row(const uint8_t* const* pixels,
+                                                         int64_t channel, __m128i flip) {
+  const __m256i d0 = winograd_words(pixels[0], channel, flip);
+  const __m256i d1 = winograd_words(pixels[1], channel, flip);
+  const __m256i d2 = winograd_words(pixels[2], channel, flip);
+  const __m256i d3 = winograd_words(pixels[3], channel, flip);
+  const __m256i d4 = winograd_words(pixels[4], channel, flip);
+  return {{_mm256_sub_epi16(d0, d2), d2, _mm256_sub_epi16(d4, d2), d1, d3}};
+}
+
+// V = B^T d B of one stride-2 tile's 5 x 5 pixels, as winograd_input_tile
+// stores F(2x2, 3x3)'s (position i * 5 + j). Row 2 first: the others' rows
+// of V subtract it or are rows of their own.
+inline QDQ_AVX2_TARGET void winograd_stride2_input_tile(const uint8_t* const* pixels, int64_t c,
+                                                        bool flip, int16_t* v, int64_t pitch) {
+  const __m128i sign = _mm_set1_epi8(flip ? static_cast<char>(0x80) : 0);
+  for (int64_t channel = 0; channel < c; channel += 16) {
+    int16_t* const at = v + channel;
+    const Transformed5 r2 = winograd_stride2_row(pixels + 10, channel, sign);
+    for (int j = 0; j < 5; ++j) store_words(at + (5 + j) * pitch, r2.v[j]);
+    const Transformed5 r0 = winograd_stride2_row(pixels, channel, sign);
+    for (int j = 0; j < 5; ++j) store_words(at + j * pitch, _mm256_sub_epi16(r0.v[j], r2.v[j]));
+    const Transformed5 r4 = winograd_stride2_row(pixels + 20, channel, sign);
+    for (int j = 0; j < 5; ++j)
+      store_words(at + (10 + j) * pitch, _mm256_sub_epi16(r4.v[j], r2.v[j]));
+    const Transformed5 r1 = winograd_stride2_row(pixels + 5, channel, sign);
+    for (int j = 0; j < 5; ++j) store_words(at + (15 + j) * pitch, r1.v[j]);
+    const Transformed5 r3 = winograd_stride2_row(pixels + 15, channel, sign);
+    for (int j = 0; j < 5; ++j) store_words(at + (20 + j) * pitch, r3.v[j]);
+  }
+}
+
+// Y = A^T M A of one stride-2 tile's products (no shift: Y is S), as
+// winograd_output_tile.
+inline QDQ_AVX2_TARGET void winograd_stride2_output_tile(const int32_t* m, int64_t pitch,
+                                                         int32_t* y, int64_t row_pitch) {
+  for (int half = 0; half < 16; half += 8) {
+    __m256i top[5], bottom[5];  // A^T's two rows over the positions' rows
+    for (int j = 0; j < 5; ++j) {
+      const auto at = [&](int i) QDQ_AVX2_TARGET { return load8(m + (i * 5 + j) * pitch + half); };
+      const __m256i m1 = at(1);
+      top[j] = _mm256_add_epi32(_mm256_add_epi32(at(0), m1), at(3));
+      bottom[j] = _mm256_add_epi32(_mm256_add_epi32(m1, at(2)), at(4));
+    }
+    int32_t* const rows[2] = {y + half, y + row_pitch + half};
+    const __m256i* const sums[2] = {top, bottom};
+    for (int dy = 0; dy < 2; ++dy) {
+      const __m256i* s = sums[dy];
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(rows[dy]),
+                          _mm256_add_epi32(_mm256_add_epi32(s[0], s[1]), s[3]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(rows[dy] + kQConvBlock),
+                          _mm256_add_epi32(_mm256_add_epi32(s[1], s[2]), s[4]));
+    }
+  }
+}
+
+// The layer in the form of patch side `Side` (4: F(2x2, 3x3), 5: stride 2),
+// a template parameter: the patch loops unroll (ResNet-20's stride-1 layers
+// ran 4-10 % slower with the side read at run time).
+template <int Side, typename Q, typename R>
+void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
   const int64_t c = q.shape.in_channels, m = q.shape.out_channels;
@@ -121,11 +185,13 @@ void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual
   const int64_t groups = (tiles + T - 1) / T;
   const int64_t splits = qconv_work_splits(groups, p.blocks);
   const int64_t pitch = T * c;  // V's words from one position to the next
+  constexpr int side = Side, positions = side * side;
+  const int64_t stride = g.stride[1];
   parallel_region([&](int, int) {
-    int16_t* const v =
-        thread_buffer<int16_t, WinogradBuffer::kTransformed>(static_cast<size_t>(16 * pitch));
+    int16_t* const v = thread_buffer<int16_t, WinogradBuffer::kTransformed>(
+        static_cast<size_t>(positions * pitch));
     int32_t* const products =
-        thread_buffer<int32_t, WinogradBuffer::kProducts>(static_cast<size_t>(16 * T * 16));
+        thread_buffer<int32_t, WinogradBuffer::kProducts>(static_cast<size_t>(positions * T * 16));
     uint8_t* const zero =
         thread_buffer<uint8_t, WinogradBuffer::kZeroPixel>(static_cast<size_t>(c));
     std::memset(zero, static_cast<uint8_t>(q.x_zero), static_cast<size_t>(c));
@@ -142,27 +208,29 @@ void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual
       if (group != transformed) {
         // Only the group's tiles: its last GEMM tile multiplies no row past them.
         for (int64_t t = 0; t < count; ++t) {
-          const uint8_t* pixels[16];
-          std::fill_n(pixels, 16, zero);  // padding
+          const uint8_t* pixels[positions];
+          std::fill_n(pixels, positions, zero);  // padding
           const int64_t tile = first + t, n = tile / image_tiles;
-          const int64_t ih0 = tile % image_tiles / tile_cols * 2 - g.pad_begin[1];
-          const int64_t iw0 = tile % tile_cols * 2 - g.pad_begin[2];
-          for (int64_t i = 0; i < 4; ++i)
-            for (int64_t j = 0; j < 4; ++j) {
+          const int64_t ih0 = tile % image_tiles / tile_cols * 2 * stride - g.pad_begin[1];
+          const int64_t iw0 = tile % tile_cols * 2 * stride - g.pad_begin[2];
+          for (int64_t i = 0; i < side; ++i)
+            for (int64_t j = 0; j < side; ++j) {
               const int64_t ih = ih0 + i, iw = iw0 + j;
               if (ih >= 0 && ih < height && iw >= 0 && iw < width)
-                pixels[i * 4 + j] = x + ((n * height + ih) * width + iw) * c;
+                pixels[i * side + j] = x + ((n * height + ih) * width + iw) * c;
             }
-          winograd_input_tile(pixels, c, p.flip, v + t * c, pitch);
+          if constexpr (side == 5)
+            winograd_stride2_input_tile(pixels, c, p.flip, v + t * c, pitch);
+          else
+            winograd_input_tile(pixels, c, p.flip, v + t * c, pitch);
         }
         transformed = group;
       }
       const int64_t first_block = split * p.blocks / splits;
       const int64_t end_block = (split + 1) * p.blocks / splits;
       for (int64_t block = first_block; block < end_block; ++block) {
-        for (int64_t position = 0; position < 16; ++position) {
-          const int16_t* w =
-              p.winograd_weights.data() + (block * kWinogradPositions + position) * c * 16;
+        for (int64_t position = 0; position < positions; ++position) {
+          const int16_t* w = p.winograd_weights.data() + (block * positions + position) * c * 16;
           for (int64_t row = 0; row < count; row += kWordTileRows) {
             a.segment[0] = reinterpret_cast<const uint8_t*>(v + position * pitch + row * c);
             const int64_t rows = std::min<int64_t>(kWordTileRows, count - row);
@@ -178,13 +246,18 @@ void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual
           const int64_t tile = first + t, n = tile / image_tiles;
           const int64_t oh = tile % image_tiles / tile_cols * 2, ow = tile % tile_cols * 2;
           const int64_t run = std::min(count - t, tile_cols - ow / 2);
-          for (int64_t k = 0; k < run; ++k)
-            winograd_output_tile(products + (t + k) * kQConvBlock, T * kQConvBlock,
-                                 sums + 2 * k * kQConvBlock, 2 * T * kQConvBlock);
+          for (int64_t k = 0; k < run; ++k) {
+            const int32_t* const tile_products = products + (t + k) * kQConvBlock;
+            int32_t* const y = sums + 2 * k * kQConvBlock;
+            if constexpr (side == 5)
+              winograd_stride2_output_tile(tile_products, T * kQConvBlock, y, 2 * T * kQConvBlock);
+            else
+              winograd_output_tile(tile_products, T * kQConvBlock, y, 2 * T * kQConvBlock);
+          }
           const auto pixels = static_cast<int>(std::min(2 * run, out_width - ow));
           for (int64_t dy = 0; dy < 2 && oh + dy < out_height; ++dy) {
             const int64_t at = ((n * out_height + oh + dy) * out_width + ow) * m + channel;
-            epilogue<Q, R>(
+            Avx2Ops::epilogue<Q, R>(
                 p, EpilogueTile<Q, R>{sums + dy * 2 * T * kQConvBlock, pixels, 1, channel, channels,
                                       m, residual ? residual + at : nullptr, out + at});
             if constexpr (!std::is_same_v<Q, float>)
@@ -195,6 +268,14 @@ void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual
       }
     }
   });
+}
+
+template <typename Q, typename R>
+void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
+  if (winograd_side(p.params) == 5)
+    winograd_layer<5>(p, x, residual, out);
+  else
+    winograd_layer<4>(p, x, residual, out);
 }
 
 }  // namespace avx2
