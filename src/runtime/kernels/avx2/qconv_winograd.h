@@ -1,9 +1,8 @@
 // ai.qdq.QConv's Winograd forms with AVX2 (the maths, and why they are exact,
 // in kernels/qconv_winograd.h): 16 multiply-adds where the direct tiles do 36
-// (stride 2: 25),
-// on the same 16-bit words and the same tile_words GEMM. The tiles (2x2
-// output blocks) go in groups over the flattened (image, tile row, tile
-// column) order; a group's input is transformed once, V[position][tile][c],
+// (stride 2: 25), on the same 16-bit words and the same tile_words GEMM. The
+// tiles (2x2 output blocks) go in groups over the flattened (image, tile row,
+// tile column) order; a group's input is transformed once, V[position][tile][c],
 // then for each 16-channel block: one GEMM per position (tiles by channels
 // times the position's transformed weights), the output transform, and the
 // fused epilogue over each tile row's run of output pixels.
@@ -171,7 +170,7 @@ inline QDQ_AVX2_TARGET void winograd_stride2_output_tile(const int32_t* m, int64
 
 // The layer in the form of patch side `Side` (4: F(2x2, 3x3), 5: stride 2),
 // a template parameter: the patch loops unroll (ResNet-20's stride-1 layers
-// ran 4-10 % slower with the side read at run time).
+// ran 4-11 % slower with the side read at run time).
 template <int Side, typename Q, typename R>
 void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const QConvParams& q = p.params;
@@ -186,7 +185,7 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
   const int64_t splits = qconv_work_splits(groups, p.blocks);
   const int64_t pitch = T * c;  // V's words from one position to the next
   constexpr int side = Side, positions = side * side;
-  const int64_t stride = g.stride[1];
+  constexpr int64_t stride = Side == 5 ? 2 : 1;
   parallel_region([&](int, int) {
     int16_t* const v = thread_buffer<int16_t, WinogradBuffer::kTransformed>(
         static_cast<size_t>(positions * pitch));
