@@ -81,29 +81,44 @@ inline QDQ_AVX2_TARGET void winograd_input_tile(const uint8_t* const* pixels, in
   }
 }
 
-// Y / 4 = A^T M A / 4 of one tile's products for its 16 channels: `m` at
-// position 0's, positions `pitch` apart; the 2 x 2 outputs to
-// y[dy * row_pitch + dx * 16]. The shift is exact (qconv_winograd.h: Y is 4 S).
+// A^T's two rows over `Side` values: F(2x2, 3x3)'s [1 1 1 0; 0 1 -1 -1],
+// the stride-2 form's [1 1 0 1 0; 0 1 1 0 1].
+struct WinogradPair {
+  __m256i first, second;
+};
+template <int Side>
+inline QDQ_AVX2_TARGET WinogradPair winograd_a(const __m256i* v) {
+  if constexpr (Side == 4)
+    return {_mm256_add_epi32(_mm256_add_epi32(v[0], v[1]), v[2]),
+            _mm256_sub_epi32(_mm256_sub_epi32(v[1], v[2]), v[3])};
+  else
+    return {_mm256_add_epi32(_mm256_add_epi32(v[0], v[1]), v[3]),
+            _mm256_add_epi32(_mm256_add_epi32(v[1], v[2]), v[4])};
+}
+
+// Y = A^T M A of one tile's products for its 16 channels, `Side` x `Side`
+// positions: `m` at position 0's, positions `pitch` apart; the 2 x 2
+// outputs to y[dy * row_pitch + dx * 16], as Y / 4 for F(2x2, 3x3) (the
+// shift is exact: qconv_winograd.h, Y is 4 S) and as Y for the stride-2 form.
+template <int Side>
 inline QDQ_AVX2_TARGET void winograd_output_tile(const int32_t* m, int64_t pitch, int32_t* y,
                                                  int64_t row_pitch) {
+  constexpr int kShift = Side == 4 ? 2 : 0;
   for (int half = 0; half < 16; half += 8) {
-    __m256i top[4], bottom[4];  // A^T's two rows over the positions' rows
-    for (int j = 0; j < 4; ++j) {
-      const __m256i m0 = load8(m + j * pitch + half), m1 = load8(m + (4 + j) * pitch + half);
-      const __m256i m2 = load8(m + (8 + j) * pitch + half);
-      const __m256i m3 = load8(m + (12 + j) * pitch + half);
-      top[j] = _mm256_add_epi32(_mm256_add_epi32(m0, m1), m2);
-      bottom[j] = _mm256_sub_epi32(_mm256_sub_epi32(m1, m2), m3);
+    __m256i top[Side], bottom[Side];  // A^T's two rows over the positions' rows
+    for (int j = 0; j < Side; ++j) {
+      __m256i column[Side];
+      for (int i = 0; i < Side; ++i) column[i] = load8(m + (i * Side + j) * pitch + half);
+      const WinogradPair rows = winograd_a<Side>(column);
+      top[j] = rows.first;
+      bottom[j] = rows.second;
     }
-    int32_t* const rows[2] = {y + half, y + row_pitch + half};
-    const __m256i* const sums[2] = {top, bottom};
     for (int dy = 0; dy < 2; ++dy) {
-      const __m256i* s = sums[dy];
-      const __m256i left = _mm256_add_epi32(_mm256_add_epi32(s[0], s[1]), s[2]);
-      const __m256i right = _mm256_sub_epi32(_mm256_sub_epi32(s[1], s[2]), s[3]);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(rows[dy]), _mm256_srai_epi32(left, 2));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(rows[dy] + kQConvBlock),
-                          _mm256_srai_epi32(right, 2));
+      const WinogradPair outputs = winograd_a<Side>(dy == 0 ? top : bottom);
+      int32_t* const at = y + dy * row_pitch + half;
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(at), _mm256_srai_epi32(outputs.first, kShift));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(at + kQConvBlock),
+                          _mm256_srai_epi32(outputs.second, kShift));
     }
   }
 }
@@ -141,30 +156,6 @@ inline QDQ_AVX2_TARGET void winograd_stride2_input_tile(const uint8_t* const* pi
     for (int j = 0; j < 5; ++j) store_words(at + (15 + j) * pitch, r1.v[j]);
     const Transformed5 r3 = winograd_stride2_row(pixels + 15, channel, sign);
     for (int j = 0; j < 5; ++j) store_words(at + (20 + j) * pitch, r3.v[j]);
-  }
-}
-
-// Y = A^T M A of one stride-2 tile's products (no shift: Y is S), as
-// winograd_output_tile.
-inline QDQ_AVX2_TARGET void winograd_stride2_output_tile(const int32_t* m, int64_t pitch,
-                                                         int32_t* y, int64_t row_pitch) {
-  for (int half = 0; half < 16; half += 8) {
-    __m256i top[5], bottom[5];  // A^T's two rows over the positions' rows
-    for (int j = 0; j < 5; ++j) {
-      const auto at = [&](int i) QDQ_AVX2_TARGET { return load8(m + (i * 5 + j) * pitch + half); };
-      const __m256i m1 = at(1);
-      top[j] = _mm256_add_epi32(_mm256_add_epi32(at(0), m1), at(3));
-      bottom[j] = _mm256_add_epi32(_mm256_add_epi32(m1, at(2)), at(4));
-    }
-    int32_t* const rows[2] = {y + half, y + row_pitch + half};
-    const __m256i* const sums[2] = {top, bottom};
-    for (int dy = 0; dy < 2; ++dy) {
-      const __m256i* s = sums[dy];
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(rows[dy]),
-                          _mm256_add_epi32(_mm256_add_epi32(s[0], s[1]), s[3]));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(rows[dy] + kQConvBlock),
-                          _mm256_add_epi32(_mm256_add_epi32(s[1], s[2]), s[4]));
-    }
   }
 }
 
@@ -245,14 +236,9 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
           const int64_t tile = first + t, n = tile / image_tiles;
           const int64_t oh = tile % image_tiles / tile_cols * 2, ow = tile % tile_cols * 2;
           const int64_t run = std::min(count - t, tile_cols - ow / 2);
-          for (int64_t k = 0; k < run; ++k) {
-            const int32_t* const tile_products = products + (t + k) * kQConvBlock;
-            int32_t* const y = sums + 2 * k * kQConvBlock;
-            if constexpr (side == 5)
-              winograd_stride2_output_tile(tile_products, T * kQConvBlock, y, 2 * T * kQConvBlock);
-            else
-              winograd_output_tile(tile_products, T * kQConvBlock, y, 2 * T * kQConvBlock);
-          }
+          for (int64_t k = 0; k < run; ++k)
+            winograd_output_tile<Side>(products + (t + k) * kQConvBlock, T * kQConvBlock,
+                                       sums + 2 * k * kQConvBlock, 2 * T * kQConvBlock);
           const auto pixels = static_cast<int>(std::min(2 * run, out_width - ow));
           for (int64_t dy = 0; dy < 2 && oh + dy < out_height; ++dy) {
             const int64_t at = ((n * out_height + oh + dy) * out_width + ow) * m + channel;
