@@ -337,6 +337,19 @@ struct Avx512VnniOps {
     QDQ_AVX512_TARGET __m512i rounded(const BlockConstants& c, __m512i acc) const {
       return _mm512_cvtps_epi32(requantized(c, _mm512_add_epi32(acc, c.bias)));
     }
+    // With a residual, QLinearAdd's value rounded only, for the saturating
+    // narrow (QConvPacked::residual_narrow): t - y_zero rounded in float
+    // (vrndscaleps of the clamped value: the reference's float(t - y_zero)
+    // exactly, without the int32 round trip), the sum's clamp and zero
+    // point left to the packs.
+    QDQ_AVX512_TARGET __m512i rounded_sum(const BlockConstants& c, __m512i acc,
+                                          const Q* residual) const {
+      const __m512 v = requantized(c, _mm512_add_epi32(acc, c.bias));
+      const __m512 t = _mm512_roundscale_ps(_mm512_min_ps(_mm512_max_ps(v, conv.lo), conv.hi),
+                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      return _mm512_cvtps_epi32(_mm512_div_ps(
+          _mm512_add_ps(_mm512_mul_ps(t, conv_scale), residual16(q, residual, c.mask)), sum_scale));
+    }
   };
 
   // A float sum in the affine form with exception slots (QConvPacked::
@@ -490,7 +503,7 @@ struct Avx512VnniOps {
     // (MobileNetV2 QAT's 96- and 144-channel 1x1 layers, groups of 3 blocks:
     // 8-11 % faster); the integer epilogue's were 2-4 % slower so.
     if (p.saturating_narrow && !residual && (Group == 4 || p.params.float_sum)) {
-      const SaturatingNarrow<Q> narrow(p);
+      const SaturatingNarrow<Q> narrow(p.params.y_zero, p.narrow_min, p.narrow_max);
       for_rows<Sums::kRows>(tile.rows, [&](int r) QDQ_AVX512_TARGET {
         __m512i t[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
                         _mm512_setzero_si512()};
@@ -499,6 +512,22 @@ struct Avx512VnniOps {
         store_group<Group>(out + r * pitch, narrow(t), channels, store_mask);
       });
       return;
+    }
+    // The same with an 8-bit residual, QLinearAdd's clamps in the bytes.
+    if constexpr (requires { lanes.rounded_sum(c[0], __m512i{}, residual); }) {
+      if (residual && p.residual_narrow) {
+        const QConvParams::Residual& sum = *p.params.residual;
+        const SaturatingNarrow<Q> narrow(sum.sum_zero, sum.out_min, sum.out_max);
+        for_rows<Sums::kRows>(tile.rows, [&](int r) QDQ_AVX512_TARGET {
+          __m512i t[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                          _mm512_setzero_si512()};
+#pragma GCC unroll 4
+          for (int b = 0; b < Group; ++b)
+            t[b] = lanes.rounded_sum(c[b], sums(r, b), residual + r * pitch + b * kQConvBlock);
+          store_group<Group>(out + r * pitch, narrow(t), channels, store_mask);
+        });
+        return;
+      }
     }
     for_rows<Sums::kRows>(tile.rows, [&](int r) QDQ_AVX512_TARGET {
       __m512i t[Group];
@@ -584,15 +613,15 @@ struct Avx512VnniOps {
   // Four vectors of rounded int32 values (any, below 2^31 in magnitude) as
   // the output's 64 bytes: sat8(sat16(sat16(r) + zero)) = sat8(r + zero), as
   // each saturation's range holds the next one's and the zero point is
-  // within int8/uint8; then clamped to [narrow_min, narrow_max], within Q's
-  // range: clamp(r + zero, narrow_min, narrow_max), the reference's.
+  // within int8/uint8; then clamped to [min, max], within Q's range:
+  // clamp(r + zero, min, max), the reference's.
   template <typename Q>
   struct SaturatingNarrow {
     __m512i zero, lo, hi;
-    QDQ_AVX512_TARGET explicit SaturatingNarrow(const QConvPacked& p)
-        : zero(_mm512_set1_epi16(static_cast<int16_t>(p.params.y_zero))),
-          lo(_mm512_set1_epi8(static_cast<char>(p.narrow_min))),
-          hi(_mm512_set1_epi8(static_cast<char>(p.narrow_max))) {}
+    QDQ_AVX512_TARGET SaturatingNarrow(int32_t zero_point, int32_t min, int32_t max)
+        : zero(_mm512_set1_epi16(static_cast<int16_t>(zero_point))),
+          lo(_mm512_set1_epi8(static_cast<char>(min))),
+          hi(_mm512_set1_epi8(static_cast<char>(max))) {}
     QDQ_AVX512_TARGET __m512i operator()(const __m512i (&t)[4]) const {
       const __m512i words01 = _mm512_adds_epi16(_mm512_packs_epi32(t[0], t[1]), zero);
       const __m512i words23 = _mm512_adds_epi16(_mm512_packs_epi32(t[2], t[3]), zero);
