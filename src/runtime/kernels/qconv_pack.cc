@@ -143,6 +143,20 @@ void store_pair_weights(QConvPacked& p) {
           p.pair_weights[static_cast<size_t>(((b * quads + q) * 2 + j / 2) * 2 * kQConvBlock +
                                              lane * 2 + j % 2)] =
               p.weights[static_cast<size_t>(((b * quads + q) * kQConvBlock + lane) * 4 + j)];
+  // Rows of narrow taps (a stem's 3 or 4 channels) split in 4-byte pieces,
+  // and their values spread wide: they stay 16-bit.
+  p.split_rows = p.tap_channels >= 16;
+  p.split_center = static_cast<uint8_t>(std::clamp(p.a_zero + 128 - 64, 0, 128));
+  p.center_sums.assign(static_cast<size_t>(p.blocks * kQConvBlock), 0);
+  for (int64_t b = 0; b < p.blocks; ++b)
+    for (int64_t lane = 0; lane < kQConvBlock; ++lane) {
+      int64_t sum = 0;
+      for (int64_t i = 0; i < p.k_padded; ++i)
+        sum += p.weights[static_cast<size_t>((b * quads + i / 4) * 4 * kQConvBlock + lane * 4 +
+                                             i % 4)];
+      p.center_sums[static_cast<size_t>(b * kQConvBlock + lane)] =
+          wrapping((int64_t{p.split_center} - 128) * sum);
+    }
 }
 
 void store_flip_sums(QConvPacked& p) {

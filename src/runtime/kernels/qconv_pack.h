@@ -91,6 +91,17 @@ struct QConvPacked {
   // signed, not kept in plans): [block][k_padded / 2][16][2], lane c of a
   // pair holding channel 16 * block + c's weights of K 2j and 2j + 1.
   std::vector<int16_t> pair_weights;
+  // The AVX2 kernel's 8-bit rows (Avx2Ops::widen_rows), made with
+  // pair_weights: each activation u = a + 128 split as split_center + lo + e,
+  // lo = clamp(u - split_center, 0, 127) multiplied by the int8 `weights`
+  // with vpmaddubsw (a pair's two products of 127 by -128..127 cannot leave
+  // int16), e (nonzero for few activations) by pair_weights, and
+  // center_sums ([blocks * 16]: (split_center - 128) * sum w, wrapping) for
+  // the rest: sum a w = sum lo w + sum e w + (split_center - 128) sum w.
+  // The centre: 64 below the zero point, so that the values around it are lo.
+  bool split_rows = false;
+  uint8_t split_center = 0;
+  std::vector<int32_t> center_sums;
   // 3x3 stride-1 and stride-2 layers in the AVX2 kernel's Winograd forms
   // (qconv_winograd.h), where the input shape makes it pay (`winograd`, set
   // with params): the transformed weights, [block][16 or 25 positions][c /
@@ -179,6 +190,10 @@ struct TileRows {
   int segments = 0;
   int64_t quads = 0, stride = 0;
   uint32_t flip = 0;
+  // The AVX2 kernel's rows split into 7-bit bytes (QConvPacked::split_rows):
+  // per row r, the entries [begin[r], begin[r + 1]) after the begins (its
+  // remainders: Avx2Ops::split_rows); null where the rows are whole.
+  const int32_t* corrections = nullptr;
 };
 
 // The 4-byte group at `at` (row r's group q of a segment: segment + r *

@@ -6,6 +6,7 @@
 #include <immintrin.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -29,8 +30,11 @@ struct Case {
 // (65536 pixels; the weights random but the second channel's, +-1, so that
 // every integer between a channel's least and greatest sum is a sum).
 // kLowest: every value its type's least (int8 weights -127), the direct sums
-// as large as the channels allow.
-enum class Fill { kRandom, kExtreme, kMinus128, kEveryPair, kLowest };
+// as large as the channels allow. kClustered: 8-bit values around 96 above
+// the type's least (normal, deviation 20), one in 150 at an end of the range,
+// as a trained layer's activations lie around its zero point (AVX2's 7-bit
+// rows, QConvPacked::split_rows); the weights -128 and 127 (kMinus128's).
+enum class Fill { kRandom, kExtreme, kMinus128, kEveryPair, kLowest, kClustered };
 
 // A float residual: values around the outputs', or (adversarial) runs of
 // NaN, infinities, signed zeros, the largest and a subnormal value.
@@ -57,8 +61,15 @@ Tensor fill_8bit(const Shape& shape, std::mt19937& rng, Fill how) {
   std::uniform_int_distribution<int> dist(std::numeric_limits<T>::min(),
                                           std::numeric_limits<T>::max());
   constexpr T lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  std::normal_distribution<float> cluster(96.0f, 20.0f);
   for (int64_t i = 0; i < t.numel(); ++i) {
     T v = static_cast<T>(dist(rng));
+    if (how == Fill::kClustered) {
+      const float above = i % 150 == 7 ? (i / 150 % 2 ? 255.0f : 0.0f) : cluster(rng);
+      t.data<T>()[i] =
+          static_cast<T>(lo + static_cast<int>(std::clamp(std::nearbyint(above), 0.0f, 255.0f)));
+      continue;
+    }
     if (how == Fill::kEveryPair) {
       t.data<T>()[i] = static_cast<T>(lo + ((i / 2) >> (8 * (i % 2)) & 255));
       continue;
@@ -109,7 +120,9 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
   for (int32_t v : bias) bias_float.push_back(static_cast<float>(v) * 1e-3f);
   constexpr bool kFloatOutput = std::is_same_v<TY, float>;
   Tensor weights = fill<int8_t>({c.out_channels, c.channels / c.group, c.kernel, c.kernel}, rng,
-                                how == Fill::kEveryPair ? Fill::kRandom : how);
+                                how == Fill::kEveryPair   ? Fill::kRandom
+                                : how == Fill::kClustered ? Fill::kMinus128
+                                                          : how);
   if (how == Fill::kEveryPair)
     for (int64_t m = 0; m < c.out_channels; ++m)
       weights.data<int8_t>()[m * c.channels + 1] = m % 2 ? 1 : -1;
@@ -305,6 +318,19 @@ TEST_P(QConvKernel, MatchesReferenceOnAdversarialValues) {
     expect_identical<int8_t, int8_t>(GetParam(), c, 9, Fill::kExtreme, kTypical, 127, -128);
     // Weights of -128: vpsignb cannot negate them; every level's kernel takes them.
     expect_identical<uint8_t, uint8_t>(GetParam(), c, 10, Fill::kMinus128, kTypical, 3, 5);
+  }
+}
+
+// Activations near the zero point, a few far from it: AVX2's 7-bit rows
+// with their remainders (and, where a tile has too many, the 16-bit rows),
+// against weights of -128 and 127.
+TEST_P(QConvKernel, MatchesReferenceOnValuesNearTheZeroPoint) {
+  uint32_t seed = 300;
+  for (const Case& c : kCases) {
+    expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kClustered, kTypical, 96, 100);
+    expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kClustered, kTypical, -32, -3);
+    expect_identical<uint8_t, int8_t>(GetParam(), c, seed++, Fill::kClustered, kTypical, 110, 20);
+    expect_identical<int8_t, uint8_t>(GetParam(), c, seed++, Fill::kClustered, kTypical, -40, 60);
   }
 }
 

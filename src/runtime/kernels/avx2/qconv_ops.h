@@ -14,6 +14,15 @@
 // pipes: its ceiling was 58 % of vpmaddubsw's, the 16-bit loop's is 81 %
 // (bench/peak, BENCHMARKS.md session 22).
 //
+// Most tiles take vpmaddubsw after all, exactly: a trained layer's
+// activations lie near its zero point (outside the stem, 0-0.2 % of
+// ResNets' and 0.2-1.1 % of MobileNetV2's conv inputs fall outside a
+// window of 128 values on real images), so each row is split into 7-bit
+// bytes, whose products with any int8 weights cannot saturate a pair, and
+// a few remainders added to the sums afterwards (Avx2Ops::split_rows); a
+// tile with too many is widened as above. The 1x1 layers run 0.83-0.89x
+// the 16-bit time (ResNet-50, batch 1).
+//
 // Depthwise layers widen to 16-bit words too and use vpmaddwd over pairs of
 // taps. The epilogue is the reference's float steps lane for lane (see
 // avx512vnni/qconv_ops.h), or a float sum's affine form where it has one
@@ -142,6 +151,104 @@ inline QDQ_AVX2_TARGET void tile_words(const TileRows& a, const int16_t* w, int3
 template <int... Less>
 constexpr auto tile_words_by_rows(std::integer_sequence<int, Less...>) {
   return std::array{&tile_words<false, Less + 1>...};
+}
+
+// The 8-bit form of the same tiles (QConvPacked::split_rows): a row's 4
+// bytes lo (each at most 127) by a quad of int8 weights with vpmaddubsw,
+// whose pair sums, within 127 * 128 * 2, never saturate, then summed to
+// int32 by vpmaddwd with ones: ONNX Runtime's u8s8 instructions, on half
+// the bytes of the 16-bit words. Weights: `weights`, [16][4] a quad.
+template <bool Low>
+inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_quad(
+    RowSums& sums, const uint8_t* at, __m256i w_low, __m256i w_high, __m256i ones) {
+  const __m256i quad = _mm256_set1_epi32(tile_quad(at));
+  sums.low = _mm256_add_epi32(sums.low, _mm256_madd_epi16(_mm256_maddubs_epi16(quad, w_low), ones));
+  if constexpr (!Low)
+    sums.high =
+        _mm256_add_epi32(sums.high, _mm256_madd_epi16(_mm256_maddubs_epi16(quad, w_high), ones));
+}
+
+template <int Rows, bool Low = false>
+inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_bytes(const TileRows& a,
+                                                                            const int8_t* w,
+                                                                            WordTileSums& t) {
+  static_assert(Rows >= 1 && Rows <= kWordTileRows);
+  const int64_t stride = a.stride;
+  const __m256i ones = _mm256_set1_epi16(1);
+  const uint8_t* const end = a.segment[0] + 4 * a.quads;
+  for (const uint8_t* at = a.segment[0]; at < end; at += 4, w += 4 * kQConvBlock) {
+    const __m256i w_low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+    const __m256i w_high =
+        Low ? w_low : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
+    accumulate_quad<Low>(t.s0, at, w_low, w_high, ones);
+    if constexpr (Rows > 1) accumulate_quad<Low>(t.s1, at + stride, w_low, w_high, ones);
+    if constexpr (Rows > 2) accumulate_quad<Low>(t.s2, at + 2 * stride, w_low, w_high, ones);
+    if constexpr (Rows > 3) accumulate_quad<Low>(t.s3, at + 3 * stride, w_low, w_high, ones);
+    if constexpr (Rows > 4) accumulate_quad<Low>(t.s4, at + 4 * stride, w_low, w_high, ones);
+    if constexpr (Rows > 5) accumulate_quad<Low>(t.s5, at + 5 * stride, w_low, w_high, ones);
+  }
+}
+
+// The split rows' remainders e (TileRows::corrections) times their weights,
+// added to the rows' sums. An entry: the offset of its K quad in a block's
+// int8 weights `w` (cache-warm: the tile has just read them; the pair
+// weights were a miss an entry, 8 % of MobileNetV2's projections), |e| in
+// the byte of the quad its K takes (0 in the others: vpmaddubsw's one
+// product, at most 128 * 128), and e's sign in both words, by which
+// vpmaddwd sums the products to int32.
+constexpr int kCorrectionInts = 3;
+template <int Rows, bool Low = false>
+inline QDQ_AVX2_TARGET __attribute__((always_inline)) void add_corrections(const TileRows& a,
+                                                                           const int8_t* w,
+                                                                           WordTileSums& t) {
+  const int32_t* const begin = a.corrections;
+  const int32_t* const entries = begin + kWordTileRows + 1;
+  const auto row = [&](RowSums & sums, int r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
+    for (const int32_t* e = entries + kCorrectionInts * begin[r];
+         e < entries + kCorrectionInts * begin[r + 1]; e += kCorrectionInts) {
+      const __m256i value = _mm256_set1_epi32(e[1]), sign = _mm256_set1_epi32(e[2]);
+      const int8_t* quad = w + e[0];
+      sums.low = _mm256_add_epi32(
+          sums.low,
+          _mm256_madd_epi16(_mm256_maddubs_epi16(
+                                value, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quad))),
+                            sign));
+      if constexpr (!Low)
+        sums.high = _mm256_add_epi32(
+            sums.high,
+            _mm256_madd_epi16(
+                _mm256_maddubs_epi16(
+                    value, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(quad + 32))),
+                sign));
+    }
+  };
+  row(t.s0, 0);
+  if constexpr (Rows > 1) row(t.s1, 1);
+  if constexpr (Rows > 2) row(t.s2, 2);
+  if constexpr (Rows > 3) row(t.s3, 3);
+  if constexpr (Rows > 4) row(t.s4, 4);
+  if constexpr (Rows > 5) row(t.s5, 5);
+}
+
+// A block's sums of the tile's rows, whole or split: `start` plus the
+// products, with the block's center sums where split.
+template <int Rows, bool Low = false>
+inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_rows(
+    const QConvPacked& p, const TileRows& a, int64_t block, RowSums start, WordTileSums& t) {
+  const int64_t offset = block * p.k_padded * kQConvBlock;  // of the block, in both layouts
+  if (!a.corrections) {
+    t = WordTileSums{start, start, start, start, start, start};
+    accumulate_words<Rows, Low>(a, p.pair_weights.data() + offset, t);
+    return;
+  }
+  const int32_t* const center = p.center_sums.data() + block * kQConvBlock;
+  start.low =
+      _mm256_add_epi32(start.low, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(center)));
+  start.high = _mm256_add_epi32(start.high,
+                                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(center + 8)));
+  t = WordTileSums{start, start, start, start, start, start};
+  accumulate_bytes<Rows, Low>(a, p.weights.data() + offset, t);
+  add_corrections<Rows, Low>(a, p.weights.data() + offset, t);
 }
 
 // What the eight-lane steps below read, taken out of the packed state and
@@ -720,6 +827,8 @@ struct Avx2Ops : Avx2EpilogueOps {
   // XORed with the flip and sign-extended, in K order.
   QDQ_AVX2_TARGET static void widen_rows(const QConvPacked& p, int rows, TileRows& a,
                                          int16_t* words) {
+    if (p.split_rows && split_rows(p, rows, a, reinterpret_cast<uint8_t*>(words))) return;
+    a.corrections = nullptr;
     const __m128i flip = _mm_set1_epi32(static_cast<int>(a.flip));
     const int64_t bytes = 4 * a.quads;  // a segment's, in each row
     for (int r = 0; r < rows; ++r) {
@@ -746,13 +855,100 @@ struct Avx2Ops : Avx2EpilogueOps {
     a.flip = 0;
   }
 
+  // The tile's rows as 7-bit bytes where few values lie outside [center,
+  // center + 127] (QConvPacked::split_rows), [rows][k_padded] in `bytes`,
+  // and the remainders after them (TileRows::corrections): false, the rows
+  // left to widening, where more than one value in 64 would need one (the
+  // stem's rows, a layer fed values far from its zero point: each
+  // correction costs about as much as 4 K of a row's products).
+  QDQ_AVX2_TARGET static bool split_rows(const QConvPacked& p, int rows, TileRows& a,
+                                         uint8_t* bytes) {
+    auto* const begin = reinterpret_cast<int32_t*>(bytes + rows * p.k_padded);
+    int32_t* const entries = begin + kWordTileRows + 1;
+    const int64_t capacity = rows * p.k_padded / 64;
+    const uint32_t to_unsigned = a.flip ^ 0x80808080u;
+    const int center = p.split_center;
+    const __m256i flip = _mm256_set1_epi32(static_cast<int>(to_unsigned));
+    const __m256i centers = _mm256_set1_epi8(static_cast<char>(center));
+    const __m256i top = _mm256_set1_epi8(127);
+    const int64_t piece = 4 * a.quads;  // a segment's bytes in each row
+    int32_t count = 0;
+    // The values of `mask`'s bytes from `in` (at K `k`): their remainders.
+    const auto record = [&](uint32_t mask, const uint8_t* in, int64_t k) {
+      for (; mask; mask &= mask - 1) {
+        const int j = __builtin_ctz(mask);
+        const int d = (in[j] ^ static_cast<uint8_t>(to_unsigned)) - center;
+        if (count == capacity) return false;
+        const int64_t at = k + j;
+        const int e = d - std::clamp(d, 0, 127);
+        int32_t* const entry = entries + kCorrectionInts * count;
+        entry[0] = static_cast<int32_t>(at / 4 * 4 * kQConvBlock);
+        entry[1] = static_cast<int32_t>(static_cast<uint32_t>(std::abs(e)) << (8 * (at % 4)));
+        entry[2] = e < 0 ? -1 : 0x10001;
+        ++count;
+      }
+      return true;
+    };
+    for (int r = 0; r < rows; ++r) {
+      begin[r] = count;
+      uint8_t* const row = bytes + r * p.k_padded;
+      int64_t k = 0;
+      for (int s = 0; s < a.segments; ++s, k += piece) {
+        const uint8_t* in = a.segment[static_cast<size_t>(s)] + r * a.stride;
+        int64_t i = 0;
+        for (; i + 32 <= piece; i += 32) {
+          const __m256i u =
+              _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i)), flip);
+          const __m256i lo = _mm256_min_epu8(_mm256_subs_epu8(u, centers), top);
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + k + i), lo);
+          const auto outside = ~static_cast<uint32_t>(
+              _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, _mm256_sub_epi8(u, centers))));
+          if (outside && !record(outside, in + i, k + i)) return false;
+        }
+        for (; i < piece; i += 4) {  // a tap's last quads: no read past the row
+          const __m128i u =
+              _mm_xor_si128(_mm_cvtsi32_si128(tile_quad(in + i)), _mm256_castsi256_si128(flip));
+          const __m128i lo = _mm_min_epu8(_mm_subs_epu8(u, _mm256_castsi256_si128(centers)),
+                                          _mm256_castsi256_si128(top));
+          const int32_t quad = _mm_cvtsi128_si32(lo);
+          std::memcpy(row + k + i, &quad, 4);
+          const auto outside = ~static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(
+                                   lo, _mm_sub_epi8(u, _mm256_castsi256_si128(centers))))) &
+                               0xfu;
+          if (outside && !record(outside, in + i, k + i)) return false;
+        }
+      }
+    }
+    begin[rows] = count;
+    a.segments = 1;
+    a.segment[0] = bytes;
+    a.quads = p.k_padded / 4;
+    a.stride = p.k_padded;
+    a.flip = 0;
+    a.corrections = begin;
+    return true;
+  }
+
   static void gemm_tile(const QConvPacked& p, int, int, int64_t block, const TileRows& a,
                         int32_t* acc) {
-    const int16_t* w = p.pair_weights.data() + block * p.k_padded * kQConvBlock;
     if (p.params.shape.out_channels - block * kQConvBlock <= 8)
-      tile_words<true>(a, w, acc);
+      tile_sums<true>(p, a, block, acc);
     else
-      tile_words(a, w, acc);
+      tile_sums<false>(p, a, block, acc);
+  }
+
+  template <bool Low>
+  QDQ_AVX2_TARGET static void tile_sums(const QConvPacked& p, const TileRows& a, int64_t block,
+                                        int32_t* acc) {
+    const __m256i zero = _mm256_setzero_si256();
+    WordTileSums t;
+    accumulate_rows<kWordTileRows, Low>(p, a, block, RowSums{zero, zero}, t);
+    store_row(acc, t.s0);
+    store_row(acc + kQConvBlock, t.s1);
+    store_row(acc + 2 * kQConvBlock, t.s2);
+    store_row(acc + 3 * kQConvBlock, t.s3);
+    store_row(acc + 4 * kQConvBlock, t.s4);
+    store_row(acc + 5 * kQConvBlock, t.s5);
   }
 
   // The GEMM tile and the epilogue in one: the sums start at the bias and
@@ -771,10 +967,9 @@ struct Avx2Ops : Avx2EpilogueOps {
     } else {
       const bool lanes_fit = narrow_rows_apply(p, tile.residual) || !p.params.float_sum;
       if (tile.channels != kQConvBlock || !p.finite_multipliers || !lanes_fit) return false;
-      const int16_t* w = p.pair_weights.data() + block * p.k_padded * kQConvBlock;
       // A layer's last tile computes only the rows its pixels fill: ResNet-18's
       // 4x4 layers at batch 1 are two tiles of six and one of four.
-      fused_by_rows<Q>(std::make_integer_sequence<int, kWordTileRows>())[tile.rows - 1](p, a, w,
+      fused_by_rows<Q>(std::make_integer_sequence<int, kWordTileRows>())[tile.rows - 1](p, a, block,
                                                                                         tile);
       return true;
     }
@@ -787,12 +982,11 @@ struct Avx2Ops : Avx2EpilogueOps {
   }
 
   template <typename Q, int Rows>
-  QDQ_AVX2_TARGET static void fused_words(const QConvPacked& p, const TileRows& a, const int16_t* w,
+  QDQ_AVX2_TARGET static void fused_words(const QConvPacked& p, const TileRows& a, int64_t block,
                                           const EpilogueTile<Q, Q>& tile) {
     const int32_t* const bias = p.bias.data() + tile.channel;
-    const RowSums start{load8(bias), load8(bias + 8)};
-    WordTileSums t{start, start, start, start, start, start};
-    accumulate_words<Rows>(a, w, t);
+    WordTileSums t;
+    accumulate_rows<Rows>(p, a, block, RowSums{load8(bias), load8(bias + 8)}, t);
     const int64_t pitch = tile.pitch, channel = tile.channel;
     Q* const out = tile.out;
     const Q* const residual = tile.residual;
