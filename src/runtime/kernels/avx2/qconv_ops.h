@@ -905,16 +905,23 @@ struct Avx2Ops : Avx2EpilogueOps {
               _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, _mm256_sub_epi8(u, centers))));
           if (outside && !record(outside, in + i, k + i)) return false;
         }
-        for (; i < piece; i += 4) {  // a tap's last quads: no read past the row
-          const __m128i u =
-              _mm_xor_si128(_mm_cvtsi32_si128(tile_quad(in + i)), _mm256_castsi256_si128(flip));
+        // 16 bytes at a time, then a tap's last quads (no read past the row).
+        for (int64_t step = 16; i < piece; i += step) {
+          step = i + 16 <= piece ? 16 : 4;
+          const __m128i raw = step == 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))
+                                         : _mm_cvtsi32_si128(tile_quad(in + i));
+          const __m128i u = _mm_xor_si128(raw, _mm256_castsi256_si128(flip));
           const __m128i lo = _mm_min_epu8(_mm_subs_epu8(u, _mm256_castsi256_si128(centers)),
                                           _mm256_castsi256_si128(top));
-          const int32_t quad = _mm_cvtsi128_si32(lo);
-          std::memcpy(row + k + i, &quad, 4);
-          const auto outside = ~static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(
-                                   lo, _mm_sub_epi8(u, _mm256_castsi256_si128(centers))))) &
-                               0xfu;
+          if (step == 16) {
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(row + k + i), lo);
+          } else {
+            const int32_t quad = _mm_cvtsi128_si32(lo);
+            std::memcpy(row + k + i, &quad, 4);
+          }
+          const uint32_t outside = ~static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(
+                                       lo, _mm_sub_epi8(u, _mm256_castsi256_si128(centers))))) &
+                                   (step == 16 ? 0xffffu : 0xfu);
           if (outside && !record(outside, in + i, k + i)) return false;
         }
       }
