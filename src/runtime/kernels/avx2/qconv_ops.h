@@ -15,13 +15,13 @@
 // (bench/peak, BENCHMARKS.md session 22).
 //
 // Most tiles take vpmaddubsw after all, exactly: a trained layer's
-// activations lie near its zero point (outside the stem, 0-0.2 % of
+// activations lie near its zero point (outside the stem, 0-0.3 % of
 // ResNets' and 0.2-1.1 % of MobileNetV2's conv inputs fall outside a
 // window of 128 values on real images), so each row is split into 7-bit
 // bytes, whose products with any int8 weights cannot saturate a pair, and
 // a few remainders added to the sums afterwards (Avx2Ops::split_rows); a
-// tile with too many is widened as above. The 1x1 layers run 0.83-0.89x
-// the 16-bit time (ResNet-50, batch 1).
+// tile with too many is widened as above. ResNet-50's 1x1 layers ran
+// 0.81-0.93x the 16-bit time at batch 1 (BENCHMARKS.md, session 27).
 //
 // Depthwise layers widen to 16-bit words too and use vpmaddwd over pairs of
 // taps. The epilogue is the reference's float steps lane for lane (see
