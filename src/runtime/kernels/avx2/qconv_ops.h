@@ -80,6 +80,27 @@ struct WordTileSums {
   RowSums s0, s1, s2, s3, s4, s5;
 };
 
+// f(row r's sums, r) for a tile's first `Rows` rows, r a constant.
+template <int Rows, typename F>
+inline QDQ_AVX2_TARGET __attribute__((always_inline)) void each_row(WordTileSums& t, F&& f) {
+  static_assert(Rows >= 1 && Rows <= kWordTileRows);
+  f(t.s0, 0);
+  if constexpr (Rows > 1) f(t.s1, 1);
+  if constexpr (Rows > 2) f(t.s2, 2);
+  if constexpr (Rows > 3) f(t.s3, 3);
+  if constexpr (Rows > 4) f(t.s4, 4);
+  if constexpr (Rows > 5) f(t.s5, 5);
+}
+
+// A tile's first `Rows` rows' sums stored [row][16].
+template <int Rows>
+inline QDQ_AVX2_TARGET __attribute__((always_inline)) void store_rows(int32_t* acc,
+                                                                      WordTileSums& t) {
+  each_row<Rows>(
+      t, [&](const RowSums& sums, int r) QDQ_AVX2_TARGET
+      __attribute__((always_inline)) { store_row(acc + r * kQConvBlock, sums); });
+}
+
 // Asks for the weight line kWeightPrefetchBytes past `w` into L2 while the
 // tile multiplies `w`'s. A tile streams its block's weights once per tile,
 // and at batch 1 a large layer's weights come from memory: ResNet-18's
@@ -113,7 +134,6 @@ template <int Rows, bool Low = false>
 inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_words(const TileRows& a,
                                                                             const int16_t* w,
                                                                             WordTileSums& t) {
-  static_assert(Rows >= 1 && Rows <= kWordTileRows);
   const int64_t stride = a.stride;
   const uint8_t* const end = a.segment[0] + 4 * a.quads;
   for (const uint8_t* at = a.segment[0]; at < end; at += 4, w += 2 * kQConvBlock) {
@@ -121,12 +141,10 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_words(cons
     const __m256i w_low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
     const __m256i w_high =
         Low ? w_low : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 16));
-    accumulate_pair<Low>(t.s0, at, w_low, w_high);
-    if constexpr (Rows > 1) accumulate_pair<Low>(t.s1, at + stride, w_low, w_high);
-    if constexpr (Rows > 2) accumulate_pair<Low>(t.s2, at + 2 * stride, w_low, w_high);
-    if constexpr (Rows > 3) accumulate_pair<Low>(t.s3, at + 3 * stride, w_low, w_high);
-    if constexpr (Rows > 4) accumulate_pair<Low>(t.s4, at + 4 * stride, w_low, w_high);
-    if constexpr (Rows > 5) accumulate_pair<Low>(t.s5, at + 5 * stride, w_low, w_high);
+    each_row<Rows>(
+        t, [&](RowSums & sums, int r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
+          accumulate_pair<Low>(sums, at + r * stride, w_low, w_high);
+        });
   }
 }
 
@@ -138,12 +156,7 @@ inline QDQ_AVX2_TARGET void tile_words(const TileRows& a, const int16_t* w, int3
   const RowSums none{zero, zero};
   WordTileSums t{none, none, none, none, none, none};
   accumulate_words<Rows, Low>(a, w, t);
-  store_row(acc, t.s0);
-  if constexpr (Rows > 1) store_row(acc + kQConvBlock, t.s1);
-  if constexpr (Rows > 2) store_row(acc + 2 * kQConvBlock, t.s2);
-  if constexpr (Rows > 3) store_row(acc + 3 * kQConvBlock, t.s3);
-  if constexpr (Rows > 4) store_row(acc + 4 * kQConvBlock, t.s4);
-  if constexpr (Rows > 5) store_row(acc + 5 * kQConvBlock, t.s5);
+  store_rows<Rows>(acc, t);
 }
 
 // tile_words for 1 to kWordTileRows rows, by rows less one (as
@@ -172,7 +185,6 @@ template <int Rows, bool Low = false>
 inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_bytes(const TileRows& a,
                                                                             const int8_t* w,
                                                                             WordTileSums& t) {
-  static_assert(Rows >= 1 && Rows <= kWordTileRows);
   const int64_t stride = a.stride;
   const __m256i ones = _mm256_set1_epi16(1);
   const uint8_t* const end = a.segment[0] + 4 * a.quads;
@@ -180,12 +192,10 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_bytes(cons
     const __m256i w_low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
     const __m256i w_high =
         Low ? w_low : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32));
-    accumulate_quad<Low>(t.s0, at, w_low, w_high, ones);
-    if constexpr (Rows > 1) accumulate_quad<Low>(t.s1, at + stride, w_low, w_high, ones);
-    if constexpr (Rows > 2) accumulate_quad<Low>(t.s2, at + 2 * stride, w_low, w_high, ones);
-    if constexpr (Rows > 3) accumulate_quad<Low>(t.s3, at + 3 * stride, w_low, w_high, ones);
-    if constexpr (Rows > 4) accumulate_quad<Low>(t.s4, at + 4 * stride, w_low, w_high, ones);
-    if constexpr (Rows > 5) accumulate_quad<Low>(t.s5, at + 5 * stride, w_low, w_high, ones);
+    each_row<Rows>(
+        t, [&](RowSums & sums, int r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
+          accumulate_quad<Low>(sums, at + r * stride, w_low, w_high, ones);
+        });
   }
 }
 
@@ -222,12 +232,7 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void add_corrections(const
                 sign));
     }
   };
-  row(t.s0, 0);
-  if constexpr (Rows > 1) row(t.s1, 1);
-  if constexpr (Rows > 2) row(t.s2, 2);
-  if constexpr (Rows > 3) row(t.s3, 3);
-  if constexpr (Rows > 4) row(t.s4, 4);
-  if constexpr (Rows > 5) row(t.s5, 5);
+  each_row<Rows>(t, row);
 }
 
 // A block's sums of the tile's rows, whole or split: `start` plus the
@@ -950,12 +955,7 @@ struct Avx2Ops : Avx2EpilogueOps {
     const __m256i zero = _mm256_setzero_si256();
     WordTileSums t;
     accumulate_rows<kWordTileRows, Low>(p, a, block, RowSums{zero, zero}, t);
-    store_row(acc, t.s0);
-    store_row(acc + kQConvBlock, t.s1);
-    store_row(acc + 2 * kQConvBlock, t.s2);
-    store_row(acc + 3 * kQConvBlock, t.s3);
-    store_row(acc + 4 * kQConvBlock, t.s4);
-    store_row(acc + 5 * kQConvBlock, t.s5);
+    store_rows<kWordTileRows>(acc, t);
   }
 
   // The GEMM tile and the epilogue in one: the sums start at the bias and
@@ -1016,16 +1016,11 @@ struct Avx2Ops : Avx2EpilogueOps {
     }
     // The integer epilogue (a float sum here always narrows: fused_tile).
     const Lanes8 lanes(p);
-    const auto row = [&](RowSums s, int64_t r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
-      store_requantized16(lanes, channel, s, residual ? residual + r * pitch : nullptr,
-                          out + r * pitch);
-    };
-    row(t.s0, 0);
-    if constexpr (Rows > 1) row(t.s1, 1);
-    if constexpr (Rows > 2) row(t.s2, 2);
-    if constexpr (Rows > 3) row(t.s3, 3);
-    if constexpr (Rows > 4) row(t.s4, 4);
-    if constexpr (Rows > 5) row(t.s5, 5);
+    each_row<Rows>(
+        t, [&](RowSums s, int64_t r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
+          store_requantized16(lanes, channel, s, residual ? residual + r * pitch : nullptr,
+                              out + r * pitch);
+        });
   }
 
   // Layers whose shape takes the Winograd form (QConvPacked::winograd): the
