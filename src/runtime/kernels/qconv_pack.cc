@@ -143,26 +143,11 @@ void store_pair_weights(QConvPacked& p) {
           p.pair_weights[static_cast<size_t>(((b * quads + q) * 2 + j / 2) * 2 * kQConvBlock +
                                              lane * 2 + j % 2)] =
               p.weights[static_cast<size_t>(((b * quads + q) * kQConvBlock + lane) * 4 + j)];
-  // Rows of narrow taps (a stem's 3 or 4 channels) split in 4-byte pieces,
-  // and their values spread wide: they stay 16-bit. So do layers of one or
-  // two blocks, whose tiles split a row for too few products (MobileNetV2's
-  // 24- and 32-channel projections ran 1.04-1.15x the 16-bit time split).
-  p.split_rows = p.tap_channels >= 16 && p.blocks >= 3;
-  p.split_center = static_cast<uint8_t>(std::clamp(p.a_zero + 128 - 64, 0, 128));
-  p.center_sums.assign(static_cast<size_t>(p.blocks * kQConvBlock), 0);
-  for (int64_t b = 0; b < p.blocks; ++b)
-    for (int64_t lane = 0; lane < kQConvBlock; ++lane) {
-      int64_t sum = 0;
-      for (int64_t i = 0; i < p.k_padded; ++i)
-        sum += p.weights[static_cast<size_t>((b * quads + i / 4) * 4 * kQConvBlock + lane * 4 +
-                                             i % 4)];
-      p.center_sums[static_cast<size_t>(b * kQConvBlock + lane)] =
-          wrapping((int64_t{p.split_center} - 128) * sum);
-    }
 }
 
-void store_flip_sums(QConvPacked& p) {
-  p.flip_sums.assign(static_cast<size_t>(p.blocks * kQConvBlock), 0);
+// factor * sum w per channel of the packed weights ([blocks * 16]), wrapping.
+std::vector<int32_t> scaled_weight_sums(const QConvPacked& p, int64_t factor) {
+  std::vector<int32_t> sums(static_cast<size_t>(p.blocks * kQConvBlock));
   const int64_t quads = p.k_padded / 4;
   for (int64_t b = 0; b < p.blocks; ++b)
     for (int64_t lane = 0; lane < kQConvBlock; ++lane) {
@@ -170,9 +155,24 @@ void store_flip_sums(QConvPacked& p) {
       for (int64_t q = 0; q < quads; ++q)
         for (int64_t j = 0; j < 4; ++j)
           sum += p.weights[static_cast<size_t>(((b * quads + q) * kQConvBlock + lane) * 4 + j)];
-      p.flip_sums[static_cast<size_t>(b * kQConvBlock + lane)] = wrapping(128 * sum);
+      sums[static_cast<size_t>(b * kQConvBlock + lane)] = wrapping(factor * sum);
     }
+  return sums;
 }
+
+// The AVX2 kernel's 8-bit rows (QConvPacked::split_rows). Rows of narrow
+// taps (a stem's 3 or 4 channels) split in 4-byte pieces, and their values
+// spread wide: they stay 16-bit. So do layers of one or two blocks, whose
+// tiles split a row for too few products (MobileNetV2's 24- and 32-channel
+// projections ran 1.04-1.15x the 16-bit time split).
+void store_split_constants(QConvPacked& p) {
+  p.split_rows = p.tap_channels >= 16 && p.blocks >= 3;
+  if (!p.split_rows) return;
+  p.split_center = static_cast<uint8_t>(std::clamp(p.a_zero + 128 - 64, 0, 128));
+  p.center_sums = scaled_weight_sums(p, int64_t{p.split_center} - 128);
+}
+
+void store_flip_sums(QConvPacked& p) { p.flip_sums = scaled_weight_sums(p, 128); }
 
 // One tap's channels into a gathered row. Inline 16-byte moves (SSE2, baseline
 // x86-64) where the channel count allows: a call to memcpy per tap costs more
@@ -520,8 +520,10 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
                         (!state->winograd_weights.empty() || qconv_winograd_fits(*state));
       if (state->winograd && state->winograd_weights.empty()) store_winograd_weights(*state);
       if (state->domain == ActivationDomain::kSigned && !state->winograd &&
-          state->pair_weights.empty())
+          state->pair_weights.empty()) {
         store_pair_weights(*state);
+        store_split_constants(*state);
+      }
     }
   }
   slot = state;

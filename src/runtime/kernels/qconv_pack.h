@@ -91,14 +91,15 @@ struct QConvPacked {
   // signed, not kept in plans): [block][k_padded / 2][16][2], lane c of a
   // pair holding channel 16 * block + c's weights of K 2j and 2j + 1.
   std::vector<int16_t> pair_weights;
-  // The AVX2 kernel's 8-bit rows (Avx2Ops::widen_rows), made with
-  // pair_weights: each activation u = a + 128 split as split_center + lo + e,
-  // lo = clamp(u - split_center, 0, 127) multiplied by the int8 `weights`
-  // with vpmaddubsw (a pair's two products of 127 by -128..127 cannot leave
-  // int16), e (nonzero for few activations) by pair_weights, and
-  // center_sums ([blocks * 16]: (split_center - 128) * sum w, wrapping) for
-  // the rest: sum a w = sum lo w + sum e w + (split_center - 128) sum w.
-  // The centre: 64 below the zero point, so that the values around it are lo.
+  // The AVX2 kernel's 8-bit rows (Avx2Ops::split_rows), set with
+  // pair_weights (store_split_constants): each activation u = a + 128 split
+  // as split_center + lo + e, lo = clamp(u - split_center, 0, 127), both
+  // multiplied by the int8 `weights` with vpmaddubsw (a pair's two products
+  // of 127 by -128..127 cannot leave int16; e, nonzero for few activations,
+  // alone in its pair), and center_sums ([blocks * 16]: (split_center - 128)
+  // * sum w, wrapping) for the rest: sum a w = sum lo w + sum e w +
+  // (split_center - 128) sum w. The centre: 64 below the zero point, so
+  // that the values around it are lo.
   bool split_rows = false;
   uint8_t split_center = 0;
   std::vector<int32_t> center_sums;
