@@ -323,32 +323,32 @@ struct Avx512VnniOps {
           sum(r.out_min, r.out_max, r.sum_zero) {}
     QDQ_AVX512_TARGET __m512i operator()(const BlockConstants& c, __m512i acc,
                                          const Q* residual) const {
-      const __m512 v = requantized(c, _mm512_add_epi32(acc, c.bias));
-      if (!residual) return conv.quantize(v);
-      // t - y_zero: the conv's requantized, clamped output less its zero point.
-      const __m512i t = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(v, conv.lo), conv.hi));
-      // QLinearAdd: (float(t - t_zero) * t_scale + float(r - r_zero) * r_scale) / sum_scale
-      return sum.quantize(
-          _mm512_div_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(t), conv_scale),
-                                      residual16(q, residual, c.mask)),
-                        sum_scale));
+      if (!residual) return conv.quantize(requantized(c, _mm512_add_epi32(acc, c.bias)));
+      return sum.quantize(sum_value(c, acc, residual));
     }
     // Without a residual, rounded only (qconv_narrow_bounds).
     QDQ_AVX512_TARGET __m512i rounded(const BlockConstants& c, __m512i acc) const {
       return _mm512_cvtps_epi32(requantized(c, _mm512_add_epi32(acc, c.bias)));
     }
     // With a residual, QLinearAdd's value rounded only, for the saturating
-    // narrow (QConvPacked::residual_narrow): t - y_zero rounded in float
-    // (vrndscaleps of the clamped value: the reference's float(t - y_zero)
-    // exactly, without the int32 round trip), the sum's clamp and zero
-    // point left to the packs.
+    // narrow (QConvPacked::residual_narrow): the sum's clamp and zero point
+    // left to the packs.
     QDQ_AVX512_TARGET __m512i rounded_sum(const BlockConstants& c, __m512i acc,
                                           const Q* residual) const {
+      return _mm512_cvtps_epi32(sum_value(c, acc, residual));
+    }
+    // QLinearAdd's value before its rounding: (float(t - y_zero) * conv_scale
+    // + float(r - r_zero) * r_scale) / sum_scale, t - y_zero the conv's
+    // requantized output clamped and rounded in float (vrndscaleps: an
+    // integer, the reference's float(t - y_zero) exactly, without an int32
+    // round trip).
+    QDQ_AVX512_TARGET __m512 sum_value(const BlockConstants& c, __m512i acc,
+                                       const Q* residual) const {
       const __m512 v = requantized(c, _mm512_add_epi32(acc, c.bias));
       const __m512 t = _mm512_roundscale_ps(_mm512_min_ps(_mm512_max_ps(v, conv.lo), conv.hi),
                                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-      return _mm512_cvtps_epi32(_mm512_div_ps(
-          _mm512_add_ps(_mm512_mul_ps(t, conv_scale), residual16(q, residual, c.mask)), sum_scale));
+      return _mm512_div_ps(
+          _mm512_add_ps(_mm512_mul_ps(t, conv_scale), residual16(q, residual, c.mask)), sum_scale);
     }
   };
 
@@ -502,30 +502,34 @@ struct Avx512VnniOps {
     // group of fewer blocks packs zeros in their place for the float sum
     // (MobileNetV2 QAT's 96- and 144-channel 1x1 layers, groups of 3 blocks:
     // 8-11 % faster); the integer epilogue's were 2-4 % slower so.
-    if (p.saturating_narrow && !residual && (Group == 4 || p.params.float_sum)) {
-      const SaturatingNarrow<Q> narrow(p.params.y_zero, p.narrow_min, p.narrow_max);
+    // Each row's blocks rounded by `rounded(b, r)`, narrowed by `narrow`.
+    const auto narrow_rows = [&](const SaturatingNarrow<Q>& narrow, const auto& rounded)
+        QDQ_AVX512_TARGET __attribute__((always_inline)) {
       for_rows<Sums::kRows>(tile.rows, [&](int r) QDQ_AVX512_TARGET {
         __m512i t[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
                         _mm512_setzero_si512()};
 #pragma GCC unroll 4
-        for (int b = 0; b < Group; ++b) t[b] = lanes.rounded(c[b], sums(r, b));
+        for (int b = 0; b < Group; ++b) t[b] = rounded(b, r);
         store_group<Group>(out + r * pitch, narrow(t), channels, store_mask);
       });
+    };
+    if (p.saturating_narrow && !residual && (Group == 4 || p.params.float_sum)) {
+      narrow_rows(
+          SaturatingNarrow<Q>(p.params.y_zero, p.narrow_min, p.narrow_max), [&](int b, int r)
+                                                                                QDQ_AVX512_TARGET
+          __attribute__((always_inline)) { return lanes.rounded(c[b], sums(r, b)); });
       return;
     }
     // The same with an 8-bit residual, QLinearAdd's clamps in the bytes.
     if constexpr (requires { lanes.rounded_sum(c[0], __m512i{}, residual); }) {
       if (residual && p.residual_narrow) {
         const QConvParams::Residual& sum = *p.params.residual;
-        const SaturatingNarrow<Q> narrow(sum.sum_zero, sum.out_min, sum.out_max);
-        for_rows<Sums::kRows>(tile.rows, [&](int r) QDQ_AVX512_TARGET {
-          __m512i t[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                          _mm512_setzero_si512()};
-#pragma GCC unroll 4
-          for (int b = 0; b < Group; ++b)
-            t[b] = lanes.rounded_sum(c[b], sums(r, b), residual + r * pitch + b * kQConvBlock);
-          store_group<Group>(out + r * pitch, narrow(t), channels, store_mask);
-        });
+        narrow_rows(
+            SaturatingNarrow<Q>(sum.sum_zero, sum.out_min, sum.out_max), [&](int b, int r)
+                                                                             QDQ_AVX512_TARGET
+            __attribute__((always_inline)) {
+              return lanes.rounded_sum(c[b], sums(r, b), residual + r * pitch + b * kQConvBlock);
+            });
         return;
       }
     }
