@@ -207,12 +207,18 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_bytes(cons
 // product, at most 128 * 128), and e's sign in both words, by which
 // vpmaddwd sums the products to int32.
 constexpr int kCorrectionInts = 3;
+// The remainders' layout after a split tile's bytes: kWordTileRows + 1 row
+// begins, then the entries.
+template <typename Int>
+inline Int* correction_entries(Int* begin) {
+  return begin + kWordTileRows + 1;
+}
 template <int Rows, bool Low = false>
 inline QDQ_AVX2_TARGET __attribute__((always_inline)) void add_corrections(const TileRows& a,
                                                                            const int8_t* w,
                                                                            WordTileSums& t) {
   const int32_t* const begin = a.corrections;
-  const int32_t* const entries = begin + kWordTileRows + 1;
+  const int32_t* const entries = correction_entries(begin);
   const auto row = [&](RowSums & sums, int r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
     for (const int32_t* e = entries + kCorrectionInts * begin[r];
          e < entries + kCorrectionInts * begin[r + 1]; e += kCorrectionInts) {
@@ -869,7 +875,7 @@ struct Avx2Ops : Avx2EpilogueOps {
   QDQ_AVX2_TARGET static bool split_rows(const QConvPacked& p, int rows, TileRows& a,
                                          uint8_t* bytes) {
     auto* const begin = reinterpret_cast<int32_t*>(bytes + rows * p.k_padded);
-    int32_t* const entries = begin + kWordTileRows + 1;
+    int32_t* const entries = correction_entries(begin);
     const int64_t capacity = rows * p.k_padded / 64;
     const uint32_t to_unsigned = a.flip ^ 0x80808080u;
     const int center = p.split_center;
