@@ -10,6 +10,7 @@
 // a padded row.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <limits>
 #include <random>
 
@@ -151,6 +152,27 @@ TEST_P(ConvFp32Kernel, WeightsThatAreNotConstantArePackedOnEveryRun) {
     auto got = opt->run(inputs);
     ASSERT_TRUE(want.is_ok() && got.is_ok());
     expect_close(want.value()[0], got.value()[0]);
+  }
+}
+
+// The AVX-512 tiles (strips of 32 columns, two zmm) sum each output's
+// products in the AVX2 tiles' order (strips of 16): the two levels' floats
+// are the same, bit for bit, fused clamp included, though their strips and
+// edges fall elsewhere.
+TEST(ConvFp32Levels, Avx512GivesAvx2sFloats) {
+  if (!isa_supported(Isa::kAvx512Vnni)) GTEST_SKIP() << "avx512vnni is not available";
+  Attributes clamp;
+  clamp.set("activation_min", -0.5f);
+  clamp.set("activation_max", 0.75f);
+  for (const ConvCase& c : cases()) {
+    SCOPED_TRACE("case " + std::to_string(&c - cases().data()));
+    const Tensor want = run_conv(c, "ai.qdq", clamp, Isa::kAvx2);
+    const Tensor got = run_conv(c, "ai.qdq", clamp, Isa::kAvx512Vnni);
+    ASSERT_EQ(want.shape(), got.shape());
+    for (int64_t i = 0; i < want.numel(); ++i)
+      ASSERT_EQ(std::bit_cast<uint32_t>(want.data<float>()[i]),
+                std::bit_cast<uint32_t>(got.data<float>()[i]))
+          << "element " << i;
   }
 }
 

@@ -11,9 +11,14 @@
 // (tests/runtime/kernels/conv_fp32_kernel_test.cc bounds it), as any two FP32
 // convolutions do.
 //
+// The multiplying tiles are a level's (conv.h): AVX2's here, 6 x 16; the
+// driver is shared.
+//
 // ISA code is compiled through target attributes, not per-file flags, so that
 // no AVX2 copy of a shared inline function is left for the linker to pick
 // for CPUs without AVX2.
+#include "runtime/kernels/avx2/conv.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -27,16 +32,17 @@
 #define QDQ_FP32_TARGET __attribute__((target("avx2,fma")))
 
 namespace qdq {
+namespace fp32conv {
 namespace {
 
-constexpr int kPanelRows = 6;          // output channels of a micro-tile
-constexpr int64_t kStripColumns = 16;  // output pixels of a micro-tile: two ymm
+constexpr int64_t kAvx2StripColumns = 16;  // output pixels of AVX2's micro-tile: two ymm
 // Depth a tile sums before its sums go back to memory: 16 KB of a strip's
 // windows and 6 KB of a panel's weights.
 constexpr int64_t kDepthBlock = 256;
 // A chunk's gathered windows, or its output sums (kShifted): at most this
 // many floats (128 KB, in L2).
 constexpr int64_t kChunkFloats = 32 * 1024;
+constexpr int64_t kLineFloats = 64 / sizeof(float);  // a cache line's
 
 // The weights of every group in panels of kPanelRows output channels, each
 // panel [depth][kPanelRows] (one broadcast a row and depth step), a group's
@@ -118,12 +124,13 @@ enum class WindowSource {
 struct WindowLayout {
   WindowSource source = WindowSource::kGathered;
   int64_t columns = 0;        // an image's: output pixels, or its padded rows' (kShifted)
+  int64_t strip = 0;          // a micro-tile's columns (Tiles::strip_columns)
   int64_t chunk_columns = 0;  // a work item's: whole strips
   int64_t padded_height = 0, padded_width = 0;  // kShifted
   std::vector<int64_t> rows;
 };
 
-void plan_windows(const ConvShape& s, int64_t depth, WindowLayout& l) {
+void plan_windows(const ConvShape& s, int64_t depth, int64_t strip, WindowLayout& l) {
   const SpatialGeometry& g = s.geometry;
   const int64_t mg = s.out_channels / s.group;
   l.source = reads_input_directly(g)                             ? WindowSource::kInput
@@ -135,9 +142,9 @@ void plan_windows(const ConvShape& s, int64_t depth, WindowLayout& l) {
   // kShifted: a chunk's output sums in a thread's buffer; otherwise its
   // gathered windows (kInput: the same share of the input read).
   const int64_t per_column = l.source == WindowSource::kShifted ? mg : depth;
-  const int64_t strips = (l.columns + kStripColumns - 1) / kStripColumns;
-  l.chunk_columns =
-      std::clamp<int64_t>(kChunkFloats / (per_column * kStripColumns), 1, strips) * kStripColumns;
+  l.strip = strip;
+  const int64_t strips = (l.columns + strip - 1) / strip;
+  l.chunk_columns = std::clamp<int64_t>(kChunkFloats / (per_column * strip), 1, strips) * strip;
   l.rows.resize(static_cast<size_t>(depth));
   // Row k = (c, k0, k1, k2) in the weights' order; nested loops, not
   // divisions: this runs for every layer on every run.
@@ -223,31 +230,6 @@ QDQ_FP32_TARGET void gather_windows(const ConvShape& s, const float* x, int64_t 
   }
 }
 
-// What each output gets after its sum: ai.qdq.Conv's input 3 (laid out as
-// the output, `residual` at the output in hand; nullptr without one) added,
-// then the clamp.
-struct Epilogue {
-  ConvActivation activation;
-  bool bounded;
-  const float* residual;
-  // The same for the output `offset` elements further on.
-  Epilogue at(int64_t offset) const {
-    return {activation, bounded, residual ? residual + offset : nullptr};
-  }
-};
-
-// Where a micro-tile's sums go, and what it does before and after its block
-// of depth: the first block starts from the bias, later ones from the sums
-// stored, the last one applies the epilogue.
-struct TileTarget {
-  float* out;
-  int64_t pitch;      // between output channels
-  int rows;           // output channels of the panel that exist
-  int columns;        // output pixels of the strip, up to 16
-  const float* bias;  // the panel's first channel's, or nullptr
-  bool first, last;
-};
-
 // ConvActivation::apply's ternaries, 8 lanes: vmaxps(a, b) is a > b ? a : b.
 QDQ_FP32_TARGET inline __m256 clamp8(__m256 v, const ConvActivation& activation) {
   const __m256 lo = _mm256_set1_ps(activation.lo), hi = _mm256_set1_ps(activation.hi);
@@ -275,10 +257,9 @@ QDQ_FP32_TARGET __m256 load8(const float* p, __m256i mask) {
   return Full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
 }
 
-// out[r][j] (+)= sum over the block's depth of a[k][r] * b[rows[k] + j]:
-// rows of the panel, columns of the strip. Full: 16 columns, else masked
-// loads and stores (AMD's masked stores are slow: edge strips only). The
-// last block applies `e`, its residual at t.out's offsets.
+// Tiles::full and Tiles::edge on AVX2: 16 columns, two ymm a row, twelve
+// sums in registers. Not Full: masked loads and stores (AMD's masked stores
+// are slow: edge strips only).
 template <bool Full>
 QDQ_FP32_TARGET void micro_tile(const float* a, const float* b, const int64_t* rows, int64_t depth,
                                 const TileTarget& t, const Epilogue& e) {
@@ -345,26 +326,25 @@ QDQ_FP32_TARGET void pad_plane(const SpatialGeometry& g, const WindowLayout& l, 
 
 // Floats a strip and the widest tap read past a padded plane (they only feed
 // dropped columns): zeros after the last one.
-int64_t plane_slack(const SpatialGeometry& g) {
-  return kStripColumns + (g.kernel[2] - 1) * g.dilation[2];
+int64_t plane_slack(const SpatialGeometry& g, const WindowLayout& l) {
+  return l.strip + (g.kernel[2] - 1) * g.dilation[2];
 }
 
 // Every image's input planes with their padding, and the slack after them.
 void pad_input(const ConvShape& s, const WindowLayout& l, const float* x, std::vector<float>& out) {
   const SpatialGeometry& g = s.geometry;
   const int64_t planes = s.batch * s.in_channels, plane = l.padded_height * l.padded_width;
-  out.resize(static_cast<size_t>(planes * plane + plane_slack(g)));
-  std::fill(out.end() - plane_slack(g), out.end(), 0.0f);
+  out.resize(static_cast<size_t>(planes * plane + plane_slack(g, l)));
+  std::fill(out.end() - plane_slack(g, l), out.end(), 0.0f);
   // A fork costs more than copying a batch-1 layer's few planes.
   parallel_for(planes, planes * plane > 64 * 1024,
                [&](int64_t i) { pad_plane(g, l, x + i * g.in_size(), out.data() + i * plane); });
 }
 
-// 16 sums of a depthwise channel from `at` on: every tap's weight times the
-// 16 floats its offset further on, on top of `start`.
-QDQ_FP32_TARGET inline void depthwise_strip(const float* at, const int64_t* offsets, int64_t taps,
-                                            const float* w, __m256 start, float* sums) {
-  __m256 acc0 = start, acc1 = start;
+// Tiles::depthwise_strip on AVX2: 16 sums, two ymm.
+QDQ_FP32_TARGET void depthwise_strip(const float* at, const int64_t* offsets, int64_t taps,
+                                     const float* w, float start, float* sums) {
+  __m256 acc0 = _mm256_set1_ps(start), acc1 = acc0;
   for (int64_t t = 0; t < taps; ++t) {
     const __m256 wv = _mm256_broadcast_ss(w + t);
     acc0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(at + offsets[t]), acc0);
@@ -382,9 +362,9 @@ QDQ_FP32_TARGET inline void depthwise_strip(const float* at, const int64_t* offs
 // dropped); strided, over each output row's source row at stride 1, every
 // stride-th kept, each with the epilogue. A direct loop, tap by tap over the output rows, spent
 // most of MobileNetV2's FP32 time re-reading and re-writing them.
-QDQ_FP32_TARGET void depthwise_padded(const ConvShape& s, const WindowLayout& l, const float* x,
-                                      const float* w, const float* bias, const Epilogue& e,
-                                      float* y) {
+QDQ_FP32_TARGET void depthwise_padded(const Tiles& tiles, const ConvShape& s, const WindowLayout& l,
+                                      const float* x, const float* w, const float* bias,
+                                      const Epilogue& e, float* y) {
   enum class BufferUse { kPlane, kSums, kOffsets };
   const SpatialGeometry& g = s.geometry;
   const int64_t taps = g.kernel_size(), plane = l.padded_height * l.padded_width;
@@ -399,18 +379,17 @@ QDQ_FP32_TARGET void depthwise_padded(const ConvShape& s, const WindowLayout& l,
   parallel_for(planes, planes > 1, [&](int64_t i) QDQ_FP32_TARGET {
     const int64_t c = i % s.out_channels;
     float* padded =
-        thread_buffer<float, BufferUse::kPlane>(static_cast<size_t>(plane + plane_slack(g)));
+        thread_buffer<float, BufferUse::kPlane>(static_cast<size_t>(plane + plane_slack(g, l)));
     pad_plane(g, l, x + i * g.in_size(), padded);
-    copy_run(nullptr, plane_slack(g), padded + plane);
-    float* sums =
-        thread_buffer<float, BufferUse::kSums>(static_cast<size_t>(columns + kStripColumns));
+    copy_run(nullptr, plane_slack(g, l), padded + plane);
+    float* sums = thread_buffer<float, BufferUse::kSums>(static_cast<size_t>(columns + l.strip));
     const float* wc = w + c * taps;
-    const __m256 start = _mm256_set1_ps(bias ? bias[c] : 0.0f);
+    const float start = bias ? bias[c] : 0.0f;
     float* out = y + i * g.out_size();
     const Epilogue plane_epilogue = e.at(i * g.out_size());
     if (stride1) {
-      for (int64_t p = 0; p < columns; p += kStripColumns)
-        depthwise_strip(padded + p, offsets, taps, wc, start, sums + p);
+      for (int64_t p = 0; p < columns; p += l.strip)
+        tiles.depthwise_strip(padded + p, offsets, taps, wc, start, sums + p);
       for (int64_t oh = 0; oh < g.out[1]; ++oh)
         finish_run(sums + oh * l.padded_width, g.out[2], plane_epilogue.at(oh * g.out[2]),
                    out + oh * g.out[2]);
@@ -418,8 +397,8 @@ QDQ_FP32_TARGET void depthwise_padded(const ConvShape& s, const WindowLayout& l,
     }
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
       const float* row = padded + oh * g.stride[1] * l.padded_width;
-      for (int64_t p = 0; p < columns; p += kStripColumns)
-        depthwise_strip(row + p, offsets, taps, wc, start, sums + p);
+      for (int64_t p = 0; p < columns; p += l.strip)
+        tiles.depthwise_strip(row + p, offsets, taps, wc, start, sums + p);
       for (int64_t ow = 0; ow < g.out[2]; ++ow) {
         const int64_t at = oh * g.out[2] + ow;
         const float* residual = plane_epilogue.residual;
@@ -439,29 +418,26 @@ struct ConvPart {
 // A part's tiles, depth block by depth block, into `out` (channels `pitch`
 // apart, the part's first panel's first, its first column's first), the
 // epilogue's residual at the same offsets.
-QDQ_FP32_TARGET void multiply_part(const PackedWeights& w, const float* panels,
-                                   const float* windows, const int64_t* rows, int64_t mg,
-                                   const float* bias, const ConvPart& part, float* out,
-                                   int64_t pitch, const Epilogue& e) {
+void multiply_part(const Tiles& tiles, const PackedWeights& w, const float* panels,
+                   const float* windows, const int64_t* rows, int64_t mg, const float* bias,
+                   const ConvPart& part, float* out, int64_t pitch, const Epilogue& e) {
   const int64_t width = part.c1 - part.c0;
   for (int64_t k0 = 0; k0 < w.depth; k0 += kDepthBlock) {
     const int64_t depth = std::min(kDepthBlock, w.depth - k0);
-    for (int64_t j = 0; j < width; j += kStripColumns) {
+    for (int64_t j = 0; j < width; j += tiles.strip_columns) {
       for (int64_t q = part.q0; q < part.q1; ++q) {
         const int64_t m0 = q * kPanelRows;
         const int64_t at = (m0 - part.q0 * kPanelRows) * pitch + j;
         const TileTarget t{out + at,
                            pitch,
                            static_cast<int>(std::min<int64_t>(kPanelRows, mg - m0)),
-                           static_cast<int>(std::min(kStripColumns, width - j)),
+                           static_cast<int>(std::min(tiles.strip_columns, width - j)),
                            bias ? bias + m0 : nullptr,
                            k0 == 0,
                            k0 + depth == w.depth};
         const float* a = panels + (q * w.depth + k0) * kPanelRows;
-        if (t.columns == kStripColumns)
-          micro_tile<true>(a, windows + j, rows + k0, depth, t, e.at(at));
-        else
-          micro_tile<false>(a, windows + j, rows + k0, depth, t, e.at(at));
+        (t.columns == tiles.strip_columns ? tiles.full : tiles.edge)(a, windows + j, rows + k0,
+                                                                     depth, t, e.at(at));
       }
     }
   }
@@ -471,33 +447,32 @@ QDQ_FP32_TARGET void multiply_part(const PackedWeights& w, const float* panels,
 // group's first output channel): the windows read in place, from the padded
 // input, or gathered; kShifted's sums go to a thread's buffer, whole strips,
 // and the output's columns come out of it through the epilogue.
-void convolve_part(const ConvShape& s, const PackedWeights& w, const WindowLayout& l,
-                   const float* panels, const float* x, const float* bias, float* y,
-                   const ConvPart& part, const Epilogue& e) {
+void convolve_part(const Tiles& tiles, const ConvShape& s, const PackedWeights& w,
+                   const WindowLayout& l, const float* panels, const float* x, const float* bias,
+                   float* y, const ConvPart& part, const Epilogue& e) {
   enum class BufferUse { kWindows, kSums };
   const SpatialGeometry& g = s.geometry;
   const int64_t mg = s.out_channels / s.group, pixels = g.out_size();
   const int64_t at = part.q0 * kPanelRows * pixels + part.c0;  // the part's first output
   if (l.source == WindowSource::kInput)
-    return multiply_part(w, panels, x + part.c0, l.rows.data(), mg, bias, part, y + at, pixels,
-                         e.at(at));
+    return multiply_part(tiles, w, panels, x + part.c0, l.rows.data(), mg, bias, part, y + at,
+                         pixels, e.at(at));
   if (l.source == WindowSource::kGathered) {
     float* windows = thread_buffer<float, BufferUse::kWindows>(
-        static_cast<size_t>(w.depth * l.chunk_columns + kStripColumns));
+        static_cast<size_t>(w.depth * l.chunk_columns + kLineFloats));
     // From a 64-byte boundary on: no load of a strip's row splits a cache line.
-    windows += (-reinterpret_cast<uintptr_t>(windows) / sizeof(float)) % kStripColumns;
+    windows += (-reinterpret_cast<uintptr_t>(windows) / sizeof(float)) % kLineFloats;
     gather_windows(s, x, part.c0, part.c1, l.chunk_columns, windows);
-    return multiply_part(w, panels, windows, l.rows.data(), mg, bias, part, y + at, pixels,
+    return multiply_part(tiles, w, panels, windows, l.rows.data(), mg, bias, part, y + at, pixels,
                          e.at(at));
   }
   const int64_t first = part.q0 * kPanelRows, last = std::min(mg, part.q1 * kPanelRows);
   float* sums = thread_buffer<float, BufferUse::kSums>(
       static_cast<size_t>((part.q1 - part.q0) * kPanelRows * l.chunk_columns));
   const ConvPart whole_strips{
-      part.c0, part.c0 + (part.c1 - part.c0 + kStripColumns - 1) / kStripColumns * kStripColumns,
-      part.q0, part.q1};
+      part.c0, part.c0 + (part.c1 - part.c0 + l.strip - 1) / l.strip * l.strip, part.q0, part.q1};
   const Epilogue none{e.activation, false, nullptr};
-  multiply_part(w, panels, x + part.c0, l.rows.data(), mg, bias, whole_strips, sums,
+  multiply_part(tiles, w, panels, x + part.c0, l.rows.data(), mg, bias, whole_strips, sums,
                 l.chunk_columns, none);
   // Column c is output pixel (c / padded_width, c % padded_width) where
   // c % padded_width < the output's width.
@@ -520,18 +495,18 @@ void convolve_part(const ConvShape& s, const PackedWeights& w, const WindowLayou
 // chunks would not keep every thread busy twice over (batch 1); where even
 // single strips would not, the panels split too, each part reading (or
 // gathering) its chunk itself.
-void convolve(const ConvShape& s, const PackedWeights& w, const WindowLayout& l, const float* x,
-              const float* bias, float* y, const Epilogue& e) {
+void convolve(const Tiles& tiles, const ConvShape& s, const PackedWeights& w, const WindowLayout& l,
+              const float* x, const float* bias, float* y, const Epilogue& e) {
   const SpatialGeometry& g = s.geometry;
   const int64_t cg = s.in_channels / s.group, mg = s.out_channels / s.group;
   const int64_t image_in = l.source == WindowSource::kShifted
                                ? l.padded_height * l.padded_width * cg
                                : g.in_size() * cg;  // a group's
   const int64_t threads = team_threads(), images = s.batch * s.group;
-  const int64_t strips = (l.columns + kStripColumns - 1) / kStripColumns;
+  const int64_t strips = (l.columns + l.strip - 1) / l.strip;
   const int64_t wanted = std::max((l.columns + l.chunk_columns - 1) / l.chunk_columns,
                                   std::min(strips, (2 * threads + images - 1) / images));
-  const int64_t chunk_columns = (strips + wanted - 1) / wanted * kStripColumns;
+  const int64_t chunk_columns = (strips + wanted - 1) / wanted * l.strip;
   const int64_t chunks = (l.columns + chunk_columns - 1) / chunk_columns;
   const int64_t units = images * chunks;
   const int64_t panel_parts =
@@ -544,7 +519,7 @@ void convolve(const ConvShape& s, const PackedWeights& w, const WindowLayout& l,
                         w.panels_per_group * (pp + 1) / panel_parts};
     if (part.q0 == part.q1) return;
     const int64_t out = (n * s.group + grp) * mg * g.out_size();
-    convolve_part(s, w, l, w.panels.data() + grp * w.panels_per_group * w.depth * kPanelRows,
+    convolve_part(tiles, s, w, l, w.panels.data() + grp * w.panels_per_group * w.depth * kPanelRows,
                   x + (n * s.group + grp) * image_in, bias ? bias + grp * mg : nullptr, y + out,
                   part, e.at(out));
   });
@@ -590,7 +565,7 @@ QDQ_FP32_TARGET void depthwise_planes(const ConvShape& s, const float* x, const 
 
 }  // namespace
 
-void conv_fp32_avx2(OpContext& ctx) {
+void run(OpContext& ctx, const Tiles& tiles) {
   const Tensor& x = ctx.input(0);
   const Tensor& w = ctx.input(1);
   const Tensor* bias = ctx.optional_input(2);
@@ -609,10 +584,11 @@ void conv_fp32_avx2(OpContext& ctx) {
   // (the kernel runs on the executor's thread, one layer at a time).
   thread_local WindowLayout layout;
   thread_local std::vector<float> padded;
-  plan_windows(s, s.in_channels / s.group * s.geometry.kernel_size(), layout);
+  plan_windows(s, s.in_channels / s.group * s.geometry.kernel_size(), tiles.strip_columns, layout);
   if (s.group == s.in_channels && s.group == s.out_channels) {
     if (planar(s.geometry)) {
-      depthwise_padded(s, layout, x.data<float>(), w.data<float>(), b, epilogue, y.data<float>());
+      depthwise_padded(tiles, s, layout, x.data<float>(), w.data<float>(), b, epilogue,
+                       y.data<float>());
     } else {
       depthwise_planes(s, x.data<float>(), w.data<float>(), b, y.data<float>());
       finish_run(y.data<float>(), y.numel(), epilogue, y.data<float>());
@@ -626,7 +602,15 @@ void conv_fp32_avx2(OpContext& ctx) {
   }
   thread_local PackedWeights local;
   const PackedWeights& packed = packed_weights(ctx, s, w, local);
-  convolve(s, packed, layout, windows, b, y.data<float>(), epilogue);
+  convolve(tiles, s, packed, layout, windows, b, y.data<float>(), epilogue);
+}
+
+}  // namespace fp32conv
+
+void conv_fp32_avx2(OpContext& ctx) {
+  static const fp32conv::Tiles tiles{fp32conv::kAvx2StripColumns, fp32conv::micro_tile<true>,
+                                     fp32conv::micro_tile<false>, fp32conv::depthwise_strip};
+  fp32conv::run(ctx, tiles);
 }
 
 }  // namespace qdq

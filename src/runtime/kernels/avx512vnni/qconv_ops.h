@@ -19,17 +19,9 @@
 // carries the attribute itself.
 #pragma once
 
-// GCC 12's AVX-512 headers fill unused lanes from _mm512_undefined_*(), which
-// its own -Wuninitialized flags at every call (a known false positive);
-// clang has no -Wmaybe-uninitialized and would warn about the pragma.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-
 #include <type_traits>
 
+#include "runtime/kernels/avx512vnni/intrinsics.h"
 #include "runtime/kernels/qconv_driver.h"
 
 #define QDQ_AVX512_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
