@@ -341,17 +341,19 @@ void pad_input(const ConvShape& s, const WindowLayout& l, const float* x, std::v
                [&](int64_t i) { pad_plane(g, l, x + i * g.in_size(), out.data() + i * plane); });
 }
 
-// Tiles::depthwise_strip on AVX2: 16 sums, two ymm.
-QDQ_FP32_TARGET void depthwise_strip(const float* at, const int64_t* offsets, int64_t taps,
-                                     const float* w, float start, float* sums) {
-  __m256 acc0 = _mm256_set1_ps(start), acc1 = acc0;
-  for (int64_t t = 0; t < taps; ++t) {
-    const __m256 wv = _mm256_broadcast_ss(w + t);
-    acc0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(at + offsets[t]), acc0);
-    acc1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(at + offsets[t] + 8), acc1);
+// Tiles::depthwise_sums on AVX2: strips of 16, two ymm.
+QDQ_FP32_TARGET void depthwise_sums(const float* at, int64_t columns, const int64_t* offsets,
+                                    int64_t taps, const float* w, float start, float* sums) {
+  for (int64_t p = 0; p < columns; p += kAvx2StripColumns) {
+    __m256 acc0 = _mm256_set1_ps(start), acc1 = acc0;
+    for (int64_t t = 0; t < taps; ++t) {
+      const __m256 wv = _mm256_broadcast_ss(w + t);
+      acc0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(at + p + offsets[t]), acc0);
+      acc1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(at + p + offsets[t] + 8), acc1);
+    }
+    _mm256_storeu_ps(sums + p, acc0);
+    _mm256_storeu_ps(sums + p + 8, acc1);
   }
-  _mm256_storeu_ps(sums, acc0);
-  _mm256_storeu_ps(sums + 8, acc1);
 }
 
 // A depthwise conv (one input and one output channel per group) over 1-D or
@@ -388,8 +390,7 @@ QDQ_FP32_TARGET void depthwise_padded(const Tiles& tiles, const ConvShape& s, co
     float* out = y + i * g.out_size();
     const Epilogue plane_epilogue = e.at(i * g.out_size());
     if (stride1) {
-      for (int64_t p = 0; p < columns; p += l.strip)
-        tiles.depthwise_strip(padded + p, offsets, taps, wc, start, sums + p);
+      tiles.depthwise_sums(padded, columns, offsets, taps, wc, start, sums);
       for (int64_t oh = 0; oh < g.out[1]; ++oh)
         finish_run(sums + oh * l.padded_width, g.out[2], plane_epilogue.at(oh * g.out[2]),
                    out + oh * g.out[2]);
@@ -397,8 +398,7 @@ QDQ_FP32_TARGET void depthwise_padded(const Tiles& tiles, const ConvShape& s, co
     }
     for (int64_t oh = 0; oh < g.out[1]; ++oh) {
       const float* row = padded + oh * g.stride[1] * l.padded_width;
-      for (int64_t p = 0; p < columns; p += l.strip)
-        tiles.depthwise_strip(row + p, offsets, taps, wc, start, sums + p);
+      tiles.depthwise_sums(row, columns, offsets, taps, wc, start, sums);
       for (int64_t ow = 0; ow < g.out[2]; ++ow) {
         const int64_t at = oh * g.out[2] + ow;
         const float* residual = plane_epilogue.residual;
@@ -609,7 +609,7 @@ void run(OpContext& ctx, const Tiles& tiles) {
 
 void conv_fp32_avx2(OpContext& ctx) {
   static const fp32conv::Tiles tiles{fp32conv::kAvx2StripColumns, fp32conv::micro_tile<true>,
-                                     fp32conv::micro_tile<false>, fp32conv::depthwise_strip};
+                                     fp32conv::micro_tile<false>, fp32conv::depthwise_sums};
   fp32conv::run(ctx, tiles);
 }
 

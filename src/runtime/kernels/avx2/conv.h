@@ -52,10 +52,11 @@ struct Tiles {
   using MicroTile = void (*)(const float* a, const float* b, const int64_t* rows, int64_t depth,
                              const TileTarget& t, const Epilogue& e);
   MicroTile full, edge;
-  // strip_columns sums of a depthwise channel from `at` on: `start` plus
-  // every tap's weight w[t] times the floats offsets[t] further on.
-  void (*depthwise_strip)(const float* at, const int64_t* offsets, int64_t taps, const float* w,
-                          float start, float* sums);
+  // Sums of a depthwise channel for `columns` columns from `at` on, in whole
+  // strips of strip_columns: `start` plus every tap's weight w[t] times the
+  // floats offsets[t] further on.
+  void (*depthwise_sums)(const float* at, int64_t columns, const int64_t* offsets, int64_t taps,
+                         const float* w, float start, float* sums);
 };
 
 // Conv and ai.qdq.Conv (conv.cc) with `tiles`.

@@ -88,16 +88,18 @@ QDQ_FP32_AVX512_TARGET void micro_tile(const float* a, const float* b, const int
   }
 }
 
-QDQ_FP32_AVX512_TARGET void depthwise_strip(const float* at, const int64_t* offsets, int64_t taps,
-                                            const float* w, float start, float* sums) {
-  __m512 acc0 = _mm512_set1_ps(start), acc1 = acc0;
-  for (int64_t t = 0; t < taps; ++t) {
-    const __m512 wv = _mm512_set1_ps(w[t]);
-    acc0 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(at + offsets[t]), acc0);
-    acc1 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(at + offsets[t] + 16), acc1);
+QDQ_FP32_AVX512_TARGET void depthwise_sums(const float* at, int64_t columns, const int64_t* offsets,
+                                           int64_t taps, const float* w, float start, float* sums) {
+  for (int64_t p = 0; p < columns; p += kAvx512StripColumns) {
+    __m512 acc0 = _mm512_set1_ps(start), acc1 = acc0;
+    for (int64_t t = 0; t < taps; ++t) {
+      const __m512 wv = _mm512_set1_ps(w[t]);
+      acc0 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(at + p + offsets[t]), acc0);
+      acc1 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(at + p + offsets[t] + 16), acc1);
+    }
+    _mm512_storeu_ps(sums + p, acc0);
+    _mm512_storeu_ps(sums + p + 16, acc1);
   }
-  _mm512_storeu_ps(sums, acc0);
-  _mm512_storeu_ps(sums + 16, acc1);
 }
 
 }  // namespace
@@ -105,7 +107,7 @@ QDQ_FP32_AVX512_TARGET void depthwise_strip(const float* at, const int64_t* offs
 
 void conv_fp32_avx512(OpContext& ctx) {
   static const fp32conv::Tiles tiles{fp32conv::kAvx512StripColumns, fp32conv::micro_tile<true>,
-                                     fp32conv::micro_tile<false>, fp32conv::depthwise_strip};
+                                     fp32conv::micro_tile<false>, fp32conv::depthwise_sums};
   fp32conv::run(ctx, tiles);
 }
 
