@@ -24,48 +24,42 @@ QDQ_FP32_AVX512_TARGET inline __m512 clamp16(__m512 v, const ConvActivation& act
   return _mm512_min_ps(hi, v);
 }
 
-// The lanes of the strip's two halves that exist: all for a full strip.
-struct HalfMasks {
-  __mmask16 low, high;
-};
-
-QDQ_FP32_AVX512_TARGET inline HalfMasks half_masks(int columns) {
-  const auto lanes = [](int n) {
-    return static_cast<__mmask16>(n >= 16 ? 0xffff : n <= 0 ? 0 : (1u << n) - 1);
-  };
-  return {lanes(columns), lanes(columns - 16)};
-}
-
 template <bool Full>
 QDQ_FP32_AVX512_TARGET inline __m512 load16(const float* p, __mmask16 mask) {
   return Full ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mask, p);
 }
 
-template <bool Full>
-QDQ_FP32_AVX512_TARGET void micro_tile(const float* a, const float* b, const int64_t* rows,
-                                       int64_t depth, const TileTarget& t, const Epilogue& e) {
-  const HalfMasks mask = half_masks(t.columns);
-  __m512 acc[kPanelRows][2];
-#pragma GCC unroll 6
-  for (int r = 0; r < kPanelRows; ++r) {
-    if (r >= t.rows) {
-      acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    } else if (t.first) {
-      acc[r][0] = acc[r][1] = t.bias ? _mm512_set1_ps(t.bias[r]) : _mm512_setzero_ps();
-    } else {
-      acc[r][0] = load16<Full>(t.out + r * t.pitch, mask.low);
-      acc[r][1] = load16<Full>(t.out + r * t.pitch + 16, mask.high);
-    }
+// The first `columns` of a strip's 16 * Vectors (all of them where Full),
+// `Vectors` zmm a row. One zmm where a strip holds at most 16 columns: the
+// GEMM runs per image, so a 4x4 map's 1x1 conv has 16 columns at any batch,
+// half of two zmm.
+template <int Vectors, bool Full>
+QDQ_FP32_AVX512_TARGET void tile(const float* a, const float* b, const int64_t* rows, int64_t depth,
+                                 const TileTarget& t, const Epilogue& e) {
+  __mmask16 mask[Vectors];
+  for (int v = 0; v < Vectors; ++v) {
+    const int n = t.columns - 16 * v;
+    mask[v] = static_cast<__mmask16>(n >= 16 ? 0xffff : n <= 0 ? 0 : (1u << n) - 1);
   }
+  __m512 acc[kPanelRows][Vectors];
+#pragma GCC unroll 6
+  for (int r = 0; r < kPanelRows; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < Vectors; ++v)
+      acc[r][v] = r >= t.rows ? _mm512_setzero_ps()
+                  : t.first   ? (t.bias ? _mm512_set1_ps(t.bias[r]) : _mm512_setzero_ps())
+                              : load16<Full>(t.out + r * t.pitch + 16 * v, mask[v]);
 #pragma GCC unroll 2
   for (int64_t k = 0; k < depth; ++k, a += kPanelRows) {
     const float* row = b + rows[k];
-    const __m512 b0 = load16<Full>(row, mask.low), b1 = load16<Full>(row + 16, mask.high);
+    __m512 bv[Vectors];
+#pragma GCC unroll 2
+    for (int v = 0; v < Vectors; ++v) bv[v] = load16<Full>(row + 16 * v, mask[v]);
 #pragma GCC unroll 6
     for (int r = 0; r < kPanelRows; ++r) {
       const __m512 av = _mm512_set1_ps(a[r]);
-      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+#pragma GCC unroll 2
+      for (int v = 0; v < Vectors; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
     }
   }
   const bool clamp = t.last && e.bounded;
@@ -74,18 +68,26 @@ QDQ_FP32_AVX512_TARGET void micro_tile(const float* a, const float* b, const int
   for (int r = 0; r < kPanelRows; ++r) {
     if (r >= t.rows) break;
 #pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
-      const __mmask16 half = h == 0 ? mask.low : mask.high;
-      __m512 v = acc[r][h];
-      if (residual) v = _mm512_add_ps(v, load16<Full>(residual + r * t.pitch + 16 * h, half));
-      if (clamp) v = clamp16(v, e.activation);
-      float* out = t.out + r * t.pitch + 16 * h;
+    for (int v = 0; v < Vectors; ++v) {
+      __m512 sum = acc[r][v];
+      if (residual)
+        sum = _mm512_add_ps(sum, load16<Full>(residual + r * t.pitch + 16 * v, mask[v]));
+      if (clamp) sum = clamp16(sum, e.activation);
+      float* out = t.out + r * t.pitch + 16 * v;
       if (Full)
-        _mm512_storeu_ps(out, v);
+        _mm512_storeu_ps(out, sum);
       else
-        _mm512_mask_storeu_ps(out, half, v);
+        _mm512_mask_storeu_ps(out, mask[v], sum);
     }
   }
+}
+
+// Tiles::edge: a strip of fewer than 32 columns, in one zmm where it fits.
+QDQ_FP32_AVX512_TARGET void edge_tile(const float* a, const float* b, const int64_t* rows,
+                                      int64_t depth, const TileTarget& t, const Epilogue& e) {
+  if (t.columns == 16) return tile<1, true>(a, b, rows, depth, t, e);
+  if (t.columns < 16) return tile<1, false>(a, b, rows, depth, t, e);
+  tile<2, false>(a, b, rows, depth, t, e);
 }
 
 QDQ_FP32_AVX512_TARGET void depthwise_sums(const float* at, int64_t columns, const int64_t* offsets,
@@ -106,8 +108,8 @@ QDQ_FP32_AVX512_TARGET void depthwise_sums(const float* at, int64_t columns, con
 }  // namespace fp32conv
 
 void conv_fp32_avx512(OpContext& ctx) {
-  static const fp32conv::Tiles tiles{fp32conv::kAvx512StripColumns, fp32conv::micro_tile<true>,
-                                     fp32conv::micro_tile<false>, fp32conv::depthwise_sums};
+  static const fp32conv::Tiles tiles{fp32conv::kAvx512StripColumns, fp32conv::tile<2, true>,
+                                     fp32conv::edge_tile, fp32conv::depthwise_sums};
   fp32conv::run(ctx, tiles);
 }
 
