@@ -68,6 +68,10 @@ const std::vector<ConvCase>& cases() {
       // Rows of 3 and 6 floats, padding runs of 3 and 5: every short copy.
       {{1, 4, 5, 3}, {5, 4, 3, 3}, {1, 1}, {3, 3, 3, 5}, {1, 1}},
       {{1, 6, 4, 6}, {6, 1, 3, 3}, {1, 1}, {2, 1, 0, 3}, {1, 1}, 6},  // depthwise, the same
+      // Depthwise strided: MobileNetV2's stride 2 over rows of 33, and a
+      // stride of (1, 3).
+      {{1, 8, 20, 33}, {8, 1, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 8},
+      {{1, 4, 7, 20}, {4, 1, 3, 3}, {1, 3}, {1, 0, 1, 2}, {1, 1}, 4},
   };
   return c;
 }
