@@ -356,14 +356,36 @@ QDQ_FP32_TARGET void depthwise_sums(const float* at, int64_t columns, const int6
   }
 }
 
+// The first n of sums[0], sums[stride], sums[2 * stride], ... into
+// sums[0 .. n): a strided depthwise row's outputs out of its stride-1 sums.
+// Stride 2 (MobileNetV2's) by shuffles, eight at a time.
+QDQ_FP32_TARGET void compact_strided(float* sums, int64_t n, int64_t stride) {
+  int64_t i = 0;
+  if (stride == 2)
+    for (; i + 8 <= n; i += 8) {
+      const __m256 a = _mm256_loadu_ps(sums + 2 * i), b = _mm256_loadu_ps(sums + 2 * i + 8);
+      // Within 128-bit lanes a0 a2 b0 b2 | a4 a6 b4 b6, then the 64-bit
+      // quarters in order. Writes only below what later steps read.
+      const __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+      _mm256_storeu_ps(sums + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even),
+                                                                        _MM_SHUFFLE(3, 1, 2, 0))));
+    }
+  for (; i < n; ++i) sums[i] = sums[i * stride];
+}
+
 // A depthwise conv (one input and one output channel per group) over 1-D or
 // 2-D maps: per channel, its plane padded into this thread's buffer (in
-// L1), 16 columns at a time summing every tap in registers (contiguous
-// loads, the tap's offset apart), the output's columns copied out. At stride
-// 1 the columns run over the padded rows (a row's last kernel-width - 1
-// dropped); strided, over each output row's source row at stride 1, every
-// stride-th kept, each with the epilogue. A direct loop, tap by tap over the output rows, spent
-// most of MobileNetV2's FP32 time re-reading and re-writing them.
+// L1), strip_columns at a time summing every tap in registers (contiguous
+// loads, the tap's offset apart), the output's columns copied out with the
+// epilogue. At stride 1 the columns run over the padded rows (a row's last
+// kernel-width - 1 dropped); strided, over each output row's source row at
+// stride 1, every stride-th kept. A direct loop, tap by tap over the output
+// rows, spent most of MobileNetV2's FP32 time re-reading and re-writing
+// them. A thread zeroes its buffer once a layer and then copies only each
+// plane's inside: the padding is the same zeros for every plane, and on
+// small maps (MobileNetV2's 8x8 and 4x4, hundreds of planes a layer) writing
+// it again was the larger part of a plane's time (so was picking a strided
+// row's outputs one by one: 3-7x ONNX Runtime's time on those layers).
 QDQ_FP32_TARGET void depthwise_padded(const Tiles& tiles, const ConvShape& s, const WindowLayout& l,
                                       const float* x, const float* w, const float* bias,
                                       const Epilogue& e, float* y) {
@@ -378,34 +400,40 @@ QDQ_FP32_TARGET void depthwise_padded(const Tiles& tiles, const ConvShape& s, co
   int64_t* offsets = thread_buffer<int64_t, BufferUse::kOffsets>(static_cast<size_t>(taps));
   for (int64_t t = 0; t < taps; ++t)
     offsets[t] = padded_tap_offset(g, l.padded_width, t / g.kernel[2], t % g.kernel[2]);
-  parallel_for(planes, planes > 1, [&](int64_t i) QDQ_FP32_TARGET {
-    const int64_t c = i % s.out_channels;
+  const auto planes_from = [&](int64_t begin, int64_t end) QDQ_FP32_TARGET {
     float* padded =
         thread_buffer<float, BufferUse::kPlane>(static_cast<size_t>(plane + plane_slack(g, l)));
-    pad_plane(g, l, x + i * g.in_size(), padded);
-    copy_run(nullptr, plane_slack(g, l), padded + plane);
+    copy_run(nullptr, plane + plane_slack(g, l), padded);
+    float* inside = padded + g.pad_begin[1] * l.padded_width + g.pad_begin[2];
     float* sums = thread_buffer<float, BufferUse::kSums>(static_cast<size_t>(columns + l.strip));
-    const float* wc = w + c * taps;
-    const float start = bias ? bias[c] : 0.0f;
-    float* out = y + i * g.out_size();
-    const Epilogue plane_epilogue = e.at(i * g.out_size());
-    if (stride1) {
-      tiles.depthwise_sums(padded, columns, offsets, taps, wc, start, sums);
-      for (int64_t oh = 0; oh < g.out[1]; ++oh)
-        finish_run(sums + oh * l.padded_width, g.out[2], plane_epilogue.at(oh * g.out[2]),
-                   out + oh * g.out[2]);
-      return;
-    }
-    for (int64_t oh = 0; oh < g.out[1]; ++oh) {
-      const float* row = padded + oh * g.stride[1] * l.padded_width;
-      tiles.depthwise_sums(row, columns, offsets, taps, wc, start, sums);
-      for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-        const int64_t at = oh * g.out[2] + ow;
-        const float* residual = plane_epilogue.residual;
-        const float v = residual ? sums[ow * g.stride[2]] + residual[at] : sums[ow * g.stride[2]];
-        out[at] = e.bounded ? e.activation.apply(v) : v;
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t c = i % s.out_channels;
+      const float* src = x + i * g.in_size();
+      for (int64_t ih = 0; ih < g.in[1]; ++ih)
+        copy_run(src + ih * g.in[2], g.in[2], inside + ih * l.padded_width);
+      const float* wc = w + c * taps;
+      const float start = bias ? bias[c] : 0.0f;
+      float* out = y + i * g.out_size();
+      const Epilogue plane_epilogue = e.at(i * g.out_size());
+      if (stride1) {
+        tiles.depthwise_sums(padded, columns, offsets, taps, wc, start, sums);
+        for (int64_t oh = 0; oh < g.out[1]; ++oh)
+          finish_run(sums + oh * l.padded_width, g.out[2], plane_epilogue.at(oh * g.out[2]),
+                     out + oh * g.out[2]);
+        continue;
+      }
+      for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        tiles.depthwise_sums(padded + oh * g.stride[1] * l.padded_width, columns, offsets, taps, wc,
+                             start, sums);
+        compact_strided(sums, g.out[2], g.stride[2]);
+        finish_run(sums, g.out[2], plane_epilogue.at(oh * g.out[2]), out + oh * g.out[2]);
       }
     }
+  };
+  if (planes == 1) return planes_from(0, 1);
+  parallel_region([&](int, int) {
+    const auto [begin, end] = thread_range(planes);
+    planes_from(begin, end);
   });
 }
 
