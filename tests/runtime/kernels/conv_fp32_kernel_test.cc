@@ -72,6 +72,8 @@ const std::vector<ConvCase>& cases() {
       // stride of (1, 3).
       {{1, 8, 20, 33}, {8, 1, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 8},
       {{1, 4, 7, 20}, {4, 1, 3, 3}, {1, 3}, {1, 0, 1, 2}, {1, 1}, 4},
+      // Depthwise over 4x4 maps, two images of 24 channels: a channel a lane.
+      {{2, 24, 4, 4}, {24, 1, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 24},
   };
   return c;
 }
