@@ -17,6 +17,7 @@
 #include "graph/builder.h"
 #include "pass_test_util.h"
 #include "runtime/kernels/kernel_test_util.h"
+#include "runtime/kernels/registry.h"
 
 namespace qdq {
 namespace {
@@ -166,6 +167,9 @@ TEST_P(ConvFp32Kernel, WeightsThatAreNotConstantArePackedOnEveryRun) {
 // are the same, bit for bit, fused clamp included, though their strips and
 // edges fall elsewhere.
 TEST(ConvFp32Levels, Avx512GivesAvx2sFloats) {
+  // The level has a conv of its own (equal floats alone would not tell).
+  EXPECT_EQ(optimized_kernel_isa("Conv", Isa::kAvx512Vnni), Isa::kAvx512Vnni);
+  EXPECT_EQ(optimized_kernel_isa("ai.qdq.Conv", Isa::kAmxInt8), Isa::kAvx512Vnni);
   if (!isa_supported(Isa::kAvx512Vnni)) GTEST_SKIP() << "avx512vnni is not available";
   Attributes clamp;
   clamp.set("activation_min", -0.5f);

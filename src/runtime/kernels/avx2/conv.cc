@@ -6,10 +6,10 @@
 // adds the residual and clamps as it stores. The windows (WindowSource): a
 // 1x1 conv's input itself, a stride-1 conv's padded input shifted per tap,
 // else gathered per chunk (im2col). Depthwise convs sum their taps from each
-// channel's padded plane, or on tiny maps eight channels a vector. Float sums in another order than
-// the reference's direct loop: the results agree to rounding
-// (tests/runtime/kernels/conv_fp32_kernel_test.cc bounds it), as any two FP32
-// convolutions do.
+// channel's padded plane, or on tiny maps eight channels a vector. Float
+// sums in another order than the reference's direct loop: the results agree
+// to rounding (tests/runtime/kernels/conv_fp32_kernel_test.cc bounds it), as
+// any two FP32 convolutions do.
 //
 // The multiplying tiles are a level's (conv.h): AVX2's here, 6 x 16; the
 // driver is shared.
