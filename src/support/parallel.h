@@ -41,16 +41,23 @@ void parallel_region(Body&& body);
 // stepping state from one item to the next).
 std::pair<int64_t, int64_t> thread_range(int64_t n);
 
+// body(begin, end) on each thread's share of [0, n) (thread_range) in a
+// region when `worth_threads`, else body(0, n) on this thread: for work that
+// readies a thread's state once before its items.
+template <typename Body>
+void parallel_ranges(int64_t n, bool worth_threads, Body&& body) {
+  if (!worth_threads) return body(int64_t{0}, n);
+  parallel_region([&](int, int) {
+    const auto [begin, end] = thread_range(n);
+    body(begin, end);
+  });
+}
+
 // body(i) for i in [0, n): in a region when `worth_threads`, else on this
 // thread.
 template <typename Body>
 void parallel_for(int64_t n, bool worth_threads, Body&& body) {
-  if (!worth_threads) {
-    for (int64_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-  parallel_region([&](int, int) {
-    const auto [begin, end] = thread_range(n);
+  parallel_ranges(n, worth_threads, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) body(i);
   });
 }

@@ -105,6 +105,18 @@ int64_t padded_tap_offset(const SpatialGeometry& g, int64_t padded_width, int64_
   return k01 * g.dilation[1] * padded_width + k2 * g.dilation[2];
 }
 
+// Every tap's offset from a window's first pixel in a padded plane, times
+// `step` (the floats a padded pixel takes): this thread's buffer, read by
+// the layer's threads.
+const int64_t* padded_tap_offsets(const SpatialGeometry& g, int64_t padded_width, int64_t step) {
+  enum class BufferUse { kOffsets };
+  const int64_t taps = g.kernel_size();
+  int64_t* offsets = thread_buffer<int64_t, BufferUse::kOffsets>(static_cast<size_t>(taps));
+  for (int64_t t = 0; t < taps; ++t)
+    offsets[t] = step * padded_tap_offset(g, padded_width, t / g.kernel[2], t % g.kernel[2]);
+  return offsets;
+}
+
 // How the GEMM reads its windows matrix [depth, columns]: its row k starts
 // rows[k] floats after a chunk's first column.
 enum class WindowSource {
@@ -389,17 +401,14 @@ QDQ_FP32_TARGET void compact_strided(float* sums, int64_t n, int64_t stride) {
 QDQ_FP32_TARGET void depthwise_padded(const Tiles& tiles, const ConvShape& s, const WindowLayout& l,
                                       const float* x, const float* w, const float* bias,
                                       const Epilogue& e, float* y) {
-  enum class BufferUse { kPlane, kSums, kOffsets };
+  enum class BufferUse { kPlane, kSums };
   const SpatialGeometry& g = s.geometry;
   const int64_t taps = g.kernel_size(), plane = l.padded_height * l.padded_width;
   const int64_t planes = s.batch * s.out_channels;
   const bool stride1 = g.stride[1] == 1 && g.stride[2] == 1;
   // Stride 1: the padded rows' columns; strided: an output row's source columns.
   const int64_t columns = stride1 ? l.columns : (g.out[2] - 1) * g.stride[2] + 1;
-  // The taps' offsets in a padded plane, this thread's, read by all.
-  int64_t* offsets = thread_buffer<int64_t, BufferUse::kOffsets>(static_cast<size_t>(taps));
-  for (int64_t t = 0; t < taps; ++t)
-    offsets[t] = padded_tap_offset(g, l.padded_width, t / g.kernel[2], t % g.kernel[2]);
+  const int64_t* offsets = padded_tap_offsets(g, l.padded_width, 1);
   const auto planes_from = [&](int64_t begin, int64_t end) QDQ_FP32_TARGET {
     float* padded =
         thread_buffer<float, BufferUse::kPlane>(static_cast<size_t>(plane + plane_slack(g, l)));
@@ -430,11 +439,7 @@ QDQ_FP32_TARGET void depthwise_padded(const Tiles& tiles, const ConvShape& s, co
       }
     }
   };
-  if (planes == 1) return planes_from(0, 1);
-  parallel_region([&](int, int) {
-    const auto [begin, end] = thread_range(planes);
-    planes_from(begin, end);
-  });
+  parallel_ranges(planes, planes > 1, planes_from);
 }
 
 // Channels a vector holds in depthwise_lanes.
@@ -460,14 +465,18 @@ bool depthwise_in_lanes(const ConvShape& s, const Epilogue& e) {
 QDQ_FP32_TARGET void depthwise_lanes(const ConvShape& s, const WindowLayout& l, const float* x,
                                      const float* w, const float* bias, const Epilogue& e,
                                      float* y) {
-  enum class BufferUse { kPixels, kSums, kWeights, kOffsets };
+  enum class BufferUse { kPixels, kSums, kWeights };
   const SpatialGeometry& g = s.geometry;
   const int64_t taps = g.kernel_size(), blocks = s.out_channels / kLaneChannels;
   const int64_t pixels = l.padded_height * l.padded_width;
-  int64_t* offsets = thread_buffer<int64_t, BufferUse::kOffsets>(static_cast<size_t>(taps));
-  for (int64_t t = 0; t < taps; ++t)
-    offsets[t] =
-        kLaneChannels * padded_tap_offset(g, l.padded_width, t / g.kernel[2], t % g.kernel[2]);
+  const int64_t* offsets = padded_tap_offsets(g, l.padded_width, kLaneChannels);
+  // The weights as [block][tap][channel of the block], once a layer (this
+  // thread's buffer, read by all): a tap's eight in one load.
+  float* weights =
+      thread_buffer<float, BufferUse::kWeights>(static_cast<size_t>(s.out_channels * taps));
+  for (int64_t c = 0; c < s.out_channels; ++c)
+    for (int64_t t = 0; t < taps; ++t)
+      weights[(c / kLaneChannels * taps + t) * kLaneChannels + c % kLaneChannels] = w[c * taps + t];
   const __m256i lane_planes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                                  _mm256_set1_epi32(static_cast<int>(g.in_size())));
   const auto blocks_from = [&](int64_t begin, int64_t end) QDQ_FP32_TARGET {
@@ -476,8 +485,6 @@ QDQ_FP32_TARGET void depthwise_lanes(const ConvShape& s, const WindowLayout& l, 
     copy_run(nullptr, pixels * kLaneChannels, padded);
     float* sums =
         thread_buffer<float, BufferUse::kSums>(static_cast<size_t>(g.out_size() * kLaneChannels));
-    float* weights =
-        thread_buffer<float, BufferUse::kWeights>(static_cast<size_t>(taps * kLaneChannels));
     for (int64_t item = begin; item < end; ++item) {
       const int64_t c0 = item % blocks * kLaneChannels,
                     first_plane = item / blocks * s.out_channels + c0;
@@ -487,9 +494,7 @@ QDQ_FP32_TARGET void depthwise_lanes(const ConvShape& s, const WindowLayout& l, 
           _mm256_storeu_ps(padded + ((ih + g.pad_begin[1]) * l.padded_width + iw + g.pad_begin[2]) *
                                         kLaneChannels,
                            _mm256_i32gather_ps(src + ih * g.in[2] + iw, lane_planes, 4));
-      for (int64_t t = 0; t < taps; ++t)
-        for (int64_t c = 0; c < kLaneChannels; ++c)
-          weights[t * kLaneChannels + c] = w[(c0 + c) * taps + t];
+      const float* block_weights = weights + c0 * taps;
       const __m256 start = bias ? _mm256_loadu_ps(bias + c0) : _mm256_setzero_ps();
       for (int64_t oh = 0; oh < g.out[1]; ++oh)
         for (int64_t ow = 0; ow < g.out[2]; ++ow) {
@@ -497,7 +502,7 @@ QDQ_FP32_TARGET void depthwise_lanes(const ConvShape& s, const WindowLayout& l, 
               padded + (oh * g.stride[1] * l.padded_width + ow * g.stride[2]) * kLaneChannels;
           __m256 acc = start;
           for (int64_t t = 0; t < taps; ++t)
-            acc = _mm256_fmadd_ps(_mm256_loadu_ps(weights + t * kLaneChannels),
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(block_weights + t * kLaneChannels),
                                   _mm256_loadu_ps(at + offsets[t]), acc);
           _mm256_storeu_ps(sums + (oh * g.out[2] + ow) * kLaneChannels,
                            e.bounded ? clamp8(acc, e.activation) : acc);
@@ -508,12 +513,7 @@ QDQ_FP32_TARGET void depthwise_lanes(const ConvShape& s, const WindowLayout& l, 
       }
     }
   };
-  const int64_t items = s.batch * blocks;
-  if (items == 1) return blocks_from(0, 1);
-  parallel_region([&](int, int) {
-    const auto [begin, end] = thread_range(items);
-    blocks_from(begin, end);
-  });
+  parallel_ranges(s.batch * blocks, s.batch * blocks > 1, blocks_from);
 }
 
 // Columns c0 .. c1 of one group of one image, the group's panels q0 .. q1
