@@ -3,11 +3,13 @@
 #include <emmintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 
 #include "runtime/kernels/qconv_winograd.h"
 #include "support/parallel.h"
@@ -160,14 +162,104 @@ std::vector<int32_t> scaled_weight_sums(const QConvPacked& p, int64_t factor) {
   return sums;
 }
 
+// QConvPacked::quad_pairs, quad_order and ordered_weights. Per block, the
+// quads by their largest lane sum, most first; each takes the first of the
+// quads least loaded (from the end, kQuadPairCandidates of them still
+// free) that it fits beside. A trained layer's weights pair almost
+// entirely where K is long (MobileNetV2's projections 99.5-100 % of their
+// quads, ResNet-18's 3x3 layers all), hardly where K is short and the
+// weights large (its expansions, K = 16-160: 0-62 %). A layer whose pairs
+// hold less than kQuadPairsWorth of its quads keeps K in order (quad_pairs
+// empty): the pair passes and the quads alone, read by their offsets, ran
+// MobileNetV2's expansions 1.0-1.1x the plain loop's time.
+void store_quad_pairs(QConvPacked& p) {
+  constexpr int kLanes = 2 * kQConvBlock, kQuadPairCandidates = 32;
+  constexpr double kQuadPairsWorth = 0.75;
+  const int64_t quads = p.k_padded / 4;
+  p.quad_pairs.assign(static_cast<size_t>(p.blocks), 0);
+  p.quad_order.resize(static_cast<size_t>(p.blocks * quads));
+  p.ordered_weights.resize(static_cast<size_t>(p.blocks * quads * 4 * kQConvBlock));
+  // A quad's lane sums: [lane][positive, negative], lane 2c + h the half h
+  // (K 4q + 2h and 4q + 2h + 1) of channel c, as vpmaddubsw sums them.
+  using LaneSums = std::array<std::array<int, 2>, kLanes>;
+  std::vector<LaneSums> sums(static_cast<size_t>(quads));
+  std::vector<int> largest(static_cast<size_t>(quads));
+  std::vector<int64_t> order(static_cast<size_t>(quads));
+  std::vector<bool> placed(static_cast<size_t>(quads));
+  int64_t pairs = 0;
+  for (int64_t b = 0; b < p.blocks; ++b) {
+    const int8_t* const w = qconv_block_weights(p, b);
+    for (int64_t q = 0; q < quads; ++q) {
+      LaneSums& s = sums[static_cast<size_t>(q)];
+      s = {};
+      for (int64_t j = 0; j < 4 * kQConvBlock; ++j) {
+        const int v = w[q * 4 * kQConvBlock + j];
+        s[static_cast<size_t>(j / 2)][v < 0 ? 1 : 0] += std::abs(v);
+      }
+      int most = 0;
+      for (const auto& lane : s) most = std::max({most, lane[0], lane[1]});
+      largest[static_cast<size_t>(q)] = most;
+    }
+    std::iota(order.begin(), order.end(), int64_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) {
+      return largest[static_cast<size_t>(x)] > largest[static_cast<size_t>(y)];
+    });
+    const auto fit = [&](int64_t x, int64_t y) {
+      const LaneSums &s = sums[static_cast<size_t>(x)], &t = sums[static_cast<size_t>(y)];
+      for (int l = 0; l < kLanes; ++l)
+        for (int sign = 0; sign < 2; ++sign)
+          if (s[l][sign] + t[l][sign] > kQuadPairWeightBound) return false;
+      return true;
+    };
+    std::fill(placed.begin(), placed.end(), false);
+    std::vector<int64_t> paired, alone;
+    for (size_t i = 0; i < order.size(); ++i) {
+      const int64_t x = order[i];
+      if (placed[static_cast<size_t>(x)]) continue;
+      placed[static_cast<size_t>(x)] = true;
+      bool partnered = false;
+      for (size_t j = order.size(), tried = 0; j-- > i + 1 && tried < kQuadPairCandidates;) {
+        const int64_t y = order[j];
+        if (placed[static_cast<size_t>(y)]) continue;
+        ++tried;
+        if (!fit(x, y)) continue;
+        placed[static_cast<size_t>(y)] = true;
+        paired.insert(paired.end(), {x, y});
+        partnered = true;
+        break;
+      }
+      if (!partnered) alone.push_back(x);
+    }
+    p.quad_pairs[static_cast<size_t>(b)] = static_cast<int32_t>(paired.size() / 2);
+    pairs += static_cast<int64_t>(paired.size() / 2);
+    paired.insert(paired.end(), alone.begin(), alone.end());
+    for (int64_t i = 0; i < quads; ++i) {
+      const int64_t q = paired[static_cast<size_t>(i)];
+      p.quad_order[static_cast<size_t>(b * quads + i)] = static_cast<int32_t>(4 * q);
+      std::memcpy(p.ordered_weights.data() + (b * quads + i) * 4 * kQConvBlock,
+                  w + q * 4 * kQConvBlock, 4 * kQConvBlock);
+    }
+  }
+  if (static_cast<double>(2 * pairs) < kQuadPairsWorth * static_cast<double>(p.blocks * quads)) {
+    p.quad_pairs.clear();
+    p.quad_order.clear();
+    p.ordered_weights.clear();
+  }
+}
+
 // The AVX2 kernel's 8-bit rows (QConvPacked::split_rows). Rows of narrow
 // taps (a stem's 3 or 4 channels) split in 4-byte pieces, and their values
-// spread wide: they stay 16-bit. So do layers of one or two blocks, whose
-// tiles split a row for too few products (MobileNetV2's 24- and 32-channel
-// projections ran 1.04-1.15x the 16-bit time split).
+// spread wide: they stay 16-bit. So do layers of one block, and of two
+// without quad pairs, whose tiles split a row for too few products
+// (MobileNetV2's 24- and 32-channel projections ran 1.04-1.15x the 16-bit
+// time split and unpaired, 0.95-0.97x paired; its 16-channel one 1.08-1.11x
+// paired).
 void store_split_constants(QConvPacked& p) {
-  p.split_rows = p.tap_channels >= 16 && p.blocks >= 3;
-  if (!p.split_rows) return;
+  p.split_rows = false;
+  if (p.tap_channels < 16 || p.blocks < 2) return;
+  store_quad_pairs(p);
+  if (p.blocks == 2 && p.quad_pairs.empty()) return;
+  p.split_rows = true;
   p.split_center = static_cast<uint8_t>(std::clamp(p.a_zero + 128 - 64, 0, 128));
   p.center_sums = scaled_weight_sums(p, int64_t{p.split_center} - 128);
 }

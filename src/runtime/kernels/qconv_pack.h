@@ -103,6 +103,21 @@ struct QConvPacked {
   bool split_rows = false;
   uint8_t split_center = 0;
   std::vector<int32_t> center_sums;
+  // The split rows' K quads paired within each block (store_quad_pairs, with
+  // the split constants; not kept in plans): two quads' vpmaddubsw results,
+  // each lane a pair of 7-bit bytes by two weights, add in 16 bits before
+  // one vpmaddwd where the four weights behind every lane of the two bring
+  // the sum no further from zero than int16 allows (their positive ones,
+  // and their negative ones' magnitudes, summing to at most
+  // kQuadPairWeightBound): 3 multiplies per 64 products of a channel half
+  // where a quad alone takes 4. quad_pairs: [blocks], the block's pairs;
+  // quad_order: [block][k_padded / 4] byte offsets 4q of the quads in a
+  // row, each block's pairs first (two entries each), then its quads left
+  // alone; ordered_weights: `weights` with each block's quads in that
+  // order. All empty where the layer keeps K in order.
+  std::vector<int32_t> quad_pairs;
+  std::vector<int32_t> quad_order;
+  std::vector<int8_t> ordered_weights;
   // 3x3 stride-1 and stride-2 layers in the AVX2 kernel's Winograd forms
   // (qconv_winograd.h), where the input shape makes it pay (`winograd`, set
   // with params): the transformed weights, [block][16 or 25 positions][c /
@@ -164,6 +179,11 @@ inline const char* qconv_packed_form(const QConvPacked& p) {
   if (!p.affine_sum) return qconv_epilogue_form(p.params);
   return p.affine_corrected() ? "affine-corrected" : "affine";
 }
+
+// The most that a lane's positive weights, and its negative weights'
+// magnitudes, may sum to in a pair of quads (QConvPacked::quad_pairs): times
+// a split byte's 127, within int16.
+inline constexpr int kQuadPairWeightBound = 32767 / 127;
 
 // Block `block`'s packed weights; blocks are k_padded * 16 bytes apart.
 inline const int8_t* qconv_block_weights(const QConvPacked& p, int64_t block) {

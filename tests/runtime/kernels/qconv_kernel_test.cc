@@ -34,7 +34,26 @@ struct Case {
 // the type's least (normal, deviation 20), one in 150 at an end of the range,
 // as a trained layer's activations lie around its zero point (AVX2's 7-bit
 // rows, QConvPacked::split_rows); the weights -128 and 127 (kMinus128's).
-enum class Fill { kRandom, kExtreme, kMinus128, kEveryPair, kLowest, kClustered };
+// kPairable: kClustered's values, one in five at the top of AVX2's 7-bit
+// window when the zero point is 96 above the least (159 above it), against
+// weights as training leaves them (normal, deviation 16; one in 50 at -128
+// or 127), which AVX2's kernel takes by pairs of K quads
+// (QConvPacked::quad_pairs). kAtPairBound and kPastPairBound: every value
+// 159 above its type's least, and weights whose K pairs sum to +-129, or
+// in every other quad to +-130: two quads' lanes reach the pairs' bound of
+// 258, or pass it by 1 or 2.
+enum class Fill {
+  kRandom,
+  kExtreme,
+  kMinus128,
+  kEveryPair,
+  kLowest,
+  kClustered,
+  kPairable,
+  kAtPairBound,
+  kPastPairBound,
+  kTrainedWeights  // kPairable's weights
+};
 
 // A float residual: values around the outputs', or (adversarial) runs of
 // NaN, infinities, signed zeros, the largest and a subnormal value.
@@ -62,9 +81,25 @@ Tensor fill_8bit(const Shape& shape, std::mt19937& rng, Fill how) {
                                           std::numeric_limits<T>::max());
   constexpr T lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
   std::normal_distribution<float> cluster(96.0f, 20.0f);
+  std::normal_distribution<float> trained(0.0f, 16.0f);
   for (int64_t i = 0; i < t.numel(); ++i) {
     T v = static_cast<T>(dist(rng));
-    if (how == Fill::kClustered) {
+    if (how == Fill::kTrainedWeights) {
+      t.data<T>()[i] =
+          i % 50 == 3
+              ? (i / 50 % 2 ? hi : lo)
+              : static_cast<T>(std::clamp(std::nearbyint(trained(rng)), float{lo}, float{hi}));
+      continue;
+    }
+    if (how == Fill::kAtPairBound || how == Fill::kPastPairBound) {
+      t.data<T>()[i] = static_cast<T>(lo + 159);
+      continue;
+    }
+    if (how == Fill::kPairable && i % 5 == 2) {
+      t.data<T>()[i] = static_cast<T>(lo + 159);
+      continue;
+    }
+    if (how == Fill::kClustered || how == Fill::kPairable) {
       const float above = i % 150 == 7 ? (i / 150 % 2 ? 255.0f : 0.0f) : cluster(rng);
       t.data<T>()[i] =
           static_cast<T>(lo + static_cast<int>(std::clamp(std::nearbyint(above), 0.0f, 255.0f)));
@@ -122,10 +157,22 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
   Tensor weights = fill<int8_t>({c.out_channels, c.channels / c.group, c.kernel, c.kernel}, rng,
                                 how == Fill::kEveryPair   ? Fill::kRandom
                                 : how == Fill::kClustered ? Fill::kMinus128
+                                : how == Fill::kPairable  ? Fill::kTrainedWeights
                                                           : how);
   if (how == Fill::kEveryPair)
     for (int64_t m = 0; m < c.out_channels; ++m)
       weights.data<int8_t>()[m * c.channels + 1] = m % 2 ? 1 : -1;
+  if (how == Fill::kAtPairBound || how == Fill::kPastPairBound) {
+    // K pairs (127, 2), past the bound every other quad's (127, 3);
+    // negated in odd channels.
+    const int64_t per_channel = weights.numel() / c.out_channels;
+    for (int64_t i = 0; i < weights.numel(); ++i) {
+      const int64_t k = i % per_channel;
+      const int small = how == Fill::kPastPairBound && k / 4 % 2 ? 3 : 2;
+      weights.data<int8_t>()[i] =
+          static_cast<int8_t>((i / per_channel % 2 ? -1 : 1) * (k % 2 ? small : 127));
+    }
+  }
   std::vector<Value*> inputs = {
       b.constant("x", fill<TX>({c.batch, c.height, c.width, c.channels}, rng, how)),
       b.constant("xs", Tensor::scalar<float>(s.x)),
@@ -331,6 +378,19 @@ TEST_P(QConvKernel, MatchesReferenceOnValuesNearTheZeroPoint) {
     expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kClustered, kTypical, -32, -3);
     expect_identical<uint8_t, int8_t>(GetParam(), c, seed++, Fill::kClustered, kTypical, 110, 20);
     expect_identical<int8_t, uint8_t>(GetParam(), c, seed++, Fill::kClustered, kTypical, -40, 60);
+  }
+}
+
+// Weights as training leaves them, which AVX2's kernel takes by pairs of K
+// quads, against activations near the zero point and at the top of the
+// 7-bit window (where the pairs' 16-bit sums come nearest their bound).
+TEST_P(QConvKernel, MatchesReferenceOnPairedQuads) {
+  uint32_t seed = 500;
+  for (const Case& c : kCases) {
+    expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kPairable, kTypical, 96, 100);
+    expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kPairable, kTypical, -32, -3);
+    expect_identical<uint8_t, int8_t>(GetParam(), c, seed++, Fill::kPairable, kTypical, 110, 20);
+    expect_identical<int8_t, uint8_t>(GetParam(), c, seed++, Fill::kPairable, kTypical, -40, 60);
   }
 }
 
@@ -596,6 +656,43 @@ TEST(QConvKernelAvx2, WinogradUpToItsBoundAndDirectPastIt) {
     (void)run<uint8_t, uint8_t, uint8_t>(c, Isa::kAvx2, 1, Fill::kLowest, kTypical, 0, 0, 0, false,
                                          &ran);
     EXPECT_STREQ(ran.algorithm ? ran.algorithm : "", algorithm) << channels << " channels";
+  }
+}
+
+// The pairs take every direct layer of the cases above with 16 channels or
+// more and 2 blocks or more (so that MatchesReferenceOnPairedQuads checks
+// them: 9 cases), and no other.
+TEST(QConvKernelAvx2, PairsTheQuadsOfTrainedWeights) {
+  if (!isa_supported(Isa::kAvx2)) GTEST_SKIP() << "avx2 is not available on this CPU";
+  int paired = 0;
+  for (const Case& c : kCases) {
+    KernelRun ran;
+    (void)run<uint8_t, uint8_t, uint8_t>(c, Isa::kAvx2, 3, Fill::kPairable, kTypical, 96, 100, 0,
+                                         false, &ran);
+    const std::string algorithm = ran.algorithm ? ran.algorithm : "";
+    const bool can =
+        algorithm != "winograd" && c.group == 1 && c.channels >= 16 && c.out_channels > kQConvBlock;
+    EXPECT_EQ(algorithm == "quad-pairs", can)
+        << "case C" << c.channels << " M" << c.out_channels << " k" << c.kernel;
+    paired += can;
+  }
+  EXPECT_GE(paired, 9);
+}
+
+// Two quads' lanes at the pairs' bound (weights summing to +-258 against
+// bytes of 127: +-32766) are paired, and equal the reference; past it
+// (+-259: +-32893 would wrap in 16 bits) they are not, and equal it too
+// (half the quads alone: the layer keeps K in order).
+TEST(QConvKernelAvx2, PairsQuadsUpToTheirBoundAndNotPastIt) {
+  if (!isa_supported(Isa::kAvx2)) GTEST_SKIP() << "avx2 is not available on this CPU";
+  const Case c{1, 64, 48, 3, 5, 1, 1, 0, 1, 1};
+  for (const auto& [how, algorithm] :
+       {std::pair{Fill::kAtPairBound, "quad-pairs"}, std::pair{Fill::kPastPairBound, ""}}) {
+    expect_identical<uint8_t, uint8_t>(Isa::kAvx2, c, 1, how, kTypical, 96, 100);
+    expect_identical<int8_t, int8_t>(Isa::kAvx2, c, 1, how, kTypical, -32, -3);
+    KernelRun ran;
+    (void)run<uint8_t, uint8_t, uint8_t>(c, Isa::kAvx2, 1, how, kTypical, 96, 100, 0, false, &ran);
+    EXPECT_STREQ(ran.algorithm ? ran.algorithm : "", algorithm);
   }
 }
 
