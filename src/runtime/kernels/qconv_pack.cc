@@ -178,6 +178,7 @@ void store_quad_pairs(QConvPacked& p) {
   const int64_t quads = p.k_padded / 4;
   p.quad_pairs.assign(static_cast<size_t>(p.blocks), 0);
   p.quad_order.resize(static_cast<size_t>(p.blocks * quads));
+  p.quad_places.resize(static_cast<size_t>(p.blocks * quads));
   p.ordered_weights.resize(static_cast<size_t>(p.blocks * quads * 4 * kQConvBlock));
   // A quad's lane sums: [lane][positive, negative], lane 2c + h the half h
   // (K 4q + 2h and 4q + 2h + 1) of channel c, as vpmaddubsw sums them.
@@ -236,6 +237,7 @@ void store_quad_pairs(QConvPacked& p) {
     for (int64_t i = 0; i < quads; ++i) {
       const int64_t q = paired[static_cast<size_t>(i)];
       p.quad_order[static_cast<size_t>(b * quads + i)] = static_cast<int32_t>(4 * q);
+      p.quad_places[static_cast<size_t>(b * quads + q)] = static_cast<int32_t>(i);
       std::memcpy(p.ordered_weights.data() + (b * quads + i) * 4 * kQConvBlock,
                   w + q * 4 * kQConvBlock, 4 * kQConvBlock);
     }
@@ -243,6 +245,7 @@ void store_quad_pairs(QConvPacked& p) {
   if (static_cast<double>(2 * pairs) < kQuadPairsWorth * static_cast<double>(p.blocks * quads)) {
     p.quad_pairs.clear();
     p.quad_order.clear();
+    p.quad_places.clear();
     p.ordered_weights.clear();
   }
 }

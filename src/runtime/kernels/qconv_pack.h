@@ -113,10 +113,12 @@ struct QConvPacked {
   // where a quad alone takes 4. quad_pairs: [blocks], the block's pairs;
   // quad_order: [block][k_padded / 4] byte offsets 4q of the quads in a
   // row, each block's pairs first (two entries each), then its quads left
-  // alone; ordered_weights: `weights` with each block's quads in that
+  // alone; quad_places: [block][k_padded / 4] each quad's place in that
+  // order; ordered_weights: `weights` with each block's quads in that
   // order. All empty where the layer keeps K in order.
   std::vector<int32_t> quad_pairs;
   std::vector<int32_t> quad_order;
+  std::vector<int32_t> quad_places;
   std::vector<int8_t> ordered_weights;
   // 3x3 stride-1 and stride-2 layers in the AVX2 kernel's Winograd forms
   // (qconv_winograd.h), where the input shape makes it pay (`winograd`, set

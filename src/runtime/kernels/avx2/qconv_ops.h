@@ -237,39 +237,13 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_quads(
   }
 }
 
-// The split rows' products with block `block`'s weights: K in order, or
-// its quad pairs and then its quads left alone (QConvPacked::quad_order).
-template <int Rows, bool Low = false>
-inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_bytes(const QConvPacked& p,
-                                                                            const TileRows& a,
-                                                                            int64_t block,
-                                                                            WordTileSums& t) {
-  const int64_t quads = p.k_padded / 4;
-  if (p.quad_pairs.empty())
-    return accumulate_quads<Rows, Low>(
-        a, qconv_block_weights(p, block), quads, [](int64_t i) { return 4 * i; }, t);
-  const int32_t* const order = p.quad_order.data() + block * quads;
-  const int64_t pairs = p.quad_pairs[static_cast<size_t>(block)];
-  const int8_t* const w = p.ordered_weights.data() + block * quads * 4 * kQConvBlock;
-  if constexpr (Rows > 4) {
-    accumulate_pair_rows<4, 0, Low>(a, order, order + 2 * pairs, w, t);
-    accumulate_pair_rows<Rows, 4, Low>(a, order, order + 2 * pairs, w, t);
-  } else {
-    accumulate_pair_rows<Rows, 0, Low>(a, order, order + 2 * pairs, w, t);
-  }
-  const int32_t* const alone = order + 2 * pairs;
-  accumulate_quads<Rows, Low>(
-      a, w + 2 * pairs * 4 * kQConvBlock, quads - 2 * pairs, [&](int64_t i) { return alone[i]; },
-      t);
-}
-
 // The split rows' remainders e (TileRows::corrections) times their weights,
-// added to the rows' sums. An entry: the offset of its K quad in a block's
-// int8 weights `w` (cache-warm: the tile has just read them; the pair
-// weights were a miss an entry, 8 % of MobileNetV2's projections), |e| in
-// the byte of the quad its K takes (0 in the others: vpmaddubsw's one
-// product, at most 128 * 128), and e's sign in both words, by which
-// vpmaddwd sums the products to int32.
+// added to the rows' sums. An entry: its K quad's index q, |e| in the byte
+// of the quad its K takes (0 in the others: vpmaddubsw's one product, at
+// most 128 * 128), and e's sign in both words, by which vpmaddwd sums the
+// products to int32. The quad's weights: w + offset(q), from the int8
+// weights the tile has just read, cache-warm (the pair weights were a miss
+// an entry, 8 % of MobileNetV2's projections).
 constexpr int kCorrectionInts = 3;
 // The remainders' layout after a split tile's bytes: kWordTileRows + 1 row
 // begins, then the entries.
@@ -277,9 +251,10 @@ template <typename Int>
 inline Int* correction_entries(Int* begin) {
   return begin + kWordTileRows + 1;
 }
-template <int Rows, bool Low = false>
+template <int Rows, bool Low, typename Offset>
 inline QDQ_AVX2_TARGET __attribute__((always_inline)) void add_corrections(const TileRows& a,
                                                                            const int8_t* w,
+                                                                           Offset offset,
                                                                            WordTileSums& t) {
   const int32_t* const begin = a.corrections;
   const int32_t* const entries = correction_entries(begin);
@@ -287,7 +262,7 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void add_corrections(const
     for (const int32_t* e = entries + kCorrectionInts * begin[r];
          e < entries + kCorrectionInts * begin[r + 1]; e += kCorrectionInts) {
       const __m256i value = _mm256_set1_epi32(e[1]), sign = _mm256_set1_epi32(e[2]);
-      const int8_t* quad = w + e[0];
+      const int8_t* quad = w + offset(e[0]);
       sums.low = _mm256_add_epi32(
           sums.low,
           _mm256_madd_epi16(_mm256_maddubs_epi16(
@@ -303,6 +278,40 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void add_corrections(const
     }
   };
   each_row<Rows>(t, row);
+}
+
+// The split rows' products with block `block`'s weights, their remainders'
+// included: K in order, or the block's quad pairs and then its quads left
+// alone (QConvPacked::quad_order), from ordered_weights alone.
+template <int Rows, bool Low = false>
+inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_split(const QConvPacked& p,
+                                                                            const TileRows& a,
+                                                                            int64_t block,
+                                                                            WordTileSums& t) {
+  constexpr int64_t kQuadBytes = 4 * kQConvBlock;
+  const int64_t quads = p.k_padded / 4;
+  if (p.quad_pairs.empty()) {
+    const int8_t* const w = qconv_block_weights(p, block);
+    accumulate_quads<Rows, Low>(
+        a, w, quads, [](int64_t i) { return 4 * i; }, t);
+    return add_corrections<Rows, Low>(
+        a, w, [](int32_t q) { return kQuadBytes * q; }, t);
+  }
+  const int32_t* const order = p.quad_order.data() + block * quads;
+  const int32_t* const places = p.quad_places.data() + block * quads;
+  const int64_t pairs = p.quad_pairs[static_cast<size_t>(block)];
+  const int8_t* const w = p.ordered_weights.data() + block * quads * kQuadBytes;
+  if constexpr (Rows > 4) {
+    accumulate_pair_rows<4, 0, Low>(a, order, order + 2 * pairs, w, t);
+    accumulate_pair_rows<Rows, 4, Low>(a, order, order + 2 * pairs, w, t);
+  } else {
+    accumulate_pair_rows<Rows, 0, Low>(a, order, order + 2 * pairs, w, t);
+  }
+  const int32_t* const alone = order + 2 * pairs;
+  accumulate_quads<Rows, Low>(
+      a, w + 2 * pairs * kQuadBytes, quads - 2 * pairs, [&](int64_t i) { return alone[i]; }, t);
+  add_corrections<Rows, Low>(
+      a, w, [&](int32_t q) { return kQuadBytes * places[q]; }, t);
 }
 
 // A block's sums of the tile's rows, whole or split: `start` plus the
@@ -322,8 +331,7 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_rows(
   start.high = _mm256_add_epi32(start.high,
                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(center + 8)));
   t = WordTileSums{start, start, start, start, start, start};
-  accumulate_bytes<Rows, Low>(p, a, block, t);
-  add_corrections<Rows, Low>(a, p.weights.data() + offset, t);
+  accumulate_split<Rows, Low>(p, a, block, t);
 }
 
 // What the eight-lane steps below read, taken out of the packed state and
@@ -957,7 +965,7 @@ struct Avx2Ops : Avx2EpilogueOps {
         const int64_t at = k + j;
         const int e = d - std::clamp(d, 0, 127);
         int32_t* const entry = entries + kCorrectionInts * count;
-        entry[0] = static_cast<int32_t>(at / 4 * 4 * kQConvBlock);
+        entry[0] = static_cast<int32_t>(at / 4);
         entry[1] = static_cast<int32_t>(static_cast<uint32_t>(std::abs(e)) << (8 * (at % 4)));
         entry[2] = e < 0 ? -1 : 0x10001;
         ++count;
