@@ -16,6 +16,7 @@
 
 #include "graph/builder.h"
 #include "pass_test_util.h"
+#include "runtime/kernels/avx2/conv.h"
 #include "runtime/kernels/kernel_test_util.h"
 #include "runtime/kernels/registry.h"
 
@@ -75,6 +76,10 @@ const std::vector<ConvCase>& cases() {
       {{1, 4, 7, 20}, {4, 1, 3, 3}, {1, 3}, {1, 0, 1, 2}, {1, 1}, 4},
       // Depthwise over 4x4 maps, two images of 24 channels: a channel a lane.
       {{2, 24, 4, 4}, {24, 1, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 24},
+      // AVX2's 4 x 24 tiles (tile_shape_for: 16 padded rows by 120 columns
+      // against 18 by 112): a partial panel (14 channels), and rows of 22
+      // padded columns, 110 in all, a strip of 14 at the end.
+      {{1, 8, 5, 20}, {14, 8, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},
   };
   return c;
 }
@@ -184,6 +189,24 @@ TEST(ConvFp32Levels, Avx512GivesAvx2sFloats) {
                 std::bit_cast<uint32_t>(got.data<float>()[i]))
           << "element " << i;
   }
+}
+
+// A layer takes the tile that computes the fewest padded outputs: AVX2's
+// 4 x 24 where 6-row panels or 16-column strips waste more (ResNet-20's 16-
+// and 32-channel layers, rows of 34 and 18 padded columns), its 6 x 16
+// otherwise (its 64-channel layers' rows of 10), and the first on a tie.
+TEST(ConvFp32Tiles, ShapeWithTheFewestPaddedOutputs) {
+  const fp32conv::Tiles tiles{
+      {{6, 16, nullptr, nullptr}, {4, 24, nullptr, nullptr}}, 2, 16, nullptr};
+  const auto rows = [&](int64_t channels, int64_t columns) {
+    return fp32conv::tile_shape_for(tiles, channels, columns).rows;
+  };
+  EXPECT_EQ(rows(16, 32 * 34), 4);
+  EXPECT_EQ(rows(32, 16 * 18), 4);
+  EXPECT_EQ(rows(64, 8 * 10), 6);
+  EXPECT_EQ(rows(24, 49), 6);
+  EXPECT_EQ(rows(14, 110), 4);
+  EXPECT_EQ(rows(12, 144), 6);  // 12 x 144 both
 }
 
 INSTANTIATE_TEST_SUITE_P(Isas, ConvFp32Kernel, ::testing::Values(Isa::kAvx2, Isa::kAvx512Vnni),

@@ -12,10 +12,6 @@
 namespace qdq {
 namespace fp32conv {
 
-// Output channels of a micro-tile: the weights are packed in panels of this
-// many, [depth][kPanelRows].
-constexpr int kPanelRows = 6;
-
 // What each output gets after its sum: ai.qdq.Conv's input 3 (laid out as
 // the output, `residual` at the output in hand; nullptr without one) added,
 // then the clamp.
@@ -36,28 +32,44 @@ struct TileTarget {
   float* out;
   int64_t pitch;      // between output channels
   int rows;           // output channels of the panel that exist
-  int columns;        // output pixels of the strip, up to Tiles::strip_columns
+  int columns;        // output pixels of the strip, up to TileShape::columns
   const float* bias;  // the panel's first channel's, or nullptr
   bool first, last;
 };
 
+// out[r][j] (+)= sum over the block's depth of a[k][r] * b[rows[k] + j]:
+// the panel's rows by the strip's columns. The last block applies `e`, its
+// residual at t.out's offsets.
+using MicroTile = void (*)(const float* a, const float* b, const int64_t* rows, int64_t depth,
+                           const TileTarget& t, const Epilogue& e);
+
+// A micro-tile: `rows` output channels (the weights are packed in panels of
+// this many, [depth][rows]) by `columns` output pixels; `full` for whole
+// strips, `edge` for fewer columns (t.columns).
+struct TileShape {
+  int rows;
+  int64_t columns;
+  MicroTile full, edge;
+};
+
 // A level's register tiles.
 struct Tiles {
-  // Output pixels (columns) of a micro-tile and of a depthwise strip.
-  int64_t strip_columns;
-  // out[r][j] (+)= sum over the block's depth of a[k][r] * b[rows[k] + j]:
-  // the panel's rows by the strip's columns; `full` for strip_columns
-  // columns, `edge` for fewer (t.columns). The last block applies `e`, its
-  // residual at t.out's offsets.
-  using MicroTile = void (*)(const float* a, const float* b, const int64_t* rows, int64_t depth,
-                             const TileTarget& t, const Epilogue& e);
-  MicroTile full, edge;
+  // Its micro-tiles (at most two); a layer takes the one that computes the
+  // fewest padded outputs (tile_shape_for).
+  TileShape shapes[2];
+  int shape_count;
   // Sums of a depthwise channel for `columns` columns from `at` on, in whole
-  // strips of strip_columns: `start` plus every tap's weight w[t] times the
-  // floats offsets[t] further on.
+  // strips of depthwise_columns: `start` plus every tap's weight w[t] times
+  // the floats offsets[t] further on.
+  int64_t depthwise_columns;
   void (*depthwise_sums)(const float* at, int64_t columns, const int64_t* offsets, int64_t taps,
                          const float* w, float start, float* sums);
 };
+
+// The shape of `tiles` for a GEMM of `channels` output channels (a group's)
+// by `columns` columns (an image's): the fewest panel rows times whole
+// strips, the first shape on a tie.
+const TileShape& tile_shape_for(const Tiles& tiles, int64_t channels, int64_t columns);
 
 // Conv and ai.qdq.Conv (conv.cc) with `tiles`.
 void run(OpContext& ctx, const Tiles& tiles);

@@ -16,6 +16,7 @@ namespace fp32conv {
 namespace {
 
 constexpr int64_t kAvx512StripColumns = 32;  // two zmm
+constexpr int kPanelRows = 6;
 
 // ConvActivation::apply's ternaries, 16 lanes: vmaxps(a, b) is a > b ? a : b.
 QDQ_FP32_AVX512_TARGET inline __m512 clamp16(__m512 v, const ConvActivation& activation) {
@@ -108,8 +109,11 @@ QDQ_FP32_AVX512_TARGET void depthwise_sums(const float* at, int64_t columns, con
 }  // namespace fp32conv
 
 void conv_fp32_avx512(OpContext& ctx) {
-  static const fp32conv::Tiles tiles{fp32conv::kAvx512StripColumns, fp32conv::tile<2, true>,
-                                     fp32conv::edge_tile, fp32conv::depthwise_sums};
+  static const fp32conv::Tiles tiles{{{fp32conv::kPanelRows, fp32conv::kAvx512StripColumns,
+                                       fp32conv::tile<2, true>, fp32conv::edge_tile}},
+                                     1,
+                                     fp32conv::kAvx512StripColumns,
+                                     fp32conv::depthwise_sums};
   fp32conv::run(ctx, tiles);
 }
 
