@@ -368,30 +368,29 @@ TEST_P(QConvKernel, MatchesReferenceOnAdversarialValues) {
   }
 }
 
+// Every case, four type pairs, activations filled `how` around zero points
+// 96 above their type's least (two of the four) or near it.
+void expect_identical_near_the_zero_point(Isa isa, Fill how, uint32_t seed) {
+  for (const Case& c : kCases) {
+    expect_identical<uint8_t, uint8_t>(isa, c, seed++, how, kTypical, 96, 100);
+    expect_identical<int8_t, int8_t>(isa, c, seed++, how, kTypical, -32, -3);
+    expect_identical<uint8_t, int8_t>(isa, c, seed++, how, kTypical, 110, 20);
+    expect_identical<int8_t, uint8_t>(isa, c, seed++, how, kTypical, -40, 60);
+  }
+}
+
 // Activations near the zero point, a few far from it: AVX2's 7-bit rows
 // with their remainders (and, where a tile has too many, the 16-bit rows),
 // against weights of -128 and 127.
 TEST_P(QConvKernel, MatchesReferenceOnValuesNearTheZeroPoint) {
-  uint32_t seed = 300;
-  for (const Case& c : kCases) {
-    expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kClustered, kTypical, 96, 100);
-    expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kClustered, kTypical, -32, -3);
-    expect_identical<uint8_t, int8_t>(GetParam(), c, seed++, Fill::kClustered, kTypical, 110, 20);
-    expect_identical<int8_t, uint8_t>(GetParam(), c, seed++, Fill::kClustered, kTypical, -40, 60);
-  }
+  expect_identical_near_the_zero_point(GetParam(), Fill::kClustered, 300);
 }
 
 // Weights as training leaves them, which AVX2's kernel takes by pairs of K
 // quads, against activations near the zero point and at the top of the
 // 7-bit window (where the pairs' 16-bit sums come nearest their bound).
 TEST_P(QConvKernel, MatchesReferenceOnPairedQuads) {
-  uint32_t seed = 500;
-  for (const Case& c : kCases) {
-    expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kPairable, kTypical, 96, 100);
-    expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kPairable, kTypical, -32, -3);
-    expect_identical<uint8_t, int8_t>(GetParam(), c, seed++, Fill::kPairable, kTypical, 110, 20);
-    expect_identical<int8_t, uint8_t>(GetParam(), c, seed++, Fill::kPairable, kTypical, -40, 60);
-  }
+  expect_identical_near_the_zero_point(GetParam(), Fill::kPairable, 500);
 }
 
 TEST_P(QConvKernel, MatchesReferenceAcrossScaleRanges) {
