@@ -289,9 +289,7 @@ void qconv_run(OpContext& ctx) {
   }
   ctx.ran_form(qconv_packed_form(p));
   const bool winograd = p.winograd;
-  ctx.ran_algorithm(winograd                                ? "winograd"
-                    : p.split_rows && !p.quad_pairs.empty() ? "quad-pairs"
-                                                            : nullptr);
+  ctx.ran_algorithm(winograd ? "winograd" : !p.quad_pairs.empty() ? "quad-pairs" : nullptr);
   Tensor& y = ctx.allocate_output(0, p.params.y_type, qconv_output_shape(p.params));
   const Tensor& x = ctx.input(0);
   dispatch_epilogue_types(ctx, p.params, [&](auto yt, auto rt) {
