@@ -263,6 +263,8 @@ void store_split_constants(QConvPacked& p) {
   store_quad_pairs(p);
   if (p.blocks == 2 && p.quad_pairs.empty()) return;
   p.split_rows = true;
+  // At most 128: Avx2Ops::split_rows tells u < center by u - center's sign
+  // modulo 256.
   p.split_center = static_cast<uint8_t>(std::clamp(p.a_zero + 128 - 64, 0, 128));
   p.center_sums = scaled_weight_sums(p, int64_t{p.split_center} - 128);
 }

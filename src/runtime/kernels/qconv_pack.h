@@ -93,7 +93,8 @@ struct QConvPacked {
   std::vector<int16_t> pair_weights;
   // The AVX2 kernel's 8-bit rows (Avx2Ops::split_rows), set with
   // pair_weights (store_split_constants): each activation u = a + 128 split
-  // as split_center + lo + e, lo = clamp(u - split_center, 0, 127), both
+  // as split_center + lo + e, lo = (u - split_center) mod 128 (e = 0 where
+  // u lies in [split_center, split_center + 127], +/-128 elsewhere), both
   // multiplied by the int8 `weights` with vpmaddubsw (a pair's two products
   // of 127 by -128..127 cannot leave int16; e, nonzero for few activations,
   // alone in its pair), and center_sums ([blocks * 16]: (split_center - 128)

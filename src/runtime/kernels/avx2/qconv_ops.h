@@ -943,31 +943,37 @@ struct Avx2Ops : Avx2EpilogueOps {
   // and the remainders after them (TileRows::corrections): false, the rows
   // left to widening, where more than one value in 64 would need one (the
   // stem's rows, a layer fed values far from its zero point: each
-  // correction costs about as much as 4 K of a row's products).
+  // correction costs about as much as 4 K of a row's products). A byte's
+  // d = u - center, taken modulo 256 (one subtraction of the flip and the
+  // centre together from the stored byte), has its top bit clear exactly
+  // where d lies in [0, 127] (the centre is at most 128, so d >= -128): lo,
+  // d's low 7 bits, is d itself there and d -/+ 128 elsewhere, remainder
+  // +/-128. Three vector operations a 32-byte step, where clamping and
+  // comparing took six (MobileNetV2 u8s8's projections, batch 32, one
+  // thread: 0.977-0.982x the time).
   QDQ_AVX2_TARGET static bool split_rows(const QConvPacked& p, int rows, TileRows& a,
                                          uint8_t* bytes) {
     auto* const begin = reinterpret_cast<int32_t*>(bytes + rows * p.k_padded);
     int32_t* const entries = correction_entries(begin);
     const int64_t capacity = rows * p.k_padded / 64;
-    const uint32_t to_unsigned = a.flip ^ 0x80808080u;
     const int center = p.split_center;
-    const __m256i flip = _mm256_set1_epi32(static_cast<int>(to_unsigned));
-    const __m256i centers = _mm256_set1_epi8(static_cast<char>(center));
-    const __m256i top = _mm256_set1_epi8(127);
+    const auto to_unsigned = static_cast<uint8_t>(a.flip ^ 0x80808080u);
+    // u = stored ^ to_unsigned = stored + to_unsigned, modulo 256.
+    const __m256i offsets = _mm256_set1_epi8(static_cast<char>(center - to_unsigned));
+    const __m256i low7 = _mm256_set1_epi8(127);
     const int64_t piece = 4 * a.quads;  // a segment's bytes in each row
     int32_t count = 0;
-    // The values of `mask`'s bytes from `in` (at K `k`): their remainders.
+    // The bytes of `mask` from `in` (at K `k`): remainders of 128, negative
+    // where u < center.
     const auto record = [&](uint32_t mask, const uint8_t* in, int64_t k) {
       for (; mask; mask &= mask - 1) {
         const int j = __builtin_ctz(mask);
-        const int d = (in[j] ^ static_cast<uint8_t>(to_unsigned)) - center;
         if (count == capacity) return false;
         const int64_t at = k + j;
-        const int e = d - std::clamp(d, 0, 127);
         int32_t* const entry = entries + kCorrectionInts * count;
         entry[0] = static_cast<int32_t>(at / 4);
-        entry[1] = static_cast<int32_t>(static_cast<uint32_t>(std::abs(e)) << (8 * (at % 4)));
-        entry[2] = e < 0 ? -1 : 0x10001;
+        entry[1] = static_cast<int32_t>(128u << (8 * (at % 4)));
+        entry[2] = (in[j] ^ to_unsigned) < center ? -1 : 0x10001;
         ++count;
       }
       return true;
@@ -980,12 +986,10 @@ struct Avx2Ops : Avx2EpilogueOps {
         const uint8_t* in = a.segment[static_cast<size_t>(s)] + r * a.stride;
         int64_t i = 0;
         for (; i + 32 <= piece; i += 32) {
-          const __m256i u =
-              _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i)), flip);
-          const __m256i lo = _mm256_min_epu8(_mm256_subs_epu8(u, centers), top);
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + k + i), lo);
-          const auto outside = ~static_cast<uint32_t>(
-              _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, _mm256_sub_epi8(u, centers))));
+          const __m256i d = _mm256_sub_epi8(
+              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + i)), offsets);
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + k + i), _mm256_and_si256(d, low7));
+          const auto outside = static_cast<uint32_t>(_mm256_movemask_epi8(d));
           if (outside && !record(outside, in + i, k + i)) return false;
         }
         // 16 bytes at a time, then a tap's last quads (no read past the row).
@@ -993,18 +997,16 @@ struct Avx2Ops : Avx2EpilogueOps {
           step = i + 16 <= piece ? 16 : 4;
           const __m128i raw = step == 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))
                                          : _mm_cvtsi32_si128(tile_quad(in + i));
-          const __m128i u = _mm_xor_si128(raw, _mm256_castsi256_si128(flip));
-          const __m128i lo = _mm_min_epu8(_mm_subs_epu8(u, _mm256_castsi256_si128(centers)),
-                                          _mm256_castsi256_si128(top));
+          const __m128i d = _mm_sub_epi8(raw, _mm256_castsi256_si128(offsets));
+          const __m128i lo = _mm_and_si128(d, _mm256_castsi256_si128(low7));
           if (step == 16) {
             _mm_storeu_si128(reinterpret_cast<__m128i*>(row + k + i), lo);
           } else {
             const int32_t quad = _mm_cvtsi128_si32(lo);
             std::memcpy(row + k + i, &quad, 4);
           }
-          const uint32_t outside = ~static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(
-                                       lo, _mm_sub_epi8(u, _mm256_castsi256_si128(centers))))) &
-                                   (step == 16 ? 0xffffu : 0xfu);
+          const uint32_t outside =
+              static_cast<uint32_t>(_mm_movemask_epi8(d)) & (step == 16 ? 0xffffu : 0xfu);
           if (outside && !record(outside, in + i, k + i)) return false;
         }
       }
