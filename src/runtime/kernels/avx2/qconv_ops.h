@@ -490,7 +490,8 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void store_requantized16(
 
 // Two rows' words (NarrowRows::words) to out0 and out1 (the second not
 // where out1 is null): packed to bytes with saturation, clamped to [lo, hi].
-template <typename Q>
+// Low: a block's first 8 channels, whose words hold each 4 twice.
+template <typename Q, bool Low = false>
 QDQ_AVX2_TARGET __attribute__((always_inline)) inline void store_word_rows(__m256i w0, __m256i w1,
                                                                            __m256i lo, __m256i hi,
                                                                            Q* out0, Q* out1) {
@@ -501,8 +502,15 @@ QDQ_AVX2_TARGET __attribute__((always_inline)) inline void store_word_rows(__m25
   bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
   bytes = std::is_same_v<Q, uint8_t> ? _mm256_min_epu8(_mm256_max_epu8(bytes, lo), hi)
                                      : _mm256_min_epi8(_mm256_max_epi8(bytes, lo), hi);
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(out0), _mm256_castsi256_si128(bytes));
-  if (out1) _mm_storeu_si128(reinterpret_cast<__m128i*>(out1), _mm256_extracti128_si256(bytes, 1));
+  if constexpr (Low) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out0), _mm256_castsi256_si128(bytes));
+    if (out1)
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out1), _mm256_extracti128_si256(bytes, 1));
+  } else {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out0), _mm256_castsi256_si128(bytes));
+    if (out1)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out1), _mm256_extracti128_si256(bytes, 1));
+  }
 }
 
 // What NarrowRows rounds (a template parameter: tested per row, the forms
@@ -562,18 +570,22 @@ struct NarrowRows {
 
   // A row's 16 sums (bias added) rounded, saturated to 16 bits, the zero
   // point added: channels 0-3, 8-11 in the low 128 bits, 4-7, 12-15 in the
-  // high (the pack's in-lane order).
+  // high (the pack's in-lane order). Low: the first 8 alone, in place of
+  // both halves.
+  template <bool Low>
   QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i words(RowSums sums) const {
-    return _mm256_adds_epi16(_mm256_packs_epi32(rounded(sums.low, 0), rounded(sums.high, 8)), zero);
+    const __m256i low = rounded(sums.low, 0);
+    return _mm256_adds_epi16(_mm256_packs_epi32(low, Low ? low : rounded(sums.high, 8)), zero);
   }
 
   // Rows r0 and r1 to out0 and out1 (r1 not stored where out1 is null; no
   // residual rows). Always inlined, the sums by value: held sums passed by
   // reference to an out-of-line call live on the stack through the GEMM
   // loop before it (ResNet-50 at batch 1 ran 1.4x the time so).
+  template <bool Low = false>
   QDQ_AVX2_TARGET __attribute__((always_inline)) void store(RowSums r0, RowSums r1, Q* out0,
                                                             Q* out1, const Q*, const Q*) const {
-    store_word_rows(words(r0), out1 ? words(r1) : __m256i{}, lo, hi, out0, out1);
+    store_word_rows<Q, Low>(words<Low>(r0), out1 ? words<Low>(r1) : __m256i{}, lo, hi, out0, out1);
   }
 };
 
@@ -623,18 +635,22 @@ struct NarrowResidualRows {
         _mm256_div_ps(_mm256_add_ps(_mm256_mul_ps(t, conv_scale), dequantized), sum_scale));
   }
 
+  // As NarrowRows::words (Low: the residual's channels past 8 not read).
+  template <bool Low>
   QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i words(RowSums sums,
                                                                const Q* residual) const {
-    return _mm256_adds_epi16(
-        _mm256_packs_epi32(rounded(sums.low, 0, residual), rounded(sums.high, 8, residual)), zero);
+    const __m256i low = rounded(sums.low, 0, residual);
+    return _mm256_adds_epi16(_mm256_packs_epi32(low, Low ? low : rounded(sums.high, 8, residual)),
+                             zero);
   }
 
   // As NarrowRows::store, with the rows' residuals.
+  template <bool Low = false>
   QDQ_AVX2_TARGET __attribute__((always_inline)) void store(RowSums r0, RowSums r1, Q* out0,
                                                             Q* out1, const Q* residual0,
                                                             const Q* residual1) const {
-    store_word_rows(words(r0, residual0), out1 ? words(r1, residual1) : __m256i{}, lo, hi, out0,
-                    out1);
+    store_word_rows<Q, Low>(words<Low>(r0, residual0), out1 ? words<Low>(r1, residual1) : __m256i{},
+                            lo, hi, out0, out1);
   }
 };
 
@@ -1053,27 +1069,33 @@ struct Avx2Ops : Avx2EpilogueOps {
       return false;
     } else {
       const bool lanes_fit = narrow_rows_apply(p, tile.residual) || !p.params.float_sum;
-      if (tile.channels != kQConvBlock || !p.finite_multipliers || !lanes_fit) return false;
+      const bool low = tile.channels == 8;  // a layer's last block of 8 (tile_words' Low)
+      if ((tile.channels != kQConvBlock && !low) || !p.finite_multipliers || !lanes_fit)
+        return false;
       // A layer's last tile computes only the rows its pixels fill: ResNet-18's
       // 4x4 layers at batch 1 are two tiles of six and one of four.
-      fused_by_rows<Q>(std::make_integer_sequence<int, kWordTileRows>())[tile.rows - 1](p, a, block,
-                                                                                        tile);
+      constexpr auto kRows = std::make_integer_sequence<int, kWordTileRows>();
+      (low ? fused_by_rows<Q, true>(kRows) : fused_by_rows<Q, false>(kRows))[tile.rows - 1](
+          p, a, block, tile);
       return true;
     }
   }
 
   // fused_words for 1 to kWordTileRows rows, by rows less one.
-  template <typename Q, int... Less>
+  template <typename Q, bool Low, int... Less>
   static constexpr auto fused_by_rows(std::integer_sequence<int, Less...>) {
-    return std::array{&fused_words<Q, Less + 1>...};
+    return std::array{&fused_words<Q, Less + 1, Low>...};
   }
 
-  template <typename Q, int Rows>
+  // Low: a block of 8 channels (MobileNetV2's 24-channel projections ran
+  // their second block unfused, through stored sums and the eight-lane
+  // steps, as slowly as a whole block).
+  template <typename Q, int Rows, bool Low>
   QDQ_AVX2_TARGET static void fused_words(const QConvPacked& p, const TileRows& a, int64_t block,
                                           const EpilogueTile<Q, Q>& tile) {
-    const int32_t* const bias = p.bias.data() + tile.channel;
+    const int32_t* const bias = p.bias.data() + tile.channel;  // padded to whole blocks
     WordTileSums t;
-    accumulate_rows<Rows>(p, a, block, RowSums{load8(bias), load8(bias + 8)}, t);
+    accumulate_rows<Rows, Low>(p, a, block, RowSums{load8(bias), load8(bias + 8)}, t);
     const int64_t pitch = tile.pitch, channel = tile.channel;
     Q* const out = tile.out;
     const Q* const residual = tile.residual;
@@ -1082,9 +1104,10 @@ struct Avx2Ops : Avx2EpilogueOps {
       const auto pair = [&](const auto& narrow, RowSums first, RowSums second, int r)
           QDQ_AVX2_TARGET __attribute__((always_inline)) {
         const bool two = r + 1 < Rows;
-        narrow.store(first, second, out + r * pitch, two ? out + (r + 1) * pitch : nullptr,
-                     residual ? residual + r * pitch : nullptr,
-                     residual && two ? residual + (r + 1) * pitch : nullptr);
+        narrow.template store<Low>(first, second, out + r * pitch,
+                                   two ? out + (r + 1) * pitch : nullptr,
+                                   residual ? residual + r * pitch : nullptr,
+                                   residual && two ? residual + (r + 1) * pitch : nullptr);
       };
       with_narrow_rows<Q>(
           p, channel, [&](const auto& narrow) QDQ_AVX2_TARGET __attribute__((always_inline)) {
@@ -1098,8 +1121,14 @@ struct Avx2Ops : Avx2EpilogueOps {
     const Lanes8 lanes(p);
     each_row<Rows>(
         t, [&](RowSums s, int64_t r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
-          store_requantized16(lanes, channel, s, residual ? residual + r * pitch : nullptr,
-                              out + r * pitch);
+          const Q* const row_residual = residual ? residual + r * pitch : nullptr;
+          if constexpr (Low)
+            store_narrowed8(
+                out + r * pitch,
+                requantize8(lanes, channel, s.low,
+                            row_residual ? residual8(lanes, row_residual) : _mm256_setzero_ps()));
+          else
+            store_requantized16(lanes, channel, s, row_residual, out + r * pitch);
         });
   }
 
