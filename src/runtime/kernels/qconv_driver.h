@@ -288,8 +288,11 @@ void qconv_run(OpContext& ctx) {
     return qconv_reference(ctx);
   }
   ctx.ran_form(qconv_packed_form(p));
-  const bool winograd = p.winograd;
-  ctx.ran_algorithm(winograd ? "winograd" : !p.quad_pairs.empty() ? "quad-pairs" : nullptr);
+  const bool winograd = p.winograd != WinogradForm::kNone;
+  ctx.ran_algorithm(p.winograd == WinogradForm::kF2x4 ? "winograd-2x4"
+                    : winograd                        ? "winograd"
+                    : !p.quad_pairs.empty()           ? "quad-pairs"
+                                                      : nullptr);
   Tensor& y = ctx.allocate_output(0, p.params.y_type, qconv_output_shape(p.params));
   const Tensor& x = ctx.input(0);
   dispatch_epilogue_types(ctx, p.params, [&](auto yt, auto rt) {

@@ -609,14 +609,13 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
       // From the weights alone: made once per state, not per input shape.
       if (state->flip && state->domain == ActivationDomain::kUnsigned && state->flip_sums.empty())
         store_flip_sums(*state);
-      // The signed domain's kernel (AVX2) multiplies 16-bit words: the
-      // Winograd form's where this shape takes it, else the direct pairs.
-      // (Transformed weights mean an earlier shape checked the bound.)
-      state->winograd = state->domain == ActivationDomain::kSigned &&
-                        qconv_winograd_pays(state->params) &&
-                        (!state->winograd_weights.empty() || qconv_winograd_fits(*state));
-      if (state->winograd && state->winograd_weights.empty()) store_winograd_weights(*state);
-      if (state->domain == ActivationDomain::kSigned && !state->winograd &&
+      // The signed domain's kernel (AVX2) multiplies 16-bit words: a
+      // Winograd form's where this shape takes one, else the direct pairs.
+      state->winograd = state->domain == ActivationDomain::kSigned ? qconv_winograd_form(*state)
+                                                                   : WinogradForm::kNone;
+      if (state->winograd != WinogradForm::kNone && state->winograd != state->winograd_weights_form)
+        store_winograd_weights(*state);
+      if (state->domain == ActivationDomain::kSigned && state->winograd == WinogradForm::kNone &&
           state->pair_weights.empty()) {
         store_pair_weights(*state);
         store_split_constants(*state);

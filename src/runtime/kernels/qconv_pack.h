@@ -44,6 +44,9 @@ constexpr int64_t depthwise_pair_tap(const std::array<int64_t, 3>& kernel, int64
 // A layer's packed weights depend on its constants alone: they are made once
 // (or come from a plan) and kept when the input shape changes; params and the
 // depthwise's zero pixels follow the shape.
+// The AVX2 kernel's Winograd forms (qconv_winograd.h); kNone: direct.
+enum class WinogradForm : uint8_t { kNone, kF2x2, kF2x4, kStride2 };
+
 struct QConvPacked {
   QConvParams params;
   Shape input_shape;    // what params were read for
@@ -122,13 +125,14 @@ struct QConvPacked {
   std::vector<int32_t> quad_places;
   std::vector<int8_t> ordered_weights;
   // 3x3 stride-1 and stride-2 layers in the AVX2 kernel's Winograd forms
-  // (qconv_winograd.h), where the input shape makes it pay (`winograd`, set
-  // with params): the transformed weights, [block][16 or 25 positions][c /
-  // 2][16][2] (a block's
-  // weights one run, each position's in pair_weights' order). Made from
-  // `weights` by store_winograd_weights, not kept in plans; a layer's
-  // pair_weights only where a shape runs it direct.
-  bool winograd = false;
+  // (qconv_winograd.h), where the input shape makes one pay (`winograd`, set
+  // with params): the transformed weights of form `winograd_weights_form`,
+  // [block][positions][c / 2][16][2] (a block's weights one run, each
+  // position's in pair_weights' order). Made from `weights` by
+  // store_winograd_weights, not kept in plans; a layer's pair_weights only
+  // where a shape runs it direct.
+  WinogradForm winograd = WinogradForm::kNone;
+  WinogradForm winograd_weights_form = WinogradForm::kNone;
   std::vector<int16_t> winograd_weights;
   // Where x is flipped into the unsigned domain (int8 x): 128 * sum w per
   // channel ([blocks * 16]), what a signed product of the unflipped rows lacks

@@ -21,12 +21,18 @@ constexpr double kWinogradWorkShare = 0.7;
 // 1.02-1.04 (batch 1's 4x4 and 7x7 outputs) 0.92-1.05x.
 constexpr double kStride2WorkShare = 0.8;
 
-// G (qconv_winograd.h): row i of the transform by a kernel row's 3 weights,
-// F(2x2, 3x3)'s and the stride-2 form's.
+// G (qconv_winograd.h): row i of the transform by a kernel row's 3 weights:
+// F(2, 3)'s, F(4, 3)'s (scaled by 24) and the stride-2 form's.
 constexpr int kG[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
+constexpr int kG4[6][3] = {{6, 0, 0}, {-4, -4, -4}, {-4, 4, -4}, {1, 2, 4}, {1, -2, 4}, {0, 0, 24}};
 constexpr int kStride2G[5][3] = {{1, 0, 0}, {1, 0, 1}, {0, 0, 1}, {0, 1, 0}, {0, 1, 0}};
 
-int g_entry(int side, int i, int k) { return side == 5 ? kStride2G[i][k] : kG[i][k]; }
+// G's entry (i, k) down the patch's columns (`along_rows` false: the
+// transform of a kernel column, for the patch's rows) or along its rows.
+int g_entry(WinogradForm form, bool along_rows, int i, int k) {
+  if (form == WinogradForm::kStride2) return kStride2G[i][k];
+  return form == WinogradForm::kF2x4 && along_rows ? kG4[i][k] : kG[i][k];
+}
 
 // The weight of output channel `oc`, input channel `ch`, tap `tap` in its
 // packed block ([k_padded / 4][16][4]).
@@ -36,63 +42,87 @@ int weight(const QConvPacked& p, int64_t oc, int64_t ch, int64_t tap) {
       p, oc / kQConvBlock)[(kk / 4 * kQConvBlock + oc % kQConvBlock) * 4 + kk % 4];
 }
 
+// Whether Y = scale * S stays below 2^31 for every output channel: |S| <=
+// 128 * sum |w|.
+bool sums_fit(const QConvPacked& p, int64_t scale) {
+  const int64_t c = p.params.shape.in_channels;
+  for (int64_t oc = 0; oc < p.params.shape.out_channels; ++oc) {
+    int64_t magnitude = 0;
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t tap = 0; tap < 9; ++tap) magnitude += std::abs(weight(p, oc, ch, tap));
+    if (scale * 128 * magnitude >= (int64_t{1} << 31)) return false;
+  }
+  return true;
+}
+
+// The form's products against the direct ones': every group's tiles
+// counted (a group's last GEMM tile multiplies only the rows its tiles
+// fill, but streams the weights as a whole one), against 9 per output
+// pixel.
+double work_share(const QConvParams& q, WinogradForm form) {
+  const WinogradShape s = winograd_shape(form);
+  const int64_t tiles = q.shape.batch * ((q.out_height() + s.out_rows - 1) / s.out_rows) *
+                        ((q.out_width() + s.out_cols - 1) / s.out_cols);
+  const int64_t group = qconv_winograd_group_tiles(tiles);
+  const int64_t computed = (tiles + group - 1) / group * group;
+  return static_cast<double>(computed * s.rows * s.cols) /
+         static_cast<double>(q.shape.batch * q.out_height() * q.out_width() * 9);
+}
+
 }  // namespace
 
-bool qconv_winograd_fits(const QConvPacked& p) {
+WinogradForm qconv_winograd_form(const QConvPacked& p) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
   if (!p.packed || q.depthwise() || q.shape.group != 1 || g.kernel[1] != 3 || g.kernel[2] != 3 ||
       g.stride[1] != g.stride[2] || (g.stride[1] != 1 && g.stride[1] != 2) || g.dilation[1] != 1 ||
       g.dilation[2] != 1 || q.shape.in_channels % 16 != 0 || p.tap_channels != q.shape.in_channels)
-    return false;
-  if (g.stride[1] == 2) return true;  // Y = S
-  const int64_t c = q.shape.in_channels;
-  for (int64_t oc = 0; oc < q.shape.out_channels; ++oc) {
-    int64_t magnitude = 0;
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t tap = 0; tap < 9; ++tap) magnitude += std::abs(weight(p, oc, ch, tap));
-    if (4 * 128 * magnitude >= (int64_t{1} << 31)) return false;
+    return WinogradForm::kNone;
+  if (g.stride[1] == 2) {
+    // 16-channel inputs: the transforms outweigh the products saved
+    // (ResNet-20's 16 -> 32 layer, batch 1: 1.04-1.05x the direct time).
+    return q.shape.in_channels >= 32 && work_share(q, WinogradForm::kStride2) <= kStride2WorkShare
+               ? WinogradForm::kStride2
+               : WinogradForm::kNone;
   }
-  return true;
+  // The bounds from the weights, checked only where the form would pay.
+  const double share4 = work_share(q, WinogradForm::kF2x4);
+  if (share4 <= kWinogradWorkShare && share4 < work_share(q, WinogradForm::kF2x2) &&
+      sums_fit(p, winograd_shape(WinogradForm::kF2x4).scale))
+    return WinogradForm::kF2x4;
+  return work_share(q, WinogradForm::kF2x2) <= kWinogradWorkShare &&
+                 sums_fit(p, winograd_shape(WinogradForm::kF2x2).scale)
+             ? WinogradForm::kF2x2
+             : WinogradForm::kNone;
 }
 
 int64_t qconv_winograd_group_tiles(int64_t tiles) { return tiles >= 8 * 12 ? 12 : 6; }
 
-bool qconv_winograd_pays(const QConvParams& q) {
-  const int side = winograd_side(q);
-  // 16-channel inputs at stride 2: the transforms outweigh the products
-  // saved (ResNet-20's 16 -> 32 layer, batch 1: 1.04-1.05x the direct time).
-  if (side == 5 && q.shape.in_channels < 32) return false;
-  const int64_t tiles = q.shape.batch * ((q.out_height() + 1) / 2) * ((q.out_width() + 1) / 2);
-  const int64_t group = qconv_winograd_group_tiles(tiles);
-  const int64_t computed = (tiles + group - 1) / group * group;
-  const double share = side == 5 ? kStride2WorkShare : kWinogradWorkShare;
-  return computed * side * side <=
-         share * static_cast<double>(q.shape.batch * q.out_height() * q.out_width() * 9);
-}
-
 void store_winograd_weights(QConvPacked& p) {
   const int64_t c = p.params.shape.in_channels, m = p.params.shape.out_channels;
-  const int side = winograd_side(p.params), positions = side * side;
+  const WinogradShape shape = winograd_shape(p.winograd);
+  const int positions = shape.rows * shape.cols;
   p.winograd_weights.assign(static_cast<size_t>(positions * p.blocks * c * kQConvBlock), 0);
   for (int64_t oc = 0; oc < m; ++oc)
     for (int64_t ch = 0; ch < c; ++ch) {
       int w[3][3];
       for (int kh = 0; kh < 3; ++kh)
         for (int kw = 0; kw < 3; ++kw) w[kh][kw] = weight(p, oc, ch, kh * 3 + kw);
-      for (int i = 0; i < side; ++i)
-        for (int j = 0; j < side; ++j) {
+      for (int i = 0; i < shape.rows; ++i)
+        for (int j = 0; j < shape.cols; ++j) {
           int u = 0;
           for (int kh = 0; kh < 3; ++kh)
             for (int kw = 0; kw < 3; ++kw)
-              u += g_entry(side, i, kh) * w[kh][kw] * g_entry(side, j, kw);
-          const int64_t position = i * side + j, block = oc / kQConvBlock, lane = oc % kQConvBlock;
+              u += g_entry(p.winograd, false, i, kh) * w[kh][kw] * g_entry(p.winograd, true, j, kw);
+          const int64_t position = i * shape.cols + j, block = oc / kQConvBlock;
+          const int64_t lane = oc % kQConvBlock;
           // [block][position][ch / 2][lane][ch % 2]
           p.winograd_weights[static_cast<size_t>(
               (((block * positions + position) * (c / 2) + ch / 2) * kQConvBlock + lane) * 2 +
               ch % 2)] = static_cast<int16_t>(u);
         }
     }
+  p.winograd_weights_form = p.winograd;
 }
 
 }  // namespace qdq

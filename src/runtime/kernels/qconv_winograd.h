@@ -1,5 +1,5 @@
-// 3x3 QConv layers by Winograd's F(2x2, 3x3) (stride 1) and a polyphase form
-// (stride 2, below), in integers and exact.
+// 3x3 QConv layers by Winograd's F(2x2, 3x3) and F(2x4, 3x3) (stride 1) and a
+// polyphase form (stride 2, below), in integers and exact.
 //
 // A 4x4 patch d of the input (activations a in the kernel's signed domain,
 // |a| <= 128, padding a_zero) gives a 2x2 block of outputs:
@@ -15,8 +15,21 @@
 // arithmetic that wraps; where |4 S| < 2^31 the wrapped result is 4 S itself
 // (sums modulo 2^32 are exact wherever the true value fits), and S = Y / 4 is
 // then the direct kernels' accumulator, bit for bit: the epilogue that
-// follows cannot tell the two apart. qconv_winograd_fits checks that bound
+// follows cannot tell the two apart. qconv_winograd_form checks that bound
 // per output channel from the weights: |S| <= 128 * sum |w|.
+//
+// Where the weights allow, stride-1 layers take F(2x4, 3x3) instead: a 4 x 6
+// patch gives 2 rows of 4 outputs, F(2, 3) down the columns as above and
+// F(4, 3) along the rows, with Lavin and Gray's matrices and G scaled by 24:
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0;
+//          0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+//   G   = [6 0 0; -4 -4 -4; -4 4 -4; 1 2 4; 1 -2 4; 0 0 24],
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+// 24 products make eight outputs' 72 (F(2x2, 3x3): 32). Y is 2 * 24 = 48
+// times S; |V| <= 2 * 10 * 128 = 2560, |U| <= 3 * 24 * 128 = 9216 (the rows
+// of B^T and G add at most 10 and 24 times a value), a pair of products
+// below 2^26; the bound to check: 48 * 128 * sum |w| below 2^31. S = Y / 48
+// exactly: (Y >> 4) is 3 S, times 3's inverse modulo 2^32.
 //
 // 3x3 stride-2 layers take a polyphase form of the same shape: a 5x5 patch
 // gives a 2x2 block of outputs, the even taps (0 and 2 of a kernel row) on
@@ -33,33 +46,37 @@
 
 namespace qdq {
 
-// A patch's side: 4 (F(2x2, 3x3), stride 1) or 5 (the stride-2 form); its
-// positions are the side squared.
-inline int winograd_side(const QConvParams& q) { return q.shape.geometry.stride[1] == 2 ? 5 : 4; }
+// A form's patch: rows by columns (positions: their product), the outputs
+// it gives, and Y / S.
+struct WinogradShape {
+  int rows, cols, out_rows, out_cols, scale;
+};
+constexpr WinogradShape winograd_shape(WinogradForm form) {
+  switch (form) {
+    case WinogradForm::kF2x4:
+      return {4, 6, 2, 4, 48};
+    case WinogradForm::kStride2:
+      return {5, 5, 2, 2, 1};
+    default:
+      return {4, 4, 2, 2, 4};
+  }
+}
 
-// Whether a layer can take a Winograd form: group 1, 3x3, stride 1 or 2 (both
-// dimensions), dilation 1, channels a multiple of 16 (whole 16-channel
-// vectors in the input transform, no padded taps), and at stride 1 4 * 128
-// * sum |w| below 2^31 for every output channel. Reads the packed weights.
-bool qconv_winograd_fits(const QConvPacked& p);
+// The Winograd form a layer takes (kNone: direct): group 1, 3x3, stride 1
+// or 2 (both dimensions), dilation 1, channels a multiple of 16 (whole
+// 16-channel vectors in the input transform, no padded taps); at stride 1
+// F(2x4, 3x3) where its bound holds and it pays, else F(2x2, 3x3) where
+// its own does. Reads the packed weights.
+WinogradForm qconv_winograd_form(const QConvPacked& p);
 
-// Tiles (2x2 output blocks) the AVX2 kernel transforms and multiplies as a
-// group, for a layer of `tiles` tiles: 12 (two 6-row GEMM tiles a position,
-// the second reading the weights the first brought to L1), or 6 where a
-// layer has so few that a partly empty last group would waste much.
+// Tiles the AVX2 kernel transforms and multiplies as a group, for a layer
+// of `tiles` tiles: 12 (two 6-row GEMM tiles a position, the second
+// reading the weights the first brought to L1), or 6 where a layer has so
+// few that a partly empty last group would waste much.
 int64_t qconv_winograd_group_tiles(int64_t tiles);
 
-// Whether this input shape computes fewer multiply-adds in the Winograd form
-// than direct by enough to pay for the transforms and the larger weights:
-// 16 (stride 2: 25) per tile, every group's tiles counted (a group's last GEMM tile
-// multiplies only the rows its tiles fill, but streams the weights as a
-// whole one), against 9 per output pixel. (Before the weights were
-// prefetched and the last rows skipped, ResNet-18's 512-channel 4x4 layers at
-// batch 1, 1 group of 4 tiles, ran 1.5-2.1x the direct time.)
-bool qconv_winograd_pays(const QConvParams& q);
-
-// p.winograd_weights from p.weights: U = G g G^T for every channel pair
-// (G the stride's).
+// p.winograd_weights from p.weights for p.winograd (U = G_rows g G_cols^T
+// for every channel pair).
 void store_winograd_weights(QConvPacked& p);
 
 }  // namespace qdq

@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "graph/builder.h"
 #include "runtime/kernels/qconv_pack.h"
@@ -604,24 +605,30 @@ TEST_P(QConvKernel, GroupedConvReportsTheReferenceKernel) {
 }
 
 // AVX2 runs 3x3 stride-1 and stride-2 layers of whole 16-channel vectors by
-// a Winograd form where their shape makes it pay (qconv_winograd_pays), so
-// the tests above check those forms on most such cases, and the others
-// direct.
+// a Winograd form where their shape makes it pay (qconv_winograd_form), so
+// the tests above check those forms on most such cases (F(2x4, 3x3) on
+// some, a last tile column partial among them), and the others direct.
 TEST(QConvKernelAvx2, RunsThreeByThreeLayersByWinograd) {
   if (!isa_supported(Isa::kAvx2)) GTEST_SKIP() << "avx2 is not available on this CPU";
-  int winograd = 0;
+  int winograd = 0, f2x4 = 0, partial = 0;
   for (const Case& c : kCases) {
     KernelRun ran;
     (void)run<uint8_t, uint8_t, uint8_t>(c, Isa::kAvx2, 2, Fill::kRandom, kTypical, 128, 100, 0,
                                          false, &ran);
+    const std::string algorithm = ran.algorithm ? ran.algorithm : "";
     const bool can =
         c.kernel == 3 && c.stride <= 2 && c.dilation == 1 && c.group == 1 && c.channels % 16 == 0;
-    EXPECT_TRUE(can || !ran.algorithm)
+    EXPECT_TRUE(can || algorithm.empty())
         << "case C" << c.channels << " " << c.height << "x" << c.width << " k" << c.kernel;
-    EXPECT_STREQ(ran.algorithm ? ran.algorithm : "winograd", "winograd");
-    winograd += ran.algorithm != nullptr;
+    EXPECT_TRUE(algorithm.empty() || algorithm == "winograd" || algorithm == "winograd-2x4")
+        << algorithm;
+    winograd += !algorithm.empty();
+    f2x4 += algorithm == "winograd-2x4";
+    partial += algorithm == "winograd-2x4" && c.width % 4 != 0;
   }
   EXPECT_GE(winograd, 8);
+  EXPECT_GE(f2x4, 3);
+  EXPECT_GE(partial, 1);
 }
 
 // The stride-2 form runs the cases above that were made for it (so the
@@ -639,16 +646,21 @@ TEST(QConvKernelAvx2, RunsStrideTwoLayersByWinogradOfThirtyTwoChannelsOn) {
   }
 }
 
-// The Winograd form's bound (qconv_winograd.h): 4 * 128 * sum |w| < 2^31.
-// Every activation at its least (-128 in the AVX2 kernel's domain) and every
-// weight -127 make the sums as large as the channels allow: with 3632 channels
-// 4 S stays below 2^31 (Winograd), with 3680 it would not (direct). Both
-// equal the reference, whose sums here are 0 (x - x_zero = 0): what the
-// kernel's sum of a * w and its a_zero correction cancel to.
+// The Winograd forms' bounds (qconv_winograd.h): 4 * 128 * sum |w| < 2^31
+// for F(2x2, 3x3), 48 * 128 * sum |w| for F(2x4, 3x3). Every activation at
+// its least (-128 in the AVX2 kernel's domain) and every weight -127 make
+// the sums as large as the channels allow: with 3632 channels 4 S stays
+// below 2^31 (F(2x2, 3x3), which an 8x8 map takes), with 3680 it would not
+// (direct); with 304 channels 48 S does (F(2x4, 3x3), a 16x16 map's form),
+// with 320 it would not (F(2x2, 3x3)). All equal the reference, whose sums
+// here are 0 (x - x_zero = 0): what the kernel's sum of a * w and its
+// a_zero correction cancel to.
 TEST(QConvKernelAvx2, WinogradUpToItsBoundAndDirectPastIt) {
   if (!isa_supported(Isa::kAvx2)) GTEST_SKIP() << "avx2 is not available on this CPU";
-  for (const auto& [channels, algorithm] : {std::pair{3632, "winograd"}, std::pair{3680, ""}}) {
-    const Case c{1, channels, 16, 8, 8, 3, 1, 1, 1, 1};
+  for (const auto& [channels, side, algorithm] :
+       {std::tuple{3632, 8, "winograd"}, std::tuple{3680, 8, ""},
+        std::tuple{304, 16, "winograd-2x4"}, std::tuple{320, 16, "winograd"}}) {
+    const Case c{1, channels, 16, side, side, 3, 1, 1, 1, 1};
     expect_identical<uint8_t, uint8_t>(Isa::kAvx2, c, 1, Fill::kLowest, kTypical, 0, 0);
     expect_identical<int8_t, int8_t>(Isa::kAvx2, c, 1, Fill::kLowest, kTypical, -127, 0);
     KernelRun ran;
@@ -669,8 +681,8 @@ TEST(QConvKernelAvx2, PairsTheQuadsOfTrainedWeights) {
     (void)run<uint8_t, uint8_t, uint8_t>(c, Isa::kAvx2, 3, Fill::kPairable, kTypical, 96, 100, 0,
                                          false, &ran);
     const std::string algorithm = ran.algorithm ? ran.algorithm : "";
-    const bool can =
-        algorithm != "winograd" && c.group == 1 && c.channels >= 16 && c.out_channels > kQConvBlock;
+    const bool can = !algorithm.starts_with("winograd") && c.group == 1 && c.channels >= 16 &&
+                     c.out_channels > kQConvBlock;
     EXPECT_EQ(algorithm == "quad-pairs", can)
         << "case C" << c.channels << " M" << c.out_channels << " k" << c.kernel;
     paired += can;

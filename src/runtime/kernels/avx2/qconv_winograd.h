@@ -1,11 +1,11 @@
 // ai.qdq.QConv's Winograd forms with AVX2 (the maths, and why they are exact,
 // in kernels/qconv_winograd.h): 16 multiply-adds where the direct tiles do 36
-// (stride 2: 25), on the same 16-bit words and the same tile_words GEMM. The
-// tiles (2x2 output blocks) go in groups over the flattened (image, tile row,
-// tile column) order; a group's input is transformed once, V[position][tile][c],
-// then for each 16-channel block: one GEMM per position (tiles by channels
-// times the position's transformed weights), the output transform, and the
-// fused epilogue over each tile row's run of output pixels.
+// (F(2x4, 3x3): 24 for 72; stride 2: 25 for 36), on the same 16-bit words
+// and the same tile_words GEMM. The tiles (blocks of 2 output rows) go in
+// groups over the flattened (image, tile row, tile column) order; a group's input is transformed
+// once, V[position][tile][c], then for each 16-channel block: one GEMM per position (tiles by
+// channels times the position's transformed weights), the output transform, and the fused epilogue
+// over each tile row's run of output pixels.
 #pragma once
 
 #include "runtime/kernels/avx2/qconv_ops.h"
@@ -81,7 +81,47 @@ inline QDQ_AVX2_TARGET void winograd_input_tile(const uint8_t* const* pixels, in
   }
 }
 
-// A^T's two rows over `Side` values: F(2x2, 3x3)'s [1 1 1 0; 0 1 -1 -1],
+// F(4, 3)'s B^T (qconv_winograd.h) along six values, in 16 bits: |x| <=
+// 128 gives |v| <= 1280.
+inline QDQ_AVX2_TARGET void winograd_b4(const __m256i* x, __m256i* v) {
+  const __m256i t = _mm256_sub_epi16(x[4], x[2]);
+  const __m256i p = _mm256_sub_epi16(x[4], _mm256_slli_epi16(x[2], 2));
+  const __m256i q = _mm256_sub_epi16(_mm256_slli_epi16(x[1], 2), x[3]);
+  const __m256i d = _mm256_sub_epi16(x[1], x[3]);
+  const __m256i s = _mm256_add_epi16(d, d);
+  v[0] = _mm256_add_epi16(_mm256_slli_epi16(_mm256_sub_epi16(x[0], x[2]), 2), t);
+  v[1] = _mm256_sub_epi16(p, q);
+  v[2] = _mm256_add_epi16(p, q);
+  v[3] = _mm256_sub_epi16(t, s);
+  v[4] = _mm256_add_epi16(t, s);
+  v[5] = _mm256_add_epi16(_mm256_slli_epi16(d, 2), _mm256_sub_epi16(x[5], x[3]));
+}
+
+// V = B^T d B of one F(2x4, 3x3) tile's 4 x 6 pixels, as winograd_input_tile
+// stores F(2x2, 3x3)'s (position i * 6 + j): each patch row along its
+// pixels first (F(4, 3)'s B^T, into `rows`), then F(2, 3)'s B^T down the
+// columns.
+inline QDQ_AVX2_TARGET void winograd_f2x4_input_tile(const uint8_t* const* pixels, int64_t c,
+                                                     bool flip, int16_t* v, int64_t pitch) {
+  const __m128i sign = _mm_set1_epi8(flip ? static_cast<char>(0x80) : 0);
+  __m256i rows[4][6];
+  for (int64_t channel = 0; channel < c; channel += 16) {
+    int16_t* const at = v + channel;
+    for (int i = 0; i < 4; ++i) {
+      __m256i x[6];
+      for (int j = 0; j < 6; ++j) x[j] = winograd_words(pixels[i * 6 + j], channel, sign);
+      winograd_b4(x, rows[i]);
+    }
+    for (int j = 0; j < 6; ++j) {
+      store_words(at + j * pitch, _mm256_sub_epi16(rows[0][j], rows[2][j]));
+      store_words(at + (6 + j) * pitch, _mm256_add_epi16(rows[1][j], rows[2][j]));
+      store_words(at + (12 + j) * pitch, _mm256_sub_epi16(rows[2][j], rows[1][j]));
+      store_words(at + (18 + j) * pitch, _mm256_sub_epi16(rows[1][j], rows[3][j]));
+    }
+  }
+}
+
+// A^T's two rows over `Side` values: F(2, 3)'s [1 1 1 0; 0 1 -1 -1],
 // the stride-2 form's [1 1 0 1 0; 0 1 1 0 1].
 struct WinogradPair {
   __m256i first, second;
@@ -96,29 +136,58 @@ inline QDQ_AVX2_TARGET WinogradPair winograd_a(const __m256i* v) {
             _mm256_add_epi32(_mm256_add_epi32(v[1], v[2]), v[4])};
 }
 
-// Y = A^T M A of one tile's products for its 16 channels, `Side` x `Side`
-// positions: `m` at position 0's, positions `pitch` apart; the 2 x 2
-// outputs to y[dy * row_pitch + dx * 16], as Y / 4 for F(2x2, 3x3) (the
-// shift is exact: qconv_winograd.h, Y is 4 S) and as Y for the stride-2 form.
-template <int Side>
+// F(4, 3)'s A^T over six values (int32, wrapping).
+inline QDQ_AVX2_TARGET void winograd_a4(const __m256i* m, __m256i* y) {
+  const __m256i a = _mm256_add_epi32(m[1], m[2]), b = _mm256_sub_epi32(m[1], m[2]);
+  const __m256i c = _mm256_add_epi32(m[3], m[4]), d = _mm256_sub_epi32(m[3], m[4]);
+  y[0] = _mm256_add_epi32(_mm256_add_epi32(m[0], a), c);
+  y[1] = _mm256_add_epi32(b, _mm256_slli_epi32(d, 1));
+  y[2] = _mm256_add_epi32(a, _mm256_slli_epi32(c, 2));
+  y[3] = _mm256_add_epi32(_mm256_add_epi32(b, _mm256_slli_epi32(d, 3)), m[5]);
+}
+
+// S from Y (qconv_winograd.h): Y / 4 for F(2x2, 3x3) by a shift, Y / 48 for
+// F(2x4, 3x3) as (Y >> 4) times 3's inverse modulo 2^32 (both exact, Y being
+// a multiple), Y itself for the stride-2 form.
+template <WinogradForm Form>
+inline QDQ_AVX2_TARGET __m256i winograd_sums(__m256i y) {
+  if constexpr (Form == WinogradForm::kF2x2) return _mm256_srai_epi32(y, 2);
+  if constexpr (Form == WinogradForm::kF2x4)
+    return _mm256_mullo_epi32(_mm256_srai_epi32(y, 4),
+                              _mm256_set1_epi32(static_cast<int32_t>(0xAAAAAAABu)));
+  return y;
+}
+
+// Y = A^T M A of one tile's products for its 16 channels, the form's
+// positions: `m` at position 0's, positions `pitch` apart; the 2 rows of
+// outputs to y[dy * row_pitch + dx * 16], as S (winograd_sums).
+template <WinogradForm Form>
 inline QDQ_AVX2_TARGET void winograd_output_tile(const int32_t* m, int64_t pitch, int32_t* y,
                                                  int64_t row_pitch) {
-  constexpr int kShift = Side == 4 ? 2 : 0;
+  constexpr WinogradShape kShape = winograd_shape(Form);
+  constexpr int rows = kShape.rows, cols = kShape.cols, out_cols = kShape.out_cols;
   for (int half = 0; half < 16; half += 8) {
-    __m256i top[Side], bottom[Side];  // A^T's two rows over the positions' rows
-    for (int j = 0; j < Side; ++j) {
-      __m256i column[Side];
-      for (int i = 0; i < Side; ++i) column[i] = load8(m + (i * Side + j) * pitch + half);
-      const WinogradPair rows = winograd_a<Side>(column);
-      top[j] = rows.first;
-      bottom[j] = rows.second;
+    __m256i top[cols], bottom[cols];  // A^T's two rows over the positions' rows
+    for (int j = 0; j < cols; ++j) {
+      __m256i column[rows];
+      for (int i = 0; i < rows; ++i) column[i] = load8(m + (i * cols + j) * pitch + half);
+      const WinogradPair pair = winograd_a<rows>(column);
+      top[j] = pair.first;
+      bottom[j] = pair.second;
     }
     for (int dy = 0; dy < 2; ++dy) {
-      const WinogradPair outputs = winograd_a<Side>(dy == 0 ? top : bottom);
+      __m256i outputs[out_cols];
+      if constexpr (cols == 6) {
+        winograd_a4(dy == 0 ? top : bottom, outputs);
+      } else {
+        const WinogradPair pair = winograd_a<cols>(dy == 0 ? top : bottom);
+        outputs[0] = pair.first;
+        outputs[1] = pair.second;
+      }
       int32_t* const at = y + dy * row_pitch + half;
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(at), _mm256_srai_epi32(outputs.first, kShift));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(at + kQConvBlock),
-                          _mm256_srai_epi32(outputs.second, kShift));
+      for (int dx = 0; dx < out_cols; ++dx)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(at + dx * kQConvBlock),
+                            winograd_sums<Form>(outputs[dx]));
     }
   }
 }
@@ -159,24 +228,27 @@ inline QDQ_AVX2_TARGET void winograd_stride2_input_tile(const uint8_t* const* pi
   }
 }
 
-// The layer in the form of patch side `Side` (4: F(2x2, 3x3), 5: stride 2),
-// a template parameter: the patch loops unroll (ResNet-20's stride-1 layers
-// ran 4-11 % slower with the side read at run time).
-template <int Side, typename Q, typename R>
+// The layer in form `Form`, a template parameter: the patch loops unroll
+// (ResNet-20's stride-1 layers ran 4-11 % slower with the side read at run
+// time).
+template <WinogradForm Form, typename Q, typename R>
 void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
   const int64_t c = q.shape.in_channels, m = q.shape.out_channels;
   const int64_t height = q.height(), width = q.width();
   const int64_t out_height = q.out_height(), out_width = q.out_width();
-  const int64_t tile_rows = (out_height + 1) / 2, tile_cols = (out_width + 1) / 2;
+  constexpr WinogradShape kShape = winograd_shape(Form);
+  constexpr int patch_rows = kShape.rows, patch_cols = kShape.cols;
+  constexpr int positions = patch_rows * patch_cols, out_cols = kShape.out_cols;
+  const int64_t tile_rows = (out_height + 1) / 2;
+  const int64_t tile_cols = (out_width + out_cols - 1) / out_cols;
   const int64_t image_tiles = tile_rows * tile_cols, tiles = q.shape.batch * image_tiles;
   const int64_t T = qconv_winograd_group_tiles(tiles);
   const int64_t groups = (tiles + T - 1) / T;
   const int64_t splits = qconv_work_splits(groups, p.blocks);
   const int64_t pitch = T * c;  // V's words from one position to the next
-  constexpr int side = Side, positions = side * side;
-  constexpr int64_t stride = Side == 5 ? 2 : 1;
+  constexpr int64_t stride = Form == WinogradForm::kStride2 ? 2 : 1;
   parallel_region([&](int, int) {
     int16_t* const v = thread_buffer<int16_t, WinogradBuffer::kTransformed>(
         static_cast<size_t>(positions * pitch));
@@ -185,7 +257,8 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
     uint8_t* const zero =
         thread_buffer<uint8_t, WinogradBuffer::kZeroPixel>(static_cast<size_t>(c));
     std::memset(zero, static_cast<uint8_t>(q.x_zero), static_cast<size_t>(c));
-    alignas(32) int32_t sums[2 * 2 * kWinogradTiles * kQConvBlock];  // [dy][2 T pixels][16]
+    // [dy][out_cols T pixels][16]
+    alignas(32) int32_t sums[2 * out_cols * kWinogradTiles * kQConvBlock];
     TileRows a;
     a.segments = 1;
     a.quads = c / 2;
@@ -202,15 +275,17 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
           std::fill_n(pixels, positions, zero);  // padding
           const int64_t tile = first + t, n = tile / image_tiles;
           const int64_t ih0 = tile % image_tiles / tile_cols * 2 * stride - g.pad_begin[1];
-          const int64_t iw0 = tile % tile_cols * 2 * stride - g.pad_begin[2];
-          for (int64_t i = 0; i < side; ++i)
-            for (int64_t j = 0; j < side; ++j) {
+          const int64_t iw0 = tile % tile_cols * out_cols * stride - g.pad_begin[2];
+          for (int64_t i = 0; i < patch_rows; ++i)
+            for (int64_t j = 0; j < patch_cols; ++j) {
               const int64_t ih = ih0 + i, iw = iw0 + j;
               if (ih >= 0 && ih < height && iw >= 0 && iw < width)
-                pixels[i * side + j] = x + ((n * height + ih) * width + iw) * c;
+                pixels[i * patch_cols + j] = x + ((n * height + ih) * width + iw) * c;
             }
-          if constexpr (side == 5)
+          if constexpr (Form == WinogradForm::kStride2)
             winograd_stride2_input_tile(pixels, c, p.flip, v + t * c, pitch);
+          else if constexpr (Form == WinogradForm::kF2x4)
+            winograd_f2x4_input_tile(pixels, c, p.flip, v + t * c, pitch);
           else
             winograd_input_tile(pixels, c, p.flip, v + t * c, pitch);
         }
@@ -234,17 +309,19 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
         // of consecutive pixels, one epilogue each.
         for (int64_t t = 0; t < count;) {
           const int64_t tile = first + t, n = tile / image_tiles;
-          const int64_t oh = tile % image_tiles / tile_cols * 2, ow = tile % tile_cols * 2;
-          const int64_t run = std::min(count - t, tile_cols - ow / 2);
+          const int64_t oh = tile % image_tiles / tile_cols * 2;
+          const int64_t ow = tile % tile_cols * out_cols;
+          const int64_t run = std::min(count - t, tile_cols - ow / out_cols);
           for (int64_t k = 0; k < run; ++k)
-            winograd_output_tile<Side>(products + (t + k) * kQConvBlock, T * kQConvBlock,
-                                       sums + 2 * k * kQConvBlock, 2 * T * kQConvBlock);
-          const auto pixels = static_cast<int>(std::min(2 * run, out_width - ow));
+            winograd_output_tile<Form>(products + (t + k) * kQConvBlock, T * kQConvBlock,
+                                       sums + out_cols * k * kQConvBlock,
+                                       out_cols * T * kQConvBlock);
+          const auto pixels = static_cast<int>(std::min(out_cols * run, out_width - ow));
           for (int64_t dy = 0; dy < 2 && oh + dy < out_height; ++dy) {
             const int64_t at = ((n * out_height + oh + dy) * out_width + ow) * m + channel;
             Avx2Ops::epilogue<Q, R>(
-                p, EpilogueTile<Q, R>{sums + dy * 2 * T * kQConvBlock, pixels, 1, channel, channels,
-                                      m, residual ? residual + at : nullptr, out + at});
+                p, EpilogueTile<Q, R>{sums + dy * out_cols * T * kQConvBlock, pixels, 1, channel,
+                                      channels, m, residual ? residual + at : nullptr, out + at});
             if constexpr (!std::is_same_v<Q, float>)
               for (int64_t r = 0; r < pixels; ++r) qconv_apply_table(q, out + at + r * m, channels);
           }
@@ -257,10 +334,14 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
 
 template <typename Q, typename R>
 void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
-  if (winograd_side(p.params) == 5)
-    winograd_layer<5>(p, x, residual, out);
-  else
-    winograd_layer<4>(p, x, residual, out);
+  switch (p.winograd) {
+    case WinogradForm::kStride2:
+      return winograd_layer<WinogradForm::kStride2>(p, x, residual, out);
+    case WinogradForm::kF2x4:
+      return winograd_layer<WinogradForm::kF2x4>(p, x, residual, out);
+    default:
+      return winograd_layer<WinogradForm::kF2x2>(p, x, residual, out);
+  }
 }
 
 }  // namespace avx2
