@@ -21,6 +21,13 @@ constexpr double kWinogradWorkShare = 0.7;
 // 1.02-1.04 (batch 1's 4x4 and 7x7 outputs) 0.92-1.05x.
 constexpr double kStride2WorkShare = 0.8;
 
+// Transformed weights too large for groups of 6 tiles: ResNet-18's 256-channel
+// 8x8 layers at batch 1 (2 MB in F(2x2, 3x3), 16 tiles) ran 0.84-0.87x the
+// time in two groups of up to 12 than in three of up to 6 (two threads, AVX2;
+// larger groups, the transformed input past L1, ran slower: 48 tiles 1.12-1.16x
+// on its 4x4 layers at batch 32, one thread).
+constexpr int64_t kWinogradLargeWeightBytes = int64_t{1} << 20;
+
 // G (qconv_winograd.h): row i of the transform by a kernel row's 3 weights:
 // F(2, 3)'s, F(4, 3)'s (scaled by 24) and the stride-2 form's.
 constexpr int kG[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
@@ -63,7 +70,7 @@ double work_share(const QConvParams& q, WinogradForm form) {
   const WinogradShape s = winograd_shape(form);
   const int64_t tiles = q.shape.batch * ((q.out_height() + s.out_rows - 1) / s.out_rows) *
                         ((q.out_width() + s.out_cols - 1) / s.out_cols);
-  const int64_t group = qconv_winograd_group_tiles(tiles);
+  const int64_t group = qconv_winograd_group_tiles(q, form, tiles);
   const int64_t computed = (tiles + group - 1) / group * group;
   return static_cast<double>(computed * s.rows * s.cols) /
          static_cast<double>(q.shape.batch * q.out_height() * q.out_width() * 9);
@@ -96,7 +103,13 @@ WinogradForm qconv_winograd_form(const QConvPacked& p) {
              : WinogradForm::kNone;
 }
 
-int64_t qconv_winograd_group_tiles(int64_t tiles) { return tiles >= 8 * 12 ? 12 : 6; }
+int64_t qconv_winograd_group_tiles(const QConvParams& q, WinogradForm form, int64_t tiles) {
+  const WinogradShape s = winograd_shape(form);
+  const int64_t weight_bytes =
+      int64_t{s.rows} * s.cols * q.shape.in_channels * q.shape.out_channels * 2;
+  if (weight_bytes >= kWinogradLargeWeightBytes && tiles > 6) return 12;
+  return tiles >= 8 * 12 ? 12 : 6;
+}
 
 void store_winograd_weights(QConvPacked& p) {
   const int64_t c = p.params.shape.in_channels, m = p.params.shape.out_channels;

@@ -70,10 +70,11 @@ constexpr WinogradShape winograd_shape(WinogradForm form) {
 WinogradForm qconv_winograd_form(const QConvPacked& p);
 
 // Tiles the AVX2 kernel transforms and multiplies as a group, for a layer
-// of `tiles` tiles: 12 (two 6-row GEMM tiles a position, the second
-// reading the weights the first brought to L1), or 6 where a layer has so
-// few that a partly empty last group would waste much.
-int64_t qconv_winograd_group_tiles(int64_t tiles);
+// of `tiles` tiles in form `form`: 12 (two 6-row GEMM tiles a position, the
+// second reading the weights the first brought to L1), or 6 where a layer
+// has so few that a partly empty last group would waste much, unless its
+// transformed weights are large: each group streams them all.
+int64_t qconv_winograd_group_tiles(const QConvParams& q, WinogradForm form, int64_t tiles);
 
 // p.winograd_weights from p.weights for p.winograd (U = G_rows g G_cols^T
 // for every channel pair).

@@ -244,7 +244,7 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
   const int64_t tile_rows = (out_height + 1) / 2;
   const int64_t tile_cols = (out_width + out_cols - 1) / out_cols;
   const int64_t image_tiles = tile_rows * tile_cols, tiles = q.shape.batch * image_tiles;
-  const int64_t T = qconv_winograd_group_tiles(tiles);
+  const int64_t T = qconv_winograd_group_tiles(q, Form, tiles);
   const int64_t groups = (tiles + T - 1) / T;
   const int64_t splits = qconv_work_splits(groups, p.blocks);
   const int64_t pitch = T * c;  // V's words from one position to the next
