@@ -41,12 +41,12 @@ constexpr int64_t depthwise_pair_tap(const std::array<int64_t, 3>& kernel, int64
   return kernel[1] == 3 && kernel[2] == 3 ? kThreeByThree[place] : place;
 }
 
-// A layer's packed weights depend on its constants alone: they are made once
-// (or come from a plan) and kept when the input shape changes; params and the
-// depthwise's zero pixels follow the shape.
 // The AVX2 kernel's Winograd forms (qconv_winograd.h); kNone: direct.
 enum class WinogradForm : uint8_t { kNone, kF2x2, kF2x4, kStride2 };
 
+// A layer's packed weights depend on its constants alone: they are made once
+// (or come from a plan) and kept when the input shape changes; params and the
+// depthwise's zero pixels follow the shape.
 struct QConvPacked {
   QConvParams params;
   Shape input_shape;    // what params were read for

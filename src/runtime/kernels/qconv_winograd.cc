@@ -1,5 +1,6 @@
 #include "runtime/kernels/qconv_winograd.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace qdq {
@@ -49,17 +50,22 @@ int weight(const QConvPacked& p, int64_t oc, int64_t ch, int64_t tap) {
       p, oc / kQConvBlock)[(kk / 4 * kQConvBlock + oc % kQConvBlock) * 4 + kk % 4];
 }
 
-// Whether Y = scale * S stays below 2^31 for every output channel: |S| <=
-// 128 * sum |w|.
-bool sums_fit(const QConvPacked& p, int64_t scale) {
+// The largest sum |w| of an output channel: |S| <= 128 times it, and Y =
+// scale * S is exact where that stays below 2^31.
+int64_t largest_weight_magnitude(const QConvPacked& p) {
   const int64_t c = p.params.shape.in_channels;
+  int64_t largest = 0;
   for (int64_t oc = 0; oc < p.params.shape.out_channels; ++oc) {
     int64_t magnitude = 0;
     for (int64_t ch = 0; ch < c; ++ch)
       for (int64_t tap = 0; tap < 9; ++tap) magnitude += std::abs(weight(p, oc, ch, tap));
-    if (scale * 128 * magnitude >= (int64_t{1} << 31)) return false;
+    largest = std::max(largest, magnitude);
   }
-  return true;
+  return largest;
+}
+
+bool sums_fit(WinogradForm form, int64_t magnitude) {
+  return winograd_shape(form).scale * 128 * magnitude < (int64_t{1} << 31);
 }
 
 // The form's products against the direct ones': every group's tiles
@@ -68,8 +74,8 @@ bool sums_fit(const QConvPacked& p, int64_t scale) {
 // pixel.
 double work_share(const QConvParams& q, WinogradForm form) {
   const WinogradShape s = winograd_shape(form);
-  const int64_t tiles = q.shape.batch * ((q.out_height() + s.out_rows - 1) / s.out_rows) *
-                        ((q.out_width() + s.out_cols - 1) / s.out_cols);
+  const int64_t tiles =
+      q.shape.batch * ((q.out_height() + 1) / 2) * ((q.out_width() + s.out_cols - 1) / s.out_cols);
   const int64_t group = qconv_winograd_group_tiles(q, form, tiles);
   const int64_t computed = (tiles + group - 1) / group * group;
   return static_cast<double>(computed * s.rows * s.cols) /
@@ -92,13 +98,14 @@ WinogradForm qconv_winograd_form(const QConvPacked& p) {
                ? WinogradForm::kStride2
                : WinogradForm::kNone;
   }
-  // The bounds from the weights, checked only where the form would pay.
+  const double share2 = work_share(q, WinogradForm::kF2x2);
   const double share4 = work_share(q, WinogradForm::kF2x4);
-  if (share4 <= kWinogradWorkShare && share4 < work_share(q, WinogradForm::kF2x2) &&
-      sums_fit(p, winograd_shape(WinogradForm::kF2x4).scale))
+  if (std::min(share2, share4) > kWinogradWorkShare) return WinogradForm::kNone;
+  // The weights read only where a form would pay.
+  const int64_t magnitude = largest_weight_magnitude(p);
+  if (share4 <= kWinogradWorkShare && share4 < share2 && sums_fit(WinogradForm::kF2x4, magnitude))
     return WinogradForm::kF2x4;
-  return work_share(q, WinogradForm::kF2x2) <= kWinogradWorkShare &&
-                 sums_fit(p, winograd_shape(WinogradForm::kF2x2).scale)
+  return share2 <= kWinogradWorkShare && sums_fit(WinogradForm::kF2x2, magnitude)
              ? WinogradForm::kF2x2
              : WinogradForm::kNone;
 }

@@ -47,18 +47,18 @@
 namespace qdq {
 
 // A form's patch: rows by columns (positions: their product), the outputs
-// it gives, and Y / S.
+// of a row it gives (every form gives two rows), and Y / S.
 struct WinogradShape {
-  int rows, cols, out_rows, out_cols, scale;
+  int rows, cols, out_cols, scale;
 };
 constexpr WinogradShape winograd_shape(WinogradForm form) {
   switch (form) {
     case WinogradForm::kF2x4:
-      return {4, 6, 2, 4, 48};
+      return {4, 6, 4, 48};
     case WinogradForm::kStride2:
-      return {5, 5, 2, 2, 1};
+      return {5, 5, 2, 1};
     default:
-      return {4, 4, 2, 2, 4};
+      return {4, 4, 2, 4};
   }
 }
 

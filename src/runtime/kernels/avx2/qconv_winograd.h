@@ -2,10 +2,11 @@
 // in kernels/qconv_winograd.h): 16 multiply-adds where the direct tiles do 36
 // (F(2x4, 3x3): 24 for 72; stride 2: 25 for 36), on the same 16-bit words
 // and the same tile_words GEMM. The tiles (blocks of 2 output rows) go in
-// groups over the flattened (image, tile row, tile column) order; a group's input is transformed
-// once, V[position][tile][c], then for each 16-channel block: one GEMM per position (tiles by
-// channels times the position's transformed weights), the output transform, and the fused epilogue
-// over each tile row's run of output pixels.
+// groups over the flattened (image, tile row, tile column) order; a group's
+// input is transformed once, V[position][tile][c], then for each 16-channel
+// block: one GEMM per position (tiles by channels times the position's
+// transformed weights), the output transform, and the fused epilogue over
+// each tile row's run of output pixels.
 #pragma once
 
 #include "runtime/kernels/avx2/qconv_ops.h"

@@ -1,10 +1,11 @@
 // FP32 Conv and ai.qdq.Conv at the AVX-512 level: AVX2's driver
 // (kernels/avx2/conv.cc) over 6 x 32 and 8 x 32 register tiles of zmm,
 // twice the columns a FMA of AVX2's 6 x 16 (8 rows for 16, 32 and 64
-// channels, which 6-row panels pad: ResNet-20 0.87-0.93x the time). Edge strips mask their loads
-// and stores (cheap on AVX-512, unlike AVX2's vmaskmovps on AMD). The sums are those of the AVX2
-// tiles, in the same order: each output's products in depth order from the bias, so both levels
-// give the same floats.
+// channels, which 6-row panels pad: ResNet-20 0.87-0.93x the time). Edge
+// strips mask their loads and stores (cheap on AVX-512, unlike AVX2's
+// vmaskmovps on AMD). The sums are those of the AVX2 tiles, in the same
+// order: each output's products in depth order from the bias, so both
+// levels give the same floats.
 #include "runtime/kernels/avx2/conv.h"
 
 #include "runtime/kernels/avx512vnni/intrinsics.h"
