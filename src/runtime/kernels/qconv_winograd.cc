@@ -23,7 +23,7 @@ constexpr double kWinogradWorkShare = 0.7;
 constexpr double kStride2WorkShare = 0.8;
 
 // Transformed weights too large for groups of 6 tiles: ResNet-18's 256-channel
-// 8x8 layers at batch 1 (2 MB in F(2x2, 3x3), 16 tiles) ran 0.84-0.87x the
+// 8x8 layers at batch 1 (2 MB in F(2x2, 3x3), 16 tiles) ran 0.82-0.88x the
 // time in two groups of up to 12 than in three of up to 6 (two threads, AVX2;
 // larger groups, the transformed input past L1, ran slower: 48 tiles 1.12-1.16x
 // on its 4x4 layers at batch 32, one thread).
