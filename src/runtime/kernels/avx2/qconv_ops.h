@@ -80,15 +80,15 @@ struct WordTileSums {
   RowSums s0, s1, s2, s3, s4, s5;
 };
 
-// f(row r's sums, r) for a tile's rows First to Rows - 1, r a constant.
-template <int Rows, int First = 0, typename F>
+// f(row r's sums, r) for a tile's first `Rows` rows, r a constant.
+template <int Rows, typename F>
 inline QDQ_AVX2_TARGET __attribute__((always_inline)) void each_row(WordTileSums& t, F&& f) {
-  static_assert(First >= 0 && First < Rows && Rows <= kWordTileRows);
-  if constexpr (First < 1) f(t.s0, 0);
-  if constexpr (First < 2 && Rows > 1) f(t.s1, 1);
-  if constexpr (First < 3 && Rows > 2) f(t.s2, 2);
-  if constexpr (First < 4 && Rows > 3) f(t.s3, 3);
-  if constexpr (First < 5 && Rows > 4) f(t.s4, 4);
+  static_assert(Rows > 0 && Rows <= kWordTileRows);
+  f(t.s0, 0);
+  if constexpr (Rows > 1) f(t.s1, 1);
+  if constexpr (Rows > 2) f(t.s2, 2);
+  if constexpr (Rows > 3) f(t.s3, 3);
+  if constexpr (Rows > 4) f(t.s4, 4);
   if constexpr (Rows > 5) f(t.s5, 5);
 }
 
@@ -181,18 +181,21 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_quad(
         _mm256_add_epi32(sums.high, _mm256_madd_epi16(_mm256_maddubs_epi16(quad, w_high), ones));
 }
 
-// Rows First to Rows - 1 of the tile by block `block`'s quad pairs
+// The tile's first `Rows` rows by block `block`'s quad pairs
 // (QConvPacked::quad_pairs): each row's two quads broadcast, their two
 // vpmaddubsw results added in 16 bits (exactly: the pairs' bound) before
 // vpmaddwd sums them to int32, 6 multiplies for 128 products where two
-// quads alone take 8. At most four rows a pass: their 8 sums, the pair's 4
-// weight vectors, the ones and 3 temporaries fill the 16 ymm registers (a
-// 6-row pass, the weights read from memory by every row, ran 1.03-1.09x
-// the quad loop's rate; 4-row passes 1.15-1.19x).
-template <int Rows, int First, bool Low>
+// quads alone take 8. All six rows in one pass, though their 12 sums leave
+// registers for only some of the pair's 4 weight vectors (the others are
+// read from L1 by each row): passes of four rows and two read a block's
+// weights twice, from L2 or beyond once they outgrow L1 (a block of K =
+// 4608 streamed from L3: 80 GMAC/s a core against 97 in one pass). In the
+// models, one thread: ResNet-50's convs 0.94x the time of the two passes
+// at batches 1 and 8, MobileNetV2's 0.97x at 1 and 32, ResNet-18's
+// 0.97-1.00x.
+template <int Rows, bool Low>
 inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_pair_rows(
     const TileRows& a, const int32_t* order, const int32_t* end, const int8_t* w, WordTileSums& t) {
-  static_assert(Rows - First <= 4);
   const int64_t stride = a.stride;
   const uint8_t* const row = a.segment[0];
   const __m256i ones = _mm256_set1_epi16(1);
@@ -207,7 +210,7 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_pair_rows(
       return _mm256_madd_epi16(
           _mm256_add_epi16(_mm256_maddubs_epi16(x, wx), _mm256_maddubs_epi16(y, wy)), ones);
     };
-    each_row<Rows, First>(
+    each_row<Rows>(
         t, [&](RowSums & sums, int r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
           const __m256i x = _mm256_set1_epi32(tile_quad(first + r * stride));
           const __m256i y = _mm256_set1_epi32(tile_quad(second + r * stride));
@@ -301,12 +304,7 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_split(cons
   const int32_t* const places = p.quad_places.data() + block * quads;
   const int64_t pairs = p.quad_pairs[static_cast<size_t>(block)];
   const int8_t* const w = p.ordered_weights.data() + block * quads * kQuadBytes;
-  if constexpr (Rows > 4) {
-    accumulate_pair_rows<4, 0, Low>(a, order, order + 2 * pairs, w, t);
-    accumulate_pair_rows<Rows, 4, Low>(a, order, order + 2 * pairs, w, t);
-  } else {
-    accumulate_pair_rows<Rows, 0, Low>(a, order, order + 2 * pairs, w, t);
-  }
+  accumulate_pair_rows<Rows, Low>(a, order, order + 2 * pairs, w, t);
   const int32_t* const alone = order + 2 * pairs;
   accumulate_quads<Rows, Low>(
       a, w + 2 * pairs * kQuadBytes, quads - 2 * pairs, [&](int64_t i) { return alone[i]; }, t);
