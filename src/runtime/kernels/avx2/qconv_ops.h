@@ -190,9 +190,9 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_quad(
 // read from L1 by each row): passes of four rows and two read a block's
 // weights twice, from L2 or beyond once they outgrow L1 (a block of K =
 // 4608 streamed from L3: 80 GMAC/s a core against 97 in one pass). In the
-// models, one thread: ResNet-50's convs 0.94x the time of the two passes
-// at batches 1 and 8, MobileNetV2's 0.97x at 1 and 32, ResNet-18's
-// 0.97-1.00x.
+// models, one thread: ResNet-50's convs 0.95-0.96x the time of the two
+// passes at batches 1 and 8, MobileNetV2's 0.97-0.99x at 1 and 32, the
+// CIFAR-size ResNets' 0.99-1.01x.
 template <int Rows, bool Low>
 inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_pair_rows(
     const TileRows& a, const int32_t* order, const int32_t* end, const int8_t* w, WordTileSums& t) {
