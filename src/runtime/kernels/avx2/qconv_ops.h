@@ -185,14 +185,14 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_quad(
 // (QConvPacked::quad_pairs): each row's two quads broadcast, their two
 // vpmaddubsw results added in 16 bits (exactly: the pairs' bound) before
 // vpmaddwd sums them to int32, 6 multiplies for 128 products where two
-// quads alone take 8. All six rows in one pass, though their 12 sums leave
-// registers for only some of the pair's 4 weight vectors (the others are
-// read from L1 by each row): passes of four rows and two read a block's
-// weights twice, from L2 or beyond once they outgrow L1 (a block of K =
-// 4608 streamed from L3: 80 GMAC/s a core against 97 in one pass). In the
-// models, one thread: ResNet-50's convs 0.95-0.96x the time of the two
-// passes at batches 1 and 8, MobileNetV2's 0.97-0.99x at 1 and 32, the
-// CIFAR-size ResNets' 0.99-1.01x.
+// quads alone take 8. All six rows in one pass, though their 12 sums and
+// the pair's 4 weight vectors overfill the 16 ymm registers (GCC keeps four
+// of the sums on the stack, a load and a store each a pair): passes of
+// four rows and two read a block's weights twice, from L2 or beyond once
+// they outgrow L1 (a block of K = 4608 streamed from L3: 80 GMAC/s a core
+// against 97 in one pass). In the models, one thread: ResNet-50's convs
+// 0.95-0.96x the time of the two passes at batches 1 and 8, MobileNetV2's
+// 0.97-0.99x at 1 and 32, the CIFAR-size ResNets' 0.99-1.01x.
 template <int Rows, bool Low>
 inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_pair_rows(
     const TileRows& a, const int32_t* order, const int32_t* end, const int8_t* w, WordTileSums& t) {
@@ -1006,7 +1006,7 @@ struct Avx2Ops : Avx2EpilogueOps {
         const auto outside = static_cast<uint32_t>(_mm256_movemask_epi8(d));
         if (outside && !record(outside, in + i, at + i)) return false;
       }
-      // 16 bytes at a time, then a tap's last quads (no read past the row).
+      // 16 bytes at a time, then a tap's last quads (no read past the run).
       for (int64_t step = 16; i < length; i += step) {
         step = i + 16 <= length ? 16 : 4;
         const __m128i raw = step == 16 ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))
