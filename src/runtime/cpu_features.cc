@@ -123,4 +123,12 @@ Isa selected_isa() {
   fail("QDQ_ISA=" + name + " is not a kernel level (ref, avx2, avxvnni, avx512vnni, amx)");
 }
 
+int64_t l2_cache_bytes() {
+  static const int64_t bytes = [] {
+    const long reported = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    return reported > 0 ? int64_t{reported} : int64_t{512} * 1024;
+  }();
+  return bytes;
+}
+
 }  // namespace qdq

@@ -1,6 +1,7 @@
 // Which instruction sets this CPU offers, and which one qdq's kernels use.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,5 +35,9 @@ Isa best_isa();
 // QDQ_ISA=ref|avx2|avxvnni|avx512vnni|amx forces a level (for tests of each path); otherwise
 // best_isa(). Forcing a level the CPU lacks is an error.
 Isa selected_isa();
+
+// The bytes of one core's L2 cache (Zen 3's 512 KB where the system does not
+// say).
+int64_t l2_cache_bytes();
 
 }  // namespace qdq

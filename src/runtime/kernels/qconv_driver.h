@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "runtime/cpu_features.h"
 #include "runtime/kernels/qconv_pack.h"
 #include "runtime/reference/tensor_util.h"
 #include "support/parallel.h"
@@ -119,6 +120,29 @@ inline int64_t qconv_work_splits(int64_t items, int64_t most) {
   return std::clamp<int64_t>((2 * team_threads() + items - 1) / items, 1, most);
 }
 
+// Into how many groups a layer's panels split; work runs group by group,
+// each group over every tile. At least qconv_work_splits' (both threads
+// busy on a small map). Where the weights outweigh the rows the tiles read
+// (ResNet-50's 14x14 and 7x7 layers at batch 1: 0.26-2.4 MB of weights
+// against 0.03-0.23 MB of rows), each thread takes its own groups, so that
+// it streams its share of the weights, not all of them, in groups of at
+// most half an L2, which stay there while the thread runs them over its
+// tiles: every tile had streamed every block's weights, from L3 where they
+// outgrew L2 (two threads: layer 4's 1x1 layers 0.72-0.79x the time, layer
+// 3's 0.84-0.96x). Not smaller: each group gathers its tiles again
+// (ResNet-18's stride-2 layer at 4x4, 1.2 MB, in groups of 256 KB:
+// 1.14x).
+inline int64_t qconv_panel_groups(const QConvPacked& p, int64_t tiles, int64_t panels,
+                                  int64_t pixels) {
+  int64_t groups = qconv_work_splits(tiles, panels);
+  const int64_t weight_bytes = p.blocks * kQConvBlock * p.k_padded;
+  const int64_t group_bytes = l2_cache_bytes() / 2;
+  if (tiles > 1 && weight_bytes > pixels * p.k_padded)
+    groups =
+        std::max({groups, int64_t{team_threads()}, (weight_bytes + group_bytes - 1) / group_bytes});
+  return std::min(groups, panels);
+}
+
 // The accumulators of the kernel's largest tile.
 template <typename Ops>
 constexpr int64_t qconv_tile_accumulators() {
@@ -150,7 +174,7 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* ou
   const int64_t tiles =
       source.direct ? q.shape.batch * out_height * tiles_per_row : (pixels + rows - 1) / rows;
   // Each group of a tile's panels reads (or gathers) the tile itself.
-  const int64_t groups = qconv_work_splits(tiles, panels);
+  const int64_t groups = qconv_panel_groups(p, tiles, panels, pixels);
   constexpr bool kWidens = requires(TileRows & t) { Ops::widen_rows(p, 0, t, nullptr); };
   parallel_region([&](int, int) {
     uint8_t* const scratch =

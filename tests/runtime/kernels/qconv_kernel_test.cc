@@ -502,17 +502,19 @@ class TeamThreads {
   int previous_;
 };
 
-// Layers of fewer tiles than twice the threads split their panels into
-// groups too (qconv_work_splits), each thread walking its items group by
+// Layers of fewer tiles than twice the threads, and layers whose weights
+// outweigh their rows (a group or more a thread), split their panels into
+// groups (qconv_panel_groups), each thread walking its items group by
 // group: with 2 to 5 threads some thread's items cross from one group's
 // last tile to the next group's first, mid-row (18-pixel output rows in
 // three tiles) and between gathered tiles of 6 and 4 pixels.
 TEST_P(QConvKernel, MatchesReferenceWithTilesSplitIntoGroups) {
   const Case cases[] = {
-      {1, 16, 48, 1, 18, 3, 1, 1, 1, 1, false, true},  // direct tiles, 3 blocks
-      {1, 16, 48, 2, 36, 3, 2, 1, 1, 1, true, false},  // stride 2, residual
-      {1, 64, 80, 4, 4, 3, 1, 1, 1, 1, true, true},    // 16 gathered pixels, 5 blocks
-      {2, 32, 64, 2, 3, 1, 1, 0, 1, 1},                // 1x1 over two images, 4 blocks
+      {1, 16, 48, 1, 18, 3, 1, 1, 1, 1, false, true},   // direct tiles, 3 blocks
+      {1, 16, 48, 2, 36, 3, 2, 1, 1, 1, true, false},   // stride 2, residual
+      {1, 64, 80, 4, 4, 3, 1, 1, 1, 1, true, true},     // 16 gathered pixels, 5 blocks
+      {2, 32, 64, 2, 3, 1, 1, 0, 1, 1},                 // 1x1 over two images, 4 blocks
+      {1, 128, 160, 5, 5, 1, 1, 0, 1, 1, true, false},  // 20 KB of weights, 3 KB of rows
   };
   uint32_t seed = 500;
   for (const int threads : {2, 3, 4, 5}) {
