@@ -11,9 +11,12 @@
 //   template <Q, R> static void epilogue(const QConvPacked&, const EpilogueTile<Q, R>&);
 //       the tile's outputs from its accumulators (bias not added yet); Q, the
 //       output's type, and R, the residual's, are uint8_t, int8_t or float
-//   static void widen_rows(const QConvPacked&, int rows, TileRows& a, int16_t* words);
-//       (optional) a tile's rows into the form the kernel multiplies, once for
-//       all its panels: rewrites `a` to point at `words` ([rows][k_padded])
+//   static void widen_rows(const QConvPacked&, int rows, int pixels, TileRows& a,
+//                          int16_t* words);
+//       (optional) a tile's first `pixels` rows into the form the kernel
+//       multiplies, once for all its panels: rewrites `a` to point at `words`
+//       ([rows][k_padded]; the rows past `pixels`, whose sums no output takes,
+//       hold what the buffer held)
 //   template <Q, R> static bool fused_tile(const QConvPacked&, int rows, int blocks,
 //                                          int64_t block, const TileRows& a,
 //                                          const EpilogueTile<Q, R>&);   (optional)
@@ -175,7 +178,7 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* ou
       source.direct ? q.shape.batch * out_height * tiles_per_row : (pixels + rows - 1) / rows;
   // Each group of a tile's panels reads (or gathers) the tile itself.
   const int64_t groups = qconv_panel_groups(p, tiles, panels, pixels);
-  constexpr bool kWidens = requires(TileRows & t) { Ops::widen_rows(p, 0, t, nullptr); };
+  constexpr bool kWidens = requires(TileRows & t) { Ops::widen_rows(p, 0, 0, t, nullptr); };
   parallel_region([&](int, int) {
     uint8_t* const scratch =
         thread_buffer<uint8_t, BufferUse::kGatheredRows>(static_cast<size_t>(rows * p.k_padded));
@@ -211,7 +214,8 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* ou
         a.segment[0] = qconv_gather_rows(p, x, first, count, rows, scratch, &a.stride, &flip);
         a.flip = flip ? 0x80808080u : 0;
       }
-      if constexpr (kWidens) Ops::widen_rows(p, static_cast<int>(rows), a, words);
+      if constexpr (kWidens)
+        Ops::widen_rows(p, static_cast<int>(rows), static_cast<int>(count), a, words);
       const int64_t first_panel = groups == 1 ? 0 : group * panels / groups;
       const int64_t end_panel = groups == 1 ? panels : (group + 1) * panels / groups;
       for (int64_t i = first_panel; i < end_panel; ++i) {

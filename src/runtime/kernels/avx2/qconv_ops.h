@@ -920,15 +920,15 @@ struct Avx2Ops : Avx2EpilogueOps {
   static constexpr TileShape kTileShapes[] = {{kWordTileRows, 1}};
   static bool accepts(const QConvPacked&) { return true; }  // every weight, -128 included
 
-  // The tile's rows as 16-bit words, [rows][k_padded]: each segment's bytes
-  // XORed with the flip and sign-extended, in K order.
-  QDQ_AVX2_TARGET static void widen_rows(const QConvPacked& p, int rows, TileRows& a,
+  // The tile's first `pixels` rows as 16-bit words, [rows][k_padded]: each
+  // segment's bytes XORed with the flip and sign-extended, in K order.
+  QDQ_AVX2_TARGET static void widen_rows(const QConvPacked& p, int rows, int pixels, TileRows& a,
                                          int16_t* words) {
-    if (p.split_rows && split_rows(p, rows, a, reinterpret_cast<uint8_t*>(words))) return;
+    if (p.split_rows && split_rows(p, rows, pixels, a, reinterpret_cast<uint8_t*>(words))) return;
     a.corrections = nullptr;
     const __m128i flip = _mm_set1_epi32(static_cast<int>(a.flip));
     const int64_t bytes = 4 * a.quads;  // a segment's, in each row
-    for (int r = 0; r < rows; ++r) {
+    for (int r = 0; r < pixels; ++r) {
       int16_t* out = words + r * p.k_padded;
       for (int s = 0; s < a.segments; ++s) {
         const uint8_t* in = a.segment[static_cast<size_t>(s)] + r * a.stride;
@@ -952,24 +952,29 @@ struct Avx2Ops : Avx2EpilogueOps {
     a.flip = 0;
   }
 
-  // The tile's rows as 7-bit bytes where few values lie outside [center,
-  // center + 127] (QConvPacked::split_rows), [rows][k_padded] in `bytes`,
-  // and the remainders after them (TileRows::corrections): false, the rows
-  // left to widening, where more than one value in 64 would need one (the
-  // stem's rows, a layer fed values far from its zero point: each
-  // correction costs about as much as 4 K of a row's products). A byte's
-  // d = u - center, taken modulo 256 (one subtraction of the flip and the
-  // centre together from the stored byte), has its top bit clear exactly
+  // The tile's first `pixels` rows as 7-bit bytes where few values lie
+  // outside [center, center + 127] (QConvPacked::split_rows), [rows][k_padded]
+  // in `bytes`, and the remainders after them (TileRows::corrections): false,
+  // the rows left to widening, where more than one value in 64 would need
+  // one (the stem's rows, a layer fed values far from its zero point: each
+  // correction costs about as much as 4 K of a row's products). Only the
+  // pixels' rows: a layer's last tile has fewer, and its other rows hold
+  // what the buffers held, which sent every layer's last tile to widening,
+  // its 16-bit weights (twice the int8 ones) read from memory for that tile
+  // alone (ResNet-50 at batch 1, two threads: layer 4's 1x1 layers 0.81-0.85x
+  // the time, the classifier's one pixel 0.67x; MobileNetV2 0.95x). A
+  // byte's d = u - center, taken modulo 256 (one subtraction of the flip and
+  // the centre together from the stored byte), has its top bit clear exactly
   // where d lies in [0, 127] (the centre is at most 128, so d >= -128): lo,
   // d's low 7 bits, is d itself there and d -/+ 128 elsewhere, remainder
   // +/-128. Three vector operations a 32-byte step, where clamping and
   // comparing took six (MobileNetV2 u8s8's projections, batch 32, one
   // thread: 0.977-0.982x the time).
-  QDQ_AVX2_TARGET static bool split_rows(const QConvPacked& p, int rows, TileRows& a,
+  QDQ_AVX2_TARGET static bool split_rows(const QConvPacked& p, int rows, int pixels, TileRows& a,
                                          uint8_t* bytes) {
     auto* const begin = reinterpret_cast<int32_t*>(bytes + rows * p.k_padded);
     int32_t* const entries = correction_entries(begin);
-    const int64_t capacity = rows * p.k_padded / 64, row_bytes = p.k_padded;
+    const int64_t capacity = pixels * p.k_padded / 64, row_bytes = p.k_padded;
     const int center = p.split_center;
     const auto to_unsigned = static_cast<uint8_t>(a.flip ^ 0x80808080u);
     // u = stored ^ to_unsigned = stored + to_unsigned, modulo 256.
@@ -1031,9 +1036,9 @@ struct Avx2Ops : Avx2EpilogueOps {
       // run in 32-byte steps, where row by row a short row took 16- and
       // 4-byte ones (MobileNetV2's expansions, K = 16-32, whose split was
       // 11-19 % of their time: 0.88-0.97x at batch 32, one thread).
-      if (!split_run(a.segment[0], rows * row_bytes, 0)) return false;
+      if (!split_run(a.segment[0], pixels * row_bytes, 0)) return false;
     } else {
-      for (int r = 0; r < rows; ++r)
+      for (int r = 0; r < pixels; ++r)
         for (int s = 0; s < a.segments; ++s)
           if (!split_run(a.segment[static_cast<size_t>(s)] + r * a.stride, piece,
                          r * row_bytes + s * piece))
