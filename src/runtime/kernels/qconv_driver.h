@@ -16,7 +16,7 @@
 //       (optional) a tile's first `pixels` rows into the form the kernel
 //       multiplies, once for all its panels: rewrites `a` to point at `words`
 //       ([rows][k_padded]; the rows past `pixels`, whose sums no output takes,
-//       hold what the buffer held)
+//       keep what the buffer held)
 //   template <Q, R> static bool fused_tile(const QConvPacked&, int rows, int blocks,
 //                                          int64_t block, const TileRows& a,
 //                                          const EpilogueTile<Q, R>&);   (optional)

@@ -958,11 +958,12 @@ struct Avx2Ops : Avx2EpilogueOps {
   // the rows left to widening, where more than one value in 64 would need
   // one (the stem's rows, a layer fed values far from its zero point: each
   // correction costs about as much as 4 K of a row's products). Only the
-  // pixels' rows: a layer's last tile has fewer, and its other rows hold
-  // what the buffers held, which sent every layer's last tile to widening,
-  // its 16-bit weights (twice the int8 ones) read from memory for that tile
-  // alone (ResNet-50 at batch 1, two threads: layer 4's 1x1 layers 0.81-0.85x
-  // the time, the classifier's one pixel 0.67x; MobileNetV2 0.95x). A
+  // pixels' rows: a layer's last tile has fewer, and its other rows (a
+  // gathered tile's zero bytes, outside the window where the zero point is
+  // 0, as after a ReLU) sent every layer's last tile to widening, its 16-bit
+  // weights (twice the int8 ones) read from memory for that tile alone
+  // (ResNet-50 at batch 1, two threads: layer 4's 1x1 layers 0.81-0.85x the
+  // time, the classifier's one pixel 0.67x; MobileNetV2 0.95x). A
   // byte's d = u - center, taken modulo 256 (one subtraction of the flip and
   // the centre together from the stored byte), has its top bit clear exactly
   // where d lies in [0, 127] (the centre is at most 128, so d >= -128): lo,
