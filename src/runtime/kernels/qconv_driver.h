@@ -131,10 +131,10 @@ inline int64_t qconv_work_splits(int64_t items, int64_t most) {
 // it streams its share of the weights, not all of them, in groups of at
 // most half an L2, which stay there while the thread runs them over its
 // tiles: every tile had streamed every block's weights, from L3 where they
-// outgrew L2 (two threads: layer 4's 1x1 layers 0.72-0.79x the time, layer
-// 3's 0.84-0.96x). Not smaller: each group gathers its tiles again
-// (ResNet-18's stride-2 layer at 4x4, 1.2 MB, in groups of 256 KB:
-// 1.14x).
+// outgrew L2 (two threads: layer 4's 1x1 layers 0.75-0.80x the time, layer
+// 3's 0.92-0.96x). No smaller than that: each group gathers its tiles again
+// (ResNet-18's stride-2 layer at 4x4, 1.2 MB, in groups of 256 KB on a
+// 2 MB L2: 1.14x; in its 1 MB groups, no change).
 inline int64_t qconv_panel_groups(const QConvPacked& p, int64_t tiles, int64_t panels,
                                   int64_t pixels) {
   int64_t groups = qconv_work_splits(tiles, panels);
