@@ -1,4 +1,5 @@
-// Which instruction sets this CPU offers, and which one qdq's kernels use.
+// Which instruction sets this CPU offers, which one qdq's kernels use, and
+// the L2 size their work split plans for.
 #pragma once
 
 #include <cstdint>

@@ -138,7 +138,7 @@ inline int64_t qconv_work_splits(int64_t items, int64_t most) {
 inline int64_t qconv_panel_groups(const QConvPacked& p, int64_t tiles, int64_t panels,
                                   int64_t pixels) {
   int64_t groups = qconv_work_splits(tiles, panels);
-  const int64_t weight_bytes = p.blocks * kQConvBlock * p.k_padded;
+  const auto weight_bytes = static_cast<int64_t>(p.weights.size());
   const int64_t group_bytes = l2_cache_bytes() / 2;
   if (tiles > 1 && weight_bytes > pixels * p.k_padded)
     groups =
