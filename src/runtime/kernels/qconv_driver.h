@@ -22,6 +22,13 @@
 //                                          const EpilogueTile<Q, R>&);   (optional)
 //       gemm_tile and epilogue in one, where the kernel can (true); false
 //       leaves the tile to them
+//   template <Q, R> static int64_t fused_blocks(const QConvPacked&, int rows,
+//                                               int64_t block, int64_t end,
+//                                               const TileRows& a,
+//                                               const EpilogueTile<Q, R>&);   (optional)
+//       fused_tile for a tile's panels of blocks [block, end) in one call (the
+//       epilogue tile starts at `block`; its kTileShapes take one block a
+//       panel): the blocks it did from `block` on, the driver runs the rest
 //   template <Q, R> static void winograd(const QConvPacked&, const uint8_t* x,
 //                                        const R* residual, Q* out);   (optional)
 //       the whole layer where its shape takes the Winograd form
@@ -179,6 +186,12 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* ou
   // Each group of a tile's panels reads (or gathers) the tile itself.
   const int64_t groups = qconv_panel_groups(p, tiles, panels, pixels);
   constexpr bool kWidens = requires(TileRows & t) { Ops::widen_rows(p, 0, 0, t, nullptr); };
+  constexpr bool kFusesBlocks = requires(const TileRows& t, const EpilogueTile<Q, R>& e) {
+    Ops::template fused_blocks<Q, R>(p, 0, 0, 0, t, e);
+  };
+  static_assert(!kFusesBlocks || std::ranges::all_of(Ops::kTileShapes, [](const TileShape& each) {
+    return each.blocks == 1;
+  }));
   parallel_region([&](int, int) {
     uint8_t* const scratch =
         thread_buffer<uint8_t, BufferUse::kGatheredRows>(static_cast<size_t>(rows * p.k_padded));
@@ -218,14 +231,26 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* ou
         Ops::widen_rows(p, static_cast<int>(rows), static_cast<int>(count), a, words);
       const int64_t first_panel = groups == 1 ? 0 : group * panels / groups;
       const int64_t end_panel = groups == 1 ? panels : (group + 1) * panels / groups;
-      for (int64_t i = first_panel; i < end_panel; ++i) {
-        const int64_t block = panel_start(i);
-        const auto blocks = static_cast<int>(panel_start(i + 1) - block);
+      // The epilogue tile of blocks [block, past).
+      const auto epilogue_tile = [&](int64_t block, int64_t past) {
         const int64_t channel = block * kQConvBlock, at = first * m + channel;
-        const int64_t channels = std::min<int64_t>(blocks * kQConvBlock, m - channel);
-        const R* tile_residual = residual ? residual + at : nullptr;
-        const EpilogueTile<Q, R> epilogue{acc, static_cast<int>(count), blocks,  channel, channels,
-                                          m,   tile_residual,           out + at};
+        return EpilogueTile<Q, R>{acc,
+                                  static_cast<int>(count),
+                                  static_cast<int>(past - block),
+                                  channel,
+                                  std::min<int64_t>((past - block) * kQConvBlock, m - channel),
+                                  m,
+                                  residual ? residual + at : nullptr,
+                                  out + at};
+      };
+      int64_t i = first_panel;
+      if constexpr (kFusesBlocks)
+        i += Ops::template fused_blocks<Q, R>(p, static_cast<int>(rows), first_panel, end_panel, a,
+                                              epilogue_tile(first_panel, end_panel));
+      for (; i < end_panel; ++i) {
+        const int64_t block = panel_start(i), past = panel_start(i + 1);
+        const EpilogueTile<Q, R> epilogue = epilogue_tile(block, past);
+        const auto blocks = static_cast<int>(past - block);
         bool fused = false;
         if constexpr (requires { Ops::template fused_tile<Q, R>(p, 0, 0, 0, a, epilogue); })
           fused =
@@ -234,8 +259,11 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* ou
           Ops::gemm_tile(p, static_cast<int>(rows), blocks, block, a, acc);
           Ops::template epilogue<Q, R>(p, epilogue);
         }
-        if constexpr (!std::is_same_v<Q, float>)  // while the tile is in L1
-          for (int64_t r = 0; r < count; ++r) qconv_apply_table(q, out + at + r * m, channels);
+      }
+      if constexpr (!std::is_same_v<Q, float>) {  // while the tile is in L1
+        const EpilogueTile<Q, R> done =
+            epilogue_tile(panel_start(first_panel), panel_start(end_panel));
+        for (int64_t r = 0; r < count; ++r) qconv_apply_table(q, done.out + r * m, done.channels);
       }
       if (++tile == tiles) {
         tile = 0, ++group, n = 0, oh = 0, ow0 = 0;

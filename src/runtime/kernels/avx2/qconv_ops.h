@@ -28,7 +28,7 @@
 // avx512vnni/qconv_ops.h), or a float sum's affine form where it has one
 // (qconv_pack.h), rounded first and narrowed by saturating packs where the
 // bounds allow (NarrowRows), and fused with the GEMM tile where the tile is
-// whole (Avx2Ops::fused_tile); channels past a block's first 8 of fewer
+// whole (Avx2Ops::fused_blocks); channels past a block's first 8 of fewer
 // than 16 take the scalar qconv_epilogue itself.
 //
 // The operations (qconv_driver.h's `Ops`) live in this header so that the
@@ -127,7 +127,7 @@ inline __attribute__((always_inline)) void prefetch_weights(const void* w) {
 // bytes of int8 ones) from L2, once per six rows (ResNet-18, batch 8, one
 // thread: 6-row tiles with a 32-pixel row's last two gathered 0.78-1.02x
 // the time of 4-row tiles). Fewer for a layer's last tile where its pixels
-// end (Avx2Ops::fused_tile). Low: a block's first 8 channels only (a
+// end (Avx2Ops::fused_blocks). Low: a block's first 8 channels only (a
 // layer's last block of 8 or fewer: MobileNetV2's 24-channel projections
 // computed a third of their sums for nothing).
 template <int Rows, bool Low = false>
@@ -553,6 +553,15 @@ struct NarrowRows {
     static_assert(kAffineExceptions == 1, "rounded() adds one slot's step");
   }
 
+  // The same for the block `channels` channels on.
+  QDQ_AVX2_TARGET __attribute__((always_inline)) NarrowRows shifted(int64_t channels) const {
+    NarrowRows at = *this;
+    at.multipliers += channels;
+    at.bias_float += channels;
+    if (at.exceptions) at.exceptions += channels;
+    return at;
+  }
+
   // Eight sums (bias added) of the block's half `h` (0 or 8), rounded.
   QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i rounded(__m256i sums, int h) const {
     const __m256 s = _mm256_cvtepi32_ps(sums);
@@ -615,6 +624,14 @@ struct NarrowResidualRows {
         zero(_mm256_set1_epi16(static_cast<int16_t>(p.params.residual->sum_zero))),
         lo(_mm256_set1_epi8(static_cast<char>(p.params.residual->out_min))),
         hi(_mm256_set1_epi8(static_cast<char>(p.params.residual->out_max))) {}
+
+  // The same for the block `channels` channels on.
+  QDQ_AVX2_TARGET __attribute__((always_inline)) NarrowResidualRows shifted(
+      int64_t channels) const {
+    NarrowResidualRows at = *this;
+    at.multipliers += channels;
+    return at;
+  }
 
   // Eight sums (bias added) of the block's half `h` (0 or 8) with their
   // residual values from `residual`: QLinearAdd's value, rounded.
@@ -1072,84 +1089,113 @@ struct Avx2Ops : Avx2EpilogueOps {
     store_rows<kWordTileRows>(acc, t);
   }
 
-  // The GEMM tile and the epilogue in one: the sums start at the bias and
-  // stay in registers (no store and load of twelve vectors, no bias add).
-  // With NarrowRows, MobileNetV2 u8s8's convs at this level (batch 8, one
-  // thread) took 0.814-0.824 the time of the eight-lane steps from stored
-  // sums, ResNet-18's 0.989-0.998 (most of its layers are Winograd's).
-  // Whole blocks with finite multipliers, where NarrowRows applies or the
-  // epilogue is the integer one; false for the rest (float sums with a
-  // residual, or too large to narrow).
+  // The GEMM tiles and the epilogue in one, for a tile's blocks [block, end)
+  // in one call: each block's sums start at the bias and stay in registers
+  // (no store and load of twelve vectors, no bias add). With NarrowRows,
+  // MobileNetV2 u8s8's convs at this level (batch 8, one thread) took
+  // 0.814-0.824 the time of the eight-lane steps from stored sums,
+  // ResNet-18's 0.989-0.998 (most of its layers are Winograd's). One call
+  // for all of them, where each block took its own, sets up a tile once:
+  // the dispatch on its rows, the narrowing constants, the driver's
+  // epilogue tile (MobileNetV2 u8s8's expansions, K = 16-160 for 96-960
+  // channels, 0.89-0.94x the time at batch 32, one thread; the model 0.97x
+  // there and 0.96x at batch 1, two threads). The blocks done from `block`
+  // on (the driver runs the rest): those whole, then a layer's last block
+  // of 8, with finite multipliers where NarrowRows applies or the epilogue
+  // is the integer one; none for the rest (float sums with a residual, or
+  // too large to narrow).
   template <typename Q, typename R>
-  static bool fused_tile(const QConvPacked& p, int, int, int64_t block, const TileRows& a,
-                         const EpilogueTile<Q, R>& tile) {
+  static int64_t fused_blocks(const QConvPacked& p, int, int64_t block, int64_t end,
+                              const TileRows& a, const EpilogueTile<Q, R>& tile) {
     if constexpr (std::is_same_v<Q, float> || !std::is_same_v<Q, R>) {
-      return false;
+      return 0;
     } else {
       const bool lanes_fit = narrow_rows_apply(p, tile.residual) || !p.params.float_sum;
-      const bool low = tile.channels == 8;  // a layer's last block of 8 (tile_words' Low)
-      if ((tile.channels != kQConvBlock && !low) || !p.finite_multipliers || !lanes_fit)
-        return false;
+      if (!p.finite_multipliers || !lanes_fit) return 0;
+      const int64_t channels = p.params.shape.out_channels;
+      const int64_t whole = std::clamp(channels / kQConvBlock, block, end);
+      // A block of 8 (tile_words' Low): MobileNetV2's 24-channel projections.
+      const bool low = whole < end && channels - whole * kQConvBlock == 8;
       // A layer's last tile computes only the rows its pixels fill: ResNet-18's
       // 4x4 layers at batch 1 are two tiles of six and one of four.
-      constexpr auto kRows = std::make_integer_sequence<int, kWordTileRows>();
-      (low ? fused_by_rows<Q, true>(kRows) : fused_by_rows<Q, false>(kRows))[tile.rows - 1](
-          p, a, block, tile);
-      return true;
+      fused_by_rows<Q>(std::make_integer_sequence<int, kWordTileRows>())[tile.rows - 1](
+          p, a, block, whole, low, tile);
+      return whole - block + (low ? 1 : 0);
     }
   }
 
   // fused_words for 1 to kWordTileRows rows, by rows less one.
-  template <typename Q, bool Low, int... Less>
+  template <typename Q, int... Less>
   static constexpr auto fused_by_rows(std::integer_sequence<int, Less...>) {
-    return std::array{&fused_words<Q, Less + 1, Low>...};
+    return std::array{&fused_words<Q, Less + 1>...};
   }
 
-  // Low: a block of 8 channels (MobileNetV2's 24-channel projections ran
-  // their second block unfused, through stored sums and the eight-lane
-  // steps, as slowly as a whole block).
-  template <typename Q, int Rows, bool Low>
+  // Blocks [block, whole) of the tile, then block `whole` as a block of 8
+  // where `low`; the tile's output and residual start at block `block`.
+  template <typename Q, int Rows>
   QDQ_AVX2_TARGET static void fused_words(const QConvPacked& p, const TileRows& a, int64_t block,
-                                          const EpilogueTile<Q, Q>& tile) {
-    const int32_t* const bias = p.bias.data() + tile.channel;  // padded to whole blocks
-    WordTileSums t;
-    accumulate_rows<Rows, Low>(p, a, block, RowSums{load8(bias), load8(bias + 8)}, t);
-    const int64_t pitch = tile.pitch, channel = tile.channel;
+                                          int64_t whole, bool low, const EpilogueTile<Q, Q>& tile) {
+    const int64_t pitch = tile.pitch;
     Q* const out = tile.out;
     const Q* const residual = tile.residual;
-    if (narrow_rows_apply(p, residual)) {
-      // Rows r and r + 1 (where the tile has it), from their sums.
-      const auto pair = [&](const auto& narrow, RowSums first, RowSums second, int r)
-          QDQ_AVX2_TARGET __attribute__((always_inline)) {
-        const bool two = r + 1 < Rows;
-        narrow.template store<Low>(first, second, out + r * pitch,
-                                   two ? out + (r + 1) * pitch : nullptr,
-                                   residual ? residual + r * pitch : nullptr,
-                                   residual && two ? residual + (r + 1) * pitch : nullptr);
-      };
-      with_narrow_rows<Q>(
-          p, channel, [&](const auto& narrow) QDQ_AVX2_TARGET __attribute__((always_inline)) {
-            pair(narrow, t.s0, t.s1, 0);
-            if constexpr (Rows > 2) pair(narrow, t.s2, t.s3, 2);
-            if constexpr (Rows > 4) pair(narrow, t.s4, t.s5, 4);
-          });
-      return;
-    }
-    // The integer epilogue (a float sum here always narrows: fused_tile).
-    const Lanes8 lanes(p);
-    each_row<Rows>(
-        t, [&](RowSums s, int64_t r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
-          const Q* const row_residual = residual ? residual + r * pitch : nullptr;
-          if constexpr (Low)
-            store_narrowed8(
-                out + r * pitch,
-                requantize8(lanes, channel, s.low,
-                            row_residual ? residual8(lanes, row_residual) : _mm256_setzero_ps()));
-          else
-            store_requantized16(lanes, channel, s, row_residual, out + r * pitch);
-        });
+    const auto blocks = [&](const auto& narrow) QDQ_AVX2_TARGET __attribute__((always_inline)) {
+      for (int64_t b = block; b < whole; ++b)
+        fused_block<Q, Rows, false>(p, a, b, narrow, (b - block) * kQConvBlock, out, residual,
+                                    pitch);
+      if (low)
+        fused_block<Q, Rows, true>(p, a, whole, narrow, (whole - block) * kQConvBlock, out,
+                                   residual, pitch);
+    };
+    if (narrow_rows_apply(p, residual))
+      with_narrow_rows<Q>(p, block * kQConvBlock, blocks);
+    else  // the integer epilogue (a float sum here always narrows: fused_blocks)
+      blocks(Lanes8(p));
   }
 
+  // One block of the tile through `narrow` (NarrowRows or
+  // NarrowResidualRows for the tile's first block, or Lanes8), its outputs
+  // and residual `offset` channels on from the tile's. Low: a block of 8
+  // channels (MobileNetV2's 24-channel projections ran their second block
+  // unfused, through stored sums and the eight-lane steps, as slowly as a
+  // whole block).
+  template <typename Q, int Rows, bool Low, typename Narrow>
+  QDQ_AVX2_TARGET __attribute__((always_inline)) static void fused_block(
+      const QConvPacked& p, const TileRows& a, int64_t b, const Narrow& narrow, int64_t offset,
+      Q* out, const Q* residual, int64_t pitch) {
+    const int64_t channel = b * kQConvBlock;
+    const int32_t* const bias = p.bias.data() + channel;  // padded to whole blocks
+    WordTileSums t;
+    accumulate_rows<Rows, Low>(p, a, b, RowSums{load8(bias), load8(bias + 8)}, t);
+    out += offset;
+    if (residual) residual += offset;
+    if constexpr (std::is_same_v<Narrow, Lanes8>) {
+      each_row<Rows>(
+          t, [&](RowSums s, int64_t r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
+            const Q* const row_residual = residual ? residual + r * pitch : nullptr;
+            if constexpr (Low)
+              store_narrowed8(out + r * pitch,
+                              requantize8(narrow, channel, s.low,
+                                          row_residual ? residual8(narrow, row_residual)
+                                                       : _mm256_setzero_ps()));
+            else
+              store_requantized16(narrow, channel, s, row_residual, out + r * pitch);
+          });
+    } else {
+      const Narrow at = narrow.shifted(offset);
+      // Rows r and r + 1 (where the tile has it), from their sums.
+      const auto pair = [&](RowSums first, RowSums second, int r) QDQ_AVX2_TARGET
+          __attribute__((always_inline)) {
+        const bool two = r + 1 < Rows;
+        at.template store<Low>(first, second, out + r * pitch,
+                               two ? out + (r + 1) * pitch : nullptr,
+                               residual ? residual + r * pitch : nullptr,
+                               residual && two ? residual + (r + 1) * pitch : nullptr);
+      };
+      pair(t.s0, t.s1, 0);
+      if constexpr (Rows > 2) pair(t.s2, t.s3, 2);
+      if constexpr (Rows > 4) pair(t.s4, t.s5, 4);
+    }
+  }
   // Layers whose shape takes the Winograd form (QConvPacked::winograd): the
   // whole layer, in avx2/qconv_winograd.h.
   template <typename Q, typename R>
