@@ -633,6 +633,35 @@ TEST(QConvKernelAvx2, RunsThreeByThreeLayersByWinograd) {
   EXPECT_GE(partial, 1);
 }
 
+// A Winograd layer's tiles go to the threads in even shares where each
+// thread has a group's worth, else all of them to every thread with a
+// share of the blocks (winograd_layer): with 1 to 5 threads these layers
+// take both ways, shares of one group and of several, a last group of
+// fewer tiles, all forms.
+TEST(QConvKernelAvx2, WinogradMatchesReferenceInEveryThreadSplit) {
+  if (!isa_supported(Isa::kAvx2)) GTEST_SKIP() << "avx2 is not available on this CPU";
+  const Case cases[] = {
+      {1, 32, 32, 8, 8, 3, 1, 1, 1, 1, true, true},     // 8 tiles
+      {2, 16, 32, 12, 16, 3, 1, 1, 1, 1, false, true},  // 48 tiles
+      {1, 32, 48, 6, 20, 3, 1, 1, 1, 1, true, false},   // 15 tiles, the last column partial
+      {2, 32, 32, 16, 16, 3, 2, 1, 1, 1, false, true},  // stride 2
+  };
+  uint32_t seed = 900;
+  for (const int threads : {1, 2, 3, 4, 5}) {
+    const TeamThreads team(threads);
+    for (const Case& c : cases) {
+      KernelRun ran;
+      (void)run<uint8_t, uint8_t, uint8_t>(c, Isa::kAvx2, seed, Fill::kRandom, kTypical, 128, 100,
+                                           0, false, &ran);
+      EXPECT_TRUE(std::string(ran.algorithm ? ran.algorithm : "").starts_with("winograd"))
+          << "case C" << c.channels << " " << c.height << "x" << c.width;
+      expect_identical<uint8_t, uint8_t>(Isa::kAvx2, c, seed++, Fill::kRandom, kTypical, 128, 100);
+      expect_identical<int8_t, int8_t>(Isa::kAvx2, c, seed++, Fill::kRandom, kTypical, 0, -3, 0,
+                                       true);
+    }
+  }
+}
+
 // The stride-2 form runs the cases above that were made for it (so the
 // kernel tests check it), and not 16-channel inputs.
 TEST(QConvKernelAvx2, RunsStrideTwoLayersByWinogradOfThirtyTwoChannelsOn) {
