@@ -250,18 +250,17 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
   // share of them, in groups of T (a share of at most kWinogradTiles one
   // group): groups of T over the whole layer gave one of two threads 18 of
   // ResNet-20's 32 tiles at 16x16 and batch 1, 68 of 128 at 32x32. Fewer
-  // tiles (large transformed weights take groups of 12: ResNet-18's 8x8
-  // layers at batch 1 are 16 tiles) split the blocks too, split by split,
-  // so that each thread multiplies all tiles by its share of the blocks
-  // (group by group, one of two threads had the group of 12 and the other
-  // the group of 4). Two threads, batch 1: ResNet-20 0.94x the time,
+  // tiles go in groups of even sizes (at most T), each group's blocks split
+  // (qconv_work_splits), the threads taking the items group by group: 16
+  // tiles in groups of 12 would have given one of two threads the group of
+  // 12, the other the group of 4. Two threads, batch 1: ResNet-20 0.94x the time,
   // CIFAR ResNet-32 0.95x, ResNet-50 0.98x (its 14x14 3x3 layers
   // 0.87-0.91x); batch 32: ResNet-20 0.97x, ResNet-18 0.98x.
   const int64_t threads = team_threads();
   const bool tile_shares = tiles >= threads * T;
   const int64_t share = (tiles + threads - 1) / threads;  // a thread's most
   const int64_t group_tiles = tile_shares && share <= kWinogradTiles ? share : T;
-  const int64_t groups = (tiles + T - 1) / T;  // without tile shares
+  const int64_t groups = (tiles + T - 1) / T;  // without tile shares, of even sizes
   const int64_t splits = tile_shares ? 1 : qconv_work_splits(groups, p.blocks);
   const int64_t pitch = group_tiles * c;  // V's words from one position to the next
   constexpr int64_t stride = Form == WinogradForm::kStride2 ? 2 : 1;
@@ -351,10 +350,11 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
       return;
     }
     const auto [begin, end] = thread_range(groups * splits);
+    int64_t transformed = -1;  // the group whose input v holds
     for (int64_t work = begin; work < end; ++work) {
-      const int64_t split = work / groups, group = work % groups;
-      const int64_t first = group * T, count = std::min(T, tiles - first);
-      transform(first, count);
+      const int64_t group = work / splits, split = work % splits;
+      const int64_t first = group * tiles / groups, count = (group + 1) * tiles / groups - first;
+      if (group != transformed) transform(first, count), transformed = group;
       multiply(first, count, split * p.blocks / splits, (split + 1) * p.blocks / splits);
     }
   });
