@@ -253,9 +253,10 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
   // tiles go in groups of even sizes (at most T), each group's blocks split
   // (qconv_work_splits), the threads taking the items group by group: 16
   // tiles in groups of 12 would have given one of two threads the group of
-  // 12, the other the group of 4. Two threads, batch 1: ResNet-20 0.94x the time,
-  // CIFAR ResNet-32 0.95x, ResNet-50 0.98x (its 14x14 3x3 layers
-  // 0.87-0.91x); batch 32: ResNet-20 0.97x, ResNet-18 0.98x.
+  // 12, the other the group of 4. Two threads, batch 1: ResNet-20
+  // 0.94-0.95x the time, CIFAR ResNet-32 0.95x, ResNet-18 0.97x (its 16x16
+  // layers 0.88-0.94x), ResNet-50 0.98-1.00x (its 14x14 3x3 layers
+  // 0.87-0.91x); batch 32: ResNet-20 and ResNet-18 0.97-1.00x.
   const int64_t threads = team_threads();
   const bool tile_shares = tiles >= threads * T;
   const int64_t share = (tiles + threads - 1) / threads;  // a thread's most
