@@ -25,6 +25,7 @@ namespace {
 struct Case {
   int64_t batch, channels, out_channels, height, width, kernel, stride, pad, dilation, group;
   bool residual = false, clamp = false;
+  bool table = false;  // an output table (input 14): a permutation of the output's bytes
 };
 
 // kEveryPair: an 8-bit input of two channels holding every pair of values
@@ -203,6 +204,13 @@ Tensor run(const Case& c, Isa isa, uint32_t seed, Fill how, const Scales& s, int
       inputs.push_back(b.constant("sz", Tensor::scalar<TY>(static_cast<TY>(yz / 3))));
     }
   }
+  if constexpr (!kFloatOutput)
+    if (c.table) {
+      std::vector<TY> entries;
+      for (int i = 0; i < 256; ++i) entries.push_back(static_cast<TY>(i * 37 + 11));
+      inputs.resize(14, nullptr);
+      inputs.push_back(b.constant("table", Tensor::from_vector<TY>({256}, entries)));
+    }
   Attributes a;
   a.set("kernel_shape", std::vector<int64_t>{c.kernel, c.kernel});
   a.set("strides", std::vector<int64_t>{c.stride, c.stride});
@@ -523,6 +531,29 @@ TEST_P(QConvKernel, MatchesReferenceWithTilesSplitIntoGroups) {
       expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, 128, 100);
       expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, 0, -3, 0,
                                        true);
+    }
+  }
+}
+
+// An output table (a LookupTable fused into the conv: fuse_qconv_epilogue)
+// maps every output the kernels write, after the epilogue: a 1x1 layer of
+// whole blocks, one whose last block is partial, a 3x3 layer (AVX2's
+// Winograd form), a depthwise one, and one whose weights split its panels
+// into groups, on 1 to 3 threads.
+TEST_P(QConvKernel, OutputTableMatchesReference) {
+  const Case cases[] = {
+      {1, 24, 144, 6, 8, 1, 1, 0, 1, 1, true, true, true},
+      {1, 16, 60, 5, 5, 1, 1, 0, 1, 1, false, true, true},
+      {1, 32, 32, 8, 8, 3, 1, 1, 1, 1, true, false, true},
+      {1, 32, 32, 6, 6, 3, 1, 1, 1, 32, false, true, true},
+      {1, 128, 160, 5, 5, 1, 1, 0, 1, 1, true, false, true},
+  };
+  uint32_t seed = 1000;
+  for (const int threads : {1, 2, 3}) {
+    const TeamThreads team(threads);
+    for (const Case& c : cases) {
+      expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, 128, 100);
+      expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, 0, -3);
     }
   }
 }
