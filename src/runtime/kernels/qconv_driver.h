@@ -243,10 +243,13 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* ou
                                   residual ? residual + at : nullptr,
                                   out + at};
       };
+      // The group's panels, blocks [group_block, group_end).
+      const int64_t group_block = panel_start(first_panel), group_end = panel_start(end_panel);
+      const EpilogueTile<Q, R> group_tile = epilogue_tile(group_block, group_end);
       int64_t i = first_panel;
-      if constexpr (kFusesBlocks)
-        i += Ops::template fused_blocks<Q, R>(p, static_cast<int>(rows), first_panel, end_panel, a,
-                                              epilogue_tile(first_panel, end_panel));
+      if constexpr (kFusesBlocks)  // one block a panel
+        i += Ops::template fused_blocks<Q, R>(p, static_cast<int>(rows), group_block, group_end, a,
+                                              group_tile);
       for (; i < end_panel; ++i) {
         const int64_t block = panel_start(i), past = panel_start(i + 1);
         const EpilogueTile<Q, R> epilogue = epilogue_tile(block, past);
@@ -260,11 +263,9 @@ void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* ou
           Ops::template epilogue<Q, R>(p, epilogue);
         }
       }
-      if constexpr (!std::is_same_v<Q, float>) {  // while the tile is in L1
-        const EpilogueTile<Q, R> done =
-            epilogue_tile(panel_start(first_panel), panel_start(end_panel));
-        for (int64_t r = 0; r < count; ++r) qconv_apply_table(q, done.out + r * m, done.channels);
-      }
+      if constexpr (!std::is_same_v<Q, float>)  // while the tile is in L1
+        for (int64_t r = 0; r < count; ++r)
+          qconv_apply_table(q, group_tile.out + r * m, group_tile.channels);
       if (++tile == tiles) {
         tile = 0, ++group, n = 0, oh = 0, ow0 = 0;
         continue;
