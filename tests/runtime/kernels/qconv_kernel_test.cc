@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <tuple>
 
@@ -510,6 +511,22 @@ class TeamThreads {
   int previous_;
 };
 
+// Each case on each thread count equal to the reference, seeds from `seed`
+// on: uint8 in and out (zero points 128 and 100), then int8 (0 and -3), a
+// float sum where `int8_float_sum`.
+void expect_identical_on_threads(Isa isa, std::span<const Case> cases,
+                                 std::initializer_list<int> threads, uint32_t seed,
+                                 bool int8_float_sum) {
+  for (const int count : threads) {
+    const TeamThreads team(count);
+    for (const Case& c : cases) {
+      expect_identical<uint8_t, uint8_t>(isa, c, seed++, Fill::kRandom, kTypical, 128, 100);
+      expect_identical<int8_t, int8_t>(isa, c, seed++, Fill::kRandom, kTypical, 0, -3, 0,
+                                       int8_float_sum);
+    }
+  }
+}
+
 // Layers of fewer tiles than twice the threads, and layers whose weights
 // outweigh their rows (a group or more a thread), split their panels into
 // groups (qconv_panel_groups), each thread walking its items group by
@@ -524,15 +541,7 @@ TEST_P(QConvKernel, MatchesReferenceWithTilesSplitIntoGroups) {
       {2, 32, 64, 2, 3, 1, 1, 0, 1, 1},                 // 1x1 over two images, 4 blocks
       {1, 128, 160, 5, 5, 1, 1, 0, 1, 1, true, false},  // 20 KB of weights, 3 KB of rows
   };
-  uint32_t seed = 500;
-  for (const int threads : {2, 3, 4, 5}) {
-    const TeamThreads team(threads);
-    for (const Case& c : cases) {
-      expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, 128, 100);
-      expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, 0, -3, 0,
-                                       true);
-    }
-  }
+  expect_identical_on_threads(GetParam(), cases, {2, 3, 4, 5}, 500, true);
 }
 
 // An output table (a LookupTable fused into the conv: fuse_qconv_epilogue)
@@ -548,14 +557,7 @@ TEST_P(QConvKernel, OutputTableMatchesReference) {
       {1, 32, 32, 6, 6, 3, 1, 1, 1, 32, false, true, true},
       {1, 128, 160, 5, 5, 1, 1, 0, 1, 1, true, false, true},
   };
-  uint32_t seed = 1000;
-  for (const int threads : {1, 2, 3}) {
-    const TeamThreads team(threads);
-    for (const Case& c : cases) {
-      expect_identical<uint8_t, uint8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, 128, 100);
-      expect_identical<int8_t, int8_t>(GetParam(), c, seed++, Fill::kRandom, kTypical, 0, -3);
-    }
-  }
+  expect_identical_on_threads(GetParam(), cases, {1, 2, 3}, 1000, false);
 }
 
 // A float sum rounds float(S) * multiplier, then adds the float bias (the
@@ -677,20 +679,20 @@ TEST(QConvKernelAvx2, WinogradMatchesReferenceInEveryThreadSplit) {
       {1, 32, 48, 6, 20, 3, 1, 1, 1, 1, true, false},   // 15 tiles, the last column partial
       {2, 32, 32, 16, 16, 3, 2, 1, 1, 1, false, true},  // stride 2
   };
-  uint32_t seed = 900;
-  for (const int threads : {1, 2, 3, 4, 5}) {
-    const TeamThreads team(threads);
+  const std::initializer_list<int> threads = {1, 2, 3, 4, 5};
+  uint32_t seed = 900;  // expect_identical_on_threads' uint8 seeds
+  for (const int count : threads) {
+    const TeamThreads team(count);
     for (const Case& c : cases) {
       KernelRun ran;
       (void)run<uint8_t, uint8_t, uint8_t>(c, Isa::kAvx2, seed, Fill::kRandom, kTypical, 128, 100,
                                            0, false, &ran);
+      seed += 2;
       EXPECT_TRUE(std::string(ran.algorithm ? ran.algorithm : "").starts_with("winograd"))
           << "case C" << c.channels << " " << c.height << "x" << c.width;
-      expect_identical<uint8_t, uint8_t>(Isa::kAvx2, c, seed++, Fill::kRandom, kTypical, 128, 100);
-      expect_identical<int8_t, int8_t>(Isa::kAvx2, c, seed++, Fill::kRandom, kTypical, 0, -3, 0,
-                                       true);
     }
   }
+  expect_identical_on_threads(Isa::kAvx2, cases, threads, 900, true);
 }
 
 // The stride-2 form runs the cases above that were made for it (so the
