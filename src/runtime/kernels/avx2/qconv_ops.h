@@ -186,8 +186,8 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void accumulate_quad(
 // vpmaddubsw results added in 16 bits (exactly: the pairs' bound) before
 // vpmaddwd sums them to int32, 6 multiplies for 128 products where two
 // quads alone take 8. All six rows in one pass, though their 12 sums and
-// the pair's 4 weight vectors overfill the 16 ymm registers (GCC keeps four
-// of the sums on the stack, a load and a store each a pair): passes of
+// the pair's 4 weight vectors overfill the 16 ymm registers (GCC 12 keeps
+// five of the sums on the stack, a load and a store each a pair): passes of
 // four rows and two read a block's weights twice, from L2 or beyond once
 // they outgrow L1 (a block of K = 4608 streamed from L3: 80 GMAC/s a core
 // against 97 in one pass). In the models, one thread: ResNet-50's convs
