@@ -55,10 +55,10 @@ echo "== peak"
 fi
 
 echo "== models: bench/run's matrix, Python onnxruntime as the peer"
-# The ResNet-50 rows: bench/make_resnet50.py's random-weight ResNet-50 (the
+# The ResNet-50 rows: bench/make_torchvision_models.py's random-weight ResNet-50 (the
 # trained one is too large to carry): timings only, its top-1 is chance.
 [ -f .data/models/resnet50.fp32.onnx ] ||
-  python3 bench/make_resnet50.py .data/models >/dev/null 2>&1 || echo "(ResNet-50 export failed)"
+  python3 bench/make_torchvision_models.py .data/models >/dev/null 2>&1 || echo "(ResNet-50 export failed)"
 mkdir -p build/data/fashion-mnist build/data/cifar10
 cp /tmp/qdq/data/fashion-mnist.bin build/data/fashion-mnist/test_batch.bin
 cp /tmp/qdq/data/cifar10.bin build/data/cifar10/test_batch.bin

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The machine's multiply-add peak per instruction path (1 thread, every core)
-# and the INT8 conv kernel's share of it on ResNet-50's layer shapes, from the
-# Google Benchmark binary bench/peak (qdq_peak). Writes build/bench/peak.json
-# (Google Benchmark's JSON) and build/bench/peak.md (the tables), and prints
-# the tables. QDQ_ISA=avx2 measures the AVX2 kernels on a VNNI machine.
+# and the INT8 conv kernel's share of it on ResNet-50's layer shapes (and
+# grouped ones), from the Google Benchmark binary bench/peak (qdq_peak).
+# Writes build/bench/peak.json (Google Benchmark's JSON) and
+# build/bench/peak.md (the tables), and prints the tables. QDQ_ISA=avx2 measures the AVX2 kernels on a VNNI machine.
 # usage: bench/peak.sh [--quick]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +32,7 @@ for (const b of rows.filter((b) => b.name.startsWith("peak/"))) {
   (peaks[key] ??= {})[threads === "1" ? "one" : "all"] = b["MAC/s"];
 }
 for (const [path, p] of Object.entries(peaks)) console.log(`| ${path} | ${g(p.one)} | ${g(p.all)} |`);
-console.log("\n| ResNet-50 conv (batch 1, every core) | bias (epilogue) | kernel level | GMAC/s | share of the level's int8 peak |\n|---|---|---|---|---|");
+console.log("\n| conv (batch 1, every core) | bias (epilogue) | kernel level | GMAC/s | share of the level's int8 peak |\n|---|---|---|---|---|");
 const forms = { ptq: "int32 (integer)", qat: "float (float sum)" };
 for (const b of rows.filter((b) => b.name.startsWith("qconv/"))) {
   const [, level, shape, form] = b.name.split("/");

@@ -1,6 +1,7 @@
 // The machine's multiply-add peak per instruction path (register-only loops,
 // 1 thread and every core), and what qdq's INT8 convolution kernel achieves on
-// ResNet-50's layer shapes as a fraction of its level's peak on every core.
+// ResNet-50's layer shapes (and grouped ones) as a fraction of its level's
+// peak on every core.
 // Google Benchmark; bench/peak.sh runs it and writes the tables.
 #include <benchmark/benchmark.h>
 #include <omp.h>
@@ -30,18 +31,32 @@ void peak(benchmark::State& state, const PeakLoop* loop, int threads) {
       benchmark::Counter(static_cast<double>(macs), benchmark::Counter::kIsRate);
 }
 
-// One ResNet-50 convolution at batch 1: channels in/out, kernel, stride, input side.
+// One convolution at batch 1: channels in/out, kernel, stride, input side, groups.
 struct ConvShape {
   const char* name;
-  int64_t c, m, k, stride, side;
+  int64_t c, m, k, stride, side, group = 1;
 };
-const ConvShape kResNet50Shapes[] = {
-    {"conv1_7x7s2_3-64_224", 3, 64, 7, 2, 224}, {"3x3_64_56", 64, 64, 3, 1, 56},
-    {"3x3_128_28", 128, 128, 3, 1, 28},         {"3x3_256_14", 256, 256, 3, 1, 14},
-    {"3x3_512_7", 512, 512, 3, 1, 7},           {"1x1_64-256_56", 64, 256, 1, 1, 56},
-    {"1x1_256-64_56", 256, 64, 1, 1, 56},       {"1x1_512-128_28", 512, 128, 1, 1, 28},
-    {"1x1_256-1024_14", 256, 1024, 1, 1, 14},   {"1x1_1024-256_14", 1024, 256, 1, 1, 14},
-    {"1x1_2048-512_7", 2048, 512, 1, 1, 7},     {"1x1_512-2048_7", 512, 2048, 1, 1, 7},
+const ConvShape kConvShapes[] = {
+    {"conv1_7x7s2_3-64_224", 3, 64, 7, 2, 224},
+    {"3x3_64_56", 64, 64, 3, 1, 56},
+    {"3x3_128_28", 128, 128, 3, 1, 28},
+    {"3x3_256_14", 256, 256, 3, 1, 14},
+    {"3x3_512_7", 512, 512, 3, 1, 7},
+    {"1x1_64-256_56", 64, 256, 1, 1, 56},
+    {"1x1_256-64_56", 256, 64, 1, 1, 56},
+    {"1x1_512-128_28", 512, 128, 1, 1, 28},
+    {"1x1_256-1024_14", 256, 1024, 1, 1, 14},
+    {"1x1_1024-256_14", 1024, 256, 1, 1, 14},
+    {"1x1_2048-512_7", 2048, 512, 1, 1, 7},
+    {"1x1_512-2048_7", 512, 2048, 1, 1, 7},
+    // ResNeXt-50 32x4d's grouped 3x3 layers (4 to 32 channels a group, a
+    // group layer each: QConvPacked::group_layers) and a RegNetX-400MF one
+    // (16 a group).
+    {"3x3g32_128_56", 128, 128, 3, 1, 56, 32},
+    {"3x3g32_256_28", 256, 256, 3, 1, 28, 32},
+    {"3x3g32_512_14", 512, 512, 3, 1, 14, 32},
+    {"3x3g32_1024_7", 1024, 1024, 3, 1, 7, 32},
+    {"3x3g10_160_14", 160, 160, 3, 1, 14, 10},
 };
 
 // How the layer's bias comes: quantize_static's int32 bias behind a
@@ -60,7 +75,7 @@ Graph conv_layer(const ConvShape& s, BiasForm bias_form) {
   Value* xz = b.constant("xz", Tensor::scalar<uint8_t>(0));
   Value* x_dq = b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, xs, xz}), xs, xz});
   std::mt19937 rng(1);
-  Tensor w(DType::kInt8, {s.m, s.c, s.k, s.k});
+  Tensor w(DType::kInt8, {s.m, s.c / s.group, s.k, s.k});
   // As per-channel quantization leaves a trained layer's: bell-shaped, its
   // largest (about 4 deviations out) at 127. The AVX2 tiles pair K quads by
   // their weights (QConvPacked::quad_pairs), so the values matter there.
@@ -96,6 +111,7 @@ Graph conv_layer(const ConvShape& s, BiasForm bias_form) {
   conv.set("strides", std::vector<int64_t>{s.stride, s.stride});
   const int64_t pad = s.k / 2;
   conv.set("pads", std::vector<int64_t>{pad, pad, pad, pad});
+  conv.set("group", s.group);
   Value* y = b.op("Relu", {b.op("Conv", {x_dq, w_dq, bias_value}, conv)});
   Value* ys = b.constant("ys", Tensor::scalar<float>(0.1f));
   b.output(b.op("DequantizeLinear", {b.op("QuantizeLinear", {y, ys, xz}), ys, xz}));
@@ -104,7 +120,7 @@ Graph conv_layer(const ConvShape& s, BiasForm bias_form) {
 
 int64_t conv_multiply_adds(const ConvShape& s) {
   const int64_t out = (s.side + 2 * (s.k / 2) - s.k) / s.stride + 1;
-  return out * out * s.m * s.c * s.k * s.k;
+  return out * out * s.m * (s.c / s.group) * s.k * s.k;
 }
 
 // The convolution layer alone (the profile's QConv time); bench/peak.sh
@@ -158,7 +174,7 @@ int main(int argc, char** argv) {
   const Isa engine_level = selected_isa();  // QDQ_ISA may lower it
   for (const auto& [form, form_name] :
        {std::pair{BiasForm::kPtqInt32, "ptq"}, std::pair{BiasForm::kQatFloat, "qat"}})
-    for (const ConvShape& shape : kResNet50Shapes)
+    for (const ConvShape& shape : kConvShapes)
       benchmark::RegisterBenchmark(
           (std::string("qconv/") + isa_name(engine_level) + "/" + shape.name + "/" + form_name)
               .c_str(),

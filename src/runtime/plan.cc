@@ -92,6 +92,7 @@ plan::QConvState describe_qconv(const QConvPacked& p, BlobWriter& blob) {
   *s.mutable_multipliers() = {p.multipliers.begin(), p.multipliers.end()};
   *s.mutable_bias_float() = {p.bias_float.begin(), p.bias_float.end()};
   s.set_finite_multipliers(p.finite_multipliers);
+  for (const QConvPacked& layer : p.group_layers) *s.add_group_layers() = describe_qconv(layer, blob);
   return s;
 }
 
@@ -121,6 +122,10 @@ std::shared_ptr<QConvPacked> restore_qconv(const plan::QConvState& s, const Exte
   p->multipliers.assign(s.multipliers().begin(), s.multipliers().end());
   p->bias_float.assign(s.bias_float().begin(), s.bias_float().end());
   p->finite_multipliers = s.finite_multipliers();
+  for (const plan::QConvState& group : s.group_layers()) {
+    check(group.group_layers().empty(), [&] { return layer + ": group layers within a group's"; });
+    p->group_layers.push_back(std::move(*restore_qconv(group, blob, layer)));
+  }
   return p;
 }
 

@@ -110,9 +110,10 @@ inline Value* float_conv3x3(GraphBuilder& b, Value* x) {
 // each op between a DQ and a Q of the input's parameters; the sum then averaged
 // by an AveragePool whose window is the whole 6x6 plane (the CIFAR ResNets'
 // head), quantized again.
+// `group`: both convs grouped so (8 channels in groups of 8 / group).
 enum class BlockStyle { kQuantizedSum, kFloatSum, kPooledSum, kFloatIdentity, kShortcutPooled };
 
-inline Graph qdq_residual_block(BlockStyle style) {
+inline Graph qdq_residual_block(BlockStyle style, int64_t group = 1) {
   GraphBuilder b(13);
   Value* x = b.input("x", DType::kFloat32, {1, 8, 6, 6});
   std::map<float, std::pair<Value*, Value*>> params;  // one pair of constants per scale
@@ -127,7 +128,7 @@ inline Graph qdq_residual_block(BlockStyle style) {
     return b.op("DequantizeLinear", {b.op("QuantizeLinear", {v, s, z}), s, z});
   };
   auto conv = [&](Value* in, uint32_t seed) {
-    Tensor w(DType::kInt8, {8, 8, 3, 3});
+    Tensor w(DType::kInt8, {8, 8 / group, 3, 3});
     std::mt19937 rng(seed);
     std::uniform_int_distribution<int> dist(-127, 127);
     for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = static_cast<int8_t>(dist(rng));
@@ -145,6 +146,7 @@ inline Graph qdq_residual_block(BlockStyle style) {
     Attributes a;
     a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
     a.set("kernel_shape", std::vector<int64_t>{3, 3});
+    a.set("group", group);
     return b.op(
         "Conv",
         {in, wdq,

@@ -12,6 +12,7 @@
 
 #include "pass_test_util.h"
 #include "runtime/inputs.h"
+#include "runtime/kernels/qconv_pack.h"
 
 namespace qdq {
 namespace {
@@ -31,9 +32,11 @@ struct SavedPlan {
   std::vector<Tensor> outputs;  // of the freshly built engine
 };
 
-// The integer residual block (two QConvs, one with the residual add fused).
-SavedPlan save_residual_block(Isa isa, std::map<std::string, ShapeRange> ranges = {}) {
-  Graph g = testing::qdq_residual_block(testing::BlockStyle::kQuantizedSum);
+// The integer residual block (two QConvs, one with the residual add fused),
+// its convs grouped by `group`.
+SavedPlan save_residual_block(Isa isa, std::map<std::string, ShapeRange> ranges = {},
+                              int64_t group = 1) {
+  Graph g = testing::qdq_residual_block(testing::BlockStyle::kQuantizedSum, group);
   Value* x = g.inputs()[0];
   const Shape shape = ranges.empty() ? *static_shape(*x->shape) : ranges.begin()->second.opt;
   if (!ranges.empty()) (*x->shape)[0] = Dim{-1, "N"};  // a dynamic batch
@@ -66,24 +69,31 @@ void expect_identical(const std::vector<Tensor>& a, const std::vector<Tensor>& b
   }
 }
 
+// Grouped convs (group 2) too: their packed state, here one group layer of
+// both groups (4 outputs each).
 TEST(Plan, RoundTripGivesIdenticalOutputsAtEveryKernelLevel) {
-  for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512Vnni, Isa::kAmxInt8}) {
-    if (!isa_supported(isa)) continue;
-    const SavedPlan saved = save_residual_block(isa);
-    const auto path = temp_path("block.plan");
-    write_file(path, saved.bytes);
-    auto plan = load_plan(path, isa);
-    ASSERT_TRUE(plan.is_ok()) << plan.status().message();
-    EXPECT_EQ(plan->engine.isa, isa);
-    EXPECT_TRUE(plan->warnings.empty());
-    int packed = 0;  // QConv weights come packed from the plan
-    for (size_t i = 0; i < plan->engine.executor.layer_count(); ++i)
-      packed += plan->engine.executor.layer_state(i) != nullptr;
-    EXPECT_EQ(packed, isa == Isa::kRef ? 0 : 2);
-    auto out = plan->engine.executor.run(saved.inputs);
-    ASSERT_TRUE(out.is_ok()) << out.status().message();
-    expect_identical(saved.outputs, out.value());
-  }
+  for (Isa isa : {Isa::kRef, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512Vnni, Isa::kAmxInt8})
+    for (const int64_t group : {1, 2}) {
+      if (!isa_supported(isa)) continue;
+      const SavedPlan saved = save_residual_block(isa, {}, group);
+      const auto path = temp_path("block.plan");
+      write_file(path, saved.bytes);
+      auto plan = load_plan(path, isa);
+      ASSERT_TRUE(plan.is_ok()) << plan.status().message();
+      EXPECT_EQ(plan->engine.isa, isa);
+      EXPECT_TRUE(plan->warnings.empty());
+      int packed = 0;  // QConv weights come packed from the plan, a grouped conv's by group
+      for (size_t i = 0; i < plan->engine.executor.layer_count(); ++i)
+        if (const auto& state = plan->engine.executor.layer_state(i)) {
+          ++packed;
+          EXPECT_EQ(std::static_pointer_cast<QConvPacked>(state)->group_layers.size(),
+                    group == 1 ? 0u : 1u);
+        }
+      EXPECT_EQ(packed, isa == Isa::kRef ? 0 : 2);
+      auto out = plan->engine.executor.run(saved.inputs);
+      ASSERT_TRUE(out.is_ok()) << out.status().message();
+      expect_identical(saved.outputs, out.value());
+    }
 }
 
 TEST(Plan, SameGraphGivesTheSameBytes) {

@@ -41,6 +41,7 @@
 #pragma once
 
 #include <algorithm>
+#include <span>
 #include <vector>
 
 #include "runtime/cpu_features.h"
@@ -162,117 +163,141 @@ constexpr int64_t qconv_tile_accumulators() {
   return most;
 }
 
+// A group-1 layer, or a grouped one's group layers (QConvPacked::
+// group_layers) in one region, one after the other: each thread takes its
+// share of all of them, group layer by group layer.
 template <typename Ops, typename Q, typename R>
-void qconv_gemm(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
-  const QConvParams& q = p.params;
-  const int64_t m = q.shape.out_channels;
-  const int64_t out_height = q.out_height(), out_width = q.out_width();
-  const int64_t pixels = q.shape.batch * out_height * out_width;
+void qconv_gemm(const QConvPacked& layer, const uint8_t* layer_x, const R* layer_residual,
+                Q* layer_out) {
+  const std::span<const QConvPacked> layers =
+      layer.group_layers.empty() ? std::span<const QConvPacked>(&layer, 1) : layer.group_layers;
+  // The group layers' shapes are alike: the first's stand for all.
+  const QConvPacked& lead = layers.front();
+  const QConvParams& lead_params = lead.params;
+  const int64_t m = lead_params.shape.out_channels;
+  const int64_t out_height = lead_params.out_height(), out_width = lead_params.out_width();
+  const int64_t pixels = lead_params.shape.batch * out_height * out_width;
   const TileShape shape =
-      qconv_tile_shape<Ops>(p.blocks, qconv_reads_rows(p) ? out_width : 0, pixels);
+      qconv_tile_shape<Ops>(lead.blocks, qconv_reads_rows(lead) ? out_width : 0, pixels);
   // The blocks split evenly into panels: 16 blocks in tiles of 3 are
   // 3, 3, 3, 3, 2, 2, not five of 3 and one of 1.
-  const int64_t panels = (p.blocks + shape.blocks - 1) / shape.blocks;
-  const int64_t panel_blocks = p.blocks / panels, wider_panels = p.blocks % panels;
+  const int64_t panels = (lead.blocks + shape.blocks - 1) / shape.blocks;
+  const int64_t panel_blocks = lead.blocks / panels, wider_panels = lead.blocks % panels;
   const auto panel_start = [&](int64_t i) { return i * panel_blocks + std::min(i, wider_panels); };
   const int64_t rows = shape.rows;
-  const int64_t quads = p.k_padded / 4;
-  const QConvSource source = qconv_source(p, rows);
+  const int64_t quads = lead.k_padded / 4;
+  const QConvSource source = qconv_source(lead, rows);
   // Direct tiles stay within an output row (their rows are one stride apart);
   // gathered tiles run over the flattened pixels.
   const int64_t tiles_per_row = (out_width + rows - 1) / rows;
-  const int64_t tiles =
-      source.direct ? q.shape.batch * out_height * tiles_per_row : (pixels + rows - 1) / rows;
-  // Each group of a tile's panels reads (or gathers) the tile itself.
-  const int64_t groups = qconv_panel_groups(p, tiles, panels, pixels);
-  constexpr bool kWidens = requires(TileRows & t) { Ops::widen_rows(p, 0, 0, t, nullptr); };
+  const int64_t tiles = source.direct ? lead_params.shape.batch * out_height * tiles_per_row
+                                      : (pixels + rows - 1) / rows;
+  // Each group of a tile's panels reads (or gathers) the tile itself. Group
+  // layers stream their own weights, each thread its own layers'.
+  const auto layer_count = static_cast<int64_t>(layers.size());
+  const int64_t groups = layer_count == 1 ? qconv_panel_groups(lead, tiles, panels, pixels)
+                                          : qconv_work_splits(tiles * layer_count, panels);
+  const int64_t layer_items = tiles * groups;
+  constexpr bool kWidens = requires(TileRows & t) { Ops::widen_rows(lead, 0, 0, t, nullptr); };
   constexpr bool kFusesBlocks = requires(const TileRows& t, const EpilogueTile<Q, R>& e) {
-    Ops::template fused_blocks<Q, R>(p, 0, 0, 0, t, e);
+    Ops::template fused_blocks<Q, R>(lead, 0, 0, 0, t, e);
   };
   static_assert(!kFusesBlocks || std::ranges::all_of(Ops::kTileShapes, [](const TileShape& each) {
     return each.blocks == 1;
   }));
   parallel_region([&](int, int) {
     uint8_t* const scratch =
-        thread_buffer<uint8_t, BufferUse::kGatheredRows>(static_cast<size_t>(rows * p.k_padded));
+        thread_buffer<uint8_t, BufferUse::kGatheredRows>(static_cast<size_t>(rows * lead.k_padded));
     int16_t* const words = kWidens ? thread_buffer<int16_t, BufferUse::kWidenedRows>(
-                                         static_cast<size_t>(rows * p.k_padded))
+                                         static_cast<size_t>(rows * lead.k_padded))
                                    : nullptr;
     alignas(64) int32_t acc[qconv_tile_accumulators<Ops>()];
     TileRows a;
-    QConvRowWindow window(p, source, x);
-    // The thread's work items in order, its tile's place stepped from one to
-    // the next: five divisions per tile, with the TileRows copy each tile made,
-    // were a tenth of ResNet-20's run (-9 % without them). Group by group,
-    // so that where groups split the panels each thread takes whole groups:
-    // ResNet-18's 4x4 layers at batch 1 (two tiles of six rows and one of
-    // four, two groups) gave one of two threads 18 of 32 rows' work in tile
-    // order.
-    const auto [begin, end] = thread_range(tiles * groups);
-    int64_t group = begin / tiles, tile = begin % tiles;
-    int64_t n = tile / tiles_per_row / out_height, oh = tile / tiles_per_row % out_height;
-    int64_t ow0 = tile % tiles_per_row * rows;
-    for (int64_t work = begin; work < end; ++work) {
-      int64_t first = tile * rows, count = std::min(rows, pixels - first);
-      if (source.direct) {
-        first = (n * out_height + oh) * out_width + ow0;
-        count = std::min(rows, out_width - ow0);
-      }
-      if (source.direct && count == rows) {
-        qconv_direct_rows(p, source, window, n, oh, ow0, &a);
-      } else {  // gathered: one segment
-        a.segments = 1;
-        a.quads = quads;
-        bool flip = false;
-        a.segment[0] = qconv_gather_rows(p, x, first, count, rows, scratch, &a.stride, &flip);
-        a.flip = flip ? 0x80808080u : 0;
-      }
-      if constexpr (kWidens)
-        Ops::widen_rows(p, static_cast<int>(rows), static_cast<int>(count), a, words);
-      const int64_t first_panel = groups == 1 ? 0 : group * panels / groups;
-      const int64_t end_panel = groups == 1 ? panels : (group + 1) * panels / groups;
-      // The epilogue tile of blocks [block, past).
-      const auto epilogue_tile = [&](int64_t block, int64_t past) {
-        const int64_t channel = block * kQConvBlock, at = first * m + channel;
-        return EpilogueTile<Q, R>{acc,
-                                  static_cast<int>(count),
-                                  static_cast<int>(past - block),
-                                  channel,
-                                  std::min<int64_t>((past - block) * kQConvBlock, m - channel),
-                                  m,
-                                  residual ? residual + at : nullptr,
-                                  out + at};
-      };
-      // The group's panels, blocks [group_block, group_end).
-      const int64_t group_block = panel_start(first_panel), group_end = panel_start(end_panel);
-      const EpilogueTile<Q, R> group_tile = epilogue_tile(group_block, group_end);
-      int64_t i = first_panel;
-      if constexpr (kFusesBlocks)  // one block a panel
-        i += Ops::template fused_blocks<Q, R>(p, static_cast<int>(rows), group_block, group_end, a,
-                                              group_tile);
-      for (; i < end_panel; ++i) {
-        const int64_t block = panel_start(i), past = panel_start(i + 1);
-        const EpilogueTile<Q, R> epilogue = epilogue_tile(block, past);
-        const auto blocks = static_cast<int>(past - block);
-        bool fused = false;
-        if constexpr (requires { Ops::template fused_tile<Q, R>(p, 0, 0, 0, a, epilogue); })
-          fused =
-              Ops::template fused_tile<Q, R>(p, static_cast<int>(rows), blocks, block, a, epilogue);
-        if (!fused) {
-          Ops::gemm_tile(p, static_cast<int>(rows), blocks, block, a, acc);
-          Ops::template epilogue<Q, R>(p, epilogue);
+    // Layer p's work items [begin, end), on its x, residual and output.
+    const auto run_items = [&](const QConvPacked& p, const uint8_t* x, const R* residual, Q* out,
+                               int64_t begin, int64_t end) {
+      const QConvParams& q = p.params;
+      const int64_t pitch = p.y_pitch;
+      QConvRowWindow window(p, source, x);
+      // The thread's work items in order, its tile's place stepped from one to
+      // the next: five divisions per tile, with the TileRows copy each tile made,
+      // were a tenth of ResNet-20's run (-9 % without them). Group by group,
+      // so that where groups split the panels each thread takes whole groups:
+      // ResNet-18's 4x4 layers at batch 1 (two tiles of six rows and one of
+      // four, two groups) gave one of two threads 18 of 32 rows' work in tile
+      // order.
+      int64_t group = begin / tiles, tile = begin % tiles;
+      int64_t n = tile / tiles_per_row / out_height, oh = tile / tiles_per_row % out_height;
+      int64_t ow0 = tile % tiles_per_row * rows;
+      for (int64_t work = begin; work < end; ++work) {
+        int64_t first = tile * rows, count = std::min(rows, pixels - first);
+        if (source.direct) {
+          first = (n * out_height + oh) * out_width + ow0;
+          count = std::min(rows, out_width - ow0);
         }
+        if (source.direct && count == rows) {
+          qconv_direct_rows(p, source, window, n, oh, ow0, &a);
+        } else {  // gathered: one segment
+          a.segments = 1;
+          a.quads = quads;
+          bool flip = false;
+          a.segment[0] = qconv_gather_rows(p, x, first, count, rows, scratch, &a.stride, &flip);
+          a.flip = flip ? 0x80808080u : 0;
+        }
+        if constexpr (kWidens)
+          Ops::widen_rows(p, static_cast<int>(rows), static_cast<int>(count), a, words);
+        const int64_t first_panel = groups == 1 ? 0 : group * panels / groups;
+        const int64_t end_panel = groups == 1 ? panels : (group + 1) * panels / groups;
+        // The epilogue tile of blocks [block, past).
+        const auto epilogue_tile = [&](int64_t block, int64_t past) {
+          const int64_t channel = block * kQConvBlock, at = first * pitch + channel;
+          return EpilogueTile<Q, R>{acc,
+                                    static_cast<int>(count),
+                                    static_cast<int>(past - block),
+                                    channel,
+                                    std::min<int64_t>((past - block) * kQConvBlock, m - channel),
+                                    pitch,
+                                    residual ? residual + at : nullptr,
+                                    out + at};
+        };
+        // The group's panels, blocks [group_block, group_end).
+        const int64_t group_block = panel_start(first_panel), group_end = panel_start(end_panel);
+        const EpilogueTile<Q, R> group_tile = epilogue_tile(group_block, group_end);
+        int64_t i = first_panel;
+        if constexpr (kFusesBlocks)  // one block a panel
+          i += Ops::template fused_blocks<Q, R>(p, static_cast<int>(rows), group_block, group_end,
+                                                a, group_tile);
+        for (; i < end_panel; ++i) {
+          const int64_t block = panel_start(i), past = panel_start(i + 1);
+          const EpilogueTile<Q, R> epilogue = epilogue_tile(block, past);
+          const auto blocks = static_cast<int>(past - block);
+          bool fused = false;
+          if constexpr (requires { Ops::template fused_tile<Q, R>(p, 0, 0, 0, a, epilogue); })
+            fused = Ops::template fused_tile<Q, R>(p, static_cast<int>(rows), blocks, block, a,
+                                                   epilogue);
+          if (!fused) {
+            Ops::gemm_tile(p, static_cast<int>(rows), blocks, block, a, acc);
+            Ops::template epilogue<Q, R>(p, epilogue);
+          }
+        }
+        if constexpr (!std::is_same_v<Q, float>)  // while the tile is in L1
+          for (int64_t r = 0; r < count; ++r)
+            qconv_apply_table(q, group_tile.out + r * pitch, group_tile.channels);
+        if (++tile == tiles) {
+          tile = 0, ++group, n = 0, oh = 0, ow0 = 0;
+          continue;
+        }
+        if ((ow0 += rows) < out_width) continue;
+        ow0 = 0;
+        if (++oh == out_height) oh = 0, ++n;
       }
-      if constexpr (!std::is_same_v<Q, float>)  // while the tile is in L1
-        for (int64_t r = 0; r < count; ++r)
-          qconv_apply_table(q, group_tile.out + r * m, group_tile.channels);
-      if (++tile == tiles) {
-        tile = 0, ++group, n = 0, oh = 0, ow0 = 0;
-        continue;
-      }
-      if ((ow0 += rows) < out_width) continue;
-      ow0 = 0;
-      if (++oh == out_height) oh = 0, ++n;
+    };
+    const auto [begin, end] = thread_range(layer_items * layer_count);
+    for (int64_t l = begin / layer_items; l < layer_count && l * layer_items < end; ++l) {
+      const int64_t at = l * m, first = l * layer_items;
+      run_items(layers[static_cast<size_t>(l)], layer_x + l * lead_params.shape.in_channels,
+                layer_residual ? layer_residual + at : nullptr, layer_out + at,
+                std::max(begin - first, int64_t{0}), std::min(end - first, layer_items));
     }
   });
 }
@@ -345,11 +370,14 @@ void qconv_run(OpContext& ctx) {
     return qconv_reference(ctx);
   }
   ctx.ran_form(qconv_packed_form(p));
-  const bool winograd = p.winograd != WinogradForm::kNone;
-  ctx.ran_algorithm(p.winograd == WinogradForm::kF2x4 ? "winograd-2x4"
-                    : winograd                        ? "winograd"
-                    : !p.quad_pairs.empty()           ? "quad-pairs"
-                                                      : nullptr);
+  // A grouped layer's group layers take the same form (their shapes are alike).
+  const QConvPacked& lead = p.group_layers.empty() ? p : p.group_layers.front();
+  const bool winograd = lead.winograd != WinogradForm::kNone;
+  ctx.ran_algorithm(!p.group_layers.empty() ? (winograd ? "grouped-winograd" : "grouped")
+                    : lead.winograd == WinogradForm::kF2x4 ? "winograd-2x4"
+                    : winograd                             ? "winograd"
+                    : !lead.quad_pairs.empty()             ? "quad-pairs"
+                                                           : nullptr);
   Tensor& y = ctx.allocate_output(0, p.params.y_type, qconv_output_shape(p.params));
   const Tensor& x = ctx.input(0);
   dispatch_epilogue_types(ctx, p.params, [&](auto yt, auto rt) {
@@ -357,8 +385,19 @@ void qconv_run(OpContext& ctx) {
     using R = decltype(rt);
     const R* residual = p.params.residual ? ctx.input(9).data<R>() : nullptr;
     const auto* bytes = static_cast<const uint8_t*>(x.raw());
-    if constexpr (requires { Ops::template winograd<Q, R>(p, bytes, residual, y.data<Q>()); })
-      if (winograd) return Ops::template winograd<Q, R>(p, bytes, residual, y.data<Q>());
+    if constexpr (requires { Ops::template winograd<Q, R>(p, bytes, residual, y.data<Q>()); }) {
+      if (winograd && p.group_layers.empty())
+        return Ops::template winograd<Q, R>(p, bytes, residual, y.data<Q>());
+      if (winograd) {  // a region a group layer, each splitting its tiles over the threads
+        const int64_t c = lead.params.shape.in_channels, m = lead.params.shape.out_channels;
+        for (size_t g = 0; g < p.group_layers.size(); ++g) {
+          const auto i = static_cast<int64_t>(g);
+          Ops::template winograd<Q, R>(p.group_layers[g], bytes + i * c,
+                                       residual ? residual + i * m : nullptr, y.data<Q>() + i * m);
+        }
+        return;
+      }
+    }
     if (!p.params.depthwise()) return qconv_gemm<Ops, Q, R>(p, bytes, residual, y.data<Q>());
     dispatch_types<uint8_t, int8_t>(ctx, x.dtype(), [&](auto xt) {
       using TX = decltype(xt);

@@ -27,13 +27,13 @@ int64_t round_up(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
 // have to: the true sum is what matters, and it fits whenever the reference's does.
 int32_t wrapping(int64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
 
-void pack(const OpContext& ctx, ActivationDomain domain, QConvPacked& p) {
+// w: the layer's weights, [M][C / group][kH][kW].
+void pack(ActivationDomain domain, QConvPacked& p, const int8_t* w) {
   const QConvParams& q = p.params;
   p.packed = true;
   p.domain = domain;
   const SpatialGeometry& g = q.shape.geometry;
   const int64_t c = q.shape.in_channels / q.shape.group, m = q.shape.out_channels;
-  const int8_t* w = ctx.input(3).data<int8_t>();
   const int64_t taps = g.kernel_size();
   p.flip = (q.x_type == DType::kInt8) == (domain == ActivationDomain::kUnsigned);
   p.a_zero = q.x_zero + (!p.flip ? 0 : domain == ActivationDomain::kUnsigned ? 128 : -128);
@@ -80,6 +80,9 @@ void pack(const OpContext& ctx, ActivationDomain domain, QConvPacked& p) {
   p.weights = SharedArray<int8_t>(std::move(weights));
 }
 
+constexpr const char* kForeignPlan =
+    "the plan's packed weights do not fit this layer (a corrupt or foreign plan)";
+
 // A packed state that did not come from pack() (a plan's) must fit the layer
 // before a kernel indexes it: every size the kernels rely on is checked.
 void check_packed_state(const OpContext& ctx, const QConvPacked& p) {
@@ -100,7 +103,7 @@ void check_packed_state(const OpContext& ctx, const QConvPacked& p) {
        p.a_zero == q.x_zero + (!flip                                     ? 0
                                : p.domain == ActivationDomain::kUnsigned ? 128
                                                                          : -128);
-  ctx.require(ok, "the plan's packed weights do not fit this layer (a corrupt or foreign plan)");
+  ctx.require(ok, kForeignPlan);
 }
 
 // The depthwise weights in the kernels' layouts (depthwise_quads, depthwise_pairs)
@@ -512,7 +515,7 @@ void fit_free_of_slots(const QConvPacked& p, const std::vector<std::pair<int64_t
 // y_scale and offset B / y_scale in float, or a few ulps off them where
 // that misses fewer sums. The unused slots hold an S the channel cannot
 // reach; a layer whose channels miss none has no slots.
-void store_epilogue_constants(const OpContext& ctx, QConvPacked& p) {
+void store_epilogue_constants(const OpContext& ctx, QConvPacked& p, const int8_t* w) {
   const QConvParams& q = p.params;
   const int64_t m = q.shape.out_channels, padded = p.blocks * kQConvBlock;
   p.multipliers.assign(static_cast<size_t>(padded), 0.0f);
@@ -526,7 +529,6 @@ void store_epilogue_constants(const OpContext& ctx, QConvPacked& p) {
       search == AffineSearch::kNone)
     return;
   const int64_t per_channel = q.shape.in_channels / q.shape.group * q.shape.geometry.kernel_size();
-  const int8_t* w = ctx.input(3).data<int8_t>();
   const int64_t low = (q.x_type == DType::kInt8 ? -128 : 0) - q.x_zero, high = low + 255;
   std::vector<std::pair<int64_t, int64_t>> ranges(static_cast<size_t>(m));
   std::vector<AffineChannel> channels(static_cast<size_t>(m));
@@ -574,13 +576,89 @@ void store_epilogue_constants(const OpContext& ctx, QConvPacked& p) {
   p.affine_exceptions = std::move(exceptions);
 }
 
+// How many of a grouped convolution's groups one group layer takes
+// (QConvPacked::group_layers): as many as fill a 16-channel block of
+// outputs. A layer's vector work is its blocks times its K, so k groups of
+// fewer than 16 outputs cost no more in one layer of block-diagonal weights
+// (their zeros multiplied) than in k layers of partly empty blocks, while
+// every layer's tiles cost their own row copies, set-up and epilogues
+// (ResNeXt-50's 4-channel groups at 56x56, batch 1, two threads, AVX2:
+// 2.0-2.05 ms in a layer a group, 0.34-0.35 ms in layers of four; its
+// 8-channel groups at 28x28: 0.36-0.37 ms, 0.18 ms in layers of two).
+int64_t groups_per_layer(const ConvShape& s) {
+  const int64_t m = s.out_channels / s.group;
+  int64_t most = 1;
+  for (int64_t k = 2; k <= s.group && k * m <= kQConvBlock; ++k)
+    if (s.group % k == 0) most = k;
+  return most;
+}
+
+// The group layer of `count` groups from group `first` on: their channels'
+// params, as a group-1 convolution's, and its weights ([M][C][kH][kW],
+// block-diagonal: each group's outputs read its own inputs) from the layer's
+// (w, [M][C / group][kH][kW]).
+QConvParams group_layer_params(const QConvParams& q, int64_t first, int64_t count) {
+  QConvParams s = q;
+  const int64_t m = q.shape.out_channels / q.shape.group;
+  s.shape.in_channels = q.shape.in_channels / q.shape.group * count;
+  s.shape.out_channels = m * count;
+  s.shape.group = 1;
+  const auto slice = [&](auto& to, const auto& from) {  // empty, or one value a channel
+    if (!from.empty()) to.assign(from.begin() + first * m, from.begin() + (first + count) * m);
+  };
+  slice(s.w_zero, q.w_zero);
+  slice(s.bias, q.bias);
+  slice(s.bias_float, q.bias_float);
+  slice(s.multipliers, q.multipliers);
+  return s;
+}
+std::vector<int8_t> group_layer_weights(const ConvShape& shape, const int8_t* w, int64_t first,
+                                        int64_t count) {
+  const int64_t c = shape.in_channels / shape.group, m = shape.out_channels / shape.group;
+  const int64_t taps = shape.geometry.kernel_size(), per_output = c * taps;
+  std::vector<int8_t> weights(static_cast<size_t>(count * m * count * per_output), 0);
+  for (int64_t g = 0; g < count; ++g)
+    for (int64_t o = 0; o < m; ++o)
+      std::copy_n(w + ((first + g) * m + o) * per_output, per_output,
+                  weights.begin() + ((g * m + o) * count + g) * per_output);
+  return weights;
+}
+
+// A group-1 or depthwise layer's packed state for its params (set): packed
+// from w (its weights, [M][C][kH][kW]) or, from a plan, checked; then what
+// follows the params.
+void prepare_layer(const OpContext& ctx, ActivationDomain domain, QConvPacked& p, const int8_t* w) {
+  p.tap_channels = round_up(p.params.shape.in_channels, 4);
+  if (!p.packed)
+    pack(domain, p, w);
+  else
+    check_packed_state(ctx, p);
+  qconv_narrow_bounds(ctx, p);
+  store_epilogue_constants(ctx, p, w);
+  if (p.params.depthwise()) {
+    if (p.depthwise_quads.empty()) store_depthwise_layouts(p);
+    return;
+  }
+  p.zero_row.assign(static_cast<size_t>(p.tap_channels), static_cast<uint8_t>(p.a_zero));
+  // From the weights alone: made once per state, not per input shape.
+  if (p.flip && p.domain == ActivationDomain::kUnsigned && p.flip_sums.empty()) store_flip_sums(p);
+  // The signed domain's kernel (AVX2) multiplies 16-bit words: a Winograd
+  // form's where this shape takes one, else the direct pairs.
+  p.winograd = p.domain == ActivationDomain::kSigned ? qconv_winograd_form(p) : WinogradForm::kNone;
+  if (p.winograd != WinogradForm::kNone && p.winograd != p.winograd_weights_form)
+    store_winograd_weights(p);
+  if (p.domain == ActivationDomain::kSigned && p.winograd == WinogradForm::kNone &&
+      p.pair_weights.empty()) {
+    store_pair_weights(p);
+    store_split_constants(p);
+  }
+}
+
 }  // namespace
 
 AffineSearch set_affine_search(AffineSearch search) { return affine_search.exchange(search); }
 
-bool qconv_packable(const QConvParams& p) {
-  return p.w_type == DType::kInt8 && all_zero(p.w_zero) && (p.shape.group == 1 || p.depthwise());
-}
+bool qconv_packable(const QConvParams& p) { return p.w_type == DType::kInt8 && all_zero(p.w_zero); }
 
 std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain) {
   std::shared_ptr<void> local;
@@ -593,32 +671,30 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
   state->params = read_qconv_params(ctx);
   state->input_shape = ctx.input(0).shape();
   state->zero_pixels.clear();
+  const ConvShape& shape = state->params.shape;
+  state->x_pitch = shape.in_channels;
+  state->y_pitch = shape.out_channels;
   if (qconv_packable(state->params)) {
-    state->tap_channels = round_up(state->params.shape.in_channels, 4);
-    if (!state->packed)
-      pack(ctx, domain, *state);
-    else
-      check_packed_state(ctx, *state);
-    qconv_narrow_bounds(ctx, *state);
-    store_epilogue_constants(ctx, *state);
-    if (state->params.depthwise() && state->depthwise_quads.empty())
-      store_depthwise_layouts(*state);
-    if (!state->params.depthwise()) {
-      state->zero_row.assign(static_cast<size_t>(state->tap_channels),
-                             static_cast<uint8_t>(state->a_zero));
-      // From the weights alone: made once per state, not per input shape.
-      if (state->flip && state->domain == ActivationDomain::kUnsigned && state->flip_sums.empty())
-        store_flip_sums(*state);
-      // The signed domain's kernel (AVX2) multiplies 16-bit words: a
-      // Winograd form's where this shape takes one, else the direct pairs.
-      state->winograd = state->domain == ActivationDomain::kSigned ? qconv_winograd_form(*state)
-                                                                   : WinogradForm::kNone;
-      if (state->winograd != WinogradForm::kNone && state->winograd != state->winograd_weights_form)
-        store_winograd_weights(*state);
-      if (state->domain == ActivationDomain::kSigned && state->winograd == WinogradForm::kNone &&
-          state->pair_weights.empty()) {
-        store_pair_weights(*state);
-        store_split_constants(*state);
+    const int8_t* w = ctx.input(3).data<int8_t>();
+    if (shape.group == 1 || state->params.depthwise()) {
+      ctx.require(state->group_layers.empty(), kForeignPlan);
+      prepare_layer(ctx, domain, *state, w);
+    } else {
+      const int64_t per_layer = groups_per_layer(shape);
+      const auto layers = static_cast<size_t>(shape.group / per_layer);
+      if (!state->packed) {
+        state->packed = true;
+        state->domain = domain;
+        state->group_layers.assign(layers, QConvPacked{});
+      }
+      ctx.require(state->group_layers.size() == layers, kForeignPlan);
+      for (size_t l = 0; l < layers; ++l) {
+        const int64_t first = static_cast<int64_t>(l) * per_layer;
+        QConvPacked& layer = state->group_layers[l];
+        layer.params = group_layer_params(state->params, first, per_layer);
+        layer.x_pitch = shape.in_channels;
+        layer.y_pitch = shape.out_channels;
+        prepare_layer(ctx, domain, layer, group_layer_weights(shape, w, first, per_layer).data());
       }
     }
   }
@@ -631,12 +707,12 @@ const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t
                                  int64_t* stride, bool* flip) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
-  const int64_t c = q.shape.in_channels, tc = p.tap_channels;
+  const int64_t c = q.shape.in_channels, tc = p.tap_channels, pitch = p.x_pitch;
   if (g.kernel_size() == 1 && g.stride[1] == 1 && g.stride[2] == 1 && g.pad_begin[1] == 0 &&
       g.pad_begin[2] == 0 && c == tc && count == tile_rows) {
-    *stride = c;  // output pixel (n, oh, ow) reads input pixel (n, oh, ow)
+    *stride = pitch;  // output pixel (n, oh, ow) reads input pixel (n, oh, ow)
     *flip = p.flip;
-    return x + first * c;
+    return x + first * pitch;
   }
   *flip = false;
   *stride = p.k_padded;
@@ -646,11 +722,13 @@ const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t
   for (int64_t r = 0; r < count; ++r) {
     uint8_t* row = scratch + r * p.k_padded;
     const int64_t ih0 = oh * g.stride[1] - g.pad_begin[1], iw0 = ow * g.stride[2] - g.pad_begin[2];
-    const uint8_t* image = x + n * q.height() * q.width() * c;
+    const uint8_t* image = x + n * q.height() * q.width() * pitch;
     // Whole kernel rows inside the input with dilation 1 are one contiguous
-    // run (where the taps are not padded). A tap's padding channels keep
-    // whatever the scratch holds: their weights are 0.
-    const bool run = c == tc && g.dilation[2] == 1 && iw0 >= 0 && iw0 + g.kernel[2] <= q.width();
+    // run (where the taps are not padded and the pixels hold no other
+    // group's channels). A tap's padding channels keep whatever the scratch
+    // holds: their weights are 0.
+    const bool run =
+        c == tc && c == pitch && g.dilation[2] == 1 && iw0 >= 0 && iw0 + g.kernel[2] <= q.width();
     for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
       const int64_t ih = ih0 + kh * g.dilation[1];
       const bool row_inside = ih >= 0 && ih < q.height();
@@ -663,7 +741,7 @@ const uint8_t* qconv_gather_rows(const QConvPacked& p, const uint8_t* x, int64_t
         uint8_t* dst = row + (kh * g.kernel[2] + kw) * tc;
         const int64_t iw = iw0 + kw * g.dilation[2];
         if (row_inside && iw >= 0 && iw < q.width())
-          copy_channels(dst, image + (ih * q.width() + iw) * c, c, p.flip);
+          copy_channels(dst, image + (ih * q.width() + iw) * pitch, c, p.flip);
         else
           copy_channels(dst, p.zero_row.data(), c, false);
       }
@@ -702,8 +780,8 @@ QConvSource qconv_source(const QConvPacked& p, int64_t tile_rows) {
   s.pad_left = g.pad_begin[2];
   s.height = q.height() + g.pad_begin[1] + g.pad_end[1];
   s.width = q.width() + g.pad_begin[2] + g.pad_end[2];
-  s.copied =
-      s.height != q.height() || s.width != q.width() || p.tap_channels != q.shape.in_channels;
+  s.copied = s.height != q.height() || s.width != q.width() ||
+             p.tap_channels != q.shape.in_channels || p.x_pitch != q.shape.in_channels;
   return s;
 }
 
@@ -716,7 +794,7 @@ QConvRowWindow::QConvRowWindow(const QConvPacked& p, const QConvSource& source, 
       source_(source),
       x_(x),
       height_(p.params.height()),
-      pitch_(p.params.width() * p.params.shape.in_channels) {
+      pitch_(p.params.width() * p.x_pitch) {
   if (!source.copied) return;
   const SpatialGeometry& g = p.params.shape.geometry;
   const int64_t tc = p.tap_channels, c = p.params.shape.in_channels;
@@ -751,18 +829,19 @@ void QConvRowWindow::copy_in(int64_t n, int64_t h, int64_t slot) {
   held_[slot] = n * source_.height + h + source_.pad_top;
   uint8_t* dst = rows_ + slot * row_bytes_ + source_.pad_left * tc;
   const uint8_t* src = x_ + (n * height_ + h) * pitch_;
-  if (tc == c) {
+  const int64_t pitch = p_.x_pitch;
+  if (tc == c && pitch == c) {
     copy_channels(dst, src, q.width() * c, p_.flip);
   } else if (c == 3 && tc == 4) {  // an RGB stem's pixels: one 4-byte word each
     const uint32_t flip = p_.flip ? 0x808080u : 0, pad = static_cast<uint32_t>(p_.a_zero) << 24;
     for (int64_t iw = 0; iw < q.width(); ++iw) {
-      const uint8_t* pixel = src + iw * 3;
+      const uint8_t* pixel = src + iw * pitch;
       const uint32_t word = ((pixel[0] | pixel[1] << 8 | pixel[2] << 16) ^ flip) | pad;
       std::memcpy(dst + iw * 4, &word, 4);
     }
   } else {  // pixel by pixel, the padding channels left at a_zero
     for (int64_t iw = 0; iw < q.width(); ++iw)
-      copy_channels(dst + iw * tc, src + iw * c, c, p_.flip);
+      copy_channels(dst + iw * tc, src + iw * pitch, c, p_.flip);
   }
 }
 

@@ -54,6 +54,16 @@ struct QConvPacked {
   ActivationDomain domain = ActivationDomain::kUnsigned;
   bool flip = false;  // x is stored with the other signedness: a = x ^ 0x80
   int32_t a_zero = 0;
+  // Elements from one pixel to the next in x, and in the output (and the
+  // residual): the layer's channels, or a group layer's whole tensors'.
+  int64_t x_pitch = 0, y_pitch = 0;
+  // A grouped convolution (1 < group, not depthwise) as group-1 layers of a
+  // run of groups each (one, or as many as fill a block of outputs, their
+  // weights block-diagonal: groups_per_layer in qconv_pack.cc), each with
+  // its channels' params, weights and constants, run over its slice of the
+  // channels: every kernel form, with the pitches above. The grouped
+  // layer's own arrays stay empty.
+  std::vector<QConvPacked> group_layers;
   // GEMM form (group 1): K = kH * kW * C (tap-major, channels innermost, as the
   // NHWC rows are gathered), each tap's channels padded to a multiple of 4
   // (zero weights) so that a tap is whole 4-byte groups: k_padded = kH * kW *
@@ -181,8 +191,15 @@ enum class AffineSearch { kSlotFree, kFirstFit, kNone };
 AffineSearch set_affine_search(AffineSearch search);
 
 // --verbose's name for the epilogue: qconv_epilogue_form's, or for a float
-// sum's affine form "affine" (no exception slots) or "affine-corrected".
+// sum's affine form "affine" (no exception slots) or "affine-corrected"; a
+// grouped layer's, its group layers' where they agree, else "mixed".
 inline const char* qconv_packed_form(const QConvPacked& p) {
+  if (!p.group_layers.empty()) {
+    const char* form = qconv_packed_form(p.group_layers.front());
+    for (const QConvPacked& layer : p.group_layers)
+      if (std::strcmp(qconv_packed_form(layer), form) != 0) return "mixed";
+    return form;
+  }
   if (!p.affine_sum) return qconv_epilogue_form(p.params);
   return p.affine_corrected() ? "affine-corrected" : "affine";
 }
@@ -197,8 +214,8 @@ inline const int8_t* qconv_block_weights(const QConvPacked& p, int64_t block) {
   return p.weights.data() + block * p.k_padded * kQConvBlock;
 }
 
-// True when the optimized kernels handle this node (int8 weights, zero point 0,
-// group 1 or depthwise); the others run the reference kernel.
+// True when the optimized kernels handle this node (int8 weights, zero point
+// 0); the others run the reference kernel.
 bool qconv_packable(const QConvParams& p);
 
 // The node's packed state: packed on the first run (or taken from a plan,

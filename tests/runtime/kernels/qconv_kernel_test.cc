@@ -330,8 +330,20 @@ const Case kCases[] = {
     {1, 32, 32, 5, 3, 3, 1, 1, 1, 32},
     {1, 24, 24, 7, 9, 3, 1, 0, 1, 24, false, true},
     {1, 32, 32, 6, 13, 3, 2, 1, 1, 32, true, true},  // stride 2: a run of 5, 2 blocks
-    {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},                 // grouped: the reference kernel
-    {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},                  // one pixel
+    // Grouped: group-1 layers of a run of groups each (QConvPacked::
+    // group_layers). 3 groups of 4 channels in and 2 out (one layer);
+    // ResNeXt's 4 and 4, with a residual (two layers of 4 groups); 32 and 32
+    // over two images (AVX2's Winograd a layer); stride 2; 1x1 read in place
+    // at the whole input's pitch; 6 channels a group (a layer each: 5 groups,
+    // padded to 8, gathered); a channel multiplier of 2 (one layer).
+    {1, 12, 6, 7, 7, 3, 1, 1, 1, 3},
+    {1, 32, 32, 6, 6, 3, 1, 1, 1, 8, true, true},
+    {2, 64, 64, 8, 8, 3, 1, 1, 1, 2, false, true},
+    {1, 32, 64, 9, 9, 3, 2, 1, 1, 2, true, false},
+    {1, 48, 48, 5, 5, 1, 1, 0, 1, 3, true, true},
+    {1, 30, 30, 4, 4, 1, 1, 0, 1, 5},
+    {1, 6, 12, 5, 5, 3, 1, 1, 1, 6},
+    {1, 4, 3, 1, 1, 1, 1, 0, 1, 1},  // one pixel
 };
 
 const Scales kTypical = {0.02f, 0.05f, 0.04f, 0.07f, 1e-4f, 1e-2f};
@@ -547,8 +559,8 @@ TEST_P(QConvKernel, MatchesReferenceWithTilesSplitIntoGroups) {
 // An output table (a LookupTable fused into the conv: fuse_qconv_epilogue)
 // maps every output the kernels write, after the epilogue: a 1x1 layer of
 // whole blocks, one whose last block is partial, a 3x3 layer (AVX2's
-// Winograd form), a depthwise one, and one whose weights split its panels
-// into groups, on 1 to 3 threads.
+// Winograd form), a depthwise one, one whose weights split its panels
+// into groups, and a grouped one, on 1 to 3 threads.
 TEST_P(QConvKernel, OutputTableMatchesReference) {
   const Case cases[] = {
       {1, 24, 144, 6, 8, 1, 1, 0, 1, 1, true, true, true},
@@ -556,6 +568,7 @@ TEST_P(QConvKernel, OutputTableMatchesReference) {
       {1, 32, 32, 8, 8, 3, 1, 1, 1, 1, true, false, true},
       {1, 32, 32, 6, 6, 3, 1, 1, 1, 32, false, true, true},
       {1, 128, 160, 5, 5, 1, 1, 0, 1, 1, true, false, true},
+      {1, 32, 32, 6, 6, 3, 1, 1, 1, 8, true, true, true},
   };
   expect_identical_on_threads(GetParam(), cases, {1, 2, 3}, 1000, false);
 }
@@ -629,14 +642,32 @@ TEST_P(QConvKernel, WeightZeroPointsRunTheReference) {
   expect_identical<uint8_t, uint8_t>(GetParam(), kCases[1], 5, Fill::kRandom, kTypical, 10, 10, 3);
 }
 
-// What no kernel packs runs the reference kernel, and is reported so.
-TEST_P(QConvKernel, GroupedConvReportsTheReferenceKernel) {
-  const Case& grouped = kCases[sizeof kCases / sizeof kCases[0] - 2];
-  ASSERT_TRUE(grouped.group > 1 && grouped.group < grouped.channels);
-  KernelRun ran{GetParam(), nullptr};
-  (void)run<uint8_t, uint8_t, uint8_t>(grouped, GetParam(), 4, Fill::kRandom, kTypical, 128, 100, 0,
-                                       false, &ran);
-  EXPECT_EQ(ran.isa, Isa::kRef) << isa_name(ran.isa);
+// A grouped convolution runs a group-1 layer a group, at the level asked
+// for, and says so ("grouped", or "grouped-winograd": AVX2's form a group),
+// so that the tests above check the cases' grouped layers. The threads
+// split all group layers' work items (qconv_gemm): with 2 to 5, some
+// thread's items run from one group layer into the next, mid-row, between
+// gathered tiles, and where a group layer's few tiles split its panels.
+TEST_P(QConvKernel, GroupedConvRunsAGroupLayerAGroup) {
+  int grouped = 0;
+  for (const Case& c : kCases) {
+    if (c.group == 1 || (c.group == c.channels && c.group == c.out_channels)) continue;
+    KernelRun ran{GetParam(), nullptr};
+    (void)run<uint8_t, uint8_t, uint8_t>(c, GetParam(), 4, Fill::kRandom, kTypical, 128, 100, 0,
+                                         false, &ran);
+    EXPECT_EQ(ran.isa, GetParam()) << isa_name(ran.isa);
+    EXPECT_TRUE(std::string(ran.algorithm ? ran.algorithm : "").starts_with("grouped"))
+        << "case C" << c.channels << " g" << c.group;
+    ++grouped;
+  }
+  EXPECT_EQ(grouped, 7);
+  const Case cases[] = {
+      {1, 32, 32, 1, 18, 3, 1, 1, 1, 2, false, true},  // direct tiles, 2 groups
+      {1, 32, 32, 5, 5, 1, 1, 0, 1, 4, true, false},   // gathered tiles of 6 and 1 pixels
+      {2, 64, 128, 2, 3, 1, 1, 0, 1, 2, true, true},   // 4 blocks a group over 12 pixels
+      {1, 64, 64, 3, 3, 3, 1, 1, 1, 8},                // 8 channels a group, one tile
+  };
+  expect_identical_on_threads(GetParam(), cases, {2, 3, 4, 5}, 1100, true);
 }
 
 // AVX2 runs 3x3 stride-1 and stride-2 layers of whole 16-channel vectors by
@@ -650,9 +681,13 @@ TEST(QConvKernelAvx2, RunsThreeByThreeLayersByWinograd) {
     KernelRun ran;
     (void)run<uint8_t, uint8_t, uint8_t>(c, Isa::kAvx2, 2, Fill::kRandom, kTypical, 128, 100, 0,
                                          false, &ran);
-    const std::string algorithm = ran.algorithm ? ran.algorithm : "";
-    const bool can =
-        c.kernel == 3 && c.stride <= 2 && c.dilation == 1 && c.group == 1 && c.channels % 16 == 0;
+    std::string algorithm = ran.algorithm ? ran.algorithm : "";
+    // A grouped layer's form is its group layers', of as many channels as
+    // their groups have together; a depthwise layer takes none.
+    if (algorithm.starts_with("grouped"))
+      algorithm = algorithm == "grouped-winograd" ? "winograd" : "";
+    const bool can = c.kernel == 3 && c.stride <= 2 && c.dilation == 1 &&
+                     (c.group == 1 ? c.channels % 16 == 0 : c.group != c.channels);
     EXPECT_TRUE(can || algorithm.empty())
         << "case C" << c.channels << " " << c.height << "x" << c.width << " k" << c.kernel;
     EXPECT_TRUE(algorithm.empty() || algorithm == "winograd" || algorithm == "winograd-2x4")

@@ -291,7 +291,7 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
           for (int64_t j = 0; j < patch_cols; ++j) {
             const int64_t ih = ih0 + i, iw = iw0 + j;
             if (ih >= 0 && ih < height && iw >= 0 && iw < width)
-              pixels[i * patch_cols + j] = x + ((n * height + ih) * width + iw) * c;
+              pixels[i * patch_cols + j] = x + ((n * height + ih) * width + iw) * p.x_pitch;
           }
         if constexpr (Form == WinogradForm::kStride2)
           winograd_stride2_input_tile(pixels, c, p.flip, v + t * c, pitch);
@@ -329,13 +329,14 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
                                        out_cols * group_tiles * kQConvBlock);
           const auto pixels = static_cast<int>(std::min(out_cols * run, out_width - ow));
           for (int64_t dy = 0; dy < 2 && oh + dy < out_height; ++dy) {
-            const int64_t at = ((n * out_height + oh + dy) * out_width + ow) * m + channel;
+            const int64_t at = ((n * out_height + oh + dy) * out_width + ow) * p.y_pitch + channel;
             Avx2Ops::epilogue<Q, R>(
                 p, EpilogueTile<Q, R>{sums + dy * out_cols * group_tiles * kQConvBlock, pixels, 1,
-                                      channel, channels, m, residual ? residual + at : nullptr,
-                                      out + at});
+                                      channel, channels, p.y_pitch,
+                                      residual ? residual + at : nullptr, out + at});
             if constexpr (!std::is_same_v<Q, float>)
-              for (int64_t r = 0; r < pixels; ++r) qconv_apply_table(q, out + at + r * m, channels);
+              for (int64_t r = 0; r < pixels; ++r)
+                qconv_apply_table(q, out + at + r * p.y_pitch, channels);
           }
           t += run;
         }
