@@ -642,12 +642,15 @@ TEST_P(QConvKernel, WeightZeroPointsRunTheReference) {
   expect_identical<uint8_t, uint8_t>(GetParam(), kCases[1], 5, Fill::kRandom, kTypical, 10, 10, 3);
 }
 
-// A grouped convolution runs a group-1 layer a group, at the level asked
-// for, and says so ("grouped", or "grouped-winograd": AVX2's form a group),
+// A grouped convolution runs group-1 layers of a run of groups each, at the
+// level asked for, and says so ("grouped", or "grouped-winograd": AVX2's
+// form a group layer),
 // so that the tests above check the cases' grouped layers. The threads
 // split all group layers' work items (qconv_gemm): with 2 to 5, some
 // thread's items run from one group layer into the next, mid-row, between
-// gathered tiles, and where a group layer's few tiles split its panels.
+// gathered tiles, and where a group layer's few tiles split its panels;
+// AVX2's small Winograd group layers run whole on each thread where they
+// share out evenly (2 and 4 threads), else a region a layer (3 and 5).
 TEST_P(QConvKernel, GroupedConvRunsAGroupLayerAGroup) {
   int grouped = 0;
   for (const Case& c : kCases) {
@@ -666,6 +669,7 @@ TEST_P(QConvKernel, GroupedConvRunsAGroupLayerAGroup) {
       {1, 32, 32, 5, 5, 1, 1, 0, 1, 4, true, false},   // gathered tiles of 6 and 1 pixels
       {2, 64, 128, 2, 3, 1, 1, 0, 1, 2, true, true},   // 4 blocks a group over 12 pixels
       {1, 64, 64, 3, 3, 3, 1, 1, 1, 8},                // 8 channels a group, one tile
+      {1, 64, 64, 6, 6, 3, 1, 1, 1, 4, true, false},   // AVX2's Winograd: layers whole a thread
   };
   expect_identical_on_threads(GetParam(), cases, {2, 3, 4, 5}, 1100, true);
 }
