@@ -644,11 +644,11 @@ TEST_P(QConvKernel, WeightZeroPointsRunTheReference) {
 
 // A grouped convolution runs group-1 layers of a run of groups each, at the
 // level asked for, and says so ("grouped", or "grouped-winograd": AVX2's
-// form a group layer),
-// so that the tests above check the cases' grouped layers. The threads
-// split all group layers' work items (qconv_gemm): with 2 to 5, some
-// thread's items run from one group layer into the next, mid-row, between
-// gathered tiles, and where a group layer's few tiles split its panels;
+// form a group layer), so that the tests above check the cases' grouped
+// layers. The threads split all group layers' work items (qconv_gemm):
+// with 2 to 5, some thread's items run from one group layer into the next,
+// mid-row, between gathered tiles, and where a group layer's few tiles
+// split its panels;
 // AVX2's small Winograd group layers run whole on each thread where they
 // share out evenly (2 and 4 threads), else a region a layer (3 and 5).
 TEST_P(QConvKernel, GroupedConvRunsAGroupLayerAGroup) {
