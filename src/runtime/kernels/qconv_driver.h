@@ -365,7 +365,7 @@ template <typename Ops>
 void qconv_run(OpContext& ctx) {
   const auto state = qconv_state(ctx, Ops::kDomain);
   QConvPacked& p = *state;  // mutable only for the depthwise's zero pixels it keeps
-  if (!qconv_packable(p.params) || !Ops::accepts(p)) {
+  if (!p.packed || !Ops::accepts(p)) {
     ctx.ran_at(Isa::kRef);
     return qconv_reference(ctx);
   }

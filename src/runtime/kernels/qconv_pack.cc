@@ -654,11 +654,12 @@ void prepare_layer(const OpContext& ctx, ActivationDomain domain, QConvPacked& p
   }
 }
 
+// Whether the optimized kernels handle the layer.
+bool packable(const QConvParams& p) { return p.w_type == DType::kInt8 && all_zero(p.w_zero); }
+
 }  // namespace
 
 AffineSearch set_affine_search(AffineSearch search) { return affine_search.exchange(search); }
-
-bool qconv_packable(const QConvParams& p) { return p.w_type == DType::kInt8 && all_zero(p.w_zero); }
 
 std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain) {
   std::shared_ptr<void> local;
@@ -674,7 +675,9 @@ std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain
   const ConvShape& shape = state->params.shape;
   state->x_pitch = shape.in_channels;
   state->y_pitch = shape.out_channels;
-  if (qconv_packable(state->params)) {
+  if (!packable(state->params)) {
+    state->packed = false;  // a plan's arrays, if any, stay unread
+  } else {
     const int8_t* w = ctx.input(3).data<int8_t>();
     if (shape.group == 1 || state->params.depthwise()) {
       ctx.require(state->group_layers.empty(), kForeignPlan);

@@ -50,7 +50,7 @@ enum class WinogradForm : uint8_t { kNone, kF2x2, kF2x4, kStride2 };
 struct QConvPacked {
   QConvParams params;
   Shape input_shape;    // what params were read for
-  bool packed = false;  // the weight arrays below are filled, for `domain`
+  bool packed = false;  // the weight arrays below are filled, for `domain` (qconv_state)
   ActivationDomain domain = ActivationDomain::kUnsigned;
   bool flip = false;  // x is stored with the other signedness: a = x ^ 0x80
   int32_t a_zero = 0;
@@ -214,13 +214,11 @@ inline const int8_t* qconv_block_weights(const QConvPacked& p, int64_t block) {
   return p.weights.data() + block * p.k_padded * kQConvBlock;
 }
 
-// True when the optimized kernels handle this node (int8 weights, zero point
-// 0); the others run the reference kernel.
-bool qconv_packable(const QConvParams& p);
-
 // The node's packed state: packed on the first run (or taken from a plan,
 // after checking its sizes against the layer), params re-read when the input
-// shape changes.
+// shape changes. Not `packed` where the optimized kernels do not handle the
+// layer (weights not int8, or weight zero points other than 0): the
+// reference kernel runs it.
 std::shared_ptr<QConvPacked> qconv_state(OpContext& ctx, ActivationDomain domain);
 
 // The activation operand of one GEMM tile: `segments` runs of `quads` 4-byte
