@@ -237,6 +237,7 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
   const int64_t c = q.shape.in_channels, m = q.shape.out_channels;
+  const int64_t x_pitch = p.x_pitch, y_pitch = p.y_pitch;  // a group layer's: the tensors'
   const int64_t height = q.height(), width = q.width();
   const int64_t out_height = q.out_height(), out_width = q.out_width();
   constexpr WinogradShape kShape = winograd_shape(Form);
@@ -291,7 +292,7 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
           for (int64_t j = 0; j < patch_cols; ++j) {
             const int64_t ih = ih0 + i, iw = iw0 + j;
             if (ih >= 0 && ih < height && iw >= 0 && iw < width)
-              pixels[i * patch_cols + j] = x + ((n * height + ih) * width + iw) * p.x_pitch;
+              pixels[i * patch_cols + j] = x + ((n * height + ih) * width + iw) * x_pitch;
           }
         if constexpr (Form == WinogradForm::kStride2)
           winograd_stride2_input_tile(pixels, c, p.flip, v + t * c, pitch);
@@ -329,14 +330,14 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
                                        out_cols * group_tiles * kQConvBlock);
           const auto pixels = static_cast<int>(std::min(out_cols * run, out_width - ow));
           for (int64_t dy = 0; dy < 2 && oh + dy < out_height; ++dy) {
-            const int64_t at = ((n * out_height + oh + dy) * out_width + ow) * p.y_pitch + channel;
+            const int64_t at = ((n * out_height + oh + dy) * out_width + ow) * y_pitch + channel;
             Avx2Ops::epilogue<Q, R>(
                 p, EpilogueTile<Q, R>{sums + dy * out_cols * group_tiles * kQConvBlock, pixels, 1,
-                                      channel, channels, p.y_pitch,
+                                      channel, channels, y_pitch,
                                       residual ? residual + at : nullptr, out + at});
             if constexpr (!std::is_same_v<Q, float>)
               for (int64_t r = 0; r < pixels; ++r)
-                qconv_apply_table(q, out + at + r * p.y_pitch, channels);
+                qconv_apply_table(q, out + at + r * y_pitch, channels);
           }
           t += run;
         }
