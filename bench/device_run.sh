@@ -5,8 +5,8 @@
 # level against the reference kernels' (tests/tools/int8_isa_exactness_test.sh),
 # the peak microbenchmark, and bench/run's matrix against Python onnxruntime
 # (1 thread and every core, batch 1 and 32) on the models in models/ and a
-# ResNet-50 at 224x224 made there (bench/isa_ab.sh compares two levels'
-# latency). BUNDLE comes from
+# ResNet-50, ResNeXt-50 and RegNetX-400MF at 224x224 made there
+# (bench/isa_ab.sh compares two levels' latency). BUNDLE comes from
 # bench/device_bundle.sh (binaries, libraries, the first 1,000 test images).
 # Writes OUT_DIR/{cpu.txt, kernel_tests.txt, model_bytes.txt, peak.json,
 # latency.tsv, machine.txt}; bench/latency_table.mjs renders the rows here.
@@ -55,10 +55,13 @@ echo "== peak"
 fi
 
 echo "== models: bench/run's matrix, Python onnxruntime as the peer"
-# The ResNet-50 rows: bench/make_torchvision_models.py's random-weight ResNet-50 (the
-# trained one is too large to carry): timings only, its top-1 is chance.
-[ -f .data/models/resnet50.fp32.onnx ] ||
-  python3 bench/make_torchvision_models.py .data/models >/dev/null 2>&1 || echo "(ResNet-50 export failed)"
+# The 224x224 rows: bench/make_torchvision_models.py's random-weight
+# ResNet-50, ResNeXt-50 and RegNetX-400MF (trained ones are too large to
+# carry): timings only, their top-1 is chance.
+for name in resnet50 resnext50_32x4d regnet_x_400mf; do
+  [ -f .data/models/$name.ptq_u8s8.onnx ] ||
+    python3 bench/make_torchvision_models.py .data/models $name >/dev/null 2>&1 || echo "($name export failed)"
+done
 mkdir -p build/data/fashion-mnist build/data/cifar10
 cp /tmp/qdq/data/fashion-mnist.bin build/data/fashion-mnist/test_batch.bin
 cp /tmp/qdq/data/cifar10.bin build/data/cifar10/test_batch.bin
