@@ -92,7 +92,8 @@ plan::QConvState describe_qconv(const QConvPacked& p, BlobWriter& blob) {
   *s.mutable_multipliers() = {p.multipliers.begin(), p.multipliers.end()};
   *s.mutable_bias_float() = {p.bias_float.begin(), p.bias_float.end()};
   s.set_finite_multipliers(p.finite_multipliers);
-  for (const QConvPacked& layer : p.group_layers) *s.add_group_layers() = describe_qconv(layer, blob);
+  for (const QConvPacked& layer : p.group_layers)
+    *s.add_group_layers() = describe_qconv(layer, blob);
   return s;
 }
 
