@@ -163,15 +163,22 @@ constexpr int64_t qconv_tile_accumulators() {
   return most;
 }
 
-// A group-1 layer, or a grouped one's group layers (QConvPacked::
-// group_layers) in one region, one after the other: each thread takes its
-// share of all of them, group layer by group layer.
+// The layers a QConv runs: a grouped one's group layers (QConvPacked::
+// group_layers), each over the next slice of the channels (group layer l
+// reads x from channel l * its in_channels on, writes from l * its
+// out_channels on), else the layer itself. Their shapes are alike.
+inline std::span<const QConvPacked> qconv_layers(const QConvPacked& p) {
+  if (p.group_layers.empty()) return {&p, 1};
+  return p.group_layers;
+}
+
+// A layer's layers (qconv_layers) in one region, one after the other: each
+// thread takes its share of all of them, layer by layer.
 template <typename Ops, typename Q, typename R>
 void qconv_gemm(const QConvPacked& layer, const uint8_t* layer_x, const R* layer_residual,
                 Q* layer_out) {
-  const std::span<const QConvPacked> layers =
-      layer.group_layers.empty() ? std::span<const QConvPacked>(&layer, 1) : layer.group_layers;
-  // The group layers' shapes are alike: the first's stand for all.
+  const std::span<const QConvPacked> layers = qconv_layers(layer);
+  // The first layer's shape stands for all.
   const QConvPacked& lead = layers.front();
   const QConvParams& lead_params = lead.params;
   const int64_t m = lead_params.shape.out_channels;
@@ -302,6 +309,31 @@ void qconv_gemm(const QConvPacked& layer, const uint8_t* layer_x, const R* layer
   });
 }
 
+// A layer's layers (qconv_layers) in AVX2's Winograd form (Ops::winograd).
+// Small ones run whole on each thread where they share out evenly (a
+// region opened inside one runs on its thread alone); else a region a
+// layer, each splitting its tiles. ResNeXt-50 at batch 1, two threads: its
+// 14x14 and 7x7 grouped layers of 32 group layers (0.45 M multiply-adds
+// each, a few µs) 0.75x the time whole, its 28x28 and 56x56 ones (1.8 and
+// 7.2 M) 1.1x.
+template <typename Ops, typename Q, typename R>
+void qconv_winograd_layers(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
+  const std::span<const QConvPacked> layers = qconv_layers(p);
+  const QConvParams& q = layers.front().params;
+  const int64_t c = q.shape.in_channels, m = q.shape.out_channels;
+  const auto count = static_cast<int64_t>(layers.size());
+  const auto run_layer = [&](int64_t i) {
+    Ops::template winograd<Q, R>(layers[static_cast<size_t>(i)], x + i * c,
+                                 residual ? residual + i * m : nullptr, out + i * m);
+  };
+  const int64_t macs = q.shape.batch * q.out_height() * q.out_width() * 9 * c * m;
+  const int64_t threads = team_threads();
+  if (count > 1 && (count % threads == 0 || count >= 4 * threads) && macs < (int64_t{1} << 20))
+    parallel_for(count, true, run_layer);
+  else
+    for (int64_t i = 0; i < count; ++i) run_layer(i);
+}
+
 // Depthwise rows: a tap outside the input reads `zero_pixels` (x_zero, which
 // the packed bias takes off again), so every pixel sums all of the kernel's
 // taps and the pixels whose taps all lie inside the row's width go to the
@@ -370,8 +402,7 @@ void qconv_run(OpContext& ctx) {
     return qconv_reference(ctx);
   }
   ctx.ran_form(qconv_packed_form(p));
-  // A grouped layer's group layers take the same form (their shapes are alike).
-  const QConvPacked& lead = p.group_layers.empty() ? p : p.group_layers.front();
+  const QConvPacked& lead = qconv_layers(p).front();  // its form is every layer's
   const bool winograd = lead.winograd != WinogradForm::kNone;
   ctx.ran_algorithm(!p.group_layers.empty() ? (winograd ? "grouped-winograd" : "grouped")
                     : lead.winograd == WinogradForm::kF2x4 ? "winograd-2x4"
@@ -385,32 +416,8 @@ void qconv_run(OpContext& ctx) {
     using R = decltype(rt);
     const R* residual = p.params.residual ? ctx.input(9).data<R>() : nullptr;
     const auto* bytes = static_cast<const uint8_t*>(x.raw());
-    if constexpr (requires { Ops::template winograd<Q, R>(p, bytes, residual, y.data<Q>()); }) {
-      if (winograd && p.group_layers.empty())
-        return Ops::template winograd<Q, R>(p, bytes, residual, y.data<Q>());
-      if (winograd) {
-        const int64_t c = lead.params.shape.in_channels, m = lead.params.shape.out_channels;
-        const auto layers = static_cast<int64_t>(p.group_layers.size());
-        const auto run_layer = [&](int64_t i) {
-          Ops::template winograd<Q, R>(p.group_layers[static_cast<size_t>(i)], bytes + i * c,
-                                       residual ? residual + i * m : nullptr, y.data<Q>() + i * m);
-        };
-        // Small group layers whole on each thread, where they share out
-        // evenly (a region opened inside one runs on its thread alone); else
-        // a region a layer, each splitting its tiles. ResNeXt-50 at batch 1,
-        // two threads: its 14x14 and 7x7 layers of 32 group layers (0.45 M
-        // multiply-adds each, a few µs) 0.75x the time whole, its 28x28 and
-        // 56x56 ones (1.8 and 7.2 M) 1.1x.
-        const QConvParams& q = lead.params;
-        const int64_t macs = q.shape.batch * q.out_height() * q.out_width() * 9 * c * m;
-        const int64_t threads = team_threads();
-        if ((layers % threads == 0 || layers >= 4 * threads) && macs < (int64_t{1} << 20))
-          parallel_for(layers, true, run_layer);
-        else
-          for (int64_t i = 0; i < layers; ++i) run_layer(i);
-        return;
-      }
-    }
+    if constexpr (requires { Ops::template winograd<Q, R>(p, bytes, residual, y.data<Q>()); })
+      if (winograd) return qconv_winograd_layers<Ops, Q, R>(p, bytes, residual, y.data<Q>());
     if (!p.params.depthwise()) return qconv_gemm<Ops, Q, R>(p, bytes, residual, y.data<Q>());
     dispatch_types<uint8_t, int8_t>(ctx, x.dtype(), [&](auto xt) {
       using TX = decltype(xt);
