@@ -314,8 +314,8 @@ void qconv_gemm(const QConvPacked& layer, const uint8_t* layer_x, const R* layer
 // region opened inside one runs on its thread alone); else a region a
 // layer, each splitting its tiles. ResNeXt-50 at batch 1, two threads: its
 // 14x14 and 7x7 grouped layers of 32 group layers (0.45 M multiply-adds
-// each, a few µs) 0.75x the time whole, its 28x28 and 56x56 ones (1.8 and
-// 7.2 M) 1.1x.
+// each, a few µs) 0.72-0.77x the time whole, its 28x28 and 56x56 ones (1.8
+// and 7.2 M) 1.03-1.18x.
 template <typename Ops, typename Q, typename R>
 void qconv_winograd_layers(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   const std::span<const QConvPacked> layers = qconv_layers(p);
