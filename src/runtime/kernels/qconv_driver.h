@@ -38,6 +38,12 @@
 //       acc[i * blocks * 16 + channel] = sum over the kernel's taps t of
 //       taps[t][i * step + channel] * w[t][channel], for `pixels` pixels i and
 //       every channel (x_zero is in the packed bias)
+//   template <Q, R> static bool fuses_depthwise(const QConvPacked&, const R* residual);
+//   template <TX, Q> static void depthwise_row(const QConvPacked&,
+//       const TX* const* taps, Q* out, const Q* residual);   (optional)
+//       depthwise and the epilogue in one, for the layers fuses_depthwise
+//       takes (Q = R): a whole row of outputs from `out` on, `taps` its
+//       first pixel's (those outside the input at zero_pixels)
 #pragma once
 
 #include <algorithm>
@@ -358,6 +364,11 @@ void qconv_depthwise(QConvPacked& p, const TX* x, const R* residual, Q* out) {
   const int64_t inside_end =
       last_start < 0 ? inside_begin
                      : std::clamp<int64_t>(last_start / g.stride[2] + 1, inside_begin, out_width);
+  constexpr bool kFusable = std::is_same_v<Q, R> && requires {
+    Ops::template depthwise_row<TX, Q>;
+  };
+  bool fused = false;
+  if constexpr (kFusable) fused = Ops::template fuses_depthwise<Q, R>(p, residual);
   parallel_region([&](int, int) {
     const TX** const taps =
         thread_buffer<const TX*, BufferUse::kDepthwiseTaps>(static_cast<size_t>(g.kernel_size()));
@@ -366,7 +377,8 @@ void qconv_depthwise(QConvPacked& p, const TX* x, const R* residual, Q* out) {
     const auto [first_row, end_row] = thread_range(out_rows);
     for (int64_t row = first_row; row < end_row; ++row) {
       const int64_t n = row / q.out_height(), oh = row % q.out_height();
-      const auto run = [&](int64_t ow, int64_t pixels) {
+      // The taps of output pixel ow; those outside the input read zero_pixels.
+      const auto set_taps = [&](int64_t ow) {
         for (int64_t kh = 0, t = 0; kh < g.kernel[1]; ++kh) {
           const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
           for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++t) {
@@ -375,6 +387,17 @@ void qconv_depthwise(QConvPacked& p, const TX* x, const R* residual, Q* out) {
             taps[t] = inside ? x + ((n * q.height() + ih) * q.width() + iw) * c : zero_pixels;
           }
         }
+      };
+      const int64_t at = row * out_width * c;
+      if constexpr (kFusable)
+        if (fused) {
+          set_taps(0);
+          Ops::template depthwise_row<TX, Q>(p, taps, out + at, residual ? residual + at : nullptr);
+          if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(q, out + at, out_width * c);
+          continue;
+        }
+      const auto run = [&](int64_t ow, int64_t pixels) {
+        set_taps(ow);
         Ops::template depthwise<TX>(p, taps, step, pixels, acc + ow * padded);
       };
       for (int64_t ow = 0; ow < inside_begin; ++ow) run(ow, 1);
@@ -382,7 +405,6 @@ void qconv_depthwise(QConvPacked& p, const TX* x, const R* residual, Q* out) {
       for (int64_t ow = inside_end; ow < out_width; ++ow) run(ow, 1);
       // One epilogue for the row: its pixels are `padded` accumulators apart
       // and `c` output elements apart.
-      const int64_t at = row * out_width * c;
       Ops::template epilogue<Q, R>(
           p, EpilogueTile<Q, R>{acc, static_cast<int>(out_width), static_cast<int>(p.blocks), 0, c,
                                 c, residual ? residual + at : nullptr, out + at});

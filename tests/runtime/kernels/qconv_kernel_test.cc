@@ -330,6 +330,12 @@ const Case kCases[] = {
     {1, 32, 32, 5, 3, 3, 1, 1, 1, 32},
     {1, 24, 24, 7, 9, 3, 1, 0, 1, 24, false, true},
     {1, 32, 32, 6, 13, 3, 2, 1, 1, 32, true, true},  // stride 2: a run of 5, 2 blocks
+    // AVX2's rows of 3x3 outputs in one run (depthwise_row): a 1-pixel row,
+    // both its side columns padding; stride 2 over 2 columns (one pixel) and
+    // over an even width (its last column unread).
+    {1, 32, 32, 3, 1, 3, 1, 1, 1, 32},
+    {1, 16, 16, 4, 2, 3, 2, 1, 1, 16, false, true},
+    {2, 16, 16, 5, 8, 3, 2, 1, 1, 16, true, false},
     // Grouped: group-1 layers of a run of groups each (QConvPacked::
     // group_layers). 3 groups of 4 channels in and 2 out (one layer);
     // ResNeXt's 4 and 4, with a residual (two layers of 4 groups); 32 and 32

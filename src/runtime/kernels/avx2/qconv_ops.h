@@ -803,6 +803,99 @@ struct Avx2EpilogueOps {
     }
   }
 
+  // Whether depthwise_row takes the layer: 3x3 with dilation 1 along the
+  // row at stride 1 or 2 (depthwise_3x3), padded by at most a column at
+  // either end, whole blocks, and an epilogue that NarrowRows or
+  // NarrowResidualRows narrows.
+  template <typename Q, typename R>
+  static bool fuses_depthwise(const QConvPacked& p, const R* residual) {
+    if constexpr (std::is_same_v<Q, float> || !std::is_same_v<Q, R>) {
+      return false;
+    } else {
+      const SpatialGeometry& g = p.params.shape.geometry;
+      return depthwise_3x3_takes(p) && g.pad_begin[2] <= 1 && g.pad_end[2] <= 1 &&
+             p.params.shape.out_channels % kQConvBlock == 0 && narrow_rows_apply(p, residual);
+    }
+  }
+
+  // depthwise and the epilogue in one, a whole row of outputs (`out`,
+  // `residual`: its first pixel's) from the taps of its first pixel, for a
+  // layer fuses_depthwise takes. Each pixel's sums go from registers to its
+  // outputs, where storing them for the epilogue to read back took a third of
+  // the depthwise layers' time (MobileNetV2 u8s8, batch 32, one thread,
+  // `perf`). One run over the row, the padding columns x_zero's: the edge
+  // pixels as runs of their own made their columns anew (three for one
+  // pixel), a quarter of an 8-pixel row's.
+  template <typename TX, typename Q>
+  QDQ_AVX2_TARGET static void depthwise_row(const QConvPacked& p, const TX* const* taps, Q* out,
+                                            const Q* residual) {
+    const QConvParams& q = p.params;
+    const SpatialGeometry& g = q.shape.geometry;
+    const int64_t pitch = q.shape.out_channels, pixels = q.out_width();
+    // The last pixel's right column lies past the row where the end is padded.
+    const bool padded_end = (pixels - 1) * g.stride[2] - g.pad_begin[2] + 2 >= q.width();
+    const auto* zero = padded_end ? reinterpret_cast<const TX*>(p.zero_pixels.data()) : nullptr;
+    with_narrow_rows<Q>(p, 0, [&](const auto& narrow) QDQ_AVX2_TARGET {
+      const auto stores = [&](int64_t channel) QDQ_AVX2_TARGET {
+        return DepthwiseNarrow{narrow.shifted(channel), p.bias.data() + channel, out + channel,
+                               residual ? residual + channel : nullptr, pitch};
+      };
+      if (g.stride[2] == 1) return depthwise_3x3<1>(p, taps, pixels, stores, zero);
+      depthwise_3x3<2>(p, taps, pixels, stores, zero);
+    });
+  }
+
+  // A 3x3 kernel along rows at stride 1 or 2: depthwise_3x3's.
+  static bool depthwise_3x3_takes(const QConvPacked& p) {
+    const SpatialGeometry& g = p.params.shape.geometry;
+    return g.kernel[1] == 3 && g.kernel[2] == 3 && g.dilation[2] == 1 &&
+           (g.stride[2] == 1 || g.stride[2] == 2);
+  }
+
+  // depthwise_3x3's sink into accumulators [pixel][padded] from a block's
+  // channel on.
+  struct DepthwiseSums {
+    int32_t* acc;
+    int64_t padded;
+    QDQ_AVX2_TARGET __attribute__((always_inline)) void operator()(int64_t i, __m256i lo,
+                                                                   __m256i hi) const {
+      store_depthwise_sums(acc + i * padded, lo, hi);
+    }
+    void finish(int64_t) const {}
+  };
+
+  // depthwise_3x3's sink through `narrow` (NarrowRows or NarrowResidualRows
+  // for the block): a pixel's sums held until the next one's, two rows a
+  // pack as NarrowRows stores them.
+  template <typename Narrow, typename Q>
+  struct DepthwiseNarrow {
+    Narrow narrow;
+    const int32_t* bias;
+    Q* out;
+    const Q* residual;
+    int64_t pitch;
+    RowSums held{};
+
+    QDQ_AVX2_TARGET __attribute__((always_inline)) void operator()(int64_t i, __m256i lo,
+                                                                   __m256i hi) {
+      const RowSums sums{
+          _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), load8(bias)),
+          _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x31), load8(bias + 8))};
+      if (i % 2 == 0) {
+        held = sums;
+        return;
+      }
+      narrow.store(held, sums, out + (i - 1) * pitch, out + i * pitch, row_residual(i - 1),
+                   row_residual(i));
+    }
+    QDQ_AVX2_TARGET __attribute__((always_inline)) void finish(int64_t pixels) const {
+      if (pixels % 2)
+        narrow.store(held, RowSums{}, out + (pixels - 1) * pitch, nullptr, row_residual(pixels - 1),
+                     nullptr);
+    }
+    const Q* row_residual(int64_t i) const { return residual ? residual + i * pitch : nullptr; }
+  };
+
   // Sixteen channels and two taps at a time: each tap's channels sign- or
   // zero-extended to 16 bits, the two taps' words interleaved in-lane
   // (unpacklo/hi_epi16) and multiplied by the weights packed in that order
@@ -817,11 +910,12 @@ struct Avx2EpilogueOps {
   QDQ_AVX2_TARGET static void depthwise(const QConvPacked& p, const TX* const* taps, int64_t step,
                                         int64_t pixels, int32_t* acc) {
     const SpatialGeometry& g = p.params.shape.geometry;
-    if (g.kernel[1] == 3 && g.kernel[2] == 3 && g.dilation[2] == 1) {
-      if (g.stride[2] == 1) return depthwise_3x3<1>(p, taps, pixels, acc);
-      if (g.stride[2] == 2) return depthwise_3x3<2>(p, taps, pixels, acc);
-    }
     const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
+    if (depthwise_3x3_takes(p)) {
+      const auto sums = [&](int64_t channel) { return DepthwiseSums{acc + channel, padded}; };
+      if (g.stride[2] == 1) return depthwise_3x3<1>(p, taps, pixels, sums);
+      return depthwise_3x3<2>(p, taps, pixels, sums);
+    }
     const int64_t tap_count = g.kernel_size(), pairs = (tap_count + 1) / 2;
     const auto* weights = reinterpret_cast<const __m256i*>(p.depthwise_pairs.data());
     for (int64_t i = 0; i < pixels; ++i)
@@ -855,10 +949,14 @@ struct Avx2EpilogueOps {
   // block at stride 1, 3 widened loads and 6 unpacks where the pairs took 9
   // and 10 (MobileNetV2 u8s8's depthwise layers at this level, batch 8, one
   // thread: 0.73-0.78 the time); at stride 2, 6 and 8.
-  template <int Stride, typename TX>
+  // `sink(channel)` takes a block's sums, pixel by pixel (DepthwiseSums,
+  // DepthwiseNarrow). `last_right`: where not null, the x_zero bytes the
+  // last pixel's right column reads (it lies in the padding).
+  template <int Stride, typename TX, typename Sink>
   QDQ_AVX2_TARGET static void depthwise_3x3(const QConvPacked& p, const TX* const* taps,
-                                            int64_t pixels, int32_t* acc) {
-    const int64_t channels = p.params.shape.out_channels, padded = p.blocks * kQConvBlock;
+                                            int64_t pixels, const Sink& sink,
+                                            const TX* last_right = nullptr) {
+    const int64_t channels = p.params.shape.out_channels;
     const auto* weights = reinterpret_cast<const __m256i*>(p.depthwise_pairs.data());
     const __m256i zero = _mm256_setzero_si256();
     struct Column {
@@ -890,20 +988,28 @@ struct Avx2EpilogueOps {
                              _mm256_add_epi32(product(2, half, right), product(3, half, taps67))),
             product(4, half, tap8));
       };
+      // The padding's column: the x_zero bytes of every row.
+      const auto padding = [&]() QDQ_AVX2_TARGET __attribute__((always_inline)) {
+        const __m256i words = depthwise_words(last_right + channel, count);
+        return Column{_mm256_unpacklo_epi16(words, words), _mm256_unpackhi_epi16(words, words),
+                      words};
+      };
+      auto block_sink = sink(channel);
       Column left = column(0, 0), middle = column(1, 0);
       for (int64_t i = 0; i < pixels; ++i) {
         if (Stride == 2 && i > 0) middle = column(1, i);
-        const Column right = column(2, i);
+        const Column right = last_right && i == pixels - 1 ? padding() : column(2, i);
         const __m256i lo = half_sums(left.low, middle.low, right.low,
                                      _mm256_unpacklo_epi16(left.last, middle.last),
                                      _mm256_unpacklo_epi16(right.last, zero), 0);
         const __m256i hi = half_sums(left.high, middle.high, right.high,
                                      _mm256_unpackhi_epi16(left.last, middle.last),
                                      _mm256_unpackhi_epi16(right.last, zero), 1);
-        store_depthwise_sums(acc + i * padded + channel, lo, hi);
+        block_sink(i, lo, hi);
         left = Stride == 1 ? middle : right;
         middle = right;
       }
+      block_sink.finish(pixels);
     }
   }
 
