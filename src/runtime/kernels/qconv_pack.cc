@@ -302,10 +302,16 @@ void copy_channels(uint8_t* dst, const uint8_t* src, int64_t c, bool flip) {
 // |sum_scale|, each float step's rounding within the 1e-5 margin. Rounded
 // below 2^30, the saturating packs and the byte clamp do QuantizeLinear's and
 // the out_min/out_max clamps as above (no NaN: every step finite).
+//
+// A float sum with an 8-bit residual adds float(r - r_zero) * r_scale,
+// |r - r_zero| <= 255, to the float value before the activation: its output
+// is a monotone function of that sum over y_scale, which the bound above
+// plus 255 * |r_scale| / y_scale holds below 2^30 (finite, so no NaN).
 void qconv_narrow_bounds(const OpContext& ctx, QConvPacked& p) {
   const QConvParams& q = p.params;
   p.saturating_narrow = false;
   p.residual_narrow = false;
+  p.float_residual_narrow = false;
   if (q.residual && !q.float_epilogue() && p.finite_multipliers) {
     const QConvParams::Residual& r = *q.residual;
     const double parts = 255.0 * (std::fabs(double{r.conv_scale}) + std::fabs(double{r.scale}));
@@ -314,6 +320,10 @@ void qconv_narrow_bounds(const OpContext& ctx, QConvPacked& p) {
   }
   if (q.float_output() || !p.finite_multipliers || (q.float_sum && !(q.y_scale > 0))) return;
   const int64_t k = q.shape.geometry.kernel_size() * (q.shape.in_channels / q.shape.group);
+  // A float sum's 8-bit residual adds |r - r_zero| * r_scale <= 255 * r_scale.
+  const bool float_residual = q.float_sum && q.residual && q.residual_type != DType::kFloat32;
+  const double residual_part =
+      float_residual ? 255.0 * std::fabs(double{q.residual->scale}) / q.y_scale : 0.0;
   double most = 0;
   for (size_t m = 0; m < q.multipliers.size(); ++m) {
     const double sum =
@@ -324,6 +334,8 @@ void qconv_narrow_bounds(const OpContext& ctx, QConvPacked& p) {
   }
   if (!(most * (1 + 1e-5) < 1073741824.0)) return;
   p.saturating_narrow = true;
+  p.float_residual_narrow = float_residual && std::isfinite(residual_part) &&
+                            (most + residual_part) * (1 + 1e-5) < 1073741824.0;
   p.narrow_min = q.conv_min;
   p.narrow_max = q.conv_max;
   if (q.float_sum)

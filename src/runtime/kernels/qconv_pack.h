@@ -162,6 +162,11 @@ struct QConvPacked {
   // the vector epilogues may round it and let saturating packs and a clamp
   // of the output bytes to [out_min, out_max] do its clamps.
   bool residual_narrow = false;
+  // A float sum with an 8-bit residual, where the value it rounds (the
+  // float value plus the dequantized residual, over y_scale) is provably
+  // below 2^30 in magnitude (qconv_narrow_bounds): rounded first, then
+  // narrowed as saturating_narrow's are, the activation in the byte clamp.
+  bool float_residual_narrow = false;
   // A float sum without a residual (QAT's convs but the blocks' last) in
   // the integer epilogue's form, where that gives every output the layer
   // can produce (store_epilogue_constants): per channel, from the exact

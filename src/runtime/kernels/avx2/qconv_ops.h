@@ -669,6 +669,75 @@ struct NarrowResidualRows {
   }
 };
 
+// A float sum with an 8-bit residual (TensorRT-style QAT's block ends: the
+// conv's float value plus the dequantized identity, the activation, then
+// QuantizeLinear) for whole blocks' rows, where the value before its
+// rounding is below 2^30 in magnitude (QConvPacked::float_residual_narrow):
+// qconv_float_value's steps lane for lane, then rounded and narrowed as
+// NarrowRows' float steps are, the activation in the byte clamp. Against the
+// eight-lane steps (float_value8, quantize8: a float clamp and a 32-bit zero
+// point add per eight values, one row a pack, the form tested per eight).
+template <typename Q>
+struct NarrowFloatResidualRows {
+  const float* multipliers;  // the block's
+  const float* bias_float;
+  __m256 y_scale, residual_zero, residual_scale;
+  __m256i zero, lo, hi;  // y_zero in 16-bit words; the bounds in bytes
+
+  QDQ_AVX2_TARGET NarrowFloatResidualRows(const QConvPacked& p, int64_t channel)
+      : multipliers(p.multipliers.data() + channel),
+        bias_float(p.bias_float.data() + channel),
+        y_scale(_mm256_set1_ps(p.params.y_scale)),
+        residual_zero(_mm256_set1_ps(static_cast<float>(p.params.residual->zero))),
+        residual_scale(_mm256_set1_ps(p.params.residual->scale)),
+        zero(_mm256_set1_epi16(static_cast<int16_t>(p.params.y_zero))),
+        lo(_mm256_set1_epi8(static_cast<char>(p.narrow_min))),
+        hi(_mm256_set1_epi8(static_cast<char>(p.narrow_max))) {}
+
+  // The same for the block `channels` channels on.
+  QDQ_AVX2_TARGET __attribute__((always_inline)) NarrowFloatResidualRows shifted(
+      int64_t channels) const {
+    NarrowFloatResidualRows at = *this;
+    at.multipliers += channels;
+    at.bias_float += channels;
+    return at;
+  }
+
+  // Eight sums (bias added) of the block's half `h` (0 or 8) with their
+  // residual values from `residual`, over y_scale, rounded.
+  QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i rounded(__m256i sums, int h,
+                                                                 const Q* residual) const {
+    const __m256 v =
+        _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sums), _mm256_loadu_ps(multipliers + h)),
+                      _mm256_loadu_ps(bias_float + h));
+    const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(residual + h));
+    const __m256i r =
+        std::is_same_v<Q, int8_t> ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
+    // float(r) - float(r_zero) is float(r - r_zero): both exact.
+    const __m256 dequantized =
+        _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(r), residual_zero), residual_scale);
+    return _mm256_cvtps_epi32(_mm256_div_ps(_mm256_add_ps(v, dequantized), y_scale));
+  }
+
+  // As NarrowResidualRows::words.
+  template <bool Low>
+  QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i words(RowSums sums,
+                                                               const Q* residual) const {
+    const __m256i low = rounded(sums.low, 0, residual);
+    return _mm256_adds_epi16(_mm256_packs_epi32(low, Low ? low : rounded(sums.high, 8, residual)),
+                             zero);
+  }
+
+  // As NarrowResidualRows::store.
+  template <bool Low = false>
+  QDQ_AVX2_TARGET __attribute__((always_inline)) void store(RowSums r0, RowSums r1, Q* out0,
+                                                            Q* out1, const Q* residual0,
+                                                            const Q* residual1) const {
+    store_word_rows<Q, Low>(words<Low>(r0, residual0), out1 ? words<Low>(r1, residual1) : __m256i{},
+                            lo, hi, out0, out1);
+  }
+};
+
 // Stored sums ([row][stride], bias not added) through `narrow` (NarrowRows
 // or NarrowResidualRows), `rows` rows `pitch` apart in the output and the
 // residual (null without one).
@@ -690,10 +759,11 @@ QDQ_AVX2_TARGET void store_narrow_rows(const Narrow& narrow, const int32_t* acc,
   }
 }
 
-// Whether a layer's whole blocks take NarrowRows, or NarrowResidualRows with
-// a residual.
+// Whether a layer's whole blocks take NarrowRows, or with a residual
+// NarrowResidualRows (NarrowFloatResidualRows for a float sum's).
 inline bool narrow_rows_apply(const QConvPacked& p, bool residual) {
-  return residual ? p.residual_narrow : p.saturating_narrow;
+  if (!residual) return p.saturating_narrow;
+  return p.params.float_sum ? p.float_residual_narrow : p.residual_narrow;
 }
 
 // f(the layer's NarrowRows or NarrowResidualRows for the block from
@@ -702,7 +772,9 @@ template <typename Q, typename F>
 QDQ_AVX2_TARGET __attribute__((always_inline)) inline void with_narrow_rows(const QConvPacked& p,
                                                                             int64_t channel,
                                                                             F&& f) {
-  if (p.params.residual)
+  if (p.params.residual && p.params.float_sum)
+    f(NarrowFloatResidualRows<Q>(p, channel));
+  else if (p.params.residual)
     f(NarrowResidualRows<Q>(p, channel));
   else if (p.params.float_sum && !p.affine_sum)
     f(NarrowRows<Q, NarrowForm::kFloatSteps>(p, channel));
