@@ -596,6 +596,42 @@ struct NarrowRows {
   }
 };
 
+// Eight 8-bit residual values from `at`, dequantized: float(r) -
+// float(r_zero) is float(r - r_zero), both exact.
+template <typename Q>
+QDQ_AVX2_TARGET __attribute__((always_inline)) inline __m256 dequantized8(const Q* at, __m256 zero,
+                                                                          __m256 scale) {
+  const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(at));
+  const __m256i r =
+      std::is_same_v<Q, int8_t> ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
+  return _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(r), zero), scale);
+}
+
+// The rows' words and stores of an epilogue with an 8-bit residual, as
+// NarrowRows' (Low: the residual's channels past 8 not read), from
+// Rows::rounded(sums, half, residual) and Rows' zero (in 16-bit words), lo
+// and hi (bounds in bytes).
+template <typename Rows, typename Q>
+struct NarrowResidualStores {
+  template <bool Low>
+  QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i words(RowSums sums,
+                                                               const Q* residual) const {
+    const Rows& rows = static_cast<const Rows&>(*this);
+    const __m256i low = rows.rounded(sums.low, 0, residual);
+    return _mm256_adds_epi16(
+        _mm256_packs_epi32(low, Low ? low : rows.rounded(sums.high, 8, residual)), rows.zero);
+  }
+
+  template <bool Low = false>
+  QDQ_AVX2_TARGET __attribute__((always_inline)) void store(RowSums r0, RowSums r1, Q* out0,
+                                                            Q* out1, const Q* residual0,
+                                                            const Q* residual1) const {
+    const Rows& rows = static_cast<const Rows&>(*this);
+    store_word_rows<Q, Low>(words<Low>(r0, residual0), out1 ? words<Low>(r1, residual1) : __m256i{},
+                            rows.lo, rows.hi, out0, out1);
+  }
+};
+
 // The integer epilogue with an 8-bit residual (QLinearAdd) for whole
 // blocks' rows, where the sum's value before its rounding is below 2^30 in
 // magnitude (QConvPacked::residual_narrow): the conv's output less its zero
@@ -607,7 +643,7 @@ struct NarrowRows {
 // per eight values, one row a pack): 30 vector operations a row of 16
 // where those took 39.
 template <typename Q>
-struct NarrowResidualRows {
+struct NarrowResidualRows : NarrowResidualStores<NarrowResidualRows<Q>, Q> {
   const float* multipliers;  // the block's
   __m256 conv_lo, conv_hi;   // the conv's output bounds less its zero point
   __m256 conv_scale, residual_zero, residual_scale, sum_scale;
@@ -640,32 +676,10 @@ struct NarrowResidualRows {
     const __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(sums), _mm256_loadu_ps(multipliers + h));
     const __m256 t = _mm256_round_ps(_mm256_min_ps(_mm256_max_ps(v, conv_lo), conv_hi),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(residual + h));
-    const __m256i r =
-        std::is_same_v<Q, int8_t> ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
-    // float(r) - float(r_zero) is float(r - r_zero): both exact.
-    const __m256 dequantized =
-        _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(r), residual_zero), residual_scale);
     return _mm256_cvtps_epi32(
-        _mm256_div_ps(_mm256_add_ps(_mm256_mul_ps(t, conv_scale), dequantized), sum_scale));
-  }
-
-  // As NarrowRows::words (Low: the residual's channels past 8 not read).
-  template <bool Low>
-  QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i words(RowSums sums,
-                                                               const Q* residual) const {
-    const __m256i low = rounded(sums.low, 0, residual);
-    return _mm256_adds_epi16(_mm256_packs_epi32(low, Low ? low : rounded(sums.high, 8, residual)),
-                             zero);
-  }
-
-  // As NarrowRows::store, with the rows' residuals.
-  template <bool Low = false>
-  QDQ_AVX2_TARGET __attribute__((always_inline)) void store(RowSums r0, RowSums r1, Q* out0,
-                                                            Q* out1, const Q* residual0,
-                                                            const Q* residual1) const {
-    store_word_rows<Q, Low>(words<Low>(r0, residual0), out1 ? words<Low>(r1, residual1) : __m256i{},
-                            lo, hi, out0, out1);
+        _mm256_div_ps(_mm256_add_ps(_mm256_mul_ps(t, conv_scale),
+                                    dequantized8(residual + h, residual_zero, residual_scale)),
+                      sum_scale));
   }
 };
 
@@ -678,7 +692,7 @@ struct NarrowResidualRows {
 // eight-lane steps (float_value8, quantize8: a float clamp and a 32-bit zero
 // point add per eight values, one row a pack, the form tested per eight).
 template <typename Q>
-struct NarrowFloatResidualRows {
+struct NarrowFloatResidualRows : NarrowResidualStores<NarrowFloatResidualRows<Q>, Q> {
   const float* multipliers;  // the block's
   const float* bias_float;
   __m256 y_scale, residual_zero, residual_scale;
@@ -710,31 +724,8 @@ struct NarrowFloatResidualRows {
     const __m256 v =
         _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sums), _mm256_loadu_ps(multipliers + h)),
                       _mm256_loadu_ps(bias_float + h));
-    const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(residual + h));
-    const __m256i r =
-        std::is_same_v<Q, int8_t> ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
-    // float(r) - float(r_zero) is float(r - r_zero): both exact.
-    const __m256 dequantized =
-        _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(r), residual_zero), residual_scale);
-    return _mm256_cvtps_epi32(_mm256_div_ps(_mm256_add_ps(v, dequantized), y_scale));
-  }
-
-  // As NarrowResidualRows::words.
-  template <bool Low>
-  QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i words(RowSums sums,
-                                                               const Q* residual) const {
-    const __m256i low = rounded(sums.low, 0, residual);
-    return _mm256_adds_epi16(_mm256_packs_epi32(low, Low ? low : rounded(sums.high, 8, residual)),
-                             zero);
-  }
-
-  // As NarrowResidualRows::store.
-  template <bool Low = false>
-  QDQ_AVX2_TARGET __attribute__((always_inline)) void store(RowSums r0, RowSums r1, Q* out0,
-                                                            Q* out1, const Q* residual0,
-                                                            const Q* residual1) const {
-    store_word_rows<Q, Low>(words<Low>(r0, residual0), out1 ? words<Low>(r1, residual1) : __m256i{},
-                            lo, hi, out0, out1);
+    return _mm256_cvtps_epi32(_mm256_div_ps(
+        _mm256_add_ps(v, dequantized8(residual + h, residual_zero, residual_scale)), y_scale));
   }
 };
 
