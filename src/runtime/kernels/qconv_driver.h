@@ -364,7 +364,7 @@ void qconv_depthwise(QConvPacked& p, const TX* x, const R* residual, Q* out) {
   const int64_t inside_end =
       last_start < 0 ? inside_begin
                      : std::clamp<int64_t>(last_start / g.stride[2] + 1, inside_begin, out_width);
-  constexpr bool kFusable = std::is_same_v<Q, R> && requires {
+  constexpr bool kFusable = std::is_same_v<Q, R> && !std::is_same_v<Q, float> && requires {
     Ops::template depthwise_row<TX, Q>;
   };
   bool fused = false;

@@ -900,8 +900,9 @@ struct Avx2EpilogueOps {
     const auto* zero = padded_end ? reinterpret_cast<const TX*>(p.zero_pixels.data()) : nullptr;
     with_narrow_rows<Q>(p, 0, [&](const auto& narrow) QDQ_AVX2_TARGET {
       const auto stores = [&](int64_t channel) QDQ_AVX2_TARGET {
-        return DepthwiseNarrow{narrow.shifted(channel), p.bias.data() + channel, out + channel,
-                               residual ? residual + channel : nullptr, pitch};
+        return DepthwiseNarrow<std::decay_t<decltype(narrow)>, Q>{
+            narrow.shifted(channel), p.bias.data() + channel, out + channel,
+            residual ? residual + channel : nullptr, pitch};
       };
       if (g.stride[2] == 1) return depthwise_3x3<1>(p, taps, pixels, stores, zero);
       depthwise_3x3<2>(p, taps, pixels, stores, zero);
