@@ -389,25 +389,25 @@ void qconv_depthwise(QConvPacked& p, const TX* x, const R* residual, Q* out) {
         }
       };
       const int64_t at = row * out_width * c;
-      if constexpr (kFusable)
-        if (fused) {
+      if (fused) {  // never without kFusable
+        if constexpr (kFusable) {
           set_taps(0);
           Ops::template depthwise_row<TX, Q>(p, taps, out + at, residual ? residual + at : nullptr);
-          if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(q, out + at, out_width * c);
-          continue;
         }
-      const auto run = [&](int64_t ow, int64_t pixels) {
-        set_taps(ow);
-        Ops::template depthwise<TX>(p, taps, step, pixels, acc + ow * padded);
-      };
-      for (int64_t ow = 0; ow < inside_begin; ++ow) run(ow, 1);
-      if (inside_end > inside_begin) run(inside_begin, inside_end - inside_begin);
-      for (int64_t ow = inside_end; ow < out_width; ++ow) run(ow, 1);
-      // One epilogue for the row: its pixels are `padded` accumulators apart
-      // and `c` output elements apart.
-      Ops::template epilogue<Q, R>(
-          p, EpilogueTile<Q, R>{acc, static_cast<int>(out_width), static_cast<int>(p.blocks), 0, c,
-                                c, residual ? residual + at : nullptr, out + at});
+      } else {
+        const auto run = [&](int64_t ow, int64_t pixels) {
+          set_taps(ow);
+          Ops::template depthwise<TX>(p, taps, step, pixels, acc + ow * padded);
+        };
+        for (int64_t ow = 0; ow < inside_begin; ++ow) run(ow, 1);
+        if (inside_end > inside_begin) run(inside_begin, inside_end - inside_begin);
+        for (int64_t ow = inside_end; ow < out_width; ++ow) run(ow, 1);
+        // One epilogue for the row: its pixels are `padded` accumulators
+        // apart and `c` output elements apart.
+        Ops::template epilogue<Q, R>(
+            p, EpilogueTile<Q, R>{acc, static_cast<int>(out_width), static_cast<int>(p.blocks), 0,
+                                  c, c, residual ? residual + at : nullptr, out + at});
+      }
       if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(q, out + at, out_width * c);
     }
   });

@@ -872,13 +872,9 @@ struct Avx2EpilogueOps {
   // NarrowResidualRows narrows.
   template <typename Q, typename R>
   static bool fuses_depthwise(const QConvPacked& p, const R* residual) {
-    if constexpr (std::is_same_v<Q, float> || !std::is_same_v<Q, R>) {
-      return false;
-    } else {
-      const SpatialGeometry& g = p.params.shape.geometry;
-      return depthwise_3x3_takes(p) && g.pad_begin[2] <= 1 && g.pad_end[2] <= 1 &&
-             p.params.shape.out_channels % kQConvBlock == 0 && narrow_rows_apply(p, residual);
-    }
+    const SpatialGeometry& g = p.params.shape.geometry;
+    return depthwise_3x3_takes(p) && g.pad_begin[2] <= 1 && g.pad_end[2] <= 1 &&
+           p.params.shape.out_channels % kQConvBlock == 0 && narrow_rows_apply(p, residual);
   }
 
   // depthwise and the epilogue in one, a whole row of outputs (`out`,
@@ -900,9 +896,14 @@ struct Avx2EpilogueOps {
     const auto* zero = padded_end ? reinterpret_cast<const TX*>(p.zero_pixels.data()) : nullptr;
     with_narrow_rows<Q>(p, 0, [&](const auto& narrow) QDQ_AVX2_TARGET {
       const auto stores = [&](int64_t channel) QDQ_AVX2_TARGET {
+        const int32_t* const bias = p.bias.data() + channel;
         return DepthwiseNarrow<std::decay_t<decltype(narrow)>, Q>{
-            narrow.shifted(channel), p.bias.data() + channel, out + channel,
-            residual ? residual + channel : nullptr, pitch};
+            narrow.shifted(channel),
+            load8(bias),
+            load8(bias + 8),
+            out + channel,
+            residual ? residual + channel : nullptr,
+            pitch};
       };
       if (g.stride[2] == 1) return depthwise_3x3<1>(p, taps, pixels, stores, zero);
       depthwise_3x3<2>(p, taps, pixels, stores, zero);
@@ -930,11 +931,13 @@ struct Avx2EpilogueOps {
 
   // depthwise_3x3's sink through `narrow` (NarrowRows or NarrowResidualRows
   // for the block): a pixel's sums held until the next one's, two rows a
-  // pack as NarrowRows stores them.
+  // pack as NarrowRows stores them. The block's bias in registers: read
+  // through a pointer, it was read again after every store of bytes (which
+  // may alias it).
   template <typename Narrow, typename Q>
   struct DepthwiseNarrow {
     Narrow narrow;
-    const int32_t* bias;
+    __m256i bias_low, bias_high;  // channels 0-7, 8-15
     Q* out;
     const Q* residual;
     int64_t pitch;
@@ -942,9 +945,8 @@ struct Avx2EpilogueOps {
 
     QDQ_AVX2_TARGET __attribute__((always_inline)) void operator()(int64_t i, __m256i lo,
                                                                    __m256i hi) {
-      const RowSums sums{
-          _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), load8(bias)),
-          _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x31), load8(bias + 8))};
+      const RowSums sums{_mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x20), bias_low),
+                         _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, 0x31), bias_high)};
       if (i % 2 == 0) {
         held = sums;
         return;
