@@ -884,7 +884,7 @@ struct Avx2EpilogueOps {
   // the depthwise layers' time (MobileNetV2 u8s8, batch 32, one thread,
   // `perf`). One run over the row, the padding columns x_zero's: the edge
   // pixels as runs of their own made their columns anew (three for one
-  // pixel), a quarter of an 8-pixel row's.
+  // pixel), an 8-pixel row 14 columns where one run makes 10.
   template <typename TX, typename Q>
   QDQ_AVX2_TARGET static void depthwise_row(const QConvPacked& p, const TX* const* taps, Q* out,
                                             const Q* residual) {
