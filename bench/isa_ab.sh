@@ -26,7 +26,7 @@ for model in "$@"; do
         best_b=$(echo "${best_b:-$tb} $tb" | awk '{print ($2 < $1 ? $2 : $1)}')
       done
       peer=-
-      [ -z "$ort" ] || peer=$(python3 "$ort" "$model" 10 "$threads" "$batch" 0.5 2>/dev/null)
+      [ -z "$ort" ] || peer=$(python3 "$ort" "$model" 10 "$threads" "$batch" 0.5 2>/dev/null | cut -d" " -f1)
       printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(basename "$model")" "$batch" "$threads" "$best_a" "$best_b" \
         "$(echo "$best_a $best_b" | awk '{printf "%.2f", $2 / $1}')" "$peer"
     done
