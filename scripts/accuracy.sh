@@ -26,14 +26,7 @@ fmnist=build/data/fashion-mnist
 [ -f "$fmnist/test_batch.bin" ] || build/tools/qdq-dataset fashion-mnist --out="$fmnist" >/dev/null
 [ -d "$fmnist/png" ] || build/tools/qdq-dataset fashion-mnist --format=png --out="$fmnist/png" >/dev/null
 cifar=build/data/cifar10
-if [ ! -f "$cifar/test_batch.bin" ] && grep -q '^cifar10/' models/reference_top1.txt; then
-  tarball=../shared/data/cifar10-test-jpg.tar.xz
-  [ -f "$tarball" ] || tarball=.data/cifar10/cifar10-test-jpg.tar.xz
-  if [ -f "$tarball" ]; then
-    mkdir -p "$cifar" && tar -xJf "$tarball" -C "$cifar"
-    build/tools/qdq-dataset folder --dataset="$cifar/test" --out="$cifar/test_batch.bin" >/dev/null
-  fi
-fi
+grep -q '^cifar10/' models/reference_top1.txt && scripts/cifar10_data.sh
 # Per suite: the binary, the image folder, the normalization the models expect.
 suite() {  # file -> "binary folder mean std"
   if [[ $1 == cifar10/* ]]; then echo "$cifar/test_batch.bin $cifar/test 0.485,0.456,0.406 0.229,0.224,0.225"
