@@ -607,15 +607,15 @@ QDQ_AVX2_TARGET __attribute__((always_inline)) inline __m256 dequantized8(const 
   return _mm256_mul_ps(_mm256_sub_ps(_mm256_cvtepi32_ps(r), zero), scale);
 }
 
-// The rows' words and stores of an epilogue with an 8-bit residual, as
+// The rows' words and stores of an epilogue with a residual (of type R), as
 // NarrowRows' (Low: the residual's channels past 8 not read), from
 // Rows::rounded(sums, half, residual) and Rows' zero (in 16-bit words), lo
 // and hi (bounds in bytes).
-template <typename Rows, typename Q>
+template <typename Rows, typename Q, typename R = Q>
 struct NarrowResidualStores {
   template <bool Low>
   QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i words(RowSums sums,
-                                                               const Q* residual) const {
+                                                               const R* residual) const {
     const Rows& rows = static_cast<const Rows&>(*this);
     const __m256i low = rows.rounded(sums.low, 0, residual);
     return _mm256_adds_epi16(
@@ -624,8 +624,8 @@ struct NarrowResidualStores {
 
   template <bool Low = false>
   QDQ_AVX2_TARGET __attribute__((always_inline)) void store(RowSums r0, RowSums r1, Q* out0,
-                                                            Q* out1, const Q* residual0,
-                                                            const Q* residual1) const {
+                                                            Q* out1, const R* residual0,
+                                                            const R* residual1) const {
     const Rows& rows = static_cast<const Rows&>(*this);
     store_word_rows<Q, Low>(words<Low>(r0, residual0), out1 ? words<Low>(r1, residual1) : __m256i{},
                             rows.lo, rows.hi, out0, out1);
@@ -683,19 +683,27 @@ struct NarrowResidualRows : NarrowResidualStores<NarrowResidualRows<Q>, Q> {
   }
 };
 
-// A float sum with an 8-bit residual (TensorRT-style QAT's block ends: the
-// conv's float value plus the dequantized identity, the activation, then
-// QuantizeLinear) for whole blocks' rows, where the value before its
-// rounding is below 2^30 in magnitude (QConvPacked::float_residual_narrow):
-// qconv_float_value's steps lane for lane, then rounded and narrowed as
-// NarrowRows' float steps are, the activation in the byte clamp. Against the
-// eight-lane steps (float_value8, quantize8: a float clamp and a 32-bit zero
-// point add per eight values, one row a pack, the form tested per eight).
-template <typename Q>
-struct NarrowFloatResidualRows : NarrowResidualStores<NarrowFloatResidualRows<Q>, Q> {
+// A float sum with a residual (TensorRT-style QAT's block ends: the conv's
+// float value plus the identity, the activation, then QuantizeLinear) for
+// whole blocks' rows: qconv_float_value's steps lane for lane, then rounded
+// and narrowed as NarrowRows' float steps are. An 8-bit residual
+// (dequantized) where the value before its rounding is below 2^30 in
+// magnitude (QConvPacked::float_residual_narrow), the activation in the
+// byte clamp. A float residual (another conv's float output) may carry NaN
+// and infinities: the activation's float steps, then quantize8's (NaN to 0,
+// the float clamp to the conv's bounds), so that the packs narrow values
+// already in range and the byte clamp to those bounds changes none. Against
+// the eight-lane steps (float_value8, quantize8: a 32-bit zero point add per
+// eight values, one row a pack, the form tested per eight, unfused with the
+// GEMM tile).
+template <typename Q, typename R = Q>
+struct NarrowFloatResidualRows : NarrowResidualStores<NarrowFloatResidualRows<Q, R>, Q, R> {
+  static constexpr bool kFloatResidual = std::is_same_v<R, float>;
   const float* multipliers;  // the block's
   const float* bias_float;
   __m256 y_scale, residual_zero, residual_scale;
+  __m256 act_lo, act_hi, conv_lo, conv_hi;  // a float residual's steps
+  bool bounded, relu;
   __m256i zero, lo, hi;  // y_zero in 16-bit words; the bounds in bytes
 
   QDQ_AVX2_TARGET NarrowFloatResidualRows(const QConvPacked& p, int64_t channel)
@@ -704,9 +712,16 @@ struct NarrowFloatResidualRows : NarrowResidualStores<NarrowFloatResidualRows<Q>
         y_scale(_mm256_set1_ps(p.params.y_scale)),
         residual_zero(_mm256_set1_ps(static_cast<float>(p.params.residual->zero))),
         residual_scale(_mm256_set1_ps(p.params.residual->scale)),
+        act_lo(_mm256_set1_ps(p.params.activation.lo)),
+        act_hi(_mm256_set1_ps(p.params.activation.hi)),
+        conv_lo(_mm256_set1_ps(static_cast<float>(p.params.conv_min - p.params.y_zero))),
+        conv_hi(_mm256_set1_ps(static_cast<float>(p.params.conv_max - p.params.y_zero))),
+        bounded(p.params.activation.bounded()),
+        relu(p.params.activation.relu),
         zero(_mm256_set1_epi16(static_cast<int16_t>(p.params.y_zero))),
-        lo(_mm256_set1_epi8(static_cast<char>(p.narrow_min))),
-        hi(_mm256_set1_epi8(static_cast<char>(p.narrow_max))) {}
+        lo(_mm256_set1_epi8(static_cast<char>(kFloatResidual ? p.params.conv_min : p.narrow_min))),
+        hi(_mm256_set1_epi8(static_cast<char>(kFloatResidual ? p.params.conv_max : p.narrow_max))) {
+  }
 
   // The same for the block `channels` channels on.
   QDQ_AVX2_TARGET __attribute__((always_inline)) NarrowFloatResidualRows shifted(
@@ -720,21 +735,32 @@ struct NarrowFloatResidualRows : NarrowResidualStores<NarrowFloatResidualRows<Q>
   // Eight sums (bias added) of the block's half `h` (0 or 8) with their
   // residual values from `residual`, over y_scale, rounded.
   QDQ_AVX2_TARGET __attribute__((always_inline)) __m256i rounded(__m256i sums, int h,
-                                                                 const Q* residual) const {
-    const __m256 v =
+                                                                 const R* residual) const {
+    __m256 v =
         _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sums), _mm256_loadu_ps(multipliers + h)),
                       _mm256_loadu_ps(bias_float + h));
-    return _mm256_cvtps_epi32(_mm256_div_ps(
-        _mm256_add_ps(v, dequantized8(residual + h, residual_zero, residual_scale)), y_scale));
+    if constexpr (!kFloatResidual) {
+      return _mm256_cvtps_epi32(_mm256_div_ps(
+          _mm256_add_ps(v, dequantized8(residual + h, residual_zero, residual_scale)), y_scale));
+    } else {
+      v = _mm256_add_ps(v, _mm256_loadu_ps(residual + h));
+      if (bounded) {  // float_value8's steps
+        v = relu ? _mm256_max_ps(v, act_lo) : _mm256_max_ps(act_lo, v);
+        v = _mm256_min_ps(act_hi, v);
+      }
+      v = _mm256_div_ps(v, y_scale);  // quantize8's, its zero point added in the words
+      v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+      return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, conv_lo), conv_hi));
+    }
   }
 };
 
 // Stored sums ([row][stride], bias not added) through `narrow` (NarrowRows
 // or NarrowResidualRows), `rows` rows `pitch` apart in the output and the
 // residual (null without one).
-template <typename Narrow, typename Q>
+template <typename Narrow, typename Q, typename R>
 QDQ_AVX2_TARGET void store_narrow_rows(const Narrow& narrow, const int32_t* acc, int64_t stride,
-                                       const int32_t* bias, int rows, Q* out, const Q* residual,
+                                       const int32_t* bias, int rows, Q* out, const R* residual,
                                        int64_t pitch) {
   const __m256i bias_low = load8(bias), bias_high = load8(bias + 8);
   const auto row = [&](int r) QDQ_AVX2_TARGET {
@@ -751,19 +777,25 @@ QDQ_AVX2_TARGET void store_narrow_rows(const Narrow& narrow, const int32_t* acc,
 }
 
 // Whether a layer's whole blocks take NarrowRows, or with a residual
-// NarrowResidualRows (NarrowFloatResidualRows for a float sum's).
-inline bool narrow_rows_apply(const QConvPacked& p, bool residual) {
+// NarrowResidualRows (NarrowFloatResidualRows for a float sum's; a float
+// residual's clamps in float as the eight-lane steps do, so it takes any
+// layer the vector steps take).
+template <typename R>
+inline bool narrow_rows_apply(const QConvPacked& p, const R* residual) {
   if (!residual) return p.saturating_narrow;
+  if constexpr (std::is_same_v<R, float>) return p.params.float_sum && p.finite_multipliers;
   return p.params.float_sum ? p.float_residual_narrow : p.residual_narrow;
 }
 
 // f(the layer's NarrowRows or NarrowResidualRows for the block from
-// `channel` on).
-template <typename Q, typename F>
+// `channel` on; R: the residual's type).
+template <typename Q, typename R = Q, typename F>
 QDQ_AVX2_TARGET __attribute__((always_inline)) inline void with_narrow_rows(const QConvPacked& p,
                                                                             int64_t channel,
                                                                             F&& f) {
-  if (p.params.residual && p.params.float_sum)
+  if constexpr (std::is_same_v<R, float>)
+    f(NarrowFloatResidualRows<Q, float>(p, channel));
+  else if (p.params.residual && p.params.float_sum)
     f(NarrowFloatResidualRows<Q>(p, channel));
   else if (p.params.residual)
     f(NarrowResidualRows<Q>(p, channel));
@@ -787,13 +819,12 @@ struct Avx2EpilogueOps {
     const R* const residual = tile.residual;
     Q* const out = tile.out;
     int b = 0;  // the whole blocks NarrowRows takes, then the rest
-    // An integer residual has the output's type (narrow_rows_apply is false
-    // for the others: their epilogue is a float sum's).
-    if constexpr (!std::is_same_v<Q, float> && std::is_same_v<Q, R>)
+    // An 8-bit residual has the output's type; a float one is a float sum's.
+    if constexpr (!std::is_same_v<Q, float> && (std::is_same_v<Q, R> || std::is_same_v<R, float>))
       if (narrow_rows_apply(p, residual))
         for (; b < blocks && (b + 1) * kQConvBlock <= channels; ++b) {
           const int64_t offset = b * kQConvBlock;
-          with_narrow_rows<Q>(p, first + offset, [&](const auto& narrow) QDQ_AVX2_TARGET {
+          with_narrow_rows<Q, R>(p, first + offset, [&](const auto& narrow) QDQ_AVX2_TARGET {
             store_narrow_rows(narrow, acc + offset, blocks * kQConvBlock,
                               p.bias.data() + first + offset, rows, out + offset,
                               residual ? residual + offset : nullptr, pitch);
@@ -1279,7 +1310,7 @@ struct Avx2Ops : Avx2EpilogueOps {
   template <typename Q, typename R>
   static int64_t fused_blocks(const QConvPacked& p, int, int64_t block, int64_t end,
                               const TileRows& a, const EpilogueTile<Q, R>& tile) {
-    if constexpr (std::is_same_v<Q, float> || !std::is_same_v<Q, R>) {
+    if constexpr (std::is_same_v<Q, float> || !(std::is_same_v<Q, R> || std::is_same_v<R, float>)) {
       return 0;
     } else {
       const bool lanes_fit = narrow_rows_apply(p, tile.residual) || !p.params.float_sum;
@@ -1290,38 +1321,38 @@ struct Avx2Ops : Avx2EpilogueOps {
       const bool low = whole < end && channels - whole * kQConvBlock == 8;
       // A layer's last tile computes only the rows its pixels fill: ResNet-18's
       // 4x4 layers at batch 1 are two tiles of six and one of four.
-      fused_by_rows<Q>(std::make_integer_sequence<int, kWordTileRows>())[tile.rows - 1](
+      fused_by_rows<Q, R>(std::make_integer_sequence<int, kWordTileRows>())[tile.rows - 1](
           p, a, block, whole, low, tile);
       return whole - block + (low ? 1 : 0);
     }
   }
 
   // fused_words for 1 to kWordTileRows rows, by rows less one.
-  template <typename Q, int... Less>
+  template <typename Q, typename R, int... Less>
   static constexpr auto fused_by_rows(std::integer_sequence<int, Less...>) {
-    return std::array{&fused_words<Q, Less + 1>...};
+    return std::array{&fused_words<Q, R, Less + 1>...};
   }
 
   // Blocks [block, whole) of the tile, then block `whole` as a block of 8
   // where `low`; the tile's output and residual start at block `block`.
-  template <typename Q, int Rows>
+  template <typename Q, typename R, int Rows>
   QDQ_AVX2_TARGET static void fused_words(const QConvPacked& p, const TileRows& a, int64_t block,
-                                          int64_t whole, bool low, const EpilogueTile<Q, Q>& tile) {
+                                          int64_t whole, bool low, const EpilogueTile<Q, R>& tile) {
     const int64_t pitch = tile.pitch;
     Q* const out = tile.out;
-    const Q* const residual = tile.residual;
+    const R* const residual = tile.residual;
     const auto blocks = [&](const auto& narrow) QDQ_AVX2_TARGET __attribute__((always_inline)) {
       for (int64_t b = block; b < whole; ++b)
-        fused_block<Q, Rows, false>(p, a, b, narrow, (b - block) * kQConvBlock, out, residual,
-                                    pitch);
+        fused_block<Q, R, Rows, false>(p, a, b, narrow, (b - block) * kQConvBlock, out, residual,
+                                       pitch);
       if (low)
-        fused_block<Q, Rows, true>(p, a, whole, narrow, (whole - block) * kQConvBlock, out,
-                                   residual, pitch);
+        fused_block<Q, R, Rows, true>(p, a, whole, narrow, (whole - block) * kQConvBlock, out,
+                                      residual, pitch);
     };
     if (narrow_rows_apply(p, residual))
-      with_narrow_rows<Q>(p, block * kQConvBlock, blocks);
-    else  // the integer epilogue (a float sum here always narrows: fused_blocks)
-      blocks(Lanes8(p));
+      with_narrow_rows<Q, R>(p, block * kQConvBlock, blocks);
+    else if constexpr (std::is_same_v<Q, R>)
+      blocks(Lanes8(p));  // the integer epilogue (a float sum here narrows: fused_blocks)
   }
 
   // One block of the tile through `narrow` (NarrowRows or
@@ -1330,10 +1361,10 @@ struct Avx2Ops : Avx2EpilogueOps {
   // channels (MobileNetV2's 24-channel projections ran their second block
   // unfused, through stored sums and the eight-lane steps, as slowly as a
   // whole block).
-  template <typename Q, int Rows, bool Low, typename Narrow>
+  template <typename Q, typename R, int Rows, bool Low, typename Narrow>
   QDQ_AVX2_TARGET __attribute__((always_inline)) static void fused_block(
       const QConvPacked& p, const TileRows& a, int64_t b, const Narrow& narrow, int64_t offset,
-      Q* out, const Q* residual, int64_t pitch) {
+      Q* out, const R* residual, int64_t pitch) {
     const int64_t channel = b * kQConvBlock;
     const int32_t* const bias = p.bias.data() + channel;  // padded to whole blocks
     WordTileSums t;
@@ -1343,7 +1374,7 @@ struct Avx2Ops : Avx2EpilogueOps {
     if constexpr (std::is_same_v<Narrow, Lanes8>) {
       each_row<Rows>(
           t, [&](RowSums s, int64_t r) QDQ_AVX2_TARGET __attribute__((always_inline)) {
-            const Q* const row_residual = residual ? residual + r * pitch : nullptr;
+            const R* const row_residual = residual ? residual + r * pitch : nullptr;
             if constexpr (Low)
               store_narrowed8(out + r * pitch,
                               requantize8(narrow, channel, s.low,
