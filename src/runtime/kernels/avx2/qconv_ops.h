@@ -1305,8 +1305,8 @@ struct Avx2Ops : Avx2EpilogueOps {
   // there and 0.96x at batch 1, two threads). The blocks done from `block`
   // on (the driver runs the rest): those whole, then a layer's last block
   // of 8, with finite multipliers where NarrowRows applies or the epilogue
-  // is the integer one; none for the rest (float sums with a residual, or
-  // too large to narrow).
+  // is the integer one (a float residual's always applies); none for the
+  // rest (float sums too large to narrow, float outputs).
   template <typename Q, typename R>
   static int64_t fused_blocks(const QConvPacked& p, int, int64_t block, int64_t end,
                               const TileRows& a, const EpilogueTile<Q, R>& tile) {
