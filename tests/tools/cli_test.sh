@@ -265,7 +265,7 @@ then pass; else fail "--verbose epilogue forms: $convs convs, $affine affine, $f
   --exportProfile="$work/profile.json" >"$work/profile" 2>"$work/err"
 status=$?
 table=$(sed -n '/^=== Profile ([0-9]* iterations) ===$/,/ total$/p' "$work/profile")
-rows=$(grep -cE '^ +[0-9.]+ +[0-9.]+  [a-z0-9+]+ +(integer|affine|affine-corrected|float|-) +(int8|fp32) ' <<<"$table")
+rows=$(grep -cE '^ +[0-9.]+ +[0-9.]+  [a-z0-9+-]+ +(integer|affine|affine-corrected|float|-) +(int8|fp32) ' <<<"$table")
 if [ $status -eq 0 ] && grep -qE '^ +[0-9.]+ +100\.00  total$' <<<"$table" &&
   [ "$(grep -cE ' (affine|affine-corrected) +int8 +QConv ' <<<"$table")" -ge 10 ] &&
   node -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1]));
