@@ -34,6 +34,15 @@ void* operator new(std::size_t bytes) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+// The nothrow form as well: std::stable_sort's temporary buffer (the AVX2
+// kernel's quad pairing) takes memory by it and returns it by the sized
+// delete above, so the library's own nothrow new would be freed by free()
+// (ASan: alloc-dealloc-mismatch) and its allocations not counted.
+void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept {
+  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(bytes == 0 ? 1 : bytes);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 int main(int argc, char** argv) {
   using namespace qdq;
