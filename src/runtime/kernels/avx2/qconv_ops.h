@@ -406,6 +406,24 @@ QDQ_AVX2_TARGET __m256 residual8(const Lanes8& l, const R* r) {
   }
 }
 
+// ConvActivation's float steps on eight values (see float_value8).
+QDQ_AVX2_TARGET __attribute__((always_inline)) inline __m256 activated8(__m256 v, bool relu,
+                                                                        __m256 lo, __m256 hi) {
+  v = relu ? _mm256_max_ps(v, lo) : _mm256_max_ps(lo, v);
+  return _mm256_min_ps(hi, v);
+}
+
+// QuantizeLinear's steps on eight values up to the zero point (see
+// quantize8): over y_scale, NaN to 0, clamped to [lo, hi], rounded.
+QDQ_AVX2_TARGET __attribute__((always_inline)) inline __m256i rounded_quotient8(__m256 v,
+                                                                                __m256 y_scale,
+                                                                                __m256 lo,
+                                                                                __m256 hi) {
+  v = _mm256_div_ps(v, y_scale);
+  v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+  return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi));
+}
+
 // Eight lanes of qconv_float_value from channel `channel` on, its float steps
 // lane for lane. vmaxps(a, b) is `a > b ? a : b` and vminps(a, b) `a < b ? a :
 // b`, NaN and signed zeros included, so ConvActivation's ternaries are Relu's
@@ -418,9 +436,7 @@ QDQ_AVX2_TARGET __m256 float_value8(const Lanes8& l, int64_t channel, const int3
       _mm256_mul_ps(_mm256_cvtepi32_ps(sum), _mm256_loadu_ps(l.multipliers + channel)),
       _mm256_loadu_ps(l.bias_float + channel));
   if (r) v = _mm256_add_ps(v, residual8(l, r));
-  if (!l.bounded) return v;
-  v = l.relu ? _mm256_max_ps(v, l.act_lo) : _mm256_max_ps(l.act_lo, v);
-  return _mm256_min_ps(l.act_hi, v);
+  return l.bounded ? activated8(v, l.relu, l.act_lo, l.act_hi) : v;
 }
 
 // QuantizeLinear of eight lanes by the float sum's y_scale. A NaN becomes 0
@@ -429,10 +445,7 @@ QDQ_AVX2_TARGET __m256 float_value8(const Lanes8& l, int64_t channel, const int3
 // zero point as an integer, equals the reference's round-add-clamp: rounding
 // is monotone and the bounds are integers.
 inline QDQ_AVX2_TARGET __m256i quantize8(const Lanes8& l, __m256 v) {
-  v = _mm256_div_ps(v, l.y_scale);
-  v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
-  const __m256i t = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, l.conv_lo), l.conv_hi));
-  return _mm256_add_epi32(t, l.zero);
+  return _mm256_add_epi32(rounded_quotient8(v, l.y_scale, l.conv_lo, l.conv_hi), l.zero);
 }
 
 // Eight lanes of a float sum in the affine form (QConvPacked::affine_sum)
@@ -744,13 +757,9 @@ struct NarrowFloatResidualRows : NarrowResidualStores<NarrowFloatResidualRows<Q,
           _mm256_add_ps(v, dequantized8(residual + h, residual_zero, residual_scale)), y_scale));
     } else {
       v = _mm256_add_ps(v, _mm256_loadu_ps(residual + h));
-      if (bounded) {  // float_value8's steps
-        v = relu ? _mm256_max_ps(v, act_lo) : _mm256_max_ps(act_lo, v);
-        v = _mm256_min_ps(act_hi, v);
-      }
-      v = _mm256_div_ps(v, y_scale);  // quantize8's, its zero point added in the words
-      v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
-      return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, conv_lo), conv_hi));
+      if (bounded) v = activated8(v, relu, act_lo, act_hi);
+      // quantize8's steps; the zero point is added in the words
+      return rounded_quotient8(v, y_scale, conv_lo, conv_hi);
     }
   }
 };
