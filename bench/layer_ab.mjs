@@ -23,8 +23,8 @@ const fixed = (v, digits = 3) => v.toFixed(digits);
 // Layers in the order the first run lists them; those under 1 % of the run
 // (reshapes, transposes) would only add noise to the groups.
 const total = (map) => [...map.values()].reduce((a, b) => a + b, 0);
-const first = runs[0].base;
-const layers = [...first.keys()].filter((name) => first.get(name) >= 0.01 * total(first) &&
+const first = runs[0].base, threshold = 0.01 * total(first);
+const layers = [...first.keys()].filter((name) => first.get(name) >= threshold &&
   runs.every((r) => r.base.has(name) && r.next.has(name)));
 const rows = layers.map((name) => {
   const layer = ratios((run) => run.get(name));
@@ -44,7 +44,7 @@ const whole = ratios(total);
 console.log(`\nwhole run: new / base ${fixed(median(whole))} (${fixed(Math.min(...whole))}-${fixed(Math.max(...whole))})`);
 if (reference) {
   const changed = rows.filter((r) => !r.control);
+  const others = median(changed.map((r) => r.ratio));
   console.log(`controls (${controls.length} layers): median ${fixed(reference)}; the others (${changed.length}): ` +
-    `median ${fixed(median(changed.map((r) => r.ratio)))}, relative to the controls ` +
-    `${fixed(median(changed.map((r) => r.ratio)) / reference)}`);
+    `median ${fixed(others)}, relative to the controls ${fixed(others / reference)}`);
 }

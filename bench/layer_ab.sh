@@ -17,7 +17,7 @@
 #   --control=R     the layers the change leaves alone (default: none)
 #   --fp32          the FP32 engine (default: --int8)
 set -euo pipefail
-[ $# -ge 3 ] || { sed -n '13,18p' "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n '/^# usage/,/^#   --fp32/p' "$0" >&2; exit 2; }
 base=$1 new=$2 model=$3
 batch=1 threads=$(nproc) pairs=12 iterations=10 control='' precision=--int8
 for arg in "${@:4}"; do

@@ -27,9 +27,16 @@ std::atomic<long> allocations{0};
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
-void* operator new(std::size_t bytes) {
+namespace {
+// Both forms of operator new below: malloc, counted while counting.
+void* counted_malloc(std::size_t bytes) {
   if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(bytes == 0 ? 1 : bytes)) return p;
+  return std::malloc(bytes == 0 ? 1 : bytes);
+}
+}  // namespace
+
+void* operator new(std::size_t bytes) {
+  if (void* p = counted_malloc(bytes)) return p;
   throw std::bad_alloc();
 }
 void operator delete(void* p) noexcept { std::free(p); }
@@ -39,8 +46,7 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 // delete above, so the library's own nothrow new would be freed by free()
 // (ASan: alloc-dealloc-mismatch) and its allocations not counted.
 void* operator new(std::size_t bytes, const std::nothrow_t&) noexcept {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(bytes == 0 ? 1 : bytes);
+  return counted_malloc(bytes);
 }
 void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
