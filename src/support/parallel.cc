@@ -1,6 +1,9 @@
 #include "support/parallel.h"
 
+#include <strings.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -13,7 +16,9 @@ namespace {
 // (a layer's region follows the last within microseconds), then sleeps in the
 // kernel, so that a team waiting through a long serial stretch gives its
 // cores back. With more threads than cores a spinning thread would hold the
-// core the thread it waits for needs: then it hardly spins (as libgomp does).
+// core the thread it waits for needs: then it hardly spins (as libgomp does),
+// and so where OMP_WAIT_POLICY is passive (OpenMP's word for "other processes
+// share these cores": libgomp's threads then sleep at once too).
 struct alignas(64) Watched {
   std::atomic<uint32_t> word{0};
 };
@@ -30,13 +35,21 @@ Watched* done_words(int threads) {
   return words.get();
 }
 
+bool passive_wait_policy() {
+  static const bool passive = [] {
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    return policy && strcasecmp(policy, "passive") == 0;
+  }();
+  return passive;
+}
+
 class Team {
  public:
   // Set by the master before its first region: OpenMP may give the team
   // fewer threads than asked.
   void set_threads(int threads) {
     threads_ = threads;
-    spins_ = threads > omp_get_num_procs() ? kOversubscribedSpins : kSpins;
+    spins_ = threads > omp_get_num_procs() || passive_wait_policy() ? kOversubscribedSpins : kSpins;
     done_ = done_words(threads);
   }
   int threads() const { return threads_; }

@@ -40,8 +40,10 @@ if (input.length !== count * 3 * 32 * 32) throw new Error(`${inputPath}: expecte
 
 const work = mkdtempSync(join(tmpdir(), 'qdq-ort-'));
 const vnni = /\b(avx512_vnni|avx_vnni)\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+// One ORT thread: its pool's threads spin while they wait (OMP_WAIT_POLICY
+// does not reach them), and ctest runs tests side by side on CI's two cores.
 const ortRun = async (file) => {
-  const session = await ort.InferenceSession.create(file, { graphOptimizationLevel: process.env.QDQ_ORT_LEVEL || 'disabled', intraOpNumThreads: 2, logSeverityLevel: 3 });
+  const session = await ort.InferenceSession.create(file, { graphOptimizationLevel: process.env.QDQ_ORT_LEVEL || 'disabled', intraOpNumThreads: 1, logSeverityLevel: 3 });
   return (await session.run({ input: new ort.Tensor('float32', input, [count, 3, 32, 32]) }))[session.outputNames[0]].data;
 };
 let failures = 0;
