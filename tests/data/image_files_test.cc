@@ -9,6 +9,7 @@
 
 #include "data/dataset.h"
 #include "data/images.h"
+#include "temp_path.h"
 
 namespace qdq {
 namespace {
@@ -17,14 +18,7 @@ namespace fs = std::filesystem;
 
 class ImageFiles : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("qdq_images_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { fs::create_directories(dir_); }
 
   static RgbImage gradient(int64_t w, int64_t h) {
     RgbImage img;
@@ -62,7 +56,9 @@ class ImageFiles : public ::testing::Test {
     std::fclose(f);
   }
 
-  fs::path dir_;
+  const testing::TempPath scratch_{std::string("images_") +
+                                   ::testing::UnitTest::GetInstance()->current_test_info()->name()};
+  const fs::path dir_ = scratch_.path();
 };
 
 TEST_F(ImageFiles, PngRoundTripIsExact) {

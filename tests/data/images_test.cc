@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "temp_path.h"
+
 namespace qdq {
 namespace {
 
@@ -33,7 +35,8 @@ TEST(Images, CifarLayoutPadsAndReplicates) {
 
 TEST(Images, CifarBinaryRoundTripAndTruncation) {
   LabeledImages c = to_cifar_layout(one_gray_image());
-  const auto path = std::filesystem::temp_directory_path() / "qdq_images_test.bin";
+  const testing::TempPath file("images_test.bin");
+  const auto& path = file.path();
   std::string bytes = encode_cifar10_binary(c);
   ASSERT_EQ(bytes.size(), 3073u);
   std::ofstream(path, std::ios::binary)
@@ -43,7 +46,6 @@ TEST(Images, CifarBinaryRoundTripAndTruncation) {
   EXPECT_EQ(back.labels, c.labels);
   std::ofstream(path, std::ios::binary).write(bytes.data(), 3000);
   EXPECT_THROW(read_cifar10_binary(path), Error);
-  std::filesystem::remove(path);
 }
 
 TEST(Images, NormalizesPerChannel) {

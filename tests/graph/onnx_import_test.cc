@@ -9,6 +9,7 @@
 
 #include "graph/onnx_tensor.h"
 #include "onnx/onnx_pb.h"
+#include "temp_path.h"
 
 namespace qdq {
 namespace {
@@ -115,15 +116,11 @@ TEST(OnnxImport, RejectsRawDataOfTheWrongSize) {
 class ExternalData : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("qdq_ext_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_ / "model");
     std::ofstream(dir_ / "model" / "weights.bin", std::ios::binary)
         .write("\0\0\x80\x3f\0\0\0\x40", 8);  // 1.0f, 2.0f
     std::ofstream(dir_ / "outside.bin", std::ios::binary).write("\0\0\x80\x3f\0\0\0\x40", 8);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   onnx::ModelProto model_with(const std::string& location) {
     auto m = relu_model();
@@ -137,7 +134,9 @@ class ExternalData : public ::testing::Test {
     kv->set_value(location);
     return m;
   }
-  std::filesystem::path dir_;
+  const testing::TempPath scratch_{std::string("ext_") +
+                                   ::testing::UnitTest::GetInstance()->current_test_info()->name()};
+  const std::filesystem::path dir_ = scratch_.path();
 };
 
 TEST_F(ExternalData, ReadsWeightsBesideTheModel) {

@@ -4,36 +4,19 @@
 #include "runtime/plan.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <string>
 
 #include "pass_test_util.h"
 #include "runtime/inputs.h"
 #include "runtime/kernels/qconv_pack.h"
+#include "temp_path.h"
 
 namespace qdq {
 namespace {
-
-// A test's plan file, removed when it ends. Named for the process too: the
-// same test run from two builds at once (CI and a developer's run on one
-// machine) truncated each other's mapped plan.
-struct TempFile {
-  std::filesystem::path path;
-  explicit TempFile(const std::string& name)
-      : path(std::filesystem::path(::testing::TempDir()) /
-             (std::to_string(getpid()) + "." + name)) {}
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  ~TempFile() {
-    std::error_code ignored;
-    std::filesystem::remove(path, ignored);
-  }
-};
 
 void write_file(const std::filesystem::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary)
@@ -90,8 +73,8 @@ TEST(Plan, RoundTripGivesIdenticalOutputsAtEveryKernelLevel) {
     for (const int64_t group : {1, 2}) {
       if (!isa_supported(isa)) continue;
       const SavedPlan saved = save_residual_block(isa, {}, group);
-      const TempFile file("block.plan");
-      const auto& path = file.path;
+      const testing::TempPath file("block.plan");
+      const auto& path = file.path();
       write_file(path, saved.bytes);
       auto plan = load_plan(path, isa);
       ASSERT_TRUE(plan.is_ok()) << plan.status().message();
@@ -117,8 +100,8 @@ TEST(Plan, SameGraphGivesTheSameBytes) {
 
 TEST(Plan, LowerKernelLevelRunsTheSamePlanWithAWarning) {
   const SavedPlan saved = save_residual_block(best_isa());
-  const TempFile file("fallback.plan");
-  const auto& path = file.path;
+  const testing::TempPath file("fallback.plan");
+  const auto& path = file.path();
   write_file(path, saved.bytes);
   for (Isa isa : {Isa::kRef, Isa::kAvx2}) {
     if (isa >= best_isa()) continue;
@@ -134,8 +117,8 @@ TEST(Plan, LowerKernelLevelRunsTheSamePlanWithAWarning) {
 TEST(Plan, ShapeRangeIsEnforced) {
   const SavedPlan saved = save_residual_block(
       best_isa(), {{"x", ShapeRange{{1, 8, 6, 6}, {1, 8, 6, 6}, {3, 8, 6, 6}}}});
-  const TempFile file("range.plan");
-  const auto& path = file.path;
+  const testing::TempPath file("range.plan");
+  const auto& path = file.path();
   write_file(path, saved.bytes);
   auto plan = load_plan(path, best_isa());
   ASSERT_TRUE(plan.is_ok()) << plan.status().message();
@@ -151,8 +134,8 @@ TEST(Plan, ShapeRangeIsEnforced) {
 
 TEST(Plan, RefusesEmptyTruncatedForeignAndFutureFiles) {
   const SavedPlan saved = save_residual_block(best_isa());
-  const TempFile file("bad.plan");
-  const auto& path = file.path;
+  const testing::TempPath file("bad.plan");
+  const auto& path = file.path();
   auto refused = [&](const std::string& bytes, const std::string& why) {
     write_file(path, bytes);
     auto plan = load_plan(path, best_isa());
@@ -178,8 +161,8 @@ TEST(Plan, RefusesEmptyTruncatedForeignAndFutureFiles) {
 // the magic, version, reserved and size checks) refuses each one.
 TEST(Plan, EveryFlippedByteIsRefused) {
   const SavedPlan saved = save_residual_block(best_isa());
-  const TempFile file("flipped.plan");
-  const auto& path = file.path;
+  const testing::TempPath file("flipped.plan");
+  const auto& path = file.path();
   for (size_t i = 0; i < saved.bytes.size(); ++i) {
     std::string bytes = saved.bytes;
     bytes[i] = static_cast<char>(bytes[i] ^ 0xff);
@@ -193,8 +176,8 @@ TEST(Plan, EveryFlippedByteIsRefused) {
 // a crash or an out-of-bounds access (run under ASan in CI).
 TEST(Plan, CraftedBytesFailCleanly) {
   const SavedPlan saved = save_residual_block(best_isa());
-  const TempFile file("crafted.plan");
-  const auto& path = file.path;
+  const testing::TempPath file("crafted.plan");
+  const auto& path = file.path();
   int refused = 0, ran = 0;
   for (size_t i = 64; i < saved.bytes.size(); ++i) {
     std::string bytes = saved.bytes;
