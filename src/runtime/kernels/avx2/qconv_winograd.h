@@ -301,16 +301,18 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
         const uint8_t* pixels[positions];
         const int64_t ih0 = tile_row * 2 * stride - g.pad_begin[1];
         const int64_t iw0 = tile_col * out_cols * stride - g.pad_begin[2];
+        // The patch's first pixel's place, outside the image where padded.
+        const int64_t origin = ((n * height + ih0) * width + iw0) * x_pitch;
         if (ih0 >= 0 && ih0 + patch_rows <= height && iw0 >= 0 && iw0 + patch_cols <= width) {
-          const uint8_t* const patch = x + ((n * height + ih0) * width + iw0) * x_pitch;
-          for (int k = 0; k < positions; ++k) pixels[k] = patch + patch_offsets[k];
+          for (int k = 0; k < positions; ++k) pixels[k] = x + (origin + patch_offsets[k]);
         } else {
-          std::fill_n(pixels, positions, zero);  // padding
-          for (int64_t i = 0; i < patch_rows; ++i)
-            for (int64_t j = 0; j < patch_cols; ++j) {
+          for (int i = 0; i < patch_rows; ++i)
+            for (int j = 0; j < patch_cols; ++j) {
               const int64_t ih = ih0 + i, iw = iw0 + j;
-              if (ih >= 0 && ih < height && iw >= 0 && iw < width)
-                pixels[i * patch_cols + j] = x + ((n * height + ih) * width + iw) * x_pitch;
+              const int k = i * patch_cols + j;
+              pixels[k] = ih >= 0 && ih < height && iw >= 0 && iw < width
+                              ? x + (origin + patch_offsets[k])
+                              : zero;  // padding
             }
         }
         if (++tile_col == tile_cols) {
