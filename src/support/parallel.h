@@ -12,8 +12,6 @@
 
 #include <omp.h>
 
-#include <algorithm>
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -42,45 +40,6 @@ void parallel_region(Body&& body);
 // evenly and in order (a static schedule whose items the caller walks itself,
 // stepping state from one item to the next).
 std::pair<int64_t, int64_t> thread_range(int64_t n);
-
-// [0, n) shared out among a region's threads as they ask for it: each
-// claims the next chunk when done with its last, a chunk half of what is
-// left over the threads (at least one item), so that a thread slowed down
-// leaves the rest of its work to the others. Even shares fixed in advance
-// (thread i taking [n i / threads, n (i + 1) / threads)) left one of two
-// threads waiting for the other a fifth of the time in 2-thread runs on this
-// project's machine (a VM whose two vCPUs run at moments at different
-// speeds): ResNet-20 u8s8, batch 32, per region |t0 - t1| summed to 25 % of
-// the regions' time, MobileNetV2 19 %. Items are claimed in order, so a
-// chunk is a run of neighbours, and a thread's first one is at least half
-// of an even share. A thread may claim nothing in a run: what it must have
-// ready for a later one (its thread_buffer sizes: no allocation in a run
-// after the first) it readies before `take`, not in the chunks.
-class SharedRanges {
- public:
-  explicit SharedRanges(int64_t n) : n_(n) {}
-  SharedRanges(const SharedRanges&) = delete;
-  SharedRanges& operator=(const SharedRanges&) = delete;
-
-  // Inside a region's body (`threads`: its threads), body(begin, end) on
-  // each chunk this thread claims, until none is left.
-  template <typename Body>
-  void take(int threads, Body&& body) {
-    for (;;) {
-      int64_t begin = next_.load(std::memory_order_relaxed), size = 0;
-      do {
-        if (begin >= n_) return;
-        size =
-            threads == 1 ? n_ - begin : std::max<int64_t>(1, (n_ - begin) / (2 * int64_t{threads}));
-      } while (!next_.compare_exchange_weak(begin, begin + size, std::memory_order_relaxed));
-      body(begin, begin + size);
-    }
-  }
-
- private:
-  std::atomic<int64_t> next_{0};
-  const int64_t n_;
-};
 
 // body(begin, end) on each thread's share of [0, n) (thread_range) in a
 // region when `worth_threads`, else body(0, n) on this thread: for work that

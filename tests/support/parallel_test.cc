@@ -63,54 +63,6 @@ TEST_F(ParallelTest, ThreadRangesCoverEveryItemOnce) {
   }
 }
 
-TEST_F(ParallelTest, SharedRangesCoverEveryItemOnceInOrderedChunks) {
-  for (int64_t n : {0, 1, 2, 3, 7, 100, 1000}) {
-    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
-    std::atomic<bool> ordered{true};
-    with_team([&] {
-      SharedRanges ranges(n);
-      parallel_region([&](int, int threads) {
-        int64_t last_end = 0;
-        ranges.take(threads, [&](int64_t begin, int64_t end) {
-          if (!(last_end <= begin && begin < end && end <= n)) ordered = false;
-          last_end = end;
-          for (int64_t i = begin; i < end; ++i) hits[static_cast<size_t>(i)].fetch_add(1);
-        });
-      });
-    });
-    EXPECT_TRUE(ordered.load()) << n;
-    for (int64_t i = 0; i < n; ++i) EXPECT_EQ(hits[static_cast<size_t>(i)].load(), 1) << n;
-  }
-}
-
-// What even shares (thread_range) cannot do: a thread held up leaves the
-// rest of the work to the others.
-TEST_F(ParallelTest, SharedRangesLeaveASlowThreadsWorkToTheOthers) {
-  constexpr int64_t kItems = 300;
-  std::vector<std::atomic<int64_t>> taken(kThreads);
-  with_team([&] {
-    SharedRanges ranges(kItems);
-    parallel_region([&](int thread, int threads) {
-      ranges.take(threads, [&](int64_t begin, int64_t end) {
-        taken[static_cast<size_t>(thread)].fetch_add(end - begin);
-        if (thread == 1) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      });
-    });
-  });
-  int64_t all = 0;
-  for (const auto& t : taken) all += t.load();
-  EXPECT_EQ(all, kItems);
-  // Its first chunk at most: half of what was left, over the threads.
-  EXPECT_LE(taken[1].load(), kItems / (2 * kThreads));
-}
-
-TEST_F(ParallelTest, SharedRangesOnOneThreadAreOneChunk) {
-  SharedRanges ranges(10);
-  std::vector<std::pair<int64_t, int64_t>> chunks;
-  ranges.take(1, [&](int64_t begin, int64_t end) { chunks.emplace_back(begin, end); });
-  EXPECT_EQ(chunks, (std::vector<std::pair<int64_t, int64_t>>{{0, 10}}));
-}
-
 TEST_F(ParallelTest, RegionInsideARegionRunsOnItsThreadAlone) {
   std::atomic<int> inner_runs{0}, inner_threads{0};
   with_team([&] {

@@ -218,18 +218,12 @@ void qconv_gemm(const QConvPacked& layer, const uint8_t* layer_x, const R* layer
   static_assert(!kFusesBlocks || std::ranges::all_of(Ops::kTileShapes, [](const TileShape& each) {
     return each.blocks == 1;
   }));
-  // The threads claim (SharedRanges) a group's tiles at a time where the
-  // panels split into groups, so that each streams only its own groups'
-  // weights (qconv_panel_groups), else a tile at a time.
-  const int64_t all_items = layer_items * layer_count, unit = groups > 1 ? tiles : 1;
-  SharedRanges units((all_items + unit - 1) / unit);
-  parallel_region([&](int, int threads) {
+  parallel_region([&](int, int) {
     uint8_t* const scratch =
         thread_buffer<uint8_t, BufferUse::kGatheredRows>(static_cast<size_t>(rows * lead.k_padded));
     int16_t* const words = kWidens ? thread_buffer<int16_t, BufferUse::kWidenedRows>(
                                          static_cast<size_t>(rows * lead.k_padded))
                                    : nullptr;
-    QConvRowWindow::ready_buffers(lead, source);  // the group layers' are alike
     alignas(64) int32_t acc[qconv_tile_accumulators<Ops>()];
     TileRows a;
     // Layer p's work items [begin, end), on its x, residual and output.
@@ -311,15 +305,13 @@ void qconv_gemm(const QConvPacked& layer, const uint8_t* layer_x, const R* layer
         if (++oh == out_height) oh = 0, ++n;
       }
     };
-    units.take(threads, [&](int64_t first_unit, int64_t end_unit) {
-      const int64_t begin = first_unit * unit, end = std::min(end_unit * unit, all_items);
-      for (int64_t l = begin / layer_items; l < layer_count && l * layer_items < end; ++l) {
-        const int64_t at = l * m, first = l * layer_items;
-        run_items(layers[static_cast<size_t>(l)], layer_x + l * lead_params.shape.in_channels,
-                  layer_residual ? layer_residual + at : nullptr, layer_out + at,
-                  std::max(begin - first, int64_t{0}), std::min(end - first, layer_items));
-      }
-    });
+    const auto [begin, end] = thread_range(layer_items * layer_count);
+    for (int64_t l = begin / layer_items; l < layer_count && l * layer_items < end; ++l) {
+      const int64_t at = l * m, first = l * layer_items;
+      run_items(layers[static_cast<size_t>(l)], layer_x + l * lead_params.shape.in_channels,
+                layer_residual ? layer_residual + at : nullptr, layer_out + at,
+                std::max(begin - first, int64_t{0}), std::min(end - first, layer_items));
+    }
   });
 }
 
@@ -377,50 +369,47 @@ void qconv_depthwise(QConvPacked& p, const TX* x, const R* residual, Q* out) {
   };
   bool fused = false;
   if constexpr (kFusable) fused = Ops::template fuses_depthwise<Q, R>(p, residual);
-  SharedRanges rows(out_rows);
-  parallel_region([&](int, int threads) {
+  parallel_region([&](int, int) {
     const TX** const taps =
         thread_buffer<const TX*, BufferUse::kDepthwiseTaps>(static_cast<size_t>(g.kernel_size()));
     int32_t* const acc =
         thread_buffer<int32_t, BufferUse::kDepthwiseSums>(static_cast<size_t>(out_width * padded));
-    rows.take(threads, [&](int64_t first_row, int64_t end_row) {
-      for (int64_t row = first_row; row < end_row; ++row) {
-        const int64_t n = row / q.out_height(), oh = row % q.out_height();
-        // The taps of output pixel ow; those outside the input read zero_pixels.
-        const auto set_taps = [&](int64_t ow) {
-          for (int64_t kh = 0, t = 0; kh < g.kernel[1]; ++kh) {
-            const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
-            for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++t) {
-              const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
-              const bool inside = ih >= 0 && ih < q.height() && iw >= 0 && iw < q.width();
-              taps[t] = inside ? x + ((n * q.height() + ih) * q.width() + iw) * c : zero_pixels;
-            }
+    const auto [first_row, end_row] = thread_range(out_rows);
+    for (int64_t row = first_row; row < end_row; ++row) {
+      const int64_t n = row / q.out_height(), oh = row % q.out_height();
+      // The taps of output pixel ow; those outside the input read zero_pixels.
+      const auto set_taps = [&](int64_t ow) {
+        for (int64_t kh = 0, t = 0; kh < g.kernel[1]; ++kh) {
+          const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+          for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++t) {
+            const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
+            const bool inside = ih >= 0 && ih < q.height() && iw >= 0 && iw < q.width();
+            taps[t] = inside ? x + ((n * q.height() + ih) * q.width() + iw) * c : zero_pixels;
           }
-        };
-        const int64_t at = row * out_width * c;
-        if (fused) {  // never without kFusable
-          if constexpr (kFusable) {
-            set_taps(0);
-            Ops::template depthwise_row<TX, Q>(p, taps, out + at,
-                                               residual ? residual + at : nullptr);
-          }
-        } else {
-          const auto run = [&](int64_t ow, int64_t pixels) {
-            set_taps(ow);
-            Ops::template depthwise<TX>(p, taps, step, pixels, acc + ow * padded);
-          };
-          for (int64_t ow = 0; ow < inside_begin; ++ow) run(ow, 1);
-          if (inside_end > inside_begin) run(inside_begin, inside_end - inside_begin);
-          for (int64_t ow = inside_end; ow < out_width; ++ow) run(ow, 1);
-          // One epilogue for the row: its pixels are `padded` accumulators
-          // apart and `c` output elements apart.
-          Ops::template epilogue<Q, R>(
-              p, EpilogueTile<Q, R>{acc, static_cast<int>(out_width), static_cast<int>(p.blocks), 0,
-                                    c, c, residual ? residual + at : nullptr, out + at});
         }
-        if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(q, out + at, out_width * c);
+      };
+      const int64_t at = row * out_width * c;
+      if (fused) {  // never without kFusable
+        if constexpr (kFusable) {
+          set_taps(0);
+          Ops::template depthwise_row<TX, Q>(p, taps, out + at, residual ? residual + at : nullptr);
+        }
+      } else {
+        const auto run = [&](int64_t ow, int64_t pixels) {
+          set_taps(ow);
+          Ops::template depthwise<TX>(p, taps, step, pixels, acc + ow * padded);
+        };
+        for (int64_t ow = 0; ow < inside_begin; ++ow) run(ow, 1);
+        if (inside_end > inside_begin) run(inside_begin, inside_end - inside_begin);
+        for (int64_t ow = inside_end; ow < out_width; ++ow) run(ow, 1);
+        // One epilogue for the row: its pixels are `padded` accumulators
+        // apart and `c` output elements apart.
+        Ops::template epilogue<Q, R>(
+            p, EpilogueTile<Q, R>{acc, static_cast<int>(out_width), static_cast<int>(p.blocks), 0,
+                                  c, c, residual ? residual + at : nullptr, out + at});
       }
-    });
+      if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(q, out + at, out_width * c);
+    }
   });
 }
 

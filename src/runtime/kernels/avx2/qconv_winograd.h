@@ -249,14 +249,14 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
   const int64_t tile_cols = (out_width + out_cols - 1) / out_cols;
   const int64_t image_tiles = tile_rows * tile_cols, tiles = q.shape.batch * image_tiles;
   const int64_t T = qconv_winograd_group_tiles(q, Form, tiles);
-  // Where every thread has a group's worth of tiles, the tiles go in groups
-  // of T, or of an even share where that is at most kWinogradTiles: groups
-  // of T over the whole layer gave one of two threads 18 of ResNet-20's 32
-  // tiles at 16x16 and batch 1. Fewer tiles go in groups of even sizes (at
-  // most T), each group's blocks split (qconv_work_splits), the threads
-  // taking the items group by group: 16 tiles in groups of 12 would have
-  // given one of two threads the group of 12, the other the group of 4.
-  // Two threads, batch 1: ResNet-20
+  // Where every thread has a group's worth of tiles, each takes an even
+  // share of them, in groups of T (a share of at most kWinogradTiles one
+  // group): groups of T over the whole layer gave one of two threads 18 of
+  // ResNet-20's 32 tiles at 16x16 and batch 1, 68 of 128 at 32x32. Fewer
+  // tiles go in groups of even sizes (at most T), each group's blocks split
+  // (qconv_work_splits), the threads taking the items group by group: 16
+  // tiles in groups of 12 would have given one of two threads the group of
+  // 12, the other the group of 4. Two threads, batch 1: ResNet-20
   // 0.94-0.95x the time, CIFAR ResNet-32 0.95x, ResNet-18 0.97x (its 16x16
   // layers 0.88-0.94x), ResNet-50 0.98-1.00x (its 14x14 3x3 layers
   // 0.87-0.91x); batch 32: ResNet-20 and ResNet-18 0.97-1.00x.
@@ -272,9 +272,6 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
   for (int i = 0; i < patch_rows; ++i)
     for (int j = 0; j < patch_cols; ++j)
       patch_offsets[i * patch_cols + j] = (i * width + j) * x_pitch;
-  // The threads claim (SharedRanges) runs of group_tiles tiles, or without
-  // tile shares the groups' splits.
-  SharedRanges work(tile_shares ? (tiles + group_tiles - 1) / group_tiles : groups * splits);
   parallel_region([&](int, int) {
     int16_t* const v = thread_buffer<int16_t, WinogradBuffer::kTransformed>(
         static_cast<size_t>(positions * pitch));
@@ -372,24 +369,22 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
       }
     };
     if (tile_shares) {
-      work.take(static_cast<int>(threads), [&](int64_t begin, int64_t end) {
-        for (int64_t run = begin; run < end; ++run) {
-          const int64_t first = run * group_tiles, count = std::min(group_tiles, tiles - first);
-          transform(first, count);
-          multiply(first, count, 0, p.blocks);
-        }
-      });
+      const auto [begin, end] = thread_range(tiles);
+      for (int64_t first = begin; first < end; first += group_tiles) {
+        const int64_t count = std::min(group_tiles, end - first);
+        transform(first, count);
+        multiply(first, count, 0, p.blocks);
+      }
       return;
     }
+    const auto [begin, end] = thread_range(groups * splits);
     int64_t transformed = -1;  // the group whose input v holds
-    work.take(static_cast<int>(threads), [&](int64_t begin, int64_t end) {
-      for (int64_t item = begin; item < end; ++item) {
-        const int64_t group = item / splits, split = item % splits;
-        const int64_t first = group * tiles / groups, count = (group + 1) * tiles / groups - first;
-        if (group != transformed) transform(first, count), transformed = group;
-        multiply(first, count, split * p.blocks / splits, (split + 1) * p.blocks / splits);
-      }
-    });
+    for (int64_t work = begin; work < end; ++work) {
+      const int64_t group = work / splits, split = work % splits;
+      const int64_t first = group * tiles / groups, count = (group + 1) * tiles / groups - first;
+      if (group != transformed) transform(first, count), transformed = group;
+      multiply(first, count, split * p.blocks / splits, (split + 1) * p.blocks / splits);
+    }
   });
 }
 
