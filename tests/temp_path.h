@@ -5,6 +5,7 @@
 // removed with whatever it holds when it goes out of scope.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -18,6 +19,10 @@ class TempPath {
   explicit TempPath(const std::string& name)
       : path_(std::filesystem::temp_directory_path() /
               ("qdq-" + std::to_string(::getpid()) + "-" + name)) {}
+  // Named for the running test, after `prefix`.
+  static TempPath for_current_test(const std::string& prefix) {
+    return TempPath(prefix + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
   TempPath(const TempPath&) = delete;
   TempPath& operator=(const TempPath&) = delete;
   ~TempPath() {

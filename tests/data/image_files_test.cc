@@ -56,8 +56,7 @@ class ImageFiles : public ::testing::Test {
     std::fclose(f);
   }
 
-  const testing::TempPath scratch_{std::string("images_") +
-                                   ::testing::UnitTest::GetInstance()->current_test_info()->name()};
+  const testing::TempPath scratch_ = testing::TempPath::for_current_test("images_");
   const fs::path dir_ = scratch_.path();
 };
 

@@ -134,8 +134,7 @@ class ExternalData : public ::testing::Test {
     kv->set_value(location);
     return m;
   }
-  const testing::TempPath scratch_{std::string("ext_") +
-                                   ::testing::UnitTest::GetInstance()->current_test_info()->name()};
+  const testing::TempPath scratch_ = testing::TempPath::for_current_test("ext_");
   const std::filesystem::path dir_ = scratch_.path();
 };
 
