@@ -2,11 +2,13 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <utility>
 
 namespace qdq::team_detail {
@@ -207,6 +209,60 @@ int team_threads() {
   using namespace team_detail;
   if (in_team()) return master_of->threads();
   return can_open_team() ? omp_get_max_threads() : 1;
+}
+
+StealingShares::StealingShares(int64_t n, int64_t chunk)
+    : count_(std::min(team_threads(), kShares)), chunk_(std::max<int64_t>(chunk, 1)) {
+  if (n > int64_t{0xffffffff}) throw std::length_error("StealingShares: over 2^32 items");
+  stealing_ = (n + count_ - 1) / count_ >= 2 * chunk_;
+  for (int share = 0; share < count_; ++share)
+    shares_[static_cast<size_t>(share)].bounds.store(
+        pack(n * share / count_, n * (share + 1) / count_), std::memory_order_relaxed);
+}
+
+StealingShares::Range StealingShares::claim(int thread, int threads) {
+  for (int share = thread; share < count_; share += threads) {
+    std::atomic<uint64_t>& bounds = shares_[static_cast<size_t>(share)].bounds;
+    uint64_t now = bounds.load(std::memory_order_relaxed);
+    for (;;) {
+      const auto [begin, end] = unpack(now);
+      if (begin >= end) break;
+      // An eighth of the rest in whole chunks, at least one: few claims on a
+      // long share, small ones near its end, where a thread runs short.
+      const int64_t size =
+          std::min(end - begin, std::max(chunk_, (end - begin) / 8 / chunk_ * chunk_));
+      if (bounds.compare_exchange_weak(now, pack(begin + size, end), std::memory_order_relaxed))
+        return {begin, begin + size};
+    }
+  }
+  return {};
+}
+
+StealingShares::Range StealingShares::steal(int thread, int threads) {
+  while (stealing_) {
+    int fullest = -1;
+    uint64_t seen = 0;
+    int64_t most = 2 * chunk_ - 1;
+    for (int share = 0; share < count_; ++share) {
+      const uint64_t now =
+          shares_[static_cast<size_t>(share)].bounds.load(std::memory_order_relaxed);
+      const auto [begin, end] = unpack(now);
+      if (end - begin > most) fullest = share, seen = now, most = end - begin;
+    }
+    if (fullest < 0) break;
+    const auto [begin, end] = unpack(seen);
+    const int64_t split = end - most / 2;
+    if (!shares_[static_cast<size_t>(fullest)].bounds.compare_exchange_strong(
+            seen, pack(begin, split), std::memory_order_relaxed))
+      continue;
+    if (thread >= count_) return {split, end};
+    // This thread's shares are empty (claim found none), so no thief writes
+    // its first: the store cannot be lost, and no thief's compare-and-swap
+    // of an older value succeeds.
+    shares_[static_cast<size_t>(thread)].bounds.store(pack(split, end), std::memory_order_relaxed);
+    if (const Range range = claim(thread, threads); range.begin != range.end) return range;
+  }
+  return {};
 }
 
 std::pair<int64_t, int64_t> thread_range(int64_t n) {

@@ -47,6 +47,7 @@
 #pragma once
 
 #include <algorithm>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -218,20 +219,36 @@ void qconv_gemm(const QConvPacked& layer, const uint8_t* layer_x, const R* layer
   static_assert(!kFusesBlocks || std::ranges::all_of(Ops::kTileShapes, [](const TileShape& each) {
     return each.blocks == 1;
   }));
-  parallel_region([&](int, int) {
+  // Where the panels split into groups (or the layer into group layers),
+  // the items run group by group, so that each thread streams only its own
+  // groups' weights (qconv_panel_groups), and none steals: a thief would
+  // stream another's (the Xeon, 16 threads, ResNet-18 at batch 1, its deep
+  // layers' weights split so: 1.08-1.15x the time stealing).
+  const int64_t all_items = layer_items * layer_count;
+  const bool own_weights = groups > 1 || layer_count > 1;
+  StealingShares shares(all_items, own_weights ? all_items : steal_chunk(rows * lead.k_padded * m));
+  parallel_region([&](int thread, int threads) {
     uint8_t* const scratch =
         thread_buffer<uint8_t, BufferUse::kGatheredRows>(static_cast<size_t>(rows * lead.k_padded));
     int16_t* const words = kWidens ? thread_buffer<int16_t, BufferUse::kWidenedRows>(
                                          static_cast<size_t>(rows * lead.k_padded))
                                    : nullptr;
+    QConvRowWindow::ready_buffers(lead, source);  // the group layers' are alike
     alignas(64) int32_t acc[qconv_tile_accumulators<Ops>()];
     TileRows a;
-    // Layer p's work items [begin, end), on its x, residual and output.
-    const auto run_items = [&](const QConvPacked& p, const uint8_t* x, const R* residual, Q* out,
-                               int64_t begin, int64_t end) {
+    // The window of the group layer this thread ran last, kept from one
+    // chunk to the next: its rows are mostly the next chunk's.
+    std::optional<QConvRowWindow> window;
+    int64_t window_layer = -1;
+    // Layer l's work items [begin, end), on its x, residual and output.
+    const auto run_items = [&](int64_t l, int64_t begin, int64_t end) {
+      const QConvPacked& p = layers[static_cast<size_t>(l)];
       const QConvParams& q = p.params;
       const int64_t pitch = p.y_pitch;
-      QConvRowWindow window(p, source, x);
+      const uint8_t* const x = layer_x + l * lead_params.shape.in_channels;
+      const R* const residual = layer_residual ? layer_residual + l * m : nullptr;
+      Q* const out = layer_out + l * m;
+      if (window_layer != l) window.emplace(p, source, x), window_layer = l;
       // The thread's work items in order, its tile's place stepped from one to
       // the next: five divisions per tile, with the TileRows copy each tile made,
       // were a tenth of ResNet-20's run (-9 % without them). Group by group,
@@ -249,7 +266,7 @@ void qconv_gemm(const QConvPacked& layer, const uint8_t* layer_x, const R* layer
           count = std::min(rows, out_width - ow0);
         }
         if (source.direct && count == rows) {
-          qconv_direct_rows(p, source, window, n, oh, ow0, &a);
+          qconv_direct_rows(p, source, *window, n, oh, ow0, &a);
         } else {  // gathered: one segment
           a.segments = 1;
           a.quads = quads;
@@ -305,13 +322,12 @@ void qconv_gemm(const QConvPacked& layer, const uint8_t* layer_x, const R* layer
         if (++oh == out_height) oh = 0, ++n;
       }
     };
-    const auto [begin, end] = thread_range(layer_items * layer_count);
-    for (int64_t l = begin / layer_items; l < layer_count && l * layer_items < end; ++l) {
-      const int64_t at = l * m, first = l * layer_items;
-      run_items(layers[static_cast<size_t>(l)], layer_x + l * lead_params.shape.in_channels,
-                layer_residual ? layer_residual + at : nullptr, layer_out + at,
-                std::max(begin - first, int64_t{0}), std::min(end - first, layer_items));
-    }
+    shares.take(thread, threads, [&](int64_t begin, int64_t end) {
+      for (int64_t l = begin / layer_items; l < layer_count && l * layer_items < end; ++l) {
+        const int64_t first = l * layer_items;
+        run_items(l, std::max(begin - first, int64_t{0}), std::min(end - first, layer_items));
+      }
+    });
   });
 }
 
@@ -369,47 +385,50 @@ void qconv_depthwise(QConvPacked& p, const TX* x, const R* residual, Q* out) {
   };
   bool fused = false;
   if constexpr (kFusable) fused = Ops::template fuses_depthwise<Q, R>(p, residual);
-  parallel_region([&](int, int) {
+  StealingShares shares(out_rows, steal_chunk(out_width * c * g.kernel_size()));
+  parallel_region([&](int thread, int threads) {
     const TX** const taps =
         thread_buffer<const TX*, BufferUse::kDepthwiseTaps>(static_cast<size_t>(g.kernel_size()));
     int32_t* const acc =
         thread_buffer<int32_t, BufferUse::kDepthwiseSums>(static_cast<size_t>(out_width * padded));
-    const auto [first_row, end_row] = thread_range(out_rows);
-    for (int64_t row = first_row; row < end_row; ++row) {
-      const int64_t n = row / q.out_height(), oh = row % q.out_height();
-      // The taps of output pixel ow; those outside the input read zero_pixels.
-      const auto set_taps = [&](int64_t ow) {
-        for (int64_t kh = 0, t = 0; kh < g.kernel[1]; ++kh) {
-          const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
-          for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++t) {
-            const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
-            const bool inside = ih >= 0 && ih < q.height() && iw >= 0 && iw < q.width();
-            taps[t] = inside ? x + ((n * q.height() + ih) * q.width() + iw) * c : zero_pixels;
+    shares.take(thread, threads, [&](int64_t first_row, int64_t end_row) {
+      for (int64_t row = first_row; row < end_row; ++row) {
+        const int64_t n = row / q.out_height(), oh = row % q.out_height();
+        // The taps of output pixel ow; those outside the input read zero_pixels.
+        const auto set_taps = [&](int64_t ow) {
+          for (int64_t kh = 0, t = 0; kh < g.kernel[1]; ++kh) {
+            const int64_t ih = oh * g.stride[1] - g.pad_begin[1] + kh * g.dilation[1];
+            for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++t) {
+              const int64_t iw = ow * g.stride[2] - g.pad_begin[2] + kw * g.dilation[2];
+              const bool inside = ih >= 0 && ih < q.height() && iw >= 0 && iw < q.width();
+              taps[t] = inside ? x + ((n * q.height() + ih) * q.width() + iw) * c : zero_pixels;
+            }
           }
-        }
-      };
-      const int64_t at = row * out_width * c;
-      if (fused) {  // never without kFusable
-        if constexpr (kFusable) {
-          set_taps(0);
-          Ops::template depthwise_row<TX, Q>(p, taps, out + at, residual ? residual + at : nullptr);
-        }
-      } else {
-        const auto run = [&](int64_t ow, int64_t pixels) {
-          set_taps(ow);
-          Ops::template depthwise<TX>(p, taps, step, pixels, acc + ow * padded);
         };
-        for (int64_t ow = 0; ow < inside_begin; ++ow) run(ow, 1);
-        if (inside_end > inside_begin) run(inside_begin, inside_end - inside_begin);
-        for (int64_t ow = inside_end; ow < out_width; ++ow) run(ow, 1);
-        // One epilogue for the row: its pixels are `padded` accumulators
-        // apart and `c` output elements apart.
-        Ops::template epilogue<Q, R>(
-            p, EpilogueTile<Q, R>{acc, static_cast<int>(out_width), static_cast<int>(p.blocks), 0,
-                                  c, c, residual ? residual + at : nullptr, out + at});
+        const int64_t at = row * out_width * c;
+        if (fused) {  // never without kFusable
+          if constexpr (kFusable) {
+            set_taps(0);
+            Ops::template depthwise_row<TX, Q>(p, taps, out + at,
+                                               residual ? residual + at : nullptr);
+          }
+        } else {
+          const auto run = [&](int64_t ow, int64_t pixels) {
+            set_taps(ow);
+            Ops::template depthwise<TX>(p, taps, step, pixels, acc + ow * padded);
+          };
+          for (int64_t ow = 0; ow < inside_begin; ++ow) run(ow, 1);
+          if (inside_end > inside_begin) run(inside_begin, inside_end - inside_begin);
+          for (int64_t ow = inside_end; ow < out_width; ++ow) run(ow, 1);
+          // One epilogue for the row: its pixels are `padded` accumulators
+          // apart and `c` output elements apart.
+          Ops::template epilogue<Q, R>(
+              p, EpilogueTile<Q, R>{acc, static_cast<int>(out_width), static_cast<int>(p.blocks), 0,
+                                    c, c, residual ? residual + at : nullptr, out + at});
+        }
+        if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(q, out + at, out_width * c);
       }
-      if constexpr (!std::is_same_v<Q, float>) qconv_apply_table(q, out + at, out_width * c);
-    }
+    });
   });
 }
 

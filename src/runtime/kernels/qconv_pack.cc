@@ -811,17 +811,13 @@ QConvRowWindow::QConvRowWindow(const QConvPacked& p, const QConvSource& source, 
       height_(p.params.height()),
       pitch_(p.params.width() * p.x_pitch) {
   if (!source.copied) return;
-  const SpatialGeometry& g = p.params.shape.geometry;
   const int64_t tc = p.tap_channels, c = p.params.shape.in_channels;
-  // The rows of one output row's taps span (kernel - 1) * dilation + 1 rows,
-  // so with at least as many slots, row ih's (ih modulo the slots) never holds
-  // one still needed. A power of 2: a mask, not a division, per tile's tap row.
-  slots_ = static_cast<int64_t>(
-      std::bit_ceil(static_cast<uint64_t>((g.kernel[1] - 1) * g.dilation[1] + 1)));
-  row_bytes_ = source.width * tc;
+  const Buffers buffers = take_buffers(p, source);
+  slots_ = buffers.slots;
+  row_bytes_ = buffers.row_bytes;
+  rows_ = buffers.rows;
+  held_ = buffers.held;
   const auto bytes = static_cast<size_t>((slots_ + 1) * row_bytes_);
-  rows_ = thread_buffer<uint8_t, RowWindowBuffer::kRows>(bytes);
-  held_ = thread_buffer<int64_t, RowWindowBuffer::kHeld>(static_cast<size_t>(slots_));
   std::fill_n(held_, slots_, int64_t{-1});
   const auto zero = static_cast<uint8_t>(p.a_zero);
   if (tc != c) {  // the padding channels too
@@ -836,6 +832,25 @@ QConvRowWindow::QConvRowWindow(const QConvPacked& p, const QConvSource& source, 
     std::memset(rows_ + (slot + 1) * row_bytes_ - right, zero, static_cast<size_t>(right));
   }
   std::memset(rows_ + slots_ * row_bytes_, zero, static_cast<size_t>(row_bytes_));
+}
+
+QConvRowWindow::Buffers QConvRowWindow::take_buffers(const QConvPacked& p,
+                                                     const QConvSource& source) {
+  const SpatialGeometry& g = p.params.shape.geometry;
+  // The rows of one output row's taps span (kernel - 1) * dilation + 1 rows,
+  // so with at least as many slots, row ih's (ih modulo the slots) never holds
+  // one still needed. A power of 2: a mask, not a division, per tile's tap row.
+  const auto slots = static_cast<int64_t>(
+      std::bit_ceil(static_cast<uint64_t>((g.kernel[1] - 1) * g.dilation[1] + 1)));
+  const int64_t row_bytes = source.width * p.tap_channels;
+  return {
+      slots, row_bytes,
+      thread_buffer<uint8_t, RowWindowBuffer::kRows>(static_cast<size_t>((slots + 1) * row_bytes)),
+      thread_buffer<int64_t, RowWindowBuffer::kHeld>(static_cast<size_t>(slots))};
+}
+
+void QConvRowWindow::ready_buffers(const QConvPacked& p, const QConvSource& source) {
+  if (source.copied) take_buffers(p, source);
 }
 
 void QConvRowWindow::copy_in(int64_t n, int64_t h, int64_t slot) {

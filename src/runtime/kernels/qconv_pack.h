@@ -286,6 +286,9 @@ class QConvRowWindow {
  public:
   // Takes this thread's buffers: one window per thread at a time.
   QConvRowWindow(const QConvPacked& p, const QConvSource& source, const uint8_t* x);
+  // Grows this thread's buffers for p's windows, as a window would: for a
+  // thread that may take no tile of a run (StealingShares).
+  static void ready_buffers(const QConvPacked& p, const QConvSource& source);
   // Row ih (in padded coordinates) of image n. Inline: a tile asks for one
   // a kernel row, and most are in the window already.
   const uint8_t* row(int64_t n, int64_t ih) {
@@ -300,6 +303,13 @@ class QConvRowWindow {
  private:
   // Input row h of image n into `slot`.
   void copy_in(int64_t n, int64_t h, int64_t slot);
+  // A copied source's slots, their bytes, and this thread's buffers for them.
+  struct Buffers {
+    int64_t slots, row_bytes;
+    uint8_t* rows;
+    int64_t* held;
+  };
+  static Buffers take_buffers(const QConvPacked& p, const QConvSource& source);
 
   const QConvPacked& p_;
   const QConvSource& source_;

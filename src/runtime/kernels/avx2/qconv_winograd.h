@@ -272,7 +272,14 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
   for (int i = 0; i < patch_rows; ++i)
     for (int j = 0; j < patch_cols; ++j)
       patch_offsets[i * patch_cols + j] = (i * width + j) * x_pitch;
-  parallel_region([&](int, int) {
+  // The threads take tiles in whole groups, or the groups' splits. A tile's
+  // work counted as the direct conv's.
+  const int64_t tile_work = 2 * out_cols * 9 * c * m;
+  const int64_t chunk = tile_shares
+                            ? (steal_chunk(tile_work) + group_tiles - 1) / group_tiles * group_tiles
+                            : steal_chunk(tile_work * tiles / groups / splits);
+  StealingShares shares(tile_shares ? tiles : groups * splits, chunk);
+  parallel_region([&](int thread, int region_threads) {
     int16_t* const v = thread_buffer<int16_t, WinogradBuffer::kTransformed>(
         static_cast<size_t>(positions * pitch));
     int32_t* const products = thread_buffer<int32_t, WinogradBuffer::kProducts>(
@@ -369,22 +376,24 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
       }
     };
     if (tile_shares) {
-      const auto [begin, end] = thread_range(tiles);
-      for (int64_t first = begin; first < end; first += group_tiles) {
-        const int64_t count = std::min(group_tiles, end - first);
-        transform(first, count);
-        multiply(first, count, 0, p.blocks);
-      }
+      shares.take(thread, region_threads, [&](int64_t begin, int64_t end) {
+        for (int64_t first = begin; first < end; first += group_tiles) {
+          const int64_t count = std::min(group_tiles, end - first);
+          transform(first, count);
+          multiply(first, count, 0, p.blocks);
+        }
+      });
       return;
     }
-    const auto [begin, end] = thread_range(groups * splits);
     int64_t transformed = -1;  // the group whose input v holds
-    for (int64_t work = begin; work < end; ++work) {
-      const int64_t group = work / splits, split = work % splits;
-      const int64_t first = group * tiles / groups, count = (group + 1) * tiles / groups - first;
-      if (group != transformed) transform(first, count), transformed = group;
-      multiply(first, count, split * p.blocks / splits, (split + 1) * p.blocks / splits);
-    }
+    shares.take(thread, region_threads, [&](int64_t begin, int64_t end) {
+      for (int64_t work = begin; work < end; ++work) {
+        const int64_t group = work / splits, split = work % splits;
+        const int64_t first = group * tiles / groups, count = (group + 1) * tiles / groups - first;
+        if (group != transformed) transform(first, count), transformed = group;
+        multiply(first, count, split * p.blocks / splits, (split + 1) * p.blocks / splits);
+      }
+    });
   });
 }
 
