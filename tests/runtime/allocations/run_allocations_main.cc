@@ -4,6 +4,9 @@
 // runtime's goal, and this test's bound: none. Outputs go into the vector of
 // the last run, as qexec's timing loop does.
 // usage: run_allocations_test MODEL.onnx int8|fp32 BATCH
+#include <dlfcn.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +22,10 @@
 namespace {
 std::atomic<bool> counting{false};
 std::atomic<long> allocations{0};
+// The first counted allocations' sizes and callers, for the failure's report.
+constexpr long kReported = 8;
+std::atomic<std::size_t> reported_bytes[kReported];
+std::atomic<void*> reported_callers[kReported];
 }  // namespace
 
 // GCC sees the library's operator new inlined beside this operator delete's
@@ -28,9 +35,16 @@ std::atomic<long> allocations{0};
 #endif
 
 namespace {
-// Both forms of operator new below: malloc, counted while counting.
-void* counted_malloc(std::size_t bytes) {
-  if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
+// Both forms of operator new below: malloc, counted while counting. Inlined
+// into them, so that the return address is their caller's.
+[[gnu::always_inline]] inline void* counted_malloc(std::size_t bytes) {
+  if (counting.load(std::memory_order_relaxed)) {
+    const long at = allocations.fetch_add(1, std::memory_order_relaxed);
+    if (at < kReported) {
+      reported_bytes[at] = bytes;
+      reported_callers[at] = __builtin_return_address(0);
+    }
+  }
   return std::malloc(bytes == 0 ? 1 : bytes);
 }
 }  // namespace
@@ -88,5 +102,15 @@ int main(int argc, char** argv) {
   counting = false;
   std::printf("%s %s batch %s: %ld allocations in %d runs over %zu layers\n", argv[1], argv[2],
               argv[3], allocations.load(), kRuns, engine->executor.layer_count());
+  // Where the first came from, as `addr2line -f -C -e FILE OFFSET` reads it.
+  for (long i = 0; i < std::min(allocations.load(), kReported); ++i) {
+    void* caller = reported_callers[i].load();
+    Dl_info where{};
+    const bool found = dladdr(caller, &where) != 0 && where.dli_fname != nullptr;
+    std::printf("allocation %ld: %zu bytes, called from %s+%#zx\n", i, reported_bytes[i].load(),
+                found ? where.dli_fname : "?",
+                static_cast<std::size_t>(static_cast<char*>(caller) -
+                                         static_cast<char*>(found ? where.dli_fbase : nullptr)));
+  }
   return allocations == 0 ? 0 : 1;
 }
