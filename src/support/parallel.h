@@ -54,7 +54,7 @@ std::pair<int64_t, int64_t> thread_range(int64_t n);
 // through its own share, its own cache line, from the front, the neighbours
 // of what it wrote in the layer before, and only a thread out of work
 // touches another's line, taking the back half of the fullest share. Steals
-// down to a single item cost the Xeon at batch 1 up to 1.15x the time (its
+// down to a single item cost the Xeon at batch 1 1.1-1.2x the time (its
 // regions there last microseconds): none moves less than a chunk, and where
 // no share has two chunks no thread looks.
 //
@@ -116,7 +116,7 @@ class StealingShares {
 
 // The items of `item_work` multiply-adds each in a chunk of StealingShares:
 // about a quarter million (2^14 to 2^20 measured alike at batch 32 here;
-// on the Xeon 2^18 did best, 2^20 lost ResNet-20's batch 32 its gain).
+// on the Xeon 2^16-2^18 did best, 2^20 lost ResNet-20's batch 32 its gain).
 inline int64_t steal_chunk(int64_t item_work) {
   constexpr int64_t kChunkWork = int64_t{1} << 18;
   return std::max<int64_t>(1, (kChunkWork + item_work - 1) / std::max<int64_t>(item_work, 1));
