@@ -42,7 +42,7 @@ constexpr int64_t depthwise_pair_tap(const std::array<int64_t, 3>& kernel, int64
 }
 
 // The AVX2 kernel's Winograd forms (qconv_winograd.h); kNone: direct.
-enum class WinogradForm : uint8_t { kNone, kF2x2, kF2x4, kStride2 };
+enum class WinogradForm : uint8_t { kNone, kF2x2, kF2x4 };
 
 // A layer's packed weights depend on its constants alone: they are made once
 // (or come from a plan) and kept when the input shape changes; params and the

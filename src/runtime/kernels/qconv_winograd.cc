@@ -3,24 +3,27 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "runtime/cpu_features.h"
+
 namespace qdq {
 namespace {
 
-// The most of the direct multiply-adds the Winograd form may compute. 0.7
-// takes batch 1's 4x4 layers (4 tiles in a group of 6: 0.67) and 7x7 ones
-// (16 in 3 groups: 0.65), whose weights come from memory: the Winograd
-// form streams 16/9 of the direct weights once a group, the direct one its
-// weights once a tile of 6 pixels (ResNet-18's 512-channel 4x4 layers, two
-// threads, AVX2: 0.15-0.20 ms against 0.25-0.28 direct; ResNet-50's 7x7
-// stride-1 3x3 layers 0.56-0.67 against 0.75-0.93).
-constexpr double kWinogradWorkShare = 0.7;
+// Multiply-adds a weight byte read from beyond L2 costs as much time as.
+// The Winograd forms read transformed weights of 16 bits, 32 (F(2x2, 3x3))
+// or 48 (F(2x4, 3x3)) bytes a pair of channels, where the direct tiles
+// read 9 int8 ones, and at batch 1 a deep layer's weights come from memory
+// once a group of tiles, its products few. Fitted on the Zen 3
+// (two threads, batch 1, ResNet-18's 16x16, 8x8 and 4x4 layers, 128-512
+// channels: Winograd / direct 0.73-0.80, 0.73-0.77 and 1.11-1.14 the time,
+// this cost's ratios 0.79, 0.74 and 1.17; at batch 32 its 4x4 layers 0.60-0.66
+// in F(2x4, 3x3), the cost's 0.58). Products alone (the rule before, below
+// 0.7 of the direct ones) sent batch 1's 4x4 layers to F(2x2, 3x3).
+constexpr double kStreamedByteMacs = 3.4;
 
-// The stride-2 form's: its products are fewer by 25/36 only, against
-// F(2x2, 3x3)'s 16/36. At 0.72-0.78 of the direct products (ResNet-18's
-// 16x16 and 8x8 outputs at batch 1, ResNet-50's 28x28 and 14x14) those
-// layers ran 0.74-0.87x the direct time (bench/ab_cores.sh, one thread); at
-// 1.02-1.04 (batch 1's 4x4 and 7x7 outputs) 0.92-1.05x.
-constexpr double kStride2WorkShare = 0.8;
+// The most of the direct cost a Winograd form may cost: its input and
+// output transforms are not counted (ResNet-18's 32x32 64-channel layers
+// at batch 1 ran 0.63 the direct time, their cost 0.36).
+constexpr double kWinogradCostShare = 0.9;
 
 // Transformed weights too large for groups of 6 tiles: ResNet-18's 256-channel
 // 8x8 layers at batch 1 (2 MB in F(2x2, 3x3), 16 tiles) ran 0.82-0.88x the
@@ -30,15 +33,13 @@ constexpr double kStride2WorkShare = 0.8;
 constexpr int64_t kWinogradLargeWeightBytes = int64_t{1} << 20;
 
 // G (qconv_winograd.h): row i of the transform by a kernel row's 3 weights:
-// F(2, 3)'s, F(4, 3)'s (scaled by 24) and the stride-2 form's.
+// F(2, 3)'s and F(4, 3)'s (scaled by 24).
 constexpr int kG[4][3] = {{2, 0, 0}, {1, 1, 1}, {1, -1, 1}, {0, 0, 2}};
 constexpr int kG4[6][3] = {{6, 0, 0}, {-4, -4, -4}, {-4, 4, -4}, {1, 2, 4}, {1, -2, 4}, {0, 0, 24}};
-constexpr int kStride2G[5][3] = {{1, 0, 0}, {1, 0, 1}, {0, 0, 1}, {0, 1, 0}, {0, 1, 0}};
 
 // G's entry (i, k) down the patch's columns (`along_rows` false: the
 // transform of a kernel column, for the patch's rows) or along its rows.
 int g_entry(WinogradForm form, bool along_rows, int i, int k) {
-  if (form == WinogradForm::kStride2) return kStride2G[i][k];
   return form == WinogradForm::kF2x4 && along_rows ? kG4[i][k] : kG[i][k];
 }
 
@@ -68,18 +69,31 @@ bool sums_fit(WinogradForm form, int64_t magnitude) {
   return winograd_shape(form).scale * 128 * magnitude < (int64_t{1} << 31);
 }
 
-// The form's products against the direct ones': every group's tiles
-// counted (a group's last GEMM tile multiplies only the rows its tiles
-// fill, but streams the weights as a whole one), against 9 per output
-// pixel.
-double work_share(const QConvParams& q, WinogradForm form) {
+// The direct tiles' cost: their products, and their int8 weights read
+// once (each thread's panel groups stay in L2 over its tiles:
+// qconv_panel_groups).
+double direct_cost(const QConvParams& q) {
+  const double pairs = static_cast<double>(q.shape.in_channels * q.shape.out_channels);
+  const int64_t pixels = q.shape.batch * q.out_height() * q.out_width();
+  return pairs * 9 * (static_cast<double>(pixels) + kStreamedByteMacs);
+}
+
+// A form's cost: every group's tiles' products (a group's last GEMM tile
+// multiplies only the rows its tiles fill, but streams the weights as a
+// whole one), and its transformed weights, read once a group where they
+// outgrow half an L2, else once.
+double winograd_cost(const QConvParams& q, WinogradForm form) {
   const WinogradShape s = winograd_shape(form);
   const int64_t tiles =
       q.shape.batch * ((q.out_height() + 1) / 2) * ((q.out_width() + s.out_cols - 1) / s.out_cols);
   const int64_t group = qconv_winograd_group_tiles(q, form, tiles);
-  const int64_t computed = (tiles + group - 1) / group * group;
-  return static_cast<double>(computed * s.rows * s.cols) /
-         static_cast<double>(q.shape.batch * q.out_height() * q.out_width() * 9);
+  const int64_t groups = (tiles + group - 1) / group;
+  const double positions = s.rows * s.cols;
+  const double pairs = static_cast<double>(q.shape.in_channels * q.shape.out_channels);
+  const double weight_bytes = positions * pairs * 2;
+  const int64_t reads = weight_bytes > static_cast<double>(l2_cache_bytes()) / 2 ? groups : 1;
+  return static_cast<double>(groups * group) * positions * pairs +
+         kStreamedByteMacs * weight_bytes * static_cast<double>(reads);
 }
 
 }  // namespace
@@ -88,26 +102,19 @@ WinogradForm qconv_winograd_form(const QConvPacked& p) {
   const QConvParams& q = p.params;
   const SpatialGeometry& g = q.shape.geometry;
   if (!p.packed || q.depthwise() || q.shape.group != 1 || g.kernel[1] != 3 || g.kernel[2] != 3 ||
-      g.stride[1] != g.stride[2] || (g.stride[1] != 1 && g.stride[1] != 2) || g.dilation[1] != 1 ||
-      g.dilation[2] != 1 || q.shape.in_channels % 16 != 0 || p.tap_channels != q.shape.in_channels)
+      g.stride[1] != 1 || g.stride[2] != 1 || g.dilation[1] != 1 || g.dilation[2] != 1 ||
+      q.shape.in_channels % 16 != 0 || p.tap_channels != q.shape.in_channels)
     return WinogradForm::kNone;
-  if (g.stride[1] == 2) {
-    // 16-channel inputs: the transforms outweigh the products saved
-    // (ResNet-20's 16 -> 32 layer, batch 1: 1.04-1.05x the direct time).
-    return q.shape.in_channels >= 32 && work_share(q, WinogradForm::kStride2) <= kStride2WorkShare
-               ? WinogradForm::kStride2
-               : WinogradForm::kNone;
-  }
-  const double share2 = work_share(q, WinogradForm::kF2x2);
-  const double share4 = work_share(q, WinogradForm::kF2x4);
-  if (std::min(share2, share4) > kWinogradWorkShare) return WinogradForm::kNone;
+  const double most = kWinogradCostShare * direct_cost(q);
+  const double cost2 = winograd_cost(q, WinogradForm::kF2x2);
+  const double cost4 = winograd_cost(q, WinogradForm::kF2x4);
+  if (std::min(cost2, cost4) > most) return WinogradForm::kNone;
   // The weights read only where a form would pay.
   const int64_t magnitude = largest_weight_magnitude(p);
-  if (share4 <= kWinogradWorkShare && share4 < share2 && sums_fit(WinogradForm::kF2x4, magnitude))
+  if (cost4 <= most && cost4 < cost2 && sums_fit(WinogradForm::kF2x4, magnitude))
     return WinogradForm::kF2x4;
-  return share2 <= kWinogradWorkShare && sums_fit(WinogradForm::kF2x2, magnitude)
-             ? WinogradForm::kF2x2
-             : WinogradForm::kNone;
+  return cost2 <= most && sums_fit(WinogradForm::kF2x2, magnitude) ? WinogradForm::kF2x2
+                                                                   : WinogradForm::kNone;
 }
 
 int64_t qconv_winograd_group_tiles(const QConvParams& q, WinogradForm form, int64_t tiles) {

@@ -1,5 +1,5 @@
-// 3x3 QConv layers by Winograd's F(2x2, 3x3) and F(2x4, 3x3) (stride 1) and a
-// polyphase form (stride 2, below), in integers and exact.
+// 3x3 stride-1 QConv layers by Winograd's F(2x2, 3x3) and F(2x4, 3x3), in
+// integers and exact.
 //
 // A 4x4 patch d of the input (activations a in the kernel's signed domain,
 // |a| <= 128, padding a_zero) gives a 2x2 block of outputs:
@@ -30,16 +30,7 @@
 // of B^T and G add at most 10 and 24 times a value), a pair of products
 // below 2^26; the bound to check: 48 * 128 * sum |w| below 2^31. S = Y / 48
 // exactly: (Y >> 4) is 3 S, times 3's inverse modulo 2^32.
-//
-// 3x3 stride-2 layers take a polyphase form of the same shape: a 5x5 patch
-// gives a 2x2 block of outputs, the even taps (0 and 2 of a kernel row) on
-// the even inputs by F(2, 2) (3 products for 4) and the odd tap on the odd
-// inputs directly, in each dimension:
-//   B^T = [1 0 -1 0 0; 0 0 1 0 0; 0 0 -1 0 1; 0 1 0 0 0; 0 0 0 1 0],
-//   G   = [1 0 0; 1 0 1; 0 0 1; 0 1 0; 0 1 0],  A^T = [1 1 0 1 0; 0 1 1 0 1],
-// so that y0 = x0 w0 + x1 w1 + x2 w2 and y1 = x2 w0 + x3 w1 + x4 w2. 25
-// products make four outputs' 36; |V| <= 512, |U| <= 512 and Y is S
-// itself (no bound to check: S fits as the direct kernels' does).
+
 #pragma once
 
 #include "runtime/kernels/qconv_pack.h"
@@ -55,18 +46,15 @@ constexpr WinogradShape winograd_shape(WinogradForm form) {
   switch (form) {
     case WinogradForm::kF2x4:
       return {4, 6, 4, 48};
-    case WinogradForm::kStride2:
-      return {5, 5, 2, 1};
     default:
       return {4, 4, 2, 4};
   }
 }
 
-// The Winograd form a layer takes (kNone: direct): group 1, 3x3, stride 1
-// or 2 (both dimensions), dilation 1, channels a multiple of 16 (whole
-// 16-channel vectors in the input transform, no padded taps); at stride 1
-// F(2x4, 3x3) where its bound holds and it pays, else F(2x2, 3x3) where
-// its own does. Reads the packed weights.
+// The Winograd form a layer takes (kNone: direct): group 1, 3x3, stride 1,
+// dilation 1, channels a multiple of 16 (whole 16-channel vectors in the
+// input transform, no padded taps), the form of the two whose bound holds
+// that costs least, where it pays. Reads the packed weights.
 WinogradForm qconv_winograd_form(const QConvPacked& p);
 
 // Tiles the AVX2 kernel transforms and multiplies as a group, for a layer

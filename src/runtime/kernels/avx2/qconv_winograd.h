@@ -1,6 +1,6 @@
 // ai.qdq.QConv's Winograd forms with AVX2 (the maths, and why they are exact,
 // in kernels/qconv_winograd.h): 16 multiply-adds where the direct tiles do 36
-// (F(2x4, 3x3): 24 for 72; stride 2: 25 for 36), on the same 16-bit words
+// (F(2x4, 3x3): 24 for 72), on the same 16-bit words
 // and the same tile_words GEMM. The tiles (blocks of 2 output rows) go in
 // groups over the flattened (image, tile row, tile column) order; a group's
 // input is transformed once, V[position][tile][c], then for each 16-channel
@@ -124,19 +124,13 @@ inline QDQ_AVX2_TARGET void winograd_f2x4_input_tile(const uint8_t* const* pixel
   }
 }
 
-// A^T's two rows over `Side` values: F(2, 3)'s [1 1 1 0; 0 1 -1 -1],
-// the stride-2 form's [1 1 0 1 0; 0 1 1 0 1].
+// F(2, 3)'s A^T, [1 1 1 0; 0 1 -1 -1], over four values.
 struct WinogradPair {
   __m256i first, second;
 };
-template <int Side>
 inline QDQ_AVX2_TARGET WinogradPair winograd_a(const __m256i* v) {
-  if constexpr (Side == 4)
-    return {_mm256_add_epi32(_mm256_add_epi32(v[0], v[1]), v[2]),
-            _mm256_sub_epi32(_mm256_sub_epi32(v[1], v[2]), v[3])};
-  else
-    return {_mm256_add_epi32(_mm256_add_epi32(v[0], v[1]), v[3]),
-            _mm256_add_epi32(_mm256_add_epi32(v[1], v[2]), v[4])};
+  return {_mm256_add_epi32(_mm256_add_epi32(v[0], v[1]), v[2]),
+          _mm256_sub_epi32(_mm256_sub_epi32(v[1], v[2]), v[3])};
 }
 
 // F(4, 3)'s A^T over six values (int32, wrapping).
@@ -151,14 +145,12 @@ inline QDQ_AVX2_TARGET void winograd_a4(const __m256i* m, __m256i* y) {
 
 // S from Y (qconv_winograd.h): Y / 4 for F(2x2, 3x3) by a shift, Y / 48 for
 // F(2x4, 3x3) as (Y >> 4) times 3's inverse modulo 2^32 (both exact, Y being
-// a multiple), Y itself for the stride-2 form.
+// a multiple).
 template <WinogradForm Form>
 inline QDQ_AVX2_TARGET __m256i winograd_sums(__m256i y) {
   if constexpr (Form == WinogradForm::kF2x2) return _mm256_srai_epi32(y, 2);
-  if constexpr (Form == WinogradForm::kF2x4)
-    return _mm256_mullo_epi32(_mm256_srai_epi32(y, 4),
-                              _mm256_set1_epi32(static_cast<int32_t>(0xAAAAAAABu)));
-  return y;
+  return _mm256_mullo_epi32(_mm256_srai_epi32(y, 4),
+                            _mm256_set1_epi32(static_cast<int32_t>(0xAAAAAAABu)));
 }
 
 // Y = A^T M A of one tile's products for its 16 channels, the form's
@@ -174,7 +166,7 @@ inline QDQ_AVX2_TARGET void winograd_output_tile(const int32_t* m, int64_t pitch
     for (int j = 0; j < cols; ++j) {
       __m256i column[rows];
       for (int i = 0; i < rows; ++i) column[i] = load8(m + (i * cols + j) * pitch + half);
-      const WinogradPair pair = winograd_a<rows>(column);
+      const WinogradPair pair = winograd_a(column);
       top[j] = pair.first;
       bottom[j] = pair.second;
     }
@@ -183,7 +175,7 @@ inline QDQ_AVX2_TARGET void winograd_output_tile(const int32_t* m, int64_t pitch
       if constexpr (cols == 6) {
         winograd_a4(dy == 0 ? top : bottom, outputs);
       } else {
-        const WinogradPair pair = winograd_a<cols>(dy == 0 ? top : bottom);
+        const WinogradPair pair = winograd_a(dy == 0 ? top : bottom);
         outputs[0] = pair.first;
         outputs[1] = pair.second;
       }
@@ -192,42 +184,6 @@ inline QDQ_AVX2_TARGET void winograd_output_tile(const int32_t* m, int64_t pitch
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(at + dx * kQConvBlock),
                             winograd_sums<Form>(outputs[dx]));
     }
-  }
-}
-
-// The stride-2 form's B^T along a patch row's five pixels.
-struct Transformed5 {
-  __m256i v[5];
-};
-inline QDQ_AVX2_TARGET Transformed5 winograd_stride2_row(const uint8_t* const* pixels,
-                                                         int64_t channel, __m128i flip) {
-  const __m256i d0 = winograd_words(pixels[0], channel, flip);
-  const __m256i d1 = winograd_words(pixels[1], channel, flip);
-  const __m256i d2 = winograd_words(pixels[2], channel, flip);
-  const __m256i d3 = winograd_words(pixels[3], channel, flip);
-  const __m256i d4 = winograd_words(pixels[4], channel, flip);
-  return {{_mm256_sub_epi16(d0, d2), d2, _mm256_sub_epi16(d4, d2), d1, d3}};
-}
-
-// V = B^T d B of one stride-2 tile's 5 x 5 pixels, as winograd_input_tile
-// stores F(2x2, 3x3)'s (position i * 5 + j). Row 2 first: the others' rows
-// of V subtract it or are rows of their own.
-inline QDQ_AVX2_TARGET void winograd_stride2_input_tile(const uint8_t* const* pixels, int64_t c,
-                                                        bool flip, int16_t* v, int64_t pitch) {
-  const __m128i sign = _mm_set1_epi8(flip ? static_cast<char>(0x80) : 0);
-  for (int64_t channel = 0; channel < c; channel += 16) {
-    int16_t* const at = v + channel;
-    const Transformed5 r2 = winograd_stride2_row(pixels + 10, channel, sign);
-    for (int j = 0; j < 5; ++j) store_words(at + (5 + j) * pitch, r2.v[j]);
-    const Transformed5 r0 = winograd_stride2_row(pixels, channel, sign);
-    for (int j = 0; j < 5; ++j) store_words(at + j * pitch, _mm256_sub_epi16(r0.v[j], r2.v[j]));
-    const Transformed5 r4 = winograd_stride2_row(pixels + 20, channel, sign);
-    for (int j = 0; j < 5; ++j)
-      store_words(at + (10 + j) * pitch, _mm256_sub_epi16(r4.v[j], r2.v[j]));
-    const Transformed5 r1 = winograd_stride2_row(pixels + 5, channel, sign);
-    for (int j = 0; j < 5; ++j) store_words(at + (15 + j) * pitch, r1.v[j]);
-    const Transformed5 r3 = winograd_stride2_row(pixels + 15, channel, sign);
-    for (int j = 0; j < 5; ++j) store_words(at + (20 + j) * pitch, r3.v[j]);
   }
 }
 
@@ -266,8 +222,7 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
   const int64_t group_tiles = tile_shares && share <= kWinogradTiles ? share : T;
   const int64_t groups = (tiles + T - 1) / T;  // without tile shares, of even sizes
   const int64_t splits = tile_shares ? 1 : qconv_work_splits(groups, p.blocks);
-  const int64_t pitch = group_tiles * c;  // V's words from one position to the next
-  constexpr int64_t stride = Form == WinogradForm::kStride2 ? 2 : 1;
+  const int64_t pitch = group_tiles * c;         // V's words from one position to the next
   std::array<int64_t, positions> patch_offsets;  // of a patch's pixels, from its first one's
   for (int i = 0; i < patch_rows; ++i)
     for (int j = 0; j < patch_cols; ++j)
@@ -306,8 +261,8 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
       int64_t tile_col = first % tile_cols;
       for (int64_t t = 0; t < count; ++t) {
         const uint8_t* pixels[positions];
-        const int64_t ih0 = tile_row * 2 * stride - g.pad_begin[1];
-        const int64_t iw0 = tile_col * out_cols * stride - g.pad_begin[2];
+        const int64_t ih0 = tile_row * 2 - g.pad_begin[1];
+        const int64_t iw0 = tile_col * out_cols - g.pad_begin[2];
         // The patch's first pixel's place, outside the image where padded.
         const int64_t origin = ((n * height + ih0) * width + iw0) * x_pitch;
         if (ih0 >= 0 && ih0 + patch_rows <= height && iw0 >= 0 && iw0 + patch_cols <= width) {
@@ -326,9 +281,7 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
           tile_col = 0;
           if (++tile_row == tile_rows) tile_row = 0, ++n;
         }
-        if constexpr (Form == WinogradForm::kStride2)
-          winograd_stride2_input_tile(pixels, c, p.flip, v + t * c, pitch);
-        else if constexpr (Form == WinogradForm::kF2x4)
+        if constexpr (Form == WinogradForm::kF2x4)
           winograd_f2x4_input_tile(pixels, c, p.flip, v + t * c, pitch);
         else
           winograd_input_tile(pixels, c, p.flip, v + t * c, pitch);
@@ -400,8 +353,6 @@ void winograd_layer(const QConvPacked& p, const uint8_t* x, const R* residual, Q
 template <typename Q, typename R>
 void Avx2Ops::winograd(const QConvPacked& p, const uint8_t* x, const R* residual, Q* out) {
   switch (p.winograd) {
-    case WinogradForm::kStride2:
-      return winograd_layer<WinogradForm::kStride2>(p, x, residual, out);
     case WinogradForm::kF2x4:
       return winograd_layer<WinogradForm::kF2x4>(p, x, residual, out);
     default:
