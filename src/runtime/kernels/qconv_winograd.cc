@@ -8,14 +8,14 @@
 namespace qdq {
 namespace {
 
-// Multiply-adds a weight byte read from beyond L2 costs as much time as.
+// The multiply-adds that take as long as reading a weight byte from beyond L2.
 // The Winograd forms read transformed weights of 16 bits, 32 (F(2x2, 3x3))
 // or 48 (F(2x4, 3x3)) bytes a pair of channels, where the direct tiles
 // read 9 int8 ones, and at batch 1 a deep layer's weights come from memory
 // once a group of tiles, its products few. Fitted on the Zen 3
 // (two threads, batch 1, ResNet-18's 16x16, 8x8 and 4x4 layers, 128-512
-// channels: Winograd / direct 0.73-0.80, 0.73-0.77 and 1.11-1.14 the time,
-// this cost's ratios 0.79, 0.74 and 1.17; at batch 32 its 4x4 layers 0.60-0.66
+// channels: Winograd / direct 0.73-0.78, 0.73-0.80 and 1.11-1.17 the time,
+// this cost's ratios 0.79, 0.74 and 1.17; at batch 32 its 4x4 layers 0.58-0.72
 // in F(2x4, 3x3), the cost's 0.58). Products alone (the rule before, below
 // 0.7 of the direct ones) sent batch 1's 4x4 layers to F(2x2, 3x3).
 constexpr double kStreamedByteMacs = 3.4;

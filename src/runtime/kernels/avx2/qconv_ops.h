@@ -111,9 +111,11 @@ inline QDQ_AVX2_TARGET __attribute__((always_inline)) void store_rows(int32_t* a
 // alike, 4 slower). The 8-bit tiles (int8 weights: quad pairs, both of a
 // pair's lines, and quads) ask for theirs too: ResNet-18 at batch 1, two
 // threads, its stride-2 256 -> 512 layer and its 512-channel 4x4 layers
-// direct 0.76-0.93x the time, 22 % of a run's samples on the tile's first
-// weight load before. The AVX-512 VNNI tiles (int8 weights, four blocks a
-// panel) gained nothing from it. The address is computed as an integer: past
+// direct 0.76-0.93x the time (a fifth of the tile function's samples had
+// been on its first weight load); where the weights are warm (MobileNetV2's
+// 1x1 layers at batch 32) no change beyond this machine's noise. The
+// AVX-512 VNNI tiles (int8 weights, four blocks a panel) gained nothing
+// from it. The address is computed as an integer: past
 // the last block it names memory the tile never reads, which a prefetch may
 // (it never faults).
 constexpr uintptr_t kWeightPrefetchBytes = 32 * 1024;
