@@ -134,9 +134,9 @@ struct QConvPacked {
   std::vector<int32_t> quad_order;
   std::vector<int32_t> quad_places;
   std::vector<int8_t> ordered_weights;
-  // 3x3 stride-1 and stride-2 layers in the AVX2 kernel's Winograd forms
-  // (qconv_winograd.h), where the input shape makes one pay (`winograd`, set
-  // with params): the transformed weights of form `winograd_weights_form`,
+  // 3x3 stride-1 layers in the AVX2 kernel's Winograd forms
+  // (qconv_winograd.h), where one pays (`winograd`, set with params): the
+  // transformed weights of form `winograd_weights_form`,
   // [block][positions][c / 2][16][2] (a block's weights one run, each
   // position's in pair_weights' order). Made from `weights` by
   // store_winograd_weights, not kept in plans; a layer's pair_weights only
