@@ -8,6 +8,16 @@
 namespace qdq {
 namespace {
 
+// The most of the direct multiply-adds the Winograd form may compute (the
+// transforms' work, which weighs where the channels are few, not counted).
+// 0.7 takes batch 1's 4x4 layers (4 tiles in a group of 6: 0.67) and 7x7
+// ones (16 in 3 groups: 0.65), measured on the emulated AVX2 machine against
+// direct tiles of 16-bit weights (ResNet-18's 512-channel 4x4 layers, two
+// threads: 0.15-0.20 ms against 0.25-0.28 direct; ResNet-50's 7x7 stride-1
+// 3x3 layers 0.56-0.67 against 0.75-0.93). A form must also cost no more
+// than the direct tiles with its weights' bytes counted (below).
+constexpr double kWinogradWorkShare = 0.7;
+
 // The multiply-adds that take as long as reading a weight byte from beyond L2.
 // The Winograd forms read transformed weights of 16 bits, 32 (F(2x2, 3x3))
 // or 48 (F(2x4, 3x3)) bytes a pair of channels, where the direct tiles
@@ -16,14 +26,11 @@ namespace {
 // (two threads, batch 1, ResNet-18's 16x16, 8x8 and 4x4 layers, 128-512
 // channels: Winograd / direct 0.73-0.78, 0.73-0.80 and 1.11-1.17 the time,
 // this cost's ratios 0.79, 0.74 and 1.17; at batch 32 its 4x4 layers 0.58-0.72
-// in F(2x4, 3x3), the cost's 0.58). Products alone (the rule before, below
-// 0.7 of the direct ones) sent batch 1's 4x4 layers to F(2x2, 3x3).
+// in F(2x4, 3x3), the cost's 0.58). Products alone sent batch 1's 4x4
+// layers to F(2x2, 3x3). ResNet-50's 7x7 512-channel layers at batch 1 cost
+// 0.96 of direct in F(2x4, 3x3) and keep it (`bench/peak.sh`'s layer,
+// its weights warm in L3: 0.80-0.87 ms against 1.12-1.34 direct).
 constexpr double kStreamedByteMacs = 3.4;
-
-// The most of the direct cost a Winograd form may cost: its input and
-// output transforms are not counted (ResNet-18's 32x32 64-channel layers
-// at batch 1 ran 0.63 the direct time, their cost 0.36).
-constexpr double kWinogradCostShare = 0.9;
 
 // Transformed weights too large for groups of 6 tiles: ResNet-18's 256-channel
 // 8x8 layers at batch 1 (2 MB in F(2x2, 3x3), 16 tiles) ran 0.82-0.88x the
@@ -78,11 +85,11 @@ double direct_cost(const QConvParams& q) {
   return pairs * 9 * (static_cast<double>(pixels) + kStreamedByteMacs);
 }
 
-// A form's cost: every group's tiles' products (a group's last GEMM tile
-// multiplies only the rows its tiles fill, but streams the weights as a
-// whole one), and its transformed weights, read once a group where they
-// outgrow half an L2, else once.
-double winograd_cost(const QConvParams& q, WinogradForm form) {
+// A form's cost: its products, every group's tiles counted (a group's last
+// GEMM tile multiplies only the rows its tiles fill, but streams the weights
+// as a whole one), and with `bytes` its transformed weights, read once a
+// group where they outgrow half an L2, else once.
+double winograd_cost(const QConvParams& q, WinogradForm form, bool bytes) {
   const WinogradShape s = winograd_shape(form);
   const int64_t tiles =
       q.shape.batch * ((q.out_height() + 1) / 2) * ((q.out_width() + s.out_cols - 1) / s.out_cols);
@@ -90,10 +97,21 @@ double winograd_cost(const QConvParams& q, WinogradForm form) {
   const int64_t groups = (tiles + group - 1) / group;
   const double positions = s.rows * s.cols;
   const double pairs = static_cast<double>(q.shape.in_channels * q.shape.out_channels);
+  const double products = static_cast<double>(groups * group) * positions * pairs;
+  if (!bytes) return products;
   const double weight_bytes = positions * pairs * 2;
   const int64_t reads = weight_bytes > static_cast<double>(l2_cache_bytes()) / 2 ? groups : 1;
-  return static_cast<double>(groups * group) * positions * pairs +
-         kStreamedByteMacs * weight_bytes * static_cast<double>(reads);
+  return products + kStreamedByteMacs * weight_bytes * static_cast<double>(reads);
+}
+
+// Whether form `form` pays: kWinogradWorkShare of the direct products at
+// most, and no more than the direct cost.
+bool pays(const QConvParams& q, WinogradForm form) {
+  const double direct_products =
+      static_cast<double>(q.shape.batch * q.out_height() * q.out_width() * 9) *
+      static_cast<double>(q.shape.in_channels * q.shape.out_channels);
+  return winograd_cost(q, form, false) <= kWinogradWorkShare * direct_products &&
+         winograd_cost(q, form, true) <= direct_cost(q);
 }
 
 }  // namespace
@@ -105,16 +123,16 @@ WinogradForm qconv_winograd_form(const QConvPacked& p) {
       g.stride[1] != 1 || g.stride[2] != 1 || g.dilation[1] != 1 || g.dilation[2] != 1 ||
       q.shape.in_channels % 16 != 0 || p.tap_channels != q.shape.in_channels)
     return WinogradForm::kNone;
-  const double most = kWinogradCostShare * direct_cost(q);
-  const double cost2 = winograd_cost(q, WinogradForm::kF2x2);
-  const double cost4 = winograd_cost(q, WinogradForm::kF2x4);
-  if (std::min(cost2, cost4) > most) return WinogradForm::kNone;
+  const bool pays2 = pays(q, WinogradForm::kF2x2), pays4 = pays(q, WinogradForm::kF2x4);
+  if (!pays2 && !pays4) return WinogradForm::kNone;
   // The weights read only where a form would pay.
   const int64_t magnitude = largest_weight_magnitude(p);
-  if (cost4 <= most && cost4 < cost2 && sums_fit(WinogradForm::kF2x4, magnitude))
+  if (pays4 && sums_fit(WinogradForm::kF2x4, magnitude) &&
+      (!pays2 ||
+       winograd_cost(q, WinogradForm::kF2x4, true) < winograd_cost(q, WinogradForm::kF2x2, true)))
     return WinogradForm::kF2x4;
-  return cost2 <= most && sums_fit(WinogradForm::kF2x2, magnitude) ? WinogradForm::kF2x2
-                                                                   : WinogradForm::kNone;
+  return pays2 && sums_fit(WinogradForm::kF2x2, magnitude) ? WinogradForm::kF2x2
+                                                           : WinogradForm::kNone;
 }
 
 int64_t qconv_winograd_group_tiles(const QConvParams& q, WinogradForm form, int64_t tiles) {
