@@ -76,20 +76,25 @@ bool sums_fit(WinogradForm form, int64_t magnitude) {
   return winograd_shape(form).scale * 128 * magnitude < (int64_t{1} << 31);
 }
 
-// The direct tiles' cost: their products, and their int8 weights read
-// once (each thread's panel groups stay in L2 over its tiles:
-// qconv_panel_groups).
-double direct_cost(const QConvParams& q) {
+// A form's multiply-adds, and its cost: those and its weights' bytes at
+// kStreamedByteMacs.
+struct Cost {
+  double products, total;
+};
+
+// The direct tiles': their int8 weights read once (each thread's panel
+// groups stay in L2 over its tiles: qconv_panel_groups).
+Cost direct_cost(const QConvParams& q) {
   const double pairs = static_cast<double>(q.shape.in_channels * q.shape.out_channels);
-  const int64_t pixels = q.shape.batch * q.out_height() * q.out_width();
-  return pairs * 9 * (static_cast<double>(pixels) + kStreamedByteMacs);
+  const auto pixels = static_cast<double>(q.shape.batch * q.out_height() * q.out_width());
+  return {pairs * 9 * pixels, pairs * 9 * (pixels + kStreamedByteMacs)};
 }
 
-// A form's cost: its products, every group's tiles counted (a group's last
-// GEMM tile multiplies only the rows its tiles fill, but streams the weights
-// as a whole one), and with `bytes` its transformed weights, read once a
-// group where they outgrow half an L2, else once.
-double winograd_cost(const QConvParams& q, WinogradForm form, bool bytes) {
+// A Winograd form's: every group's tiles multiplied (a group's last GEMM
+// tile multiplies only the rows its tiles fill, but streams the weights as
+// a whole one), its transformed weights read once a group where they
+// outgrow half an L2, else once.
+Cost winograd_cost(const QConvParams& q, WinogradForm form) {
   const WinogradShape s = winograd_shape(form);
   const int64_t tiles =
       q.shape.batch * ((q.out_height() + 1) / 2) * ((q.out_width() + s.out_cols - 1) / s.out_cols);
@@ -98,20 +103,15 @@ double winograd_cost(const QConvParams& q, WinogradForm form, bool bytes) {
   const double positions = s.rows * s.cols;
   const double pairs = static_cast<double>(q.shape.in_channels * q.shape.out_channels);
   const double products = static_cast<double>(groups * group) * positions * pairs;
-  if (!bytes) return products;
   const double weight_bytes = positions * pairs * 2;
   const int64_t reads = weight_bytes > static_cast<double>(l2_cache_bytes()) / 2 ? groups : 1;
-  return products + kStreamedByteMacs * weight_bytes * static_cast<double>(reads);
+  return {products, products + kStreamedByteMacs * weight_bytes * static_cast<double>(reads)};
 }
 
-// Whether form `form` pays: kWinogradWorkShare of the direct products at
-// most, and no more than the direct cost.
-bool pays(const QConvParams& q, WinogradForm form) {
-  const double direct_products =
-      static_cast<double>(q.shape.batch * q.out_height() * q.out_width() * 9) *
-      static_cast<double>(q.shape.in_channels * q.shape.out_channels);
-  return winograd_cost(q, form, false) <= kWinogradWorkShare * direct_products &&
-         winograd_cost(q, form, true) <= direct_cost(q);
+// Whether a form of cost `form` pays against the direct tiles:
+// kWinogradWorkShare of their products at most, and no more than their cost.
+bool pays(const Cost& form, const Cost& direct) {
+  return form.products <= kWinogradWorkShare * direct.products && form.total <= direct.total;
 }
 
 }  // namespace
@@ -123,13 +123,14 @@ WinogradForm qconv_winograd_form(const QConvPacked& p) {
       g.stride[1] != 1 || g.stride[2] != 1 || g.dilation[1] != 1 || g.dilation[2] != 1 ||
       q.shape.in_channels % 16 != 0 || p.tap_channels != q.shape.in_channels)
     return WinogradForm::kNone;
-  const bool pays2 = pays(q, WinogradForm::kF2x2), pays4 = pays(q, WinogradForm::kF2x4);
+  const Cost direct = direct_cost(q);
+  const Cost cost2 = winograd_cost(q, WinogradForm::kF2x2);
+  const Cost cost4 = winograd_cost(q, WinogradForm::kF2x4);
+  const bool pays2 = pays(cost2, direct), pays4 = pays(cost4, direct);
   if (!pays2 && !pays4) return WinogradForm::kNone;
   // The weights read only where a form would pay.
   const int64_t magnitude = largest_weight_magnitude(p);
-  if (pays4 && sums_fit(WinogradForm::kF2x4, magnitude) &&
-      (!pays2 ||
-       winograd_cost(q, WinogradForm::kF2x4, true) < winograd_cost(q, WinogradForm::kF2x2, true)))
+  if (pays4 && sums_fit(WinogradForm::kF2x4, magnitude) && (!pays2 || cost4.total < cost2.total))
     return WinogradForm::kF2x4;
   return pays2 && sums_fit(WinogradForm::kF2x2, magnitude) ? WinogradForm::kF2x2
                                                            : WinogradForm::kNone;

@@ -30,7 +30,6 @@
 // of B^T and G add at most 10 and 24 times a value), a pair of products
 // below 2^26; the bound to check: 48 * 128 * sum |w| below 2^31. S = Y / 48
 // exactly: (Y >> 4) is 3 S, times 3's inverse modulo 2^32.
-
 #pragma once
 
 #include "runtime/kernels/qconv_pack.h"
