@@ -32,7 +32,7 @@ for (const b of rows.filter((b) => b.name.startsWith("peak/"))) {
   (peaks[key] ??= {})[threads === "1" ? "one" : "all"] = b["MAC/s"];
 }
 for (const [path, p] of Object.entries(peaks)) console.log(`| ${path} | ${g(p.one)} | ${g(p.all)} |`);
-console.log("\n| conv (batch 1, every core) | bias (epilogue) | kernel level | GMAC/s | share of the level's int8 peak |\n|---|---|---|---|---|");
+console.log("\n| conv (batch 1, or N where named _bN; every core) | bias (epilogue) | kernel level | GMAC/s | share of the level's int8 peak |\n|---|---|---|---|---|");
 const forms = { ptq: "int32 (integer)", qat: "float (float sum)" };
 for (const b of rows.filter((b) => b.name.startsWith("qconv/"))) {
   const [, level, shape, form] = b.name.split("/");

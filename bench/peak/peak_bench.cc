@@ -31,10 +31,10 @@ void peak(benchmark::State& state, const PeakLoop* loop, int threads) {
       benchmark::Counter(static_cast<double>(macs), benchmark::Counter::kIsRate);
 }
 
-// One convolution at batch 1: channels in/out, kernel, stride, input side, groups.
+// One convolution: channels in/out, kernel, stride, input side, groups, batch.
 struct ConvShape {
   const char* name;
-  int64_t c, m, k, stride, side, group = 1;
+  int64_t c, m, k, stride, side, group = 1, batch = 1;
 };
 const ConvShape kConvShapes[] = {
     {"conv1_7x7s2_3-64_224", 3, 64, 7, 2, 224},
@@ -57,6 +57,14 @@ const ConvShape kConvShapes[] = {
     {"3x3g32_512_14", 512, 512, 3, 1, 14, 32},
     {"3x3g32_1024_7", 1024, 1024, 3, 1, 7, 32},
     {"3x3g10_160_14", 160, 160, 3, 1, 14, 10},
+    // MobileNetV2's (CIFAR-size) 1x1 layers at batch 32, the model's slowest
+    // against ONNX Runtime on AVX2: short K, few channels.
+    {"1x1_32-16_32_b32", 32, 16, 1, 1, 32, 1, 32},
+    {"1x1_24-144_32_b32", 24, 144, 1, 1, 32, 1, 32},
+    {"1x1_144-24_32_b32", 144, 24, 1, 1, 32, 1, 32},
+    {"1x1_192-32_16_b32", 192, 32, 1, 1, 16, 1, 32},
+    {"1x1_96-576_8_b32", 96, 576, 1, 1, 8, 1, 32},
+    {"1x1_576-96_8_b32", 576, 96, 1, 1, 8, 1, 32},
 };
 
 // How the layer's bias comes: quantize_static's int32 bias behind a
@@ -70,7 +78,7 @@ enum class BiasForm { kPtqInt32, kQatFloat };
 Graph conv_layer(const ConvShape& s, BiasForm bias_form) {
   GraphBuilder b(13);
   constexpr float kXScale = 0.05f, kWScale = 1e-3f;
-  Value* x = b.input("x", DType::kFloat32, {1, s.c, s.side, s.side});
+  Value* x = b.input("x", DType::kFloat32, {s.batch, s.c, s.side, s.side});
   Value* xs = b.constant("xs", Tensor::scalar<float>(kXScale));
   Value* xz = b.constant("xz", Tensor::scalar<uint8_t>(0));
   Value* x_dq = b.op("DequantizeLinear", {b.op("QuantizeLinear", {x, xs, xz}), xs, xz});
@@ -120,7 +128,7 @@ Graph conv_layer(const ConvShape& s, BiasForm bias_form) {
 
 int64_t conv_multiply_adds(const ConvShape& s) {
   const int64_t out = (s.side + 2 * (s.k / 2) - s.k) / s.stride + 1;
-  return out * out * s.m * (s.c / s.group) * s.k * s.k;
+  return s.batch * out * out * s.m * (s.c / s.group) * s.k * s.k;
 }
 
 // The convolution layer alone (the profile's QConv time); bench/peak.sh
@@ -134,7 +142,7 @@ void qconv(benchmark::State& state, const ConvShape* shape, BiasForm bias_form) 
   }
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> pixel(0.0f, 4.0f);
-  Tensor x(DType::kFloat32, {1, shape->c, shape->side, shape->side});
+  Tensor x(DType::kFloat32, {shape->batch, shape->c, shape->side, shape->side});
   for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = pixel(rng);
   const std::map<std::string, Tensor> inputs = {{"x", x}};
   auto& executor = engine->executor;
