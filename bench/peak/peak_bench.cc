@@ -59,6 +59,7 @@ const ConvShape kConvShapes[] = {
     {"3x3g10_160_14", 160, 160, 3, 1, 14, 10},
     // MobileNetV2's (CIFAR-size) 1x1 layers at batch 32, the model's slowest
     // against ONNX Runtime on AVX2: short K, few channels.
+    {"3x3_3-16_32_b32", 3, 16, 3, 1, 32, 1, 32},
     {"1x1_32-16_32_b32", 32, 16, 1, 1, 32, 1, 32},
     {"1x1_24-144_32_b32", 24, 144, 1, 1, 32, 1, 32},
     {"1x1_144-24_32_b32", 144, 24, 1, 1, 32, 1, 32},
